@@ -51,7 +51,8 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let worst = 0;
   for (let i = 0; i < a.length; i++) {
     const d = Math.abs(a[i]! - b[i]!);
-    if (!(d <= worst)) worst = d; // NaN propagates as a failure
+    if (Number.isNaN(d)) return Number.POSITIVE_INFINITY;
+    if (d > worst) worst = d;
   }
   return worst;
 }
