@@ -1,0 +1,136 @@
+import { UserError } from '../../errors.js';
+import { float32ToFloat16Bits } from '../float16.js';
+import type { ModelIo, ModelSession, TensorData } from '../model-session.js';
+import { expectRank, findInput, findOutput, floatTensor, floatTypeOf, readFloatOutput, timedRun, type FloatType, type ModelTiming } from './io.js';
+
+/** How the exported graph wants its timestep: element type and whether it is a scalar, `[1]` or `[batch]`. */
+export interface TimestepLayout {
+  readonly type: 'float32' | 'float16' | 'float64' | 'int64' | 'int32';
+  readonly shape: 'scalar' | 'single' | 'batch';
+}
+
+/** Inputs of one UNet evaluation. */
+export interface UnetInput {
+  /** `[batch, 4, h, w]` latents after `scale_model_input` (and CFG duplication). */
+  readonly sample: Float32Array;
+  readonly sampleDims: readonly [number, number, number, number];
+  /** The scheduler's timestep value (exact float32 or integer). */
+  readonly timestep: number;
+  /** `[batch, sequence, hidden]` text embeddings. */
+  readonly encoderHiddenStates: Float32Array;
+  readonly encoderHiddenStatesDims: readonly [number, number, number];
+  /** `[batch, timeCondProjDim]` guidance embedding for LCM-distilled UNets. */
+  readonly timestepCond?: Float32Array;
+}
+
+/** The denoising UNet graph. */
+export class Unet {
+  private readonly sampleName: string;
+  private readonly sampleType: FloatType;
+  private readonly timestepName: string;
+  private readonly hiddenName: string;
+  private readonly hiddenType: FloatType;
+  private readonly outputName: string;
+  private readonly timestepCondInput?: ModelIo;
+  /** How the timestep is fed; reported by `info`. */
+  readonly timestepLayout: TimestepLayout;
+
+  /** Checks the graph's declared inputs and outputs; an unknown layout is a UserError naming the file. */
+  constructor(private readonly session: ModelSession) {
+    const sample = findInput(session, ['sample'], 'noisy latents [batch, 4, height, width]');
+    expectRank(session, sample, 4, 'noisy latents');
+    this.sampleName = sample.name;
+    this.sampleType = floatTypeOf(session, sample, 'noisy latents');
+
+    const timestep = findInput(session, ['timestep'], 'the denoising timestep');
+    this.timestepName = timestep.name;
+    this.timestepLayout = timestepLayoutOf(session, timestep, sample);
+
+    const hidden = findInput(session, ['encoder_hidden_states'], 'text embeddings [batch, sequence, hidden]');
+    expectRank(session, hidden, 3, 'text embeddings');
+    this.hiddenName = hidden.name;
+    this.hiddenType = floatTypeOf(session, hidden, 'text embeddings');
+
+    const cond = session.inputs.find((io) => io.name === 'timestep_cond');
+    if (cond) {
+      floatTypeOf(session, cond, 'guidance embedding');
+      this.timestepCondInput = cond;
+    }
+    const known = new Set([this.sampleName, this.timestepName, this.hiddenName, 'timestep_cond']);
+    const unknown = session.inputs.filter((io) => !known.has(io.name));
+    if (unknown.length > 0) {
+      throw new UserError('model.unexpectedLayout', `${session.path}: the UNet has inputs this pipeline does not provide: ${unknown.map((io) => `\`${io.name}\``).join(', ')} (SDXL and ControlNet UNets are not supported; expected sample, timestep, encoder_hidden_states and optionally timestep_cond).`);
+    }
+    const output = findOutput(session, ['out_sample', 'sample', 'noise_pred'], 'the predicted noise');
+    floatTypeOf(session, output, 'the predicted noise');
+    this.outputName = output.name;
+  }
+
+  /** Length of the `timestep_cond` vector the graph expects, or undefined when it takes none. */
+  get timestepCondDim(): number | undefined {
+    const dim = this.timestepCondInput?.shape?.[1];
+    return this.timestepCondInput ? (typeof dim === 'number' ? dim : 256) : undefined;
+  }
+
+  /** Float type of the latents input; reported by `info` ("fp16" folders). */
+  get floatType(): FloatType {
+    return this.sampleType;
+  }
+
+  /** Runs one UNet evaluation and returns the prediction as float32 `[batch, 4, h, w]`. */
+  async predict(input: UnetInput, timing: ModelTiming): Promise<Float32Array> {
+    const batch = input.sampleDims[0];
+    const feeds: Record<string, TensorData> = {
+      [this.sampleName]: floatTensor(this.sampleType, input.sample, input.sampleDims),
+      [this.timestepName]: timestepTensor(this.timestepLayout, input.timestep, batch),
+      [this.hiddenName]: floatTensor(this.hiddenType, input.encoderHiddenStates, input.encoderHiddenStatesDims),
+    };
+    if (this.timestepCondInput) {
+      if (!input.timestepCond) throw new Error('timestepCond is required by this UNet');
+      const dims = [batch, input.timestepCond.length / batch];
+      feeds[this.timestepCondInput.name] = floatTensor(this.timestepCondInput.type as FloatType, input.timestepCond, dims);
+    }
+    const outputs = await timedRun(this.session, feeds, [this.outputName], timing);
+    return readFloatOutput(this.session, outputs, this.outputName, input.sampleDims);
+  }
+}
+
+function timestepLayoutOf(session: ModelSession, timestep: ModelIo, sample: ModelIo): TimestepLayout {
+  const type = timestep.type;
+  if (type !== 'float32' && type !== 'float16' && type !== 'float64' && type !== 'int64' && type !== 'int32') {
+    throw new UserError('model.unexpectedLayout', `${session.path}: expected \`timestep\` to be float32, float16 or int64, got ${type}.`);
+  }
+  const shape = timestep.shape;
+  if (shape === undefined || shape.length === 0) return { type, shape: 'scalar' };
+  if (shape.length !== 1) {
+    throw new UserError('model.unexpectedLayout', `${session.path}: expected \`timestep\` to be a scalar or a vector, the graph declares [${shape.join(', ')}].`);
+  }
+  const [dim] = shape;
+  // A vector whose length is tied to the sample's batch axis needs one timestep per sample; a free or
+  // fixed-1 axis takes diffusers' `np.array([t])`, which the graph broadcasts.
+  const sampleBatch = sample.shape?.[0];
+  if (typeof dim === 'string' && dim === sampleBatch) return { type, shape: 'batch' };
+  if (typeof dim === 'number' && dim > 1) return { type, shape: 'batch' };
+  return { type, shape: 'single' };
+}
+
+/**
+ * Builds the timestep tensor. Integer graphs get the value truncated toward zero, as diffusers'
+ * `OnnxStableDiffusionPipeline` does with `np.array([t], dtype=int64)`.
+ */
+function timestepTensor(layout: TimestepLayout, timestep: number, batch: number): TensorData {
+  const dims = layout.shape === 'scalar' ? [] : layout.shape === 'single' ? [1] : [batch];
+  const count = layout.shape === 'batch' ? batch : 1;
+  switch (layout.type) {
+    case 'float32':
+      return { type: 'float32', data: new Float32Array(count).fill(timestep), dims };
+    case 'float16':
+      return { type: 'float16', data: new Uint16Array(count).fill(float32ToFloat16Bits(timestep)), dims };
+    case 'float64':
+      return { type: 'float64', data: new Float64Array(count).fill(Math.fround(timestep)), dims };
+    case 'int32':
+      return { type: 'int32', data: new Int32Array(count).fill(Math.trunc(timestep)), dims };
+    case 'int64':
+      return { type: 'int64', data: new BigInt64Array(count).fill(BigInt(Math.trunc(timestep))), dims };
+  }
+}

@@ -1,0 +1,90 @@
+import { UserError } from '../errors.js';
+import type { ModelSession } from '../pipeline/model-session.js';
+import { createOrtSession, type OrtSessionOptions } from './onnx-session.js';
+
+/** Where and how the models run. */
+export interface RuntimeOptions {
+  /** `cuda` uses onnxruntime's CUDA execution provider (NVIDIA GPUs), `cpu` the CPU provider. */
+  readonly device: 'cpu' | 'cuda';
+  /** CUDA device ordinal. */
+  readonly deviceId: number;
+  /** What to do when CUDA cannot be loaded: run on the CPU instead, or refuse to start. */
+  readonly onDeviceUnavailable: 'fallback' | 'fail';
+  /** Threads per operator; 0 = onnxruntime's default (one per physical core). */
+  readonly intraOpThreads: number;
+  readonly graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Receives notable events (device fallback, ...). */
+  readonly log?: (level: 'info' | 'warn', message: string, details?: Record<string, unknown>) => void;
+}
+
+/** Default runtime options: CPU, onnxruntime's default threads, full graph optimisation. */
+export const defaultRuntimeOptions: RuntimeOptions = {
+  device: 'cpu',
+  deviceId: 0,
+  onDeviceUnavailable: 'fallback',
+  intraOpThreads: 0,
+  graphOptimizationLevel: 'all',
+};
+
+const cudaAdvice =
+  'CUDA needs an NVIDIA driver, the CUDA 12 and cuDNN 9 runtime libraries, and onnxruntime-node installed with its CUDA provider ' +
+  '(`ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci`; the Dockerfile\'s `cuda` target does this).';
+
+/**
+ * Creates sessions on the configured device. The first session decides: when CUDA was asked for and cannot
+ * load, the factory either switches to the CPU for this and every later session (and says why), or throws
+ * a UserError that says how to fix it.
+ */
+export class SessionFactory {
+  private currentDevice: 'cpu' | 'cuda';
+  private reason: string | undefined;
+
+  constructor(private readonly options: RuntimeOptions = defaultRuntimeOptions) {
+    this.currentDevice = options.device;
+  }
+
+  /** The device sessions are created on now (`cpu` after a fallback). */
+  get device(): 'cpu' | 'cuda' {
+    return this.currentDevice;
+  }
+
+  /** Why CUDA is not used although it was asked for. */
+  get fallbackReason(): string | undefined {
+    return this.reason;
+  }
+
+  /** Loads one ONNX file. */
+  async load(path: string): Promise<ModelSession> {
+    if (this.currentDevice === 'cuda') {
+      try {
+        return await this.create(path, [{ name: 'cuda', deviceId: this.options.deviceId }]);
+      } catch (error) {
+        if (error instanceof UserError) throw error;
+        const reason = (error as Error).message.split('\n')[0]!.slice(0, 300);
+        if (this.options.onDeviceUnavailable === 'fail') {
+          throw new UserError('runtime.cudaUnavailable', `CUDA device ${this.options.deviceId} is not usable: ${reason}. ${cudaAdvice}`, { cause: error });
+        }
+        this.options.log?.('warn', `CUDA is not usable, running on the CPU instead: ${reason}. ${cudaAdvice}`, { reason });
+        this.currentDevice = 'cpu';
+        this.reason = reason;
+      }
+    }
+    return this.create(path, ['cpu']);
+  }
+
+  private async create(path: string, executionProviders: OrtSessionOptions['executionProviders']): Promise<ModelSession> {
+    try {
+      return await createOrtSession(path, {
+        executionProviders,
+        intraOpThreads: this.options.intraOpThreads,
+        graphOptimizationLevel: this.options.graphOptimizationLevel,
+      });
+    } catch (error) {
+      const message = (error as Error).message ?? String(error);
+      if (!/ExecutionProvider|provider/i.test(message)) {
+        throw new UserError('model.unreadable', `${path} could not be loaded as an ONNX model: ${message.slice(0, 300)}. The file may be truncated or not an ONNX graph; download the model folder again.`, { cause: error });
+      }
+      throw error;
+    }
+  }
+}
