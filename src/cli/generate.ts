@@ -1,0 +1,163 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, extname, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import type { Config } from '../config/index.js';
+import { UserError } from '../errors.js';
+import { encodePng, formatInfotext, prepareInitImage } from '../image/index.js';
+import type { RngKind } from '../random/index.js';
+import { schedulerLabel, type SchedulerName } from '../schedulers/index.js';
+import { resolveGenerationOptions, type EffectiveSettings } from '../settings/index.js';
+import { PipelineWorker } from '../worker/pipeline-worker.js';
+import { numberOption, parseCommandArgs, stringOption } from './args.js';
+import { StepProgressBar, type ProgressStream } from './progress-bar.js';
+import { runtimeOptionsFrom, resolveModelDir } from './runtime-config.js';
+
+const generationOptions = {
+  model: { type: 'string' },
+  negative: { type: 'string' },
+  seed: { type: 'string' },
+  steps: { type: 'string' },
+  guidance: { type: 'string' },
+  width: { type: 'string' },
+  height: { type: 'string' },
+  scheduler: { type: 'string' },
+  rng: { type: 'string' },
+  count: { type: 'string' },
+  out: { type: 'string' },
+  device: { type: 'string' },
+} as const;
+
+/** Usage lines of the generation commands. */
+export const imagineUsage =
+  'latentcord imagine "<prompt>" [--model DIR] [--negative TEXT] [--seed N] [--steps N] [--guidance F] [--width N] [--height N] [--scheduler NAME] [--rng cpu|philox] [--count N] [--out FILE.png]';
+export const remixUsage = 'latentcord remix "<prompt>" --image FILE [--strength 0.7] [same options as imagine]';
+
+/** Where the CLI writes and how it talks to the user. */
+export interface CliIo {
+  readonly stdout: ProgressStream;
+  readonly stderr: ProgressStream;
+  readonly cwd: string;
+}
+
+/** `imagine` and `remix`: generate images on the pipeline thread and write PNGs with their parameters. */
+export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readonly string[], config: Config, io: CliIo): Promise<void> {
+  const usage = kind === 'imagine' ? imagineUsage : remixUsage;
+  const extra = kind === 'remix' ? ({ image: { type: 'string' }, strength: { type: 'string' } } as const) : ({} as const);
+  const { positionals, values } = parseCommandArgs(argv, { ...generationOptions, ...extra }, usage);
+  if (positionals.length !== 1) throw new UserError('cli.usage', `Expected one prompt in quotes.\n\nUsage: ${usage}`);
+  const rng = (stringOption(values, 'rng') ?? 'cpu') as RngKind;
+  if (rng !== 'cpu' && rng !== 'philox') throw new UserError('options.rng', `Expected \`--rng\` to be cpu or philox, got \`${rng}\`.`);
+
+  const imagePath = stringOption(values, 'image');
+  if (kind === 'remix' && !imagePath) throw new UserError('cli.usage', `remix needs --image FILE.\n\nUsage: ${usage}`);
+  const sourceBytes = imagePath ? await readSourceImage(resolve(io.cwd, imagePath)) : undefined;
+
+  const settings = config.guildDefaults as EffectiveSettings;
+  const width = numberOption(values, 'width', 'integer');
+  const height = numberOption(values, 'height', 'integer');
+  const options = resolveGenerationOptions(
+    {
+      kind,
+      prompt: positionals[0]!,
+      negativePrompt: stringOption(values, 'negative') ?? null,
+      steps: numberOption(values, 'steps', 'integer') ?? null,
+      guidance: numberOption(values, 'guidance', 'number') ?? null,
+      width: width ?? null,
+      height: height ?? null,
+      scheduler: stringOption(values, 'scheduler') ?? null,
+      count: numberOption(values, 'count', 'integer') ?? null,
+      seed: stringOption(values, 'seed') ?? null,
+      strength: numberOption(values, 'strength', 'number') ?? null,
+    },
+    settings,
+    { limitOwner: 'bot' },
+  );
+
+  const modelDir = resolveModelDir(config, stringOption(values, 'model'), io.cwd);
+  const device = stringOption(values, 'device');
+  if (device !== undefined && device !== 'cpu' && device !== 'cuda') throw new UserError('options.device', `Expected \`--device\` to be cpu or cuda, got \`${device}\`.`);
+  const worker = await PipelineWorker.start({ modelDir, runtime: runtimeOptionsFrom(config, device) });
+  worker.on('log', (level: string, message: string) => io.stderr.write(`${level}: ${message}\n`));
+  try {
+    const info = worker.info;
+    let target = { width: options.width, height: options.height };
+    let initImage;
+    if (sourceBytes) {
+      const explicitSize = width !== undefined || height !== undefined;
+      const prepared = await prepareInitImage(sourceBytes, explicitSize ? target : undefined, {
+        maxPixels: config.limits.maxSourcePixels,
+        maxOutputPixels: settings.maxWidth * settings.maxHeight,
+        maxSide: Math.max(settings.maxWidth, settings.maxHeight),
+        multipleOf: info.description.sizeMultiple,
+      });
+      target = { width: prepared.width, height: prepared.height };
+      initImage = prepared;
+    }
+
+    const bar = new StepProgressBar(io.stderr, kind);
+    const result = await worker.run(
+      [{ prompt: options.prompt, negativePrompt: options.negativePrompt, guidanceScale: options.guidance, seed: BigInt(options.seed), numImages: options.count, ...(initImage ? { initImage } : {}) }],
+      {
+        width: target.width,
+        height: target.height,
+        numInferenceSteps: options.steps,
+        scheduler: options.scheduler as SchedulerName,
+        rng,
+        ...(initImage ? { strength: options.strength } : {}),
+      },
+      { onProgress: (p) => bar.update(p.step, p.totalSteps, p.elapsedMs) },
+    );
+    bar.finish();
+    const job = result.jobs[0]!;
+    if (job.prompt.truncated) io.stderr.write(`note: the prompt is longer than CLIP's 77 tokens; ignored: "${job.prompt.droppedText}"\n`);
+    if (job.negativePrompt.truncated) io.stderr.write(`note: the negative prompt is longer than 77 tokens; ignored: "${job.negativePrompt.droppedText}"\n`);
+
+    const outPath = resolve(io.cwd, stringOption(values, 'out') ?? `${kind}-${options.seed}.png`);
+    const paths = outputPaths(outPath, job.images.length);
+    await mkdir(dirname(outPath), { recursive: true });
+    for (const [index, image] of job.images.entries()) {
+      const parameters = formatInfotext({
+        prompt: options.prompt,
+        negativePrompt: options.negativePrompt,
+        steps: options.steps,
+        sampler: schedulerLabel(options.scheduler as SchedulerName),
+        cfgScale: options.guidance,
+        seed: options.seed,
+        width: image.width,
+        height: image.height,
+        model: info.description.name,
+        ...(initImage ? { denoisingStrength: options.strength } : {}),
+        extra: {
+          ...(rng === 'cpu' ? { RNG: 'CPU' } : { RNG: 'NV' }),
+          ...(job.images.length > 1 ? { 'Batch size': job.images.length, 'Batch pos': index } : {}),
+        },
+      });
+      await writeFile(paths[index]!, await encodePng(image, { parameters }));
+      io.stdout.write(`${paths[index]}\n`);
+    }
+    const t = result.timings;
+    io.stderr.write(
+      `${kind}: ${target.width}x${target.height}, ${t.steps} steps, seed ${options.seed}, ${(t.totalMs / 1000).toFixed(2)} s ` +
+        `(denoise ${(t.denoiseMs / 1000).toFixed(2)} s, ${(t.denoiseMs / Math.max(1, t.steps)).toFixed(0)} ms/step) on ${info.device}\n`,
+    );
+  } finally {
+    await worker.close();
+  }
+}
+
+/** `x.png` for one image; `x-1.png`, `x-2.png`, … for several. */
+export function outputPaths(outPath: string, count: number): string[] {
+  if (count === 1) return [outPath];
+  const extension = extname(outPath) || '.png';
+  const stem = extname(outPath) ? outPath.slice(0, -extension.length) : outPath;
+  return Array.from({ length: count }, (_, i) => `${stem}-${i + 1}${extension}`);
+}
+
+async function readSourceImage(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw new UserError('cli.imageMissing', `Cannot read the source image ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, { cause: error });
+  }
+}
+

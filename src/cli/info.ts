@@ -1,0 +1,50 @@
+import type { Config } from '../config/index.js';
+import { onnxruntimeVersion, supportedBackends } from '../runtime/onnx-session.js';
+import { PipelineWorker } from '../worker/pipeline-worker.js';
+import { parseCommandArgs, stringOption } from './args.js';
+import type { CliIo } from './generate.js';
+import { resolveModelDir, runtimeOptionsFrom } from './runtime-config.js';
+
+/** Usage line of `info`. */
+export const infoUsage = 'latentcord info [--model DIR] [--device cpu|cuda] [--json]';
+
+/** `info`: loads the model folder and reports what was detected in it and where it runs. */
+export async function runInfoCommand(argv: readonly string[], config: Config, io: CliIo): Promise<void> {
+  const { values } = parseCommandArgs(argv, { model: { type: 'string' }, device: { type: 'string' }, json: { type: 'boolean' } }, infoUsage);
+  const modelDir = resolveModelDir(config, stringOption(values, 'model'), io.cwd);
+  const device = stringOption(values, 'device') === 'cuda' ? 'cuda' : undefined;
+  const worker = await PipelineWorker.start({ modelDir, runtime: runtimeOptionsFrom(config, device) });
+  try {
+    const { description: d, device: used, deviceFallbackReason, loadMs } = worker.info;
+    const report = {
+      ...d,
+      device: used,
+      ...(deviceFallbackReason ? { deviceFallbackReason } : {}),
+      loadSeconds: Number((loadMs / 1000).toFixed(2)),
+      onnxruntime: onnxruntimeVersion,
+      backends: supportedBackends().map((b) => b.name),
+    };
+    if (values['json']) {
+      io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      return;
+    }
+    const precision = d.unetFloatType === 'float16' ? 'fp16' : 'fp32';
+    const lines = [
+      `model            ${d.name} (${d.dir})`,
+      `precision        ${precision} (UNet ${d.unetFloatType}, VAE decoder ${d.vaeDecoderFloatType}, text encoder out ${d.textEncoderOutputType})`,
+      `token ids        ${d.textEncoderIdsType}, ${d.modelMaxLength} tokens, pad id ${d.padToken}`,
+      `timestep         ${d.timestep.type} ${d.timestep.shape === 'scalar' ? 'scalar' : d.timestep.shape === 'single' ? '[1]' : '[batch]'}`,
+      `guidance         ${d.timestepCondDim !== undefined ? `embedded (LCM, timestep_cond ${d.timestepCondDim})` : 'classifier-free'}`,
+      `prediction type  ${d.predictionType}`,
+      `scheduler config ${d.schedulerClass}, timestep_spacing ${d.timestepSpacing}`,
+      `image-to-image   ${d.vaeEncoder === 'absent' ? 'not available (no vae_encoder)' : `yes (VAE encoder outputs ${d.vaeEncoder === 'parameters' ? 'latent_parameters' : 'latent_sample'})`}`,
+      `VAE scaling      ${d.vaeScalingFactor}`,
+      `sizes            multiples of ${d.sizeMultiple}, native ${d.nativeResolution}x${d.nativeResolution}`,
+      `device           ${used}${deviceFallbackReason ? ` (CUDA unavailable: ${deviceFallbackReason})` : ''}; onnxruntime-node ${onnxruntimeVersion}`,
+      `load time        ${(loadMs / 1000).toFixed(2)} s`,
+    ];
+    io.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await worker.close();
+  }
+}

@@ -1,0 +1,47 @@
+import { loadConfig } from '../config/index.js';
+import { isUserError } from '../errors.js';
+import { runGenerateCommand, imagineUsage, remixUsage, type CliIo } from './generate.js';
+import { infoUsage, runInfoCommand } from './info.js';
+import { runTokenizeCommand, tokenizeUsage } from './tokenize.js';
+
+const usage = [
+  'Usage:',
+  `  ${imagineUsage}`,
+  `  ${remixUsage}`,
+  `  ${tokenizeUsage}`,
+  `  ${infoUsage}`,
+].join('\n');
+
+/** Runs the command line; returns the process exit code (0 ok, 1 failure, 2 usage or user error). */
+export async function runCli(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() }): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+      io.stdout.write(`${usage}\n`);
+      return command === undefined ? 2 : 0;
+    }
+    const config = loadConfig();
+    switch (command) {
+      case 'imagine':
+      case 'remix':
+        await runGenerateCommand(command, rest, config, io);
+        return 0;
+      case 'tokenize':
+        await runTokenizeCommand(rest, config, io);
+        return 0;
+      case 'info':
+        await runInfoCommand(rest, config, io);
+        return 0;
+      default:
+        io.stderr.write(`Unknown command \`${command}\`.\n${usage}\n`);
+        return 2;
+    }
+  } catch (error) {
+    if (isUserError(error)) {
+      io.stderr.write(`error: ${error.message}\n`);
+      return 2;
+    }
+    io.stderr.write(`internal error: ${(error as Error).stack ?? String(error)}\n`);
+    return 1;
+  }
+}

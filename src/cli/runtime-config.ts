@@ -1,0 +1,22 @@
+import { resolve } from 'node:path';
+import type { Config } from '../config/index.js';
+import { UserError } from '../errors.js';
+import type { RuntimeOptions } from '../runtime/session-factory.js';
+
+/** The onnxruntime settings of the configuration, optionally with the device overridden. */
+export function runtimeOptionsFrom(config: Config, device?: 'cpu' | 'cuda'): Omit<RuntimeOptions, 'log'> {
+  return {
+    device: device ?? config.device,
+    deviceId: config.deviceId,
+    onDeviceUnavailable: config.onDeviceUnavailable,
+    intraOpThreads: config.runtime.intraOpThreads,
+    graphOptimizationLevel: config.runtime.graphOptimizationLevel,
+  };
+}
+
+/** `--model` if given, else the configured model folder (`LATENTCORD_MODEL_DIR` / `modelDir`). */
+export function resolveModelDir(config: Config, explicit: string | undefined, cwd: string): string {
+  if (explicit) return resolve(cwd, explicit);
+  if (config.modelDir) return resolve(cwd, config.modelDir);
+  throw new UserError('config.noModel', 'No model folder given: pass --model DIR, set LATENTCORD_MODEL_DIR, or run `latentcord download-model`.');
+}
