@@ -1,0 +1,6 @@
+/** Start-up configuration: `config/default.json`, an optional user file and environment variables. */
+export type { Config, Device, DeviceUnavailablePolicy, GraphOptimizationLevel, LogLevel } from './config-types.js';
+export { ConfigError, type ConfigProblem } from './config-error.js';
+export { configForLog, loadConfig, packageDefaultsFile, type LoadConfigOptions } from './load-config.js';
+export { configFileVariable, envVariables, type EnvVariable } from './environment.js';
+export { canonicalHost, configSchema, leafPaths, logLevels } from './config-schema.js';
