@@ -200,13 +200,14 @@ export interface WithExternalDataOptions extends Partial<Pick<ExternalDataOption
 export function withExternalData(source: string, target: string, options: WithExternalDataOptions = {}): string {
   const dataFileName = options.dataFileName ?? 'model.onnx_data';
   const dataPath = join(dirname(target), dataFileName);
+  let data: Uint8Array = new Uint8Array(0);
   rewriteModelFile(source, target, (graph) => {
     const external: ExternalDataOptions = { location: dataFileName };
     if (options.sizeThreshold !== undefined) external.sizeThreshold = options.sizeThreshold;
     if (options.alignment !== undefined) external.alignment = options.alignment;
-    const { data } = moveInitializersToExternalData(graph, external);
-    writeFileSync(dataPath, data);
+    data = moveInitializersToExternalData(graph, external).data;
   });
+  writeFileSync(dataPath, data);
   return dataPath;
 }
 
