@@ -144,8 +144,8 @@ export function unquoteInfotextValue(text: string): string {
  * A1111 does). The whole text is stripped of surrounding whitespace, as A1111 does.
  */
 export function formatInfotext(p: InfotextParams): string {
-  const pairs = new Map<string, string>();
-  for (const key of STANDARD_KEYS) pairs.set(key, '');
+  const pairs = new Map<string, string | undefined>();
+  for (const key of STANDARD_KEYS) pairs.set(key, undefined);
   const set = (key: string, value: string | number | bigint | undefined): void => {
     if (value !== undefined) pairs.set(key, valueString(value));
   };
@@ -164,13 +164,9 @@ export function formatInfotext(p: InfotextParams): string {
     else set(key, value);
   }
   if (p.version !== undefined) trailing.set('Version', p.version);
-  for (const key of TRAILING_KEYS) {
-    const value = trailing.get(key);
-    if (value !== undefined) pairs.set(key, value);
-  }
+  for (const key of TRAILING_KEYS) set(key, trailing.get(key));
   const parameters = [...pairs]
-    .filter(([key, value]) => value !== '' || !(STANDARD_KEYS as readonly string[]).includes(key))
-    .map(([key, value]) => (key === value ? key : `${key}: ${quoteInfotextValue(value)}`))
+    .flatMap(([key, value]) => (value === undefined ? [] : [key === value ? key : `${key}: ${quoteInfotextValue(value)}`]))
     .join(', ');
   const negative = p.negativePrompt ? `\nNegative prompt: ${p.negativePrompt}` : '';
   return pyStrip(`${p.prompt}${negative}\n${parameters}`);
