@@ -61,7 +61,7 @@ export function httpFailureToUserError(context: HubErrorContext, failure: HttpFa
   if (code === 'GatedRepo' || failure.status === 401 || failure.status === 403) {
     const message = tokenGiven
       ? `Access to the model ${repo} was refused for your HF_TOKEN (HTTP ${failure.status}). Open ${page} while logged in with the account that owns the token and accept the licence (some models wait for the owner's approval), and check that the token may read gated repositories.`
-      : `The model ${repo} is gated: its files are served only to logged-in users who accepted its licence. Open ${page}, log in and accept the licence, then create an access token at ${endpoint}/settings/tokens and set HF_TOKEN to it before running again.`;
+      : `The model ${repo} is gated: its files are served only to logged-in users who accepted its licence. Open ${page}, log in and accept the licence, then create an access token at https://huggingface.co/settings/tokens and set HF_TOKEN to it before running again.`;
     return new UserError('hub.gated', message);
   }
   const detail = failure.errorMessage ? `: ${failure.errorMessage}` : '';

@@ -55,8 +55,11 @@ export interface FakeHubSwitches {
   requireToken: string | undefined;
   /** Every route answers as for a repository that does not exist. */
   repoMissing: boolean;
-  /** Cut the connection after `afterBytes` body bytes of a response for `path`, `times` times. */
-  drop: { path: string; afterBytes: number; times: number } | undefined;
+  /**
+   * Cut the connection of a response for `path` when it reaches byte `atByte` of the file (a response
+   * starting at or after it is cut before its first byte), `times` times.
+   */
+  drop: { path: string; atByte: number; times: number } | undefined;
   /** Serve these repository paths with one byte flipped (a proxy altering files). */
   corrupt: Set<string>;
   /** Ignore `Range` headers and send no `Accept-Ranges` (a server that cannot resume). */
@@ -288,9 +291,9 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
       return;
     }
     const drop = switches.drop;
-    if (drop && drop.path === file.path && drop.times > 0 && drop.afterBytes < body.byteLength) {
+    if (drop && drop.path === file.path && drop.times > 0 && drop.atByte <= end) {
       drop.times -= 1;
-      const sent = body.subarray(0, drop.afterBytes);
+      const sent = body.subarray(0, Math.max(0, drop.atByte - start));
       entry.bodyBytes = sent.byteLength;
       res.write(sent, () => res.socket?.destroy());
       return;
