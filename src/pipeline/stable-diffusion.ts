@@ -63,6 +63,8 @@ export interface GenerationHooks {
   readonly onProgress?: (progress: StepProgress) => void;
   /** Checked between steps; a set flag stops the run with a `job.cancelled` UserError. */
   readonly signal?: { readonly aborted: boolean };
+  /** The initial (txt2img) or noised (img2img) latents and the timesteps that will run. */
+  readonly onLatentsPrepared?: (latents: Float32Array, timesteps: readonly number[]) => void;
   /** diffusers' `callback_on_step_end`: the latents after each step (for tests and tools). */
   readonly onStepEnd?: (index: number, timestep: number, latents: Float32Array) => void;
   /** Keep the final latents and the float decoder output in the result. */
@@ -253,6 +255,7 @@ export class StableDiffusionPipeline {
     let latents = isImageToImage
       ? await this.prepareImageLatents(jobs, generators, scheduler, timesteps[0]!, latentDims, timing)
       : this.prepareLatents(generator, scheduler, latentDims);
+    hooks.onLatentsPrepared?.(latents, timesteps);
 
     // 6. Prepare the guidance embedding of LCM-distilled UNets
     const timestepCondDim = this.unet.timestepCondDim;
