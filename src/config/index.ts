@@ -4,3 +4,4 @@ export { ConfigError, type ConfigProblem } from './config-error.js';
 export { configForLog, loadConfig, packageDefaultsFile, type LoadConfigOptions } from './load-config.js';
 export { configFileVariable, envVariables, type EnvVariable } from './environment.js';
 export { canonicalHost, configSchema, leafPaths, logLevels } from './config-schema.js';
+export { renderEnvTable } from './config-docs.js';

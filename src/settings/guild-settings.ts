@@ -1,15 +1,13 @@
 import { UserError } from '../errors.js';
-import { didYouMean } from './did-you-mean.js';
 import {
   imageSide,
   isSettingKey,
   settingDefinition,
-  settingKeys,
   type EffectiveSettings,
   type GuildSettings,
   type SettingKey,
 } from './setting-definitions.js';
-import { checkSettingValue, formatSettingValue, shown } from './setting-values.js';
+import { checkSettingValue, formatSettingValue, shown, suggestSettingKey } from './setting-values.js';
 
 /** Per-server overrides as stored: any subset of the settings. */
 export type GuildSettingOverrides = Partial<GuildSettings>;
@@ -57,7 +55,7 @@ export function validateGuildSettings(partial: Readonly<Record<string, unknown>>
   for (const [key, value] of Object.entries(partial)) {
     if (value === undefined) continue;
     if (!isSettingKey(key)) {
-      const suggestion = didYouMean(key, settingKeys);
+      const suggestion = suggestSettingKey(key);
       throw new UserError(
         'settings.unknownKey',
         `There is no setting \`${shown(key)}\`.` + (suggestion !== undefined ? ` Did you mean \`${suggestion}\`?` : ''),

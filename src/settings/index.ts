@@ -9,3 +9,4 @@ export * from './generation-options.js';
 export * from './banned-words.js';
 export * from './access.js';
 export { didYouMean, editDistance } from './did-you-mean.js';
+export { renderSettingsTable } from './settings-docs.js';

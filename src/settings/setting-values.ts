@@ -3,6 +3,7 @@ import { didYouMean } from './did-you-mean.js';
 import {
   isSettingKey,
   settingDefinition,
+  settingDefinitions,
   settingKeys,
   type GuildSettings,
   type SettingDefinition,
@@ -58,12 +59,28 @@ export function settingKeyFromText(text: string): SettingKey {
   if (isSettingKey(trimmed)) return trimmed;
   const sameCase = settingKeys.find((key) => key.toLowerCase() === trimmed.toLowerCase());
   if (sameCase !== undefined) return sameCase;
-  const suggestion = didYouMean(trimmed, settingKeys);
+  const suggestion = suggestSettingKey(trimmed);
   throw new UserError(
     'settings.unknownKey',
     `There is no setting \`${shown(trimmed)}\`.` +
       (suggestion !== undefined ? ` Did you mean \`${suggestion}\`?` : ` Settings are: ${settingKeys.map((k) => `\`${k}\``).join(', ')}.`),
   );
+}
+
+/**
+ * Names people may reach for that are not settings, with the setting that does the job. `maxPixels`
+ * replaces separate side limits (see {@link settingDefinitions}).
+ */
+const settingKeyHints: Readonly<Record<string, SettingKey>> = {
+  maxwidth: 'maxPixels',
+  maxheight: 'maxPixels',
+  maxsize: 'maxPixels',
+  negativeprompt: 'negativePrefix',
+};
+
+/** The setting someone probably meant by an unknown name (a known alias or a near spelling), if any. */
+export function suggestSettingKey(text: string): SettingKey | undefined {
+  return settingKeyHints[text.toLowerCase()] ?? (didYouMean(text, settingKeys) as SettingKey | undefined);
 }
 
 /**
