@@ -1,0 +1,92 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Store } from './store.js';
+
+const CDN_PATH = /^\/(?:media\/)?(?:ephemeral-)?attachments\/(\d+)\/(\d+)\/([^/]+)$/;
+
+/** True when a path is one of the CDN's attachment routes. */
+export function isCdnPath(pathname: string): boolean {
+  return CDN_PATH.test(pathname);
+}
+
+/**
+ * Serves attachment bytes at `/attachments/{channel}/{id}/{filename}` (also `/ephemeral-attachments/...`
+ * and the `/media/...` proxy form), honouring each attachment's {@link CdnBehavior} so tests can make the
+ * CDN slow, lie about Content-Length or Content-Type, cut the body short, fail, or hang.
+ */
+export class Cdn {
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly hanging = new Set<ServerResponse>();
+
+  constructor(private readonly store: Store) {}
+
+  /** Answers one CDN request; returns the status it answered with (0 when the socket was cut or left hanging). */
+  async serve(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<number> {
+    const match = CDN_PATH.exec(pathname);
+    const blob = match ? this.store.blobs.get(match[2] ?? '') : undefined;
+    if (!blob || decodeURIComponent(match?.[3] ?? '') !== blob.filename) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' });
+      res.end('Not Found');
+      return 404;
+    }
+    const behavior = blob.behavior;
+    if (behavior.hang) {
+      this.hanging.add(res);
+      res.on('close', () => this.hanging.delete(res));
+      return 0;
+    }
+    if (behavior.delayMs) await this.sleep(behavior.delayMs);
+    if (res.destroyed) return 0;
+    if (behavior.status && behavior.status !== 200) {
+      res.writeHead(behavior.status, { 'Content-Type': 'text/plain' });
+      res.end(`status ${behavior.status}`);
+      return behavior.status;
+    }
+    const body = behavior.truncateAt !== undefined ? blob.data.subarray(0, behavior.truncateAt) : blob.data;
+    const headers: Record<string, string> = {
+      'Content-Type': behavior.contentType ?? blob.contentType,
+      'Cache-Control': 'public, max-age=31536000',
+      'Content-Disposition': `attachment; filename="${blob.filename}"`,
+    };
+    if (!behavior.omitContentLength) headers['Content-Length'] = String(behavior.contentLength ?? blob.data.length);
+    res.writeHead(200, headers);
+    if (req.method === 'HEAD') {
+      res.end();
+      return 200;
+    }
+    const declared = behavior.omitContentLength ? body.length : (behavior.contentLength ?? blob.data.length);
+    if (behavior.bytesPerSecond && behavior.bytesPerSecond > 0) {
+      const chunk = Math.max(1, Math.ceil(behavior.bytesPerSecond / 20));
+      for (let offset = 0; offset < body.length && !res.destroyed; offset += chunk) {
+        res.write(body.subarray(offset, offset + chunk));
+        await this.sleep(50);
+      }
+    } else {
+      res.write(body);
+    }
+    if (body.length < declared || behavior.truncateAt !== undefined) {
+      // A short body: cut the connection so the client sees a premature close.
+      res.destroy();
+      return 0;
+    }
+    res.end();
+    return 200;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        resolve();
+      }, ms);
+      this.timers.add(timer);
+    });
+  }
+
+  /** Stops slow and delayed answers and cuts hanging ones. */
+  close(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    for (const res of this.hanging) res.destroy();
+    this.hanging.clear();
+  }
+}
