@@ -1,7 +1,6 @@
 import {
   encodeField,
   encodePackedVarints,
-  encodeTag,
   encodeVarint,
   utf8Encode,
   WireType,
@@ -19,13 +18,18 @@ export interface WireInfo {
   readonly unknownFields: RawField[];
   /** Distinct field numbers in order of first appearance. */
   readonly fieldOrder: number[];
-  /** For repeated scalar fields seen on the wire: true if they were packed. */
-  readonly packing: Map<number, boolean>;
+  /** For repeated scalar fields seen on the wire: true if they were packed (absent: none seen). */
+  packing?: Map<number, boolean>;
 }
 
 /** A fresh, empty {@link WireInfo} for a message being decoded. */
 export function newWireInfo(): WireInfo {
-  return { unknownFields: [], fieldOrder: [], packing: new Map() };
+  return { unknownFields: [], fieldOrder: [] };
+}
+
+/** Records whether repeated scalar field `fieldNumber` came packed. */
+export function notePacking(wire: WireInfo, fieldNumber: number, packed: boolean): void {
+  (wire.packing ??= new Map()).set(fieldNumber, packed);
 }
 
 /** Records that `fieldNumber` was seen, keeping first-appearance order. */
@@ -33,63 +37,130 @@ export function noteField(wire: WireInfo, fieldNumber: number): void {
   if (!wire.fieldOrder.includes(fieldNumber)) wire.fieldOrder.push(fieldNumber);
 }
 
-const tagCache = new Map<number, Uint8Array>();
+/** Literal bytes shorter than this are copied into the pending run instead of kept as separate parts. */
+const SMALL = 48;
 
-/** The (cached) encoded tag of a field. */
-function tag(fieldNumber: number, wireType: WireTypeValue): Uint8Array {
-  const key = fieldNumber * 8 + wireType;
-  let bytes = tagCache.get(key);
-  if (bytes === undefined) {
-    bytes = encodeTag(fieldNumber, wireType);
-    tagCache.set(key, bytes);
+/**
+ * An append-only byte sequence made of literal runs and embedded messages. Small writes (tags, varints,
+ * names) go to one growing run of plain numbers, so encoding a graph does not allocate a typed array
+ * per field.
+ */
+class ByteSink {
+  readonly parts: (Uint8Array | MessageWriter)[] = [];
+  private pending: number[] = [];
+  length = 0;
+
+  private flush(): void {
+    if (this.pending.length === 0) return;
+    this.parts.push(Uint8Array.from(this.pending));
+    this.pending = [];
   }
-  return bytes;
+
+  /** Appends a varint (negative numbers as 64-bit two's complement). */
+  varint(value: bigint | number): void {
+    if (typeof value === 'number' && value >= 0 && value <= 0x7fffffff && Number.isInteger(value)) {
+      let v = value;
+      while (v >= 0x80) {
+        this.pending.push((v & 0x7f) | 0x80);
+        v >>>= 7;
+        this.length++;
+      }
+      this.pending.push(v);
+      this.length++;
+      return;
+    }
+    this.bytes(encodeVarint(value));
+  }
+
+  /** Appends literal bytes. */
+  bytes(value: Uint8Array): void {
+    if (value.length < SMALL) {
+      for (let i = 0; i < value.length; i++) this.pending.push(value[i]!);
+    } else {
+      this.flush();
+      this.parts.push(value);
+    }
+    this.length += value.length;
+  }
+
+  /** Appends a finished embedded message (written in place later). */
+  message(writer: MessageWriter, byteLength: number): void {
+    this.flush();
+    this.parts.push(writer);
+    this.length += byteLength;
+  }
+
+  /** Ends the sequence; no more appends. */
+  close(): void {
+    this.flush();
+  }
 }
 
-/** A piece of an encoded message: literal bytes, or a finished embedded message written in place. */
-type Part = Uint8Array | MessageWriter;
+function isAscending(values: readonly number[]): boolean {
+  for (let i = 1; i < values.length; i++) if (values[i]! <= values[i - 1]!) return false;
+  return true;
+}
 
 /**
  * Builds one message's bytes. Fields are grouped by field number and the groups are written in the
  * message's original first-appearance order (then, for fields the original lacked, by ascending number),
  * which reproduces the output of protobuf serialisers, all of which write each field's values together.
+ * Callers write known fields in ascending field-number order, so a message that was canonical (ascending
+ * order, no unknown fields) is written straight through without regrouping.
  *
  * Embedded messages are kept as writers and copied only once, into the final buffer, so that encoding a
  * model with megabytes of weights does not copy them at every nesting level.
  */
 export class MessageWriter {
-  private readonly groups = new Map<number, Part[]>();
-  private ordered: Part[] | undefined;
+  /** One sink per field number when regrouping is needed, else undefined (everything goes to `direct`). */
+  private readonly groups: Map<number, ByteSink> | undefined;
+  private readonly direct = new ByteSink();
+  private sinks: ByteSink[] | undefined;
   private byteLength = 0;
 
-  constructor(private readonly wire: WireInfo | undefined) {}
+  constructor(private readonly wire: WireInfo | undefined) {
+    const canonical = wire === undefined || (wire.unknownFields.length === 0 && isAscending(wire.fieldOrder));
+    this.groups = canonical ? undefined : new Map();
+  }
 
-  private add(fieldNumber: number, ...parts: Part[]): void {
-    if (this.ordered !== undefined) throw new Error('MessageWriter already finished');
-    let group = this.groups.get(fieldNumber);
-    if (group === undefined) {
-      group = [];
-      this.groups.set(fieldNumber, group);
+  private sink(fieldNumber: number): ByteSink {
+    if (this.sinks !== undefined) throw new Error('MessageWriter already finished');
+    if (this.groups === undefined) return this.direct;
+    let sink = this.groups.get(fieldNumber);
+    if (sink === undefined) {
+      sink = new ByteSink();
+      this.groups.set(fieldNumber, sink);
     }
-    for (const part of parts) group.push(part);
+    return sink;
+  }
+
+  private tag(fieldNumber: number, wireType: WireTypeValue): ByteSink {
+    const sink = this.sink(fieldNumber);
+    sink.varint(fieldNumber * 8 + wireType);
+    return sink;
   }
 
   /** Writes a varint field (int32/int64/enum), skipped when `value` is undefined. */
   varint(fieldNumber: number, value: bigint | number | undefined): void {
     if (value === undefined) return;
-    this.add(fieldNumber, tag(fieldNumber, WireType.varint), encodeVarint(value));
+    this.tag(fieldNumber, WireType.varint).varint(value);
   }
 
   /** Writes a length-delimited field from bytes, skipped when `value` is undefined. */
   bytes(fieldNumber: number, value: Uint8Array | undefined): void {
     if (value === undefined) return;
-    this.add(fieldNumber, tag(fieldNumber, WireType.lengthDelimited), encodeVarint(value.length), value);
+    const sink = this.tag(fieldNumber, WireType.lengthDelimited);
+    sink.varint(value.length);
+    sink.bytes(value);
   }
 
   /** Writes an embedded message field, skipped when `message` is undefined. */
   message(fieldNumber: number, message: MessageWriter | undefined): void {
     if (message === undefined) return;
-    this.add(fieldNumber, tag(fieldNumber, WireType.lengthDelimited), encodeVarint(message.finish()), message);
+    const length = message.finish();
+    const sink = this.tag(fieldNumber, WireType.lengthDelimited);
+    sink.varint(length);
+    sink.message(message, length);
   }
 
   /** Writes each message of a repeated embedded-message field. */
@@ -108,7 +179,7 @@ export class MessageWriter {
     if (value === undefined) return;
     const payload = new Uint8Array(4);
     new DataView(payload.buffer).setFloat32(0, value, true);
-    this.add(fieldNumber, tag(fieldNumber, WireType.fixed32), payload);
+    this.tag(fieldNumber, WireType.fixed32).bytes(payload);
   }
 
   /** Writes each value of a repeated string field. */
@@ -122,7 +193,7 @@ export class MessageWriter {
   }
 
   private isPacked(fieldNumber: number, packedByDefault: boolean): boolean {
-    return this.wire?.packing.get(fieldNumber) ?? packedByDefault;
+    return this.wire?.packing?.get(fieldNumber) ?? packedByDefault;
   }
 
   /** Writes a repeated varint field, packed or not as the original was (else as the schema says). */
@@ -143,44 +214,51 @@ export class MessageWriter {
     if (this.isPacked(fieldNumber, packedByDefault)) {
       this.bytes(fieldNumber, payload);
     } else {
-      const fieldTag = tag(fieldNumber, elementSize === 4 ? WireType.fixed32 : WireType.fixed64);
+      const wireType = elementSize === 4 ? WireType.fixed32 : WireType.fixed64;
       for (let offset = 0; offset < payload.length; offset += elementSize) {
-        this.add(fieldNumber, fieldTag, payload.subarray(offset, offset + elementSize));
+        this.tag(fieldNumber, wireType).bytes(payload.subarray(offset, offset + elementSize));
       }
     }
   }
 
   /** Closes the message (puts the unknown fields back, fixes the field order); returns its byte length. */
   finish(): number {
-    if (this.ordered !== undefined) return this.byteLength;
-    for (const field of this.wire?.unknownFields ?? []) this.add(field.fieldNumber, ...encodeField(field));
-    const order = [...(this.wire?.fieldOrder ?? [])];
-    const rest = [...this.groups.keys()].filter((n) => !order.includes(n)).sort((a, b) => a - b);
-    const ordered: Part[] = [];
-    let byteLength = 0;
-    for (const fieldNumber of [...order, ...rest]) {
-      for (const part of this.groups.get(fieldNumber) ?? []) {
-        ordered.push(part);
-        byteLength += part instanceof MessageWriter ? part.finish() : part.length;
+    if (this.sinks !== undefined) return this.byteLength;
+    if (this.groups === undefined) {
+      this.sinks = [this.direct];
+    } else {
+      for (const field of this.wire?.unknownFields ?? []) {
+        const sink = this.sink(field.fieldNumber);
+        for (const chunk of encodeField(field)) sink.bytes(chunk);
       }
+      const order = [...(this.wire?.fieldOrder ?? [])];
+      const rest = [...this.groups.keys()].filter((n) => !order.includes(n)).sort((a, b) => a - b);
+      const sinks: ByteSink[] = [];
+      for (const fieldNumber of [...order, ...rest]) {
+        const sink = this.groups.get(fieldNumber);
+        if (sink !== undefined) sinks.push(sink);
+      }
+      this.sinks = sinks;
     }
-    this.ordered = ordered;
-    this.byteLength = byteLength;
-    return byteLength;
+    this.byteLength = 0;
+    for (const sink of this.sinks) {
+      sink.close();
+      this.byteLength += sink.length;
+    }
+    return this.byteLength;
   }
 
   /** Copies the finished message into `out` at `offset`; returns the offset after it. */
   writeTo(out: Uint8Array, offset: number): number {
     this.finish();
-    for (const part of this.ordered ?? []) {
-      if (part instanceof MessageWriter) {
-        offset = part.writeTo(out, offset);
-      } else if (part.length < 16) {
-        for (let i = 0; i < part.length; i++) out[offset + i] = part[i]!;
-        offset += part.length;
-      } else {
-        out.set(part, offset);
-        offset += part.length;
+    for (const sink of this.sinks ?? []) {
+      for (const part of sink.parts) {
+        if (part instanceof MessageWriter) {
+          offset = part.writeTo(out, offset);
+        } else {
+          out.set(part, offset);
+          offset += part.length;
+        }
       }
     }
     return offset;

@@ -5,7 +5,7 @@
  * initializers, metadata of newer IR versions, ...) is kept as raw fields and written back unchanged, so
  * `encodeModel(decodeModel(bytes))` gives back `bytes` for models written by a protobuf serialiser.
  */
-import { MessageWriter, newWireInfo, noteField, type WireInfo } from './message-writer.js';
+import { MessageWriter, newWireInfo, noteField, notePacking, type WireInfo } from './message-writer.js';
 import {
   decodeFields,
   decodePackedVarints,
@@ -168,12 +168,12 @@ function asVarint(field: RawField): bigint | undefined {
 /** Collects a repeated varint field that may come packed or one value per field. */
 function pushVarints(field: RawField, wire: WireInfo, into: bigint[]): boolean {
   if (field.wireType === WireType.varint) {
-    wire.packing.set(field.fieldNumber, false);
+    notePacking(wire, field.fieldNumber, false);
     into.push(field.value);
     return true;
   }
   if (field.wireType === WireType.lengthDelimited) {
-    wire.packing.set(field.fieldNumber, true);
+    notePacking(wire, field.fieldNumber, true);
     into.push(...decodePackedVarints(field.value));
     return true;
   }
@@ -184,13 +184,13 @@ function pushVarints(field: RawField, wire: WireInfo, into: bigint[]): boolean {
 function pushFixed(field: RawField, wire: WireInfo, size: 4 | 8, into: Uint8Array[]): boolean {
   const scalarType = size === 4 ? WireType.fixed32 : WireType.fixed64;
   if (field.wireType === scalarType) {
-    wire.packing.set(field.fieldNumber, false);
+    notePacking(wire, field.fieldNumber, false);
     into.push(field.value);
     return true;
   }
   if (field.wireType === WireType.lengthDelimited) {
     if (field.value.length % size !== 0) throw new ProtobufDecodeError(`packed field ${field.fieldNumber} is not a multiple of ${size} bytes`);
-    wire.packing.set(field.fieldNumber, true);
+    notePacking(wire, field.fieldNumber, true);
     into.push(field.value);
     return true;
   }

@@ -138,6 +138,9 @@ function varintLength(value: bigint): number {
  * (10 bytes), as protobuf does for `int32` and `int64`.
  */
 export function encodeVarint(value: bigint | number): Uint8Array {
+  if (typeof value === 'number' && value >= 0 && value < 0x80 && Number.isInteger(value)) {
+    return Uint8Array.of(value);
+  }
   if (typeof value === 'number') {
     if (!Number.isInteger(value)) throw new RangeError(`varint value ${value} is not an integer`);
     if (value >= 0 && value < TWO_POW_32) {
@@ -206,11 +209,31 @@ export function encodeFields(fields: readonly RawField[]): Uint8Array {
 
 /** UTF-8 bytes of a string. */
 export function utf8Encode(text: string): Uint8Array {
+  // Graph names are short ASCII strings; a plain loop beats TextEncoder's per-call overhead for them.
+  if (text.length <= 64) {
+    const out = new Uint8Array(text.length);
+    for (let i = 0; i < text.length; i++) {
+      const code = text.charCodeAt(i);
+      if (code >= 0x80) return textEncoder.encode(text);
+      out[i] = code;
+    }
+    return out;
+  }
   return textEncoder.encode(text);
 }
 
 /** Text of UTF-8 bytes; throws on malformed UTF-8. */
 export function utf8Decode(bytes: Uint8Array): string {
+  if (bytes.length <= 64) {
+    let ascii = true;
+    for (let i = 0; i < bytes.length; i++) {
+      if (bytes[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return String.fromCharCode(...bytes);
+  }
   return textDecoder.decode(bytes);
 }
 
