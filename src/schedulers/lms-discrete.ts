@@ -182,12 +182,14 @@ export class LMSDiscreteScheduler implements Scheduler {
     this.lastCoefficients = coefficients;
 
     // sample + sum(coeff·derivative), newest derivative with the first coefficient, summed in float32.
+    // Like Python's zip, the sum stops at the shorter list (a run started mid-schedule has fewer derivatives).
     const sum = new Float32Array(n);
-    coefficients.forEach((coefficient, k) => {
-      const c = f(coefficient);
+    const terms = Math.min(coefficients.length, this.derivatives.length);
+    for (let k = 0; k < terms; k++) {
+      const c = f(coefficients[k]!);
       const d = this.derivatives[this.derivatives.length - 1 - k]!;
       for (let i = 0; i < n; i++) sum[i] = f(sum[i]! + f(c * d[i]!));
-    });
+    }
     const prevSample = new Float32Array(n);
     for (let i = 0; i < n; i++) prevSample[i] = f(sample[i]! + sum[i]!);
     this.stepIndexValue = index + 1;
