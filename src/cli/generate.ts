@@ -6,7 +6,7 @@ import { UserError } from '../errors.js';
 import { encodePng, formatInfotext, prepareInitImage } from '../image/index.js';
 import type { RngKind } from '../random/index.js';
 import { schedulerLabel, type SchedulerName } from '../schedulers/index.js';
-import { resolveGenerationOptions, type EffectiveSettings } from '../settings/index.js';
+import { imageSide, resolveGenerationOptions, type EffectiveSettings } from '../settings/index.js';
 import { PipelineWorker } from '../worker/pipeline-worker.js';
 import { numberOption, parseCommandArgs, stringOption } from './args.js';
 import { StepProgressBar, type ProgressStream } from './progress-bar.js';
@@ -42,8 +42,8 @@ export interface CliIo {
 /** `imagine` and `remix`: generate images on the pipeline thread and write PNGs with their parameters. */
 export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readonly string[], config: Config, io: CliIo): Promise<void> {
   const usage = kind === 'imagine' ? imagineUsage : remixUsage;
-  const extra = kind === 'remix' ? ({ image: { type: 'string' }, strength: { type: 'string' } } as const) : ({} as const);
-  const { positionals, values } = parseCommandArgs(argv, { ...generationOptions, ...extra }, usage);
+  const remixOptions = { image: { type: 'string' }, strength: { type: 'string' } } as const;
+  const { positionals, values } = parseCommandArgs(argv, kind === 'remix' ? { ...generationOptions, ...remixOptions } : generationOptions, usage);
   if (positionals.length !== 1) throw new UserError('cli.usage', `Expected one prompt in quotes.\n\nUsage: ${usage}`);
   const rng = (stringOption(values, 'rng') ?? 'cpu') as RngKind;
   if (rng !== 'cpu' && rng !== 'philox') throw new UserError('options.rng', `Expected \`--rng\` to be cpu or philox, got \`${rng}\`.`);
@@ -86,8 +86,8 @@ export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readon
       const explicitSize = width !== undefined || height !== undefined;
       const prepared = await prepareInitImage(sourceBytes, explicitSize ? target : undefined, {
         maxPixels: config.limits.maxSourcePixels,
-        maxOutputPixels: settings.maxWidth * settings.maxHeight,
-        maxSide: Math.max(settings.maxWidth, settings.maxHeight),
+        maxOutputPixels: settings.maxPixels,
+        maxSide: imageSide.max,
         multipleOf: info.description.sizeMultiple,
       });
       target = { width: prepared.width, height: prepared.height };
@@ -122,7 +122,7 @@ export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readon
         steps: options.steps,
         sampler: schedulerLabel(options.scheduler as SchedulerName),
         cfgScale: options.guidance,
-        seed: options.seed,
+        seed: BigInt(options.seed),
         width: image.width,
         height: image.height,
         model: info.description.name,
