@@ -186,6 +186,8 @@ function fileSize(file: SelectedFile): number {
 
 function expectedChecksum(file: SelectedFile): ExpectedChecksum | undefined {
   if (file.lfs) return { algorithm: 'sha256', digest: file.lfs.oid.toLowerCase() };
+  // A Xet file listed without its LFS sha256: its `oid` is a pointer's, not the content's, so only the size can be checked.
+  if (file.xetHash) return undefined;
   if (file.oid) return { algorithm: 'git-sha1', digest: file.oid.toLowerCase() };
   return undefined;
 }

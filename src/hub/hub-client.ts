@@ -44,7 +44,13 @@ export async function listRepoFiles(options: HubClientOptions, commit: string): 
     const files: RepoFile[] = [];
     for await (const entry of listFiles({ repo, revision: commit, recursive: true, hubUrl: endpoint, accessToken: options.token, fetch })) {
       if (entry.type !== 'file') continue;
-      files.push({ path: entry.path, size: entry.size, oid: entry.oid, lfs: entry.lfs ? { oid: entry.lfs.oid, size: entry.lfs.size } : undefined });
+      files.push({
+        path: entry.path,
+        size: entry.size,
+        oid: entry.oid,
+        lfs: entry.lfs ? { oid: entry.lfs.oid, size: entry.lfs.size } : undefined,
+        xetHash: entry.xetHash,
+      });
     }
     return files;
   });

@@ -1,3 +1,4 @@
+/** Model download from the Hugging Face Hub: `downloadModel`, its progress display and the `download-model` command. */
 export { downloadModel, defaultEndpoint, resolveUrl } from './download-model.js';
 export type { DownloadModelOptions, DownloadProgress, DownloadResult, DownloadedFile } from './download-model.js';
 export { createProgressReporter, formatBytes, formatDuration, renderProgressBar, renderProgressLine } from './progress.js';

@@ -35,18 +35,19 @@ function percent(done: number, total: number): string {
 }
 
 /**
- * One status line: the current file's bar and sizes, then the whole download's share, and speed and
- * time left when `bytesPerSecond` is known. Cut to `columns` characters.
+ * One status line: the whole download's share, speed and time left (when `bytesPerSecond` is known),
+ * then the current file's bar and sizes. Cut to `columns` characters, so the file sizes go first.
  */
 export function renderProgressLine(progress: DownloadProgress, options: { columns?: number; bytesPerSecond?: number } = {}): string {
   const columns = options.columns ?? 100;
-  let line =
-    `${progress.file} ${renderProgressBar(progress.fileBytes, progress.fileTotal, 22)} ${percent(progress.fileBytes, progress.fileTotal)} ` +
-    `${formatBytes(progress.fileBytes)}/${formatBytes(progress.fileTotal)} | total ${percent(progress.bytes, progress.total)} of ${formatBytes(progress.total)}`;
+  let line = `${percent(progress.bytes, progress.total)} of ${formatBytes(progress.total)}`;
   const rate = options.bytesPerSecond;
   if (rate !== undefined && rate > 0) {
     line += ` ${formatBytes(rate)}/s ETA ${formatDuration((progress.total - progress.bytes) / rate)}`;
   }
+  line +=
+    ` | ${progress.file} ${renderProgressBar(progress.fileBytes, progress.fileTotal, 22)} ${percent(progress.fileBytes, progress.fileTotal)}` +
+    ` ${formatBytes(progress.fileBytes)}/${formatBytes(progress.fileTotal)}`;
   return line.length > columns ? line.slice(0, Math.max(0, columns - 1)) + '…' : line;
 }
 
@@ -109,7 +110,9 @@ export function createProgressReporter(stream: ProgressStream, options: Progress
     }
     if (progress.stage === 'data' && now() - lastDraw < redrawMs) return;
     lastDraw = now();
-    const line = renderProgressLine(progress, { columns: (stream.columns ?? 100) - 1, bytesPerSecond: rate(progress) });
+    // A pseudo-terminal may report 0 columns; fall back to the classic width then.
+    const columns = stream.columns !== undefined && stream.columns >= 20 ? stream.columns : 80;
+    const line = renderProgressLine(progress, { columns: columns - 1, bytesPerSecond: rate(progress) });
     stream.write('\r\x1b[2K' + line);
     live = true;
   };

@@ -10,6 +10,8 @@ export interface RepoFile {
   oid?: string | undefined;
   /** Present for files stored with Git LFS (or Xet): `oid` is the sha256 of the content. */
   lfs?: { oid: string; size: number } | undefined;
+  /** Xet content hash, for files stored with Xet. */
+  xetHash?: string | undefined;
 }
 
 /** A file the pipeline needs, with its place in the repository and in the model folder. */

@@ -60,6 +60,8 @@ export interface FakeHubSwitches {
    * starting at or after it is cut before its first byte), `times` times.
    */
   drop: { path: string; atByte: number; times: number } | undefined;
+  /** Like `drop`, but the connection stays open and silent instead of being cut (a stalled transfer). */
+  stall: { path: string; atByte: number; times: number } | undefined;
   /** Serve these repository paths with one byte flipped (a proxy altering files). */
   corrupt: Set<string>;
   /** Ignore `Range` headers and send no `Accept-Ranges` (a server that cannot resume). */
@@ -113,7 +115,7 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
   const bySha = new Map([...files.values()].filter((file) => file.lfs).map((file) => [file.sha256, file]));
   const pageSize = options.pageSize ?? 1000;
 
-  const switches: FakeHubSwitches = { requireToken: undefined, repoMissing: false, drop: undefined, corrupt: new Set(), noRange: false };
+  const switches: FakeHubSwitches = { requireToken: undefined, repoMissing: false, drop: undefined, stall: undefined, corrupt: new Set(), noRange: false };
   const requests: FakeRequest[] = [];
   const hub = createServer();
   const cdn = createServer();
@@ -296,6 +298,14 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
       const sent = body.subarray(0, Math.max(0, drop.atByte - start));
       entry.bodyBytes = sent.byteLength;
       res.write(sent, () => res.socket?.destroy());
+      return;
+    }
+    const stall = switches.stall;
+    if (stall && stall.path === file.path && stall.times > 0 && stall.atByte <= end) {
+      stall.times -= 1;
+      const sent = body.subarray(0, Math.max(0, stall.atByte - start));
+      entry.bodyBytes = sent.byteLength;
+      res.write(sent);
       return;
     }
     entry.bodyBytes = body.byteLength;

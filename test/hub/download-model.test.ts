@@ -119,6 +119,24 @@ describe('downloadModel from the fake Hub', () => {
     }
   });
 
+  it('gives up on a stalled transfer after the idle timeout and resumes it', async () => {
+    const { hub, dir, cleanup } = await setup();
+    try {
+      const path = 'vae_decoder/model.onnx';
+      const content = hub.files.get(path)!.content;
+      hub.switches.stall = { path, atByte: 500_000, times: 1 };
+      await downloadModel(optionsFor(hub, dir, { idleTimeoutMs: 200 }));
+      const gets = fileGets(hub.requests, path).filter((request) => request.server === 'cdn');
+      assert.equal(gets.length, 2);
+      const resumeAt = rangeStart(gets[1]!.range);
+      assert.ok(resumeAt > 0 && resumeAt <= 500_000, `resumed at ${resumeAt}`);
+      assert.equal(gets[1]!.bodyBytes, content.byteLength - resumeAt);
+      assert.ok((await readFile(join(dir, path))).equals(content));
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('keeps the .part file when retries run out and resumes it on the next run', async () => {
     const { hub, dir, cleanup } = await setup();
     try {

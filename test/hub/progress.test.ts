@@ -39,9 +39,9 @@ describe('progress rendering', () => {
     it(`formats ${seconds} s as ${text}`, () => assert.equal(formatDuration(seconds), text));
   }
 
-  it('writes a status line with the file, both shares, speed and time left, cut to the width', () => {
+  it('writes a status line with the total share, speed, time left and the file, cut to the width', () => {
     const line = renderProgressLine(progress('unet/model.onnx', 512, 1024, 1536, 4096, 'data'), { bytesPerSecond: 1024 });
-    assert.equal(line, 'unet/model.onnx [##########..........] 50% 512 B/1.00 KiB | total 37% of 4.00 KiB 1.00 KiB/s ETA 3s');
+    assert.equal(line, '37% of 4.00 KiB 1.00 KiB/s ETA 3s | unet/model.onnx [##########..........] 50% 512 B/1.00 KiB');
     assert.equal(renderProgressLine(progress('unet/model.onnx', 1, 2, 1, 2, 'data'), { columns: 20 }).length, 20);
   });
 
@@ -75,8 +75,8 @@ describe('progress rendering', () => {
     reporter.finish();
     const draws = out.text.split('\r\x1b[2K').filter((part) => part !== '');
     assert.deepEqual(draws, [
-      'unet/model.onnx [....................] 0% 0 B/1000 B | total 0% of 1000 B',
-      'unet/model.onnx [############........] 60% 600 B/1000 B | total 60% of 1000 B 300 B/s ETA 1s',
+      '0% of 1000 B | unet/model.onnx [....................] 0% 0 B/1000 B',
+      '60% of 1000 B 300 B/s ETA 1s | unet/model.onnx [############........] 60% 600 B/1000 B',
       'fetched unet/model.onnx (1000 B)\n',
     ]);
   });
