@@ -77,6 +77,13 @@ describe('inspectImage', () => {
     await rejectsWith(inspectImage(Buffer.from('BM' + '\0'.repeat(60), 'latin1'), limits), 'image.unsupported');
   });
 
+  it('uses a sharp whose loaders for other formats are blocked', async () => {
+    const tiff = await sharp(inputPng).tiff().toBuffer();
+    assert.equal((await sharp(inputPng).metadata()).format, 'png');
+    await assert.rejects(sharp(tiff).metadata());
+    await assert.rejects(sharp(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>')).metadata());
+  });
+
   it('refuses a PNG signature followed by junk', async () => {
     await rejectsWith(inspectImage(Buffer.concat([inputPng.subarray(0, 8), randomBytes(100)]), limits), 'image.truncated');
   });
