@@ -135,7 +135,7 @@ function guildDefaultsSpec(): ObjectSpec {
 /** Log levels pino knows. */
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** The shape and rules of the whole configuration (mirrors {@link Config} and `config/README.md`). */
+/** The shape and rules of the whole configuration (mirrors the `Config` type and `config/README.md`). */
 export const configSchema: ObjectSpec = object({
   discord: object({
     token: nullable(nonEmptyString('a non-empty token'), 'not configured'),
