@@ -28,7 +28,7 @@ const TEXT_INPUT = 4;
 const LABEL = 18;
 const TEXT_DISPLAY = 10;
 const FILE_UPLOAD = 19;
-const MODAL_FIELD_TYPES: ReadonlySet<number> = new Set([TEXT_INPUT, 3, 5, 6, 7, 8, FILE_UPLOAD]);
+const MODAL_FIELD_TYPES: ReadonlySet<number> = new Set([TEXT_INPUT, 3, 5, 6, 7, 8, FILE_UPLOAD, 21, 22, 23]);
 
 /** Validates a modal (callback type 9) as Discord does: custom id, title, 1–5 rows or labels. */
 function validateModal(data: unknown): void {

@@ -131,7 +131,7 @@ export class Store {
     return {
       id: user.id,
       username: user.username,
-      discriminator: user.bot ? '0000' : '0',
+      discriminator: user.bot ? '4242' : '0',
       global_name: user.globalName,
       avatar: null,
       ...(user.bot ? { bot: true } : {}),
