@@ -94,7 +94,7 @@ const RE_PARAM = new RegExp(`[${PY_SPACE}]*([\\p{L}\\p{N}_][\\p{L}\\p{N}_ \\-/]+
 /**
  * Python's `str()` of a number as A1111 would hold it: integral values as an `int` (`7`, not `7.0`, which is what
  * A1111 writes for the integral values its UI sends), others as a float's `repr` (shortest round-trip digits,
- * exponent form below 1e-4 and from 1e16: `1e-05`, `1.5e+16`).
+ * exponent form below 1e-4: `1e-05`, `1.25e-05`).
  */
 export function pythonNumberString(value: number | bigint): string {
   if (typeof value === 'bigint') return value.toString();
