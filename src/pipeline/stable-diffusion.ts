@@ -63,6 +63,11 @@ export interface GenerationHooks {
   readonly onProgress?: (progress: StepProgress) => void;
   /** Checked between steps; a set flag stops the run with a `job.cancelled` UserError. */
   readonly signal?: { readonly aborted: boolean };
+  /**
+   * Awaited before every step. A host whose model calls block its event loop (onnxruntime-node's `run()`
+   * does) yields here so cancellation messages can arrive.
+   */
+  readonly betweenSteps?: () => Promise<void>;
   /** The initial (txt2img) or noised (img2img) latents and the timesteps that will run. */
   readonly onLatentsPrepared?: (latents: Float32Array, timesteps: readonly number[]) => void;
   /** diffusers' `callback_on_step_end`: the latents after each step (for tests and tools). */
@@ -267,6 +272,7 @@ export class StableDiffusionPipeline {
     const guided = doClassifierFreeGuidance ? new Float32Array(totalRows * rowSize) : undefined;
     const unetMsBefore = timing.modelMs;
     for (let index = 0; index < timesteps.length; index++) {
+      await hooks.betweenSteps?.();
       if (hooks.signal?.aborted) throw cancelled();
       const timestep = timesteps[index]!;
       const scaled = scheduler.scaleModelInput(latents, timestep);
@@ -300,6 +306,7 @@ export class StableDiffusionPipeline {
     const denoiseDone = performance.now();
 
     // 8. Decode latents into images
+    await hooks.betweenSteps?.();
     if (hooks.signal?.aborted) throw cancelled();
     const decoded = await this.decodeLatents(latents, latentDims, timing);
     const finished = performance.now();

@@ -1,7 +1,7 @@
 import type { BatchParameters, BatchResult, GenerationJob, PipelineDescription, StepProgress } from '../pipeline/stable-diffusion.js';
 import type { RuntimeOptions } from '../runtime/session-factory.js';
 
-/** What the pipeline thread is started with (`workerData`). */
+/** What the pipeline process is started with (its first message). */
 export interface WorkerStartData {
   readonly modelDir: string;
   readonly runtime: Omit<RuntimeOptions, 'log'>;
@@ -9,16 +9,18 @@ export interface WorkerStartData {
   readonly warmUp?: { readonly width: number; readonly height: number; readonly steps: number } | undefined;
 }
 
-/** Messages from the main thread to the pipeline thread. */
-export type ToWorker = {
-  readonly type: 'generate';
-  readonly id: number;
-  readonly jobs: readonly GenerationJob[];
-  readonly parameters: BatchParameters;
-  /** One Int32 cell: set to 1 to cancel between steps (read with Atomics while the thread is busy). */
-  readonly cancelFlag: SharedArrayBuffer;
-  readonly keepIntermediates?: boolean;
-};
+/** Messages from the main process to the pipeline process. */
+export type ToWorker =
+  | { readonly type: 'start'; readonly start: WorkerStartData }
+  | {
+      readonly type: 'generate';
+      readonly id: number;
+      readonly jobs: readonly GenerationJob[];
+      readonly parameters: BatchParameters;
+      readonly keepIntermediates?: boolean;
+    }
+  /** Stops a running generation at the next step boundary. */
+  | { readonly type: 'cancel'; readonly id: number };
 
 /** An error as plain data; UserErrors keep their identifier so the main thread can rebuild them. */
 export interface SerializedError {
@@ -28,7 +30,7 @@ export interface SerializedError {
   readonly stack?: string;
 }
 
-/** Messages from the pipeline thread to the main thread. */
+/** Messages from the pipeline process to the main process. */
 export type FromWorker =
   | {
       readonly type: 'ready';

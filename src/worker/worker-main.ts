@@ -1,23 +1,22 @@
 /**
- * The pipeline thread. onnxruntime-node's `run()` blocks its JavaScript thread for the whole inference
- * (microsoft/onnxruntime#19611), so the models live here and the main thread keeps its event loop (and the
- * Discord heartbeat) free. One generation at a time; cancellation arrives through shared memory because
- * messages cannot be read while a model call is running.
+ * The pipeline process. onnxruntime-node's `run()` blocks its JavaScript thread for the whole inference
+ * (microsoft/onnxruntime#19611), so the models live in a child process and the bot's event loop (and its
+ * Discord heartbeat) stays free. A process rather than a worker thread, because a thread cannot be stopped
+ * while a native call runs (terminating it aborts the whole program) and a native crash takes its host
+ * down; a process can be killed and replaced. One generation at a time.
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import type { BatchResult } from '../pipeline/stable-diffusion.js';
 import { loadEngine, type Engine } from './load-engine.js';
 import type { FromWorker, ToWorker, WorkerStartData } from './protocol.js';
 import { serializeError } from './serialize-error.js';
 
-const port = parentPort!;
-const start = workerData as WorkerStartData;
-
-function send(message: FromWorker, transfer: ArrayBuffer[] = []): void {
-  port.postMessage(message, transfer);
+function send(message: FromWorker): void {
+  process.send?.(message);
 }
 
-async function warmUp(engine: Engine): Promise<number | undefined> {
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function warmUp(engine: Engine, start: WorkerStartData): Promise<number | undefined> {
   if (!start.warmUp) return undefined;
   const started = performance.now();
   const { width, height, steps } = start.warmUp;
@@ -29,60 +28,70 @@ async function warmUp(engine: Engine): Promise<number | undefined> {
   return performance.now() - started;
 }
 
-function transferablesOf(result: BatchResult): ArrayBuffer[] {
-  const buffers: ArrayBuffer[] = [];
-  for (const job of result.jobs) {
-    for (const image of job.images) buffers.push(image.rgb.buffer as ArrayBuffer);
-  }
-  return buffers;
-}
-
-async function main(): Promise<void> {
-  let engine: Engine;
-  let warmUpMs: number | undefined;
+async function startEngine(start: WorkerStartData): Promise<Engine | undefined> {
   try {
-    engine = await loadEngine(start.modelDir, {
+    const engine = await loadEngine(start.modelDir, {
       ...start.runtime,
       log: (level, message, details) => send({ type: 'log', level, message, ...(details ? { details } : {}) }),
     });
-    warmUpMs = await warmUp(engine);
+    const warmUpMs = await warmUp(engine, start);
+    const reason = engine.deviceFallbackReason;
+    send({
+      type: 'ready',
+      description: engine.pipeline.describe(),
+      device: engine.device,
+      ...(reason ? { deviceFallbackReason: reason } : {}),
+      loadMs: engine.loadMs,
+      ...(warmUpMs !== undefined ? { warmUpMs } : {}),
+    });
+    return engine;
   } catch (error) {
     send({ type: 'startFailed', error: serializeError(error) });
-    return;
+    return undefined;
   }
-  const reason = engine.deviceFallbackReason;
-  send({
-    type: 'ready',
-    description: engine.pipeline.describe(),
-    device: engine.device,
-    ...(reason ? { deviceFallbackReason: reason } : {}),
-    loadMs: engine.loadMs,
-    ...(warmUpMs !== undefined ? { warmUpMs } : {}),
-  });
-
-  // Jobs are handled strictly one after another even if the main thread sends the next one early.
-  let chain: Promise<void> = Promise.resolve();
-  port.on('message', (message: ToWorker) => {
-    if (message.type !== 'generate') return;
-    chain = chain.then(async () => {
-      const cancelFlag = new Int32Array(message.cancelFlag);
-      const signal = {
-        get aborted() {
-          return Atomics.load(cancelFlag, 0) === 1;
-        },
-      };
-      try {
-        const result = await engine.pipeline.generateBatch(message.jobs, message.parameters, {
-          signal,
-          keepIntermediates: message.keepIntermediates ?? false,
-          onProgress: (progress) => send({ type: 'progress', id: message.id, progress }),
-        });
-        send({ type: 'result', id: message.id, result }, transferablesOf(result));
-      } catch (error) {
-        send({ type: 'error', id: message.id, error: serializeError(error) });
-      }
-    });
-  });
 }
 
-void main();
+async function generate(engine: Engine, message: Extract<ToWorker, { type: 'generate' }>, cancelled: Set<number>): Promise<void> {
+  try {
+    const result: BatchResult = await engine.pipeline.generateBatch(message.jobs, message.parameters, {
+      signal: {
+        get aborted() {
+          return cancelled.has(message.id);
+        },
+      },
+      betweenSteps: yieldToEventLoop,
+      keepIntermediates: message.keepIntermediates ?? false,
+      onProgress: (progress) => send({ type: 'progress', id: message.id, progress }),
+    });
+    send({ type: 'result', id: message.id, result });
+  } catch (error) {
+    send({ type: 'error', id: message.id, error: serializeError(error) });
+  } finally {
+    cancelled.delete(message.id);
+  }
+}
+
+let engine: Promise<Engine | undefined> | undefined;
+let chain: Promise<void> = Promise.resolve();
+const cancelled = new Set<number>();
+
+process.on('message', (message: ToWorker) => {
+  switch (message.type) {
+    case 'start':
+      engine ??= startEngine(message.start);
+      return;
+    case 'cancel':
+      cancelled.add(message.id);
+      return;
+    case 'generate':
+      // Strictly one generation after another, even if the next request arrives early.
+      chain = chain.then(async () => {
+        const loaded = await engine;
+        if (loaded) await generate(loaded, message, cancelled);
+      });
+      return;
+  }
+});
+
+// The parent owns this process: when it goes away, so do we.
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { isUserError } from '../../src/errors.js';
+import type { BatchParameters, GenerationJob } from '../../src/pipeline/stable-diffusion.js';
+import { defaultRuntimeOptions } from '../../src/runtime/session-factory.js';
+import { PipelineWorker } from '../../src/worker/pipeline-worker.js';
+import { tinyModelDir } from '../helpers/fixtures.js';
+
+const job: GenerationJob = { prompt: 'a running dog', guidanceScale: 7.5, seed: 42, numImages: 1 };
+const parameters: BatchParameters = { width: 64, height: 64, numInferenceSteps: 8, scheduler: 'euler', rng: 'cpu' };
+const { log: _log, ...runtime } = defaultRuntimeOptions;
+
+describe('PipelineWorker (pipeline in a child process)', () => {
+  let worker: PipelineWorker;
+  before(async () => {
+    worker = await PipelineWorker.start({ modelDir: tinyModelDir, runtime, jobTimeoutMs: 60_000 });
+  });
+  after(async () => {
+    await worker.close();
+  });
+
+  it('reports what it loaded and runs a job with one progress event per step', async () => {
+    assert.equal(worker.info.device, 'cpu');
+    assert.equal(worker.info.description.sizeMultiple, 16);
+    const steps: number[] = [];
+    const result = await worker.run([job], parameters, { onProgress: (p) => steps.push(p.step) });
+    assert.deepEqual(steps, [1, 2, 3, 4, 5, 6, 7, 8]);
+    const image = result.jobs[0]!.images[0]!;
+    assert.equal(image.rgb.length, 64 * 64 * 3);
+    assert.equal(result.timings.steps, 8);
+    assert.ok(result.timings.unetMs > 0 && result.timings.unetMs <= result.timings.denoiseMs);
+  });
+
+  it('gives the same image as an identical earlier run (deterministic across the process boundary)', async () => {
+    const a = await worker.run([job], parameters);
+    const b = await worker.run([job], parameters);
+    assert.deepEqual(a.jobs[0]!.images[0]!.rgb, b.jobs[0]!.images[0]!.rgb);
+  });
+
+  it('cancels between steps through the AbortSignal, then serves the next job', async () => {
+    const controller = new AbortController();
+    const seen: number[] = [];
+    await assert.rejects(
+      worker.run([job], { ...parameters, numInferenceSteps: 30 }, {
+        signal: controller.signal,
+        onProgress: (p) => {
+          seen.push(p.step);
+          if (p.step === 2) controller.abort();
+        },
+      }),
+      (error: unknown) => isUserError(error) && error.identifier === 'job.cancelled',
+    );
+    assert.ok(seen.length < 30, `stopped after ${seen.length} steps`);
+    const next = await worker.run([job], parameters);
+    assert.equal(next.jobs[0]!.images.length, 1);
+  });
+
+  it('reports user errors from the pipeline as UserErrors', async () => {
+    await assert.rejects(worker.run([job], { ...parameters, width: 72 }), (error: unknown) => isUserError(error) && error.identifier === 'options.width');
+  });
+
+  it('survives the process being killed mid-job: the job fails clearly, the process restarts, the next job runs', async () => {
+    const restarts = worker.restarts;
+    const running = worker.run([job], { ...parameters, numInferenceSteps: 200 }, {
+      onProgress: (p) => {
+        if (p.step === 1) void worker.kill();
+      },
+    });
+    await assert.rejects(running, (error: unknown) => isUserError(error) && error.identifier === 'worker.crashed');
+    const next = await worker.run([job], parameters);
+    assert.equal(next.jobs[0]!.images.length, 1);
+    assert.equal(worker.restarts, restarts + 1);
+  });
+});
+
+describe('PipelineWorker timeouts and start-up failures', () => {
+  it('stops a job that runs past the timeout, replaces the process and serves the next job', async () => {
+    const worker = await PipelineWorker.start({ modelDir: tinyModelDir, runtime, jobTimeoutMs: 400 });
+    try {
+      await assert.rejects(
+        worker.run([job], { ...parameters, numInferenceSteps: 1000, width: 256, height: 256 }),
+        (error: unknown) => isUserError(error) && error.identifier === 'worker.timeout',
+      );
+      assert.equal(worker.restarts, 1);
+      const next = await worker.run([job], { ...parameters, numInferenceSteps: 1 });
+      assert.equal(next.jobs[0]!.images.length, 1);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('fails to start with the model error when the folder is missing', async () => {
+    await assert.rejects(
+      PipelineWorker.start({ modelDir: '/nonexistent/model', runtime }),
+      (error: unknown) => isUserError(error) && error.identifier === 'model.folderMissing' && /\/nonexistent\/model/.test(error.message),
+    );
+  });
+});
