@@ -147,13 +147,13 @@ function emptyTensor(name: string, dims: readonly number[], dataType: number): T
 }
 
 /** An int64 initializer (stored little-endian in `raw_data`, as exporters do). */
-export function int64Tensor(name: string, dims: readonly number[], values: readonly (number | bigint)[]): TensorProto {
+export function int64Initializer(name: string, dims: readonly number[], values: readonly (number | bigint)[]): TensorProto {
   const data = BigInt64Array.from(values.map((v) => BigInt(v)));
   return { ...emptyTensor(name, dims, DataType.int64), rawData: new Uint8Array(data.buffer) };
 }
 
 /** A float32 initializer (stored little-endian in `raw_data`). */
-export function float32Tensor(name: string, dims: readonly number[], values: readonly number[]): TensorProto {
+export function float32Initializer(name: string, dims: readonly number[], values: readonly number[]): TensorProto {
   const data = Float32Array.from(values);
   return { ...emptyTensor(name, dims, DataType.float), rawData: new Uint8Array(data.buffer) };
 }

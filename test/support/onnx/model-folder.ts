@@ -79,9 +79,13 @@ export type ComponentVariantSpec<C extends ComponentName> = VariantName<C> | Var
 export interface VariantModelFolderOptions {
   /** Model folder to copy (default: the tiny fixture model `test/fixtures/tiny-sd`). */
   source?: string;
+  /** Variant of `text_encoder/model.onnx` (default: copied as is). */
   textEncoder?: ComponentVariantSpec<'text_encoder'>;
+  /** Variant of `unet/model.onnx` (default: copied as is). */
   unet?: ComponentVariantSpec<'unet'>;
+  /** Variant of `vae_encoder/model.onnx` (default: copied as is). */
   vaeEncoder?: ComponentVariantSpec<'vae_encoder'>;
+  /** Variant of `vae_decoder/model.onnx` (default: copied as is). */
   vaeDecoder?: ComponentVariantSpec<'vae_decoder'>;
   /** Components whose whole folder is left out (for "missing component" tests). */
   omit?: readonly ComponentName[];

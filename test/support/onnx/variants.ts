@@ -16,8 +16,8 @@ import {
   detachOutput,
   dimsOf,
   elemTypeOf,
-  float32Tensor,
-  int64Tensor,
+  float32Initializer,
+  int64Initializer,
   intAttribute,
   intsAttribute,
   makeNode,
@@ -94,7 +94,7 @@ export function unetTimestepScalar(source: string, target: string): void {
     const reshaped = uniqueName(graph, 'timestep/variant_reshape');
     const shapeName = uniqueName(graph, 'timestep/variant_shape');
     renameNodeInputs(graph, 'timestep', reshaped);
-    graph.initializer.push(int64Tensor(shapeName, [1], [1]));
+    graph.initializer.push(int64Initializer(shapeName, [1], [1]));
     graph.node.unshift(makeNode('Reshape', ['timestep', shapeName], [reshaped], 'timestep/variant_reshape'));
     setTensorType(input, { dims: [] });
   });
@@ -126,7 +126,7 @@ export function unetTimestepCond(source: string, target: string, options: { dim?
     const mean = uniqueName(graph, 'timestep_cond/variant_mean');
     const zero = uniqueName(graph, 'timestep_cond/variant_zero');
     const zeroed = uniqueName(graph, 'timestep_cond/variant_zeroed');
-    graph.initializer.push(float32Tensor(zero, [], [0]));
+    graph.initializer.push(float32Initializer(zero, [], [0]));
     graph.node.push(
       makeNode('ReduceMean', ['timestep_cond'], [mean], 'timestep_cond/variant_mean', [intAttribute('keepdims', 0)]),
       makeNode('Mul', [mean, zero], [zeroed], 'timestep_cond/variant_zeroed'),
@@ -159,7 +159,7 @@ export function vaeEncoderLatentSample(source: string, target: string): void {
     const starts = uniqueName(graph, 'latent_sample/variant_starts');
     const ends = uniqueName(graph, 'latent_sample/variant_ends');
     const axes = uniqueName(graph, 'latent_sample/variant_axes');
-    graph.initializer.push(int64Tensor(starts, [1], [0]), int64Tensor(ends, [1], [4]), int64Tensor(axes, [1], [1]));
+    graph.initializer.push(int64Initializer(starts, [1], [0]), int64Initializer(ends, [1], [4]), int64Initializer(axes, [1], [1]));
     graph.node.push(makeNode('Slice', ['latent_parameters', starts, ends, axes], ['latent_sample'], 'latent_sample/variant_slice'));
     graph.output = graph.output.map((o) =>
       o === parameters ? tensorValueInfo('latent_sample', DataType.float, [dims[0], 4, dims[2], dims[3]]) : o,
