@@ -116,11 +116,16 @@ export async function downloadModel(options: DownloadModelOptions): Promise<Down
   for (const file of selection.files) checkLocalPath(file.localPath);
 
   await mkdirOrExplain(dir);
+  const known = new Map((previous?.files ?? []).map((entry) => [entry.path, entry]));
+  // Until each file is checked again, the earlier entries stand, so that a run stopped early loses no verification.
+  const recorded = new Map(selection.files.flatMap((file) => {
+    const entry = known.get(file.localPath);
+    return entry ? [[file.localPath, entry] as const] : [];
+  }));
   const manifest: DownloadManifest = {
     version: 1, repo, revision: commit, requestedRevision: revision, subfolder: selection.subfolder, endpoint,
     complete: false, updatedAt: new Date().toISOString(), files: [],
   };
-  const known = new Map((previous?.files ?? []).map((entry) => [entry.path, entry]));
   await removeDropped(dir, previous, selection.files);
 
   const total = selection.files.reduce((sum, file) => sum + fileSize(file), 0);
@@ -156,7 +161,8 @@ export async function downloadModel(options: DownloadModelOptions): Promise<Down
     }
     bytes += size;
     files.push({ path: file.localPath, size, status });
-    manifest.files.push(await manifestEntry(file.localPath, finalPath, size, checksum));
+    recorded.set(file.localPath, await manifestEntry(file.localPath, finalPath, size, checksum));
+    manifest.files = [...recorded.values()].sort((a, b) => (a.path < b.path ? -1 : 1));
     manifest.updatedAt = new Date().toISOString();
     await writeManifest(dir, manifest);
   }
