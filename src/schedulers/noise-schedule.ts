@@ -168,7 +168,8 @@ export function noiseScheduleFromConfig(reader: SchedulerConfigReader, options: 
   if (trainedBetas !== undefined && trainedBetas.length !== numTrainTimesteps) {
     reader.fail('trained_betas', `a list of ${numTrainTimesteps} numbers (one per training timestep)`, `${trainedBetas.length} numbers`);
   }
-  const betaSchedule = reader.string('beta_schedule', options.allowedBetaSchedules ?? commonBetaSchedules);
+  // diffusers only looks at beta_schedule when no trained_betas are given.
+  const betaSchedule = trainedBetas === undefined ? reader.string('beta_schedule', options.allowedBetaSchedules ?? commonBetaSchedules) : 'linear';
   let betas = makeBetas({
     numTrainTimesteps,
     betaStart: reader.number('beta_start'),
