@@ -4,6 +4,11 @@
  * onnx/onnx `onnx/onnx.proto`. Everything this layer does not model (training info, functions, sparse
  * initializers, metadata of newer IR versions, ...) is kept as raw fields and written back unchanged, so
  * `encodeModel(decodeModel(bytes))` gives back `bytes` for models written by a protobuf serialiser.
+ *
+ * What would not round-trip byte for byte (no serialiser writes it): a non-repeated field written twice
+ * (the last value wins), one field's repeated values split into separate runs (they are written together),
+ * non-minimal varints, and a NaN payload in a single-float attribute `f` (JavaScript numbers may
+ * canonicalise it; float arrays keep their bits).
  */
 import { MessageWriter, newWireInfo, noteField, notePacking, type WireInfo } from './message-writer.js';
 import {

@@ -19,7 +19,6 @@ import {
   float32Initializer,
   int64Initializer,
   intAttribute,
-  intsAttribute,
   makeNode,
   renameNodeInputs,
   renameValue,
