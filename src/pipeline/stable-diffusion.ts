@@ -12,7 +12,7 @@ import { Unet } from './components/unet.js';
 import { VaeDecoder, VaeEncoder } from './components/vae.js';
 import { combineGuidance, guidanceScaleEmbedding } from './guidance.js';
 import type { ModelSession } from './model-session.js';
-import { decodedToRgb } from './postprocess.js';
+import { imageToUint8Rgb } from './postprocess.js';
 
 /** A picture for image-to-image, already sized and scaled: `[1, 3, height, width]` values in [-1, 1]. */
 export interface InitImage {
@@ -318,7 +318,7 @@ export class StableDiffusionPipeline {
       const images = decoded.slice(first, row).map((pixels) => ({
         width: parameters.width,
         height: parameters.height,
-        rgb: decodedToRgb(pixels, parameters.height, parameters.width),
+        rgb: imageToUint8Rgb(pixels, [1, 3, parameters.height, parameters.width]),
       }));
       return {
         images,

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { decodeRgb } from '../../src/image/decode.js';
-import { imageToUint8Rgb, roundHalfToEven } from '../../src/image/postprocess.js';
+import { imageToUint8Rgb, roundHalfToEven } from '../../src/pipeline/postprocess.js';
 import { f32, fixturePath, loadJsonFixture, type FixtureTensor } from '../helpers/fixtures.js';
 
 interface PipelineCase {
