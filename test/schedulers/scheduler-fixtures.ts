@@ -149,6 +149,8 @@ export function replayCase(scheduler: Scheduler, testCase: FixtureCase, label: s
     assert.equal(t, step.t, `${label}: timestep ${i}`);
     const xIn = scheduler.scaleModelInput(x, t);
     check(xIn, step.x_in, `step ${i} x_in`);
+    // The recorded c_t follows the fixture's model rule from the timestep value (sin may differ by an ulp).
+    assert.ok(Math.abs(Math.fround(0.1 * Math.sin(t / 100)) - Math.fround(step.c_t)) <= 1e-8, `${label}: c_t of step ${i}`);
     const modelOutput = fixtureModel(xIn, step.c_t);
     generator.expect(step.noise, `${label} step ${i}`);
     const out = scheduler.step(modelOutput, t, x, { shape, generator });
