@@ -165,7 +165,7 @@ export class FakeDiscord {
   private readonly cdn: Cdn;
   private readonly ownerUserId: Snowflake;
   private readonly uploadChannelId: Snowflake;
-  private lastDropAt = 0;
+  private resumesAtLastDrop = 0;
   private closed = false;
 
   private constructor(private readonly server: Server, core: Core, rateLimiter: RateLimiter) {
@@ -873,19 +873,19 @@ export class FakeDiscord {
    * disconnected are replayed on RESUME. Returns the number of sockets dropped.
    */
   dropGatewayConnection(mode: DropMode = 'abnormal', sessionId?: string): number {
-    this.lastDropAt = Date.now();
+    this.resumesAtLastDrop = this.core.gateway.completedResumes;
     return this.core.gateway.drop(mode, sessionId);
   }
 
   /** Sends op 7 RECONNECT (the client reconnects and resumes). */
   requestReconnect(sessionId?: string): void {
-    this.lastDropAt = Date.now();
+    this.resumesAtLastDrop = this.core.gateway.completedResumes;
     this.core.gateway.requestReconnect(sessionId);
   }
 
   /** Sends op 9 INVALID_SESSION; `resumable: false` also ends the session so the client must IDENTIFY again. */
   invalidateSession(resumable = false, sessionId?: string): void {
-    this.lastDropAt = Date.now();
+    this.resumesAtLastDrop = this.core.gateway.completedResumes;
     this.core.gateway.invalidateSession(resumable, sessionId);
   }
 
@@ -899,21 +899,24 @@ export class FakeDiscord {
     this.core.gateway.expireDisconnectedSessions();
   }
 
-  /** Resolves when a socket opened after `since` (default: the last drop/reconnect/invalidate) completed a RESUME. */
-  waitForResume(options: WaitOptions & { since?: number } = {}): Promise<GatewayConnectionInfo> {
-    const since = options.since ?? this.lastDropAt;
+  /**
+   * Resolves with the socket of the first RESUME completed after the first `afterResumes` ones (default:
+   * those completed before the last drop / reconnect request / invalidation).
+   */
+  waitForResume(options: WaitOptions & { afterResumes?: number } = {}): Promise<GatewayConnectionInfo> {
+    const after = options.afterResumes ?? this.resumesAtLastDrop;
     return this.waitUntil(
-      () => this.core.gateway.connectionInfos().find((c) => c.kind === 'resume' && c.sessionId !== null && c.openedAt >= since),
+      () => this.core.gateway.connectionInfos().find((c) => c.resumeOrdinal !== null && c.resumeOrdinal > after),
       ['gateway:resume'],
       'a gateway RESUME',
       options,
     );
   }
 
-  /** Resolves with the first session identified at or after `since` (default 0: any). */
-  waitForIdentify(options: WaitOptions & { since?: number } = {}): Promise<GatewaySessionInfo> {
-    const since = options.since ?? 0;
-    return this.waitUntil(() => this.core.gateway.sessionInfos().find((s) => s.identifiedAt >= since), ['gateway:identify'], 'a gateway IDENTIFY', options);
+  /** Resolves with the session identified after the first `afterSessions` ones (default 0: the first session). */
+  waitForIdentify(options: WaitOptions & { afterSessions?: number } = {}): Promise<GatewaySessionInfo> {
+    const after = options.afterSessions ?? 0;
+    return this.waitUntil(() => this.core.gateway.sessionInfos()[after], ['gateway:identify'], 'a gateway IDENTIFY', options);
   }
 
   /** Dispatches a raw gateway event to the bot (for events the test-driving API does not cover). */

@@ -94,6 +94,10 @@ export interface GatewayConnectionInfo {
   /** For a RESUME: the `seq` the client asked to resume from, and how many dispatches were replayed. */
   resumedFromSeq: number | null;
   replayed: number;
+  /** When the socket last completed a RESUME (RESUMED sent). */
+  resumedAt: number | null;
+  /** Ordinal (1, 2, ...) of that RESUME among all completed RESUMEs of this gateway. */
+  resumeOrdinal: number | null;
   heartbeats: number;
   /** The `d` (last sequence) of the client's latest heartbeat. */
   lastHeartbeatSeq: number | null;
@@ -217,6 +221,8 @@ export class Gateway extends EventEmitter {
   private readonly connections = new Map<number, GatewayConnection>();
   private readonly allConnections: GatewayConnectionInfo[] = [];
   private nextConnectionId = 1;
+  /** How many RESUMEs completed so far. */
+  completedResumes = 0;
   private closed = false;
 
   constructor(private readonly options: GatewayOptions, private readonly hooks: GatewayHooks) {
@@ -249,6 +255,8 @@ export class Gateway extends EventEmitter {
       sessionId: null,
       resumedFromSeq: null,
       replayed: 0,
+      resumedAt: null,
+      resumeOrdinal: null,
       heartbeats: 0,
       lastHeartbeatSeq: null,
       receivedOps: [],
@@ -441,6 +449,8 @@ export class Gateway extends EventEmitter {
     for (const payload of missed) connection.send(payload, this.options.payloadCompressionThreshold);
     connection.info.replayed = missed.length;
     this.sendDispatch(session, 'RESUMED', {});
+    connection.info.resumedAt = Date.now();
+    connection.info.resumeOrdinal = ++this.completedResumes;
     this.emit('resume', { ...this.sessionInfo(session), resumedFromSeq: seq, replayed: missed.length });
   }
 
