@@ -60,11 +60,11 @@ export class Cdn {
         res.write(body.subarray(offset, offset + chunk));
         await this.sleep(50);
       }
-    } else {
-      res.write(body);
+    } else if (body.length > 0) {
+      await new Promise<void>((resolve) => res.write(body, () => resolve()));
     }
     if (body.length < declared || behavior.truncateAt !== undefined) {
-      // A short body: cut the connection so the client sees a premature close.
+      // A short body: once the bytes are out, cut the connection so the client sees a premature close.
       res.destroy();
       return 0;
     }
