@@ -16,6 +16,7 @@ export const defaultBpeCacheSize = 20_000;
  */
 export class BytePairEncoder {
   private readonly ranks: ReadonlyMap<string, number>;
+  private readonly pairs: ReadonlyArray<readonly [string, string]>;
   private readonly cache = new Map<string, readonly string[]>();
   private readonly pinned = new Map<string, readonly string[]>();
   private readonly cacheSize: number;
@@ -33,6 +34,7 @@ export class BytePairEncoder {
       ranks.set(key, rank);
     });
     this.ranks = ranks;
+    this.pairs = merges;
     for (const word of unsplittable) this.pinned.set(word, [word]);
     this.cacheSize = Math.max(0, Math.floor(cacheSize));
   }
@@ -64,36 +66,119 @@ export class BytePairEncoder {
     return symbols;
   }
 
+  /**
+   * openai's loop, run with a heap so that a very long word costs O(n log n) instead of O(n²): take the
+   * lowest rank among the current adjacent pairs, merge every occurrence of that pair left to right
+   * (`"a a a"` → `"aa a"`), and only then consider the pairs those merges created.
+   */
   private merge(word: string): readonly string[] {
-    let symbols = Array.from(word);
-    if (symbols.length === 0) return [];
-    symbols[symbols.length - 1] += endOfWord;
-    while (symbols.length > 1) {
-      let bestRank = Number.POSITIVE_INFINITY;
-      let first = '';
-      let second = '';
-      for (let i = 0; i + 1 < symbols.length; i++) {
-        const rank = this.ranks.get(pairKey(symbols[i]!, symbols[i + 1]!));
-        if (rank !== undefined && rank < bestRank) {
-          bestRank = rank;
-          first = symbols[i]!;
-          second = symbols[i + 1]!;
-        }
-      }
-      if (bestRank === Number.POSITIVE_INFINITY) break;
-      const merged: string[] = [];
-      for (let i = 0; i < symbols.length; ) {
-        if (symbols[i] === first && i + 1 < symbols.length && symbols[i + 1] === second) {
-          merged.push(first + second);
-          i += 2;
-        } else {
-          merged.push(symbols[i]!);
-          i += 1;
-        }
-      }
-      symbols = merged;
+    const symbols = Array.from(word);
+    const n = symbols.length;
+    if (n === 0) return [];
+    symbols[n - 1] += endOfWord;
+    if (n === 1) return symbols;
+
+    const next = new Int32Array(n);
+    const prev = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      next[i] = i + 1 < n ? i + 1 : -1;
+      prev[i] = i - 1;
     }
-    return symbols;
+    const alive = new Uint8Array(n).fill(1);
+    const heap = new PairHeap();
+    const pushPair = (left: number): void => {
+      const right = next[left]!;
+      if (right < 0) return;
+      const rank = this.ranks.get(pairKey(symbols[left]!, symbols[right]!));
+      if (rank !== undefined) heap.push(rank, left);
+    };
+    for (let i = 0; i + 1 < n; i++) pushPair(i);
+
+    const batch: number[] = [];
+    while (heap.size > 0) {
+      const rank = heap.topRank();
+      batch.length = 0;
+      while (heap.size > 0 && heap.topRank() === rank) batch.push(heap.pop());
+      batch.sort((a, b) => a - b);
+      const [first, second] = this.pairs[rank]!;
+      const merged = first + second;
+      for (const left of batch) {
+        const right = next[left]!;
+        // stale entries (a neighbour merged since they were pushed) no longer show the pair
+        if (alive[left] === 0 || right < 0 || symbols[left] !== first || symbols[right] !== second) continue;
+        symbols[left] = merged;
+        alive[right] = 0;
+        const after = next[right]!;
+        next[left] = after;
+        if (after >= 0) prev[after] = left;
+        if (prev[left]! >= 0) pushPair(prev[left]!);
+        pushPair(left);
+      }
+    }
+    const out: string[] = [];
+    for (let i = 0; i >= 0; i = next[i]!) out.push(symbols[i]!);
+    return out;
+  }
+}
+
+/** A binary min-heap of (rank, position) entries, ordered by rank then position. */
+class PairHeap {
+  private ranks: number[] = [];
+  private positions: number[] = [];
+
+  get size(): number {
+    return this.ranks.length;
+  }
+
+  topRank(): number {
+    return this.ranks[0]!;
+  }
+
+  push(rank: number, position: number): void {
+    const ranks = this.ranks;
+    const positions = this.positions;
+    let i = ranks.length;
+    ranks.push(rank);
+    positions.push(position);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.less(rank, position, ranks[parent]!, positions[parent]!)) break;
+      ranks[i] = ranks[parent]!;
+      positions[i] = positions[parent]!;
+      i = parent;
+    }
+    ranks[i] = rank;
+    positions[i] = position;
+  }
+
+  /** Removes the smallest entry and returns its position. */
+  pop(): number {
+    const ranks = this.ranks;
+    const positions = this.positions;
+    const top = positions[0]!;
+    const lastRank = ranks.pop()!;
+    const lastPosition = positions.pop()!;
+    const size = ranks.length;
+    if (size > 0) {
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        if (left >= size) break;
+        const right = left + 1;
+        const child = right < size && this.less(ranks[right]!, positions[right]!, ranks[left]!, positions[left]!) ? right : left;
+        if (!this.less(ranks[child]!, positions[child]!, lastRank, lastPosition)) break;
+        ranks[i] = ranks[child]!;
+        positions[i] = positions[child]!;
+        i = child;
+      }
+      ranks[i] = lastRank;
+      positions[i] = lastPosition;
+    }
+    return top;
+  }
+
+  private less(rankA: number, positionA: number, rankB: number, positionB: number): boolean {
+    return rankA < rankB || (rankA === rankB && positionA < positionB);
   }
 }
 

@@ -112,8 +112,14 @@ const windows1252Holes = new Set([0x81, 0x8d, 0x8f, 0x90, 0x9d]);
 
 /** Python's strict `bytes.decode('windows-1252')`: `null` when a byte is unassigned in that code page. */
 function decodeWindows1252Strict(bytes: string): string | null {
-  for (let i = 0; i < bytes.length; i++) if (windows1252Holes.has(bytes.charCodeAt(i))) return null;
-  return decodeCharmap(bytes, 'sloppy-windows-1252');
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes.charCodeAt(i);
+    if (windows1252Holes.has(b)) return null;
+    // only the sloppy code page gives byte 1A the meaning U+FFFD
+    out += b < 0x80 ? bytes.charAt(i) : decodeCharmap(bytes.charAt(i), 'sloppy-windows-1252');
+  }
+  return out;
 }
 
 /**
