@@ -49,6 +49,12 @@ describe('fake Discord gateway with a real discord.js client', () => {
       const beat = await f.discord.waitUntil(() => (connection.heartbeats >= 2 ? connection : undefined), ['gateway:op'], 'two heartbeats');
       assert.equal(beat.lastHeartbeatSeq, session.seq, 'the heartbeat carries the last sequence number received');
 
+      const application = await f.client.application.fetch();
+      assert.equal(application.name, f.discord.botUser.username);
+      assert.equal(application.owner?.id !== undefined, true);
+      const me = (await f.client.rest.get('/users/@me')) as { id: string; bot: boolean };
+      assert.deepEqual([me.id, me.bot], [f.discord.applicationId, true]);
+
       const joined = deferred<string>();
       f.client.once(Events.GuildCreate, (g) => joined.resolve(g.id));
       const second = f.discord.createGuild({ name: 'Second' });
@@ -306,6 +312,20 @@ describe('fake Discord gateway protocol (raw socket)', () => {
       assert.equal((discord.gatewaySessions()[0]?.intents ?? 0) & DIRECT_MESSAGES, 0);
     } finally {
       client.close(1000);
+      await discord.close();
+    }
+  });
+
+  it('a client that stops heartbeating is closed with 4009 when zombie detection is on', async () => {
+    const discord = await FakeDiscord.start({ heartbeatIntervalMs: 50, zombieAfterIntervals: 2 });
+    const client = await RawGatewayClient.connect(discord.gatewayUrl + '/');
+    try {
+      await client.next();
+      client.identify(discord.botToken, GUILDS);
+      assert.equal((await client.nextDispatch('READY')).t, 'READY');
+      assert.equal((await client.closed).code, 4009);
+      assert.equal(discord.gatewaySessions()[0]?.invalidated, false, 'the session stays resumable');
+    } finally {
       await discord.close();
     }
   });

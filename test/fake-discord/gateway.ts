@@ -72,7 +72,7 @@ export interface GatewayOptions {
   payloadCompressionThreshold: number;
   /** Close a connection whose client missed heartbeats for this many intervals (0 = never). */
   zombieAfterIntervals: number;
-  /** Callback for IDENTIFY: lower the session start budget; false refuses the identify (closes 4004... as Discord would reset the token). */
+  /** Called for every accepted IDENTIFY (the fake lowers its session start budget). */
   onIdentify?(): void;
 }
 
@@ -232,6 +232,7 @@ export class Gateway extends EventEmitter {
   /** Handles an HTTP upgrade for `/gateway` or `/gateway/resume`; other paths are refused with 404. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(request.url ?? '/', 'http://localhost');
+    url.pathname = url.pathname.replace(/\/+$/, '');
     if (this.closed || (url.pathname !== '/gateway' && url.pathname !== '/gateway/resume')) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;

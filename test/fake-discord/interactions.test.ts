@@ -250,6 +250,27 @@ describe('fake Discord interactions with a real discord.js client', () => {
     }
   });
 
+  it('webhook calls before the acknowledgement fail with 10015 Unknown Webhook', async () => {
+    const f = await startBotFixture({ commands: [imagine] });
+    try {
+      const seen = deferred<unknown>();
+      onInteraction(f.client, async (interaction) => {
+        if (!interaction.isChatInputCommand()) return;
+        const early = await f.client.rest
+          .patch(Routes.webhookMessage(interaction.applicationId, interaction.token), { body: { content: 'early' }, auth: false })
+          .then(() => 'no error', (error: unknown) => error);
+        await interaction.reply('ok');
+        seen.resolve(early);
+      }).catch(seen.reject);
+      const handle = f.discord.sendSlashCommand({ user: f.user, channelId: f.channel, name: 'imagine', options: { prompt: 'x' } });
+      const error = await seen.promise;
+      assert.ok(error instanceof DiscordAPIError && error.code === 10015, String(error));
+      assert.deepEqual(handle.steps.map((s) => s.kind), ['webhookRejected', 'callback']);
+    } finally {
+      await f.close();
+    }
+  });
+
   it('expired token: editReply after the token lifetime fails with 401/50027', async () => {
     const f = await startBotFixture({ commands: [imagine], fake: { interactionTokenLifetimeMs: 200 } });
     try {

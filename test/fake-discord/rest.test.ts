@@ -68,6 +68,11 @@ describe('fake Discord REST with a real discord.js client', () => {
       const editError = await rejection(f.client.rest.patch(Routes.channelMessage(f.channel.id, foreign.id), { body: { content: 'hijack' } }));
       assert.ok(editError instanceof DiscordAPIError && editError.code === 50005, String(editError));
 
+      await reply.react('⏳');
+      assert.deepEqual((f.discord.message(reply.id)?.reactions as Array<{ emoji: { name: string }; me: boolean }>).map((r) => [r.emoji.name, r.me]), [['⏳', true]]);
+      await reply.reactions.cache.get('⏳')?.users.remove(f.client.user.id);
+      assert.deepEqual(f.discord.message(reply.id)?.reactions, []);
+
       await channel.sendTyping();
       assert.equal(f.discord.typingIn(f.channel).length, 1);
       await sent.delete();
@@ -275,8 +280,16 @@ describe('fake Discord REST with a real discord.js client', () => {
       f.discord.postMessage({ user: f.user, channelId: f.channel, content: 'draw a fox', mentionsBot: true });
       await two.promise;
       assert.deepEqual(contents, ['', `<@${f.discord.applicationId}> draw a fox`]);
-      const viaRest = await (await textChannel(f.client, f.channel.id)).messages.fetch(hiddenMessage.id);
+      const channel = await textChannel(f.client, f.channel.id);
+      const viaRest = await channel.messages.fetch(hiddenMessage.id);
       assert.equal(viaRest.content, '', 'REST applies the rule too when the intent is not approved');
+      const botMessage = await channel.send('which size?');
+      const replySeen = deferred<string>();
+      f.client.on(Events.MessageCreate, (m) => {
+        if (m.reference?.messageId === botMessage.id) replySeen.resolve(m.content);
+      });
+      f.discord.postMessage({ user: f.user, channelId: f.channel, content: '512x512', replyTo: botMessage.id });
+      assert.equal(await replySeen.promise, '512x512', 'a pinging reply to the bot counts as a mention');
 
       const greedy = new Client({ intents: [GatewayIntentBits.Guilds, GatewayIntentBits.MessageContent], rest: { api: f.discord.apiUrl } });
       const error = await rejection(greedy.login(f.discord.botToken));
