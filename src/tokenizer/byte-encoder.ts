@@ -21,14 +21,37 @@ const { byteToChar, charToByte } = buildByteTables();
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 
-/** The symbol of every byte value 0–255. */
-export const byteSymbols: readonly string[] = byteToChar;
 
 /** A word's UTF-8 bytes written as byte symbols (what openai does before BPE). */
 export function bytesToSymbols(text: string): string {
-  const bytes = utf8Encoder.encode(text);
   let out = '';
-  for (let i = 0; i < bytes.length; i++) out += byteToChar[bytes[i]!]!;
+  for (let i = 0; i < text.length; i++) {
+    let cp = text.charCodeAt(i);
+    if (cp < 0x80) {
+      out += byteToChar[cp]!;
+      continue;
+    }
+    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < text.length) {
+      const low = text.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+        i++;
+      }
+    }
+    // a lone surrogate is encoded as U+FFFD, as TextEncoder does
+    if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
+    if (cp < 0x800) {
+      out += byteToChar[0xc0 | (cp >> 6)]! + byteToChar[0x80 | (cp & 0x3f)]!;
+    } else if (cp < 0x10000) {
+      out += byteToChar[0xe0 | (cp >> 12)]! + byteToChar[0x80 | ((cp >> 6) & 0x3f)]! + byteToChar[0x80 | (cp & 0x3f)]!;
+    } else {
+      out +=
+        byteToChar[0xf0 | (cp >> 18)]! +
+        byteToChar[0x80 | ((cp >> 12) & 0x3f)]! +
+        byteToChar[0x80 | ((cp >> 6) & 0x3f)]! +
+        byteToChar[0x80 | (cp & 0x3f)]!;
+    }
+  }
   return out;
 }
 

@@ -13,10 +13,13 @@ export interface TokenizerFiles {
   readonly vocab: ReadonlyMap<string, number>;
   /** Merge rules in rank order, from merges.txt. */
   readonly merges: ReadonlyArray<readonly [string, string]>;
-  /** Content of the special tokens. */
+  /** Content of the beginning-of-text token (`<|startoftext|>`). */
   readonly bosToken: string;
+  /** Content of the end-of-text token (`<|endoftext|>`). */
   readonly eosToken: string;
+  /** Content of the padding token (`<|endoftext|>` in SD 1.x, `!` in SD 2.x). */
   readonly padToken: string;
+  /** Content of the token given to symbols missing from the vocabulary. */
   readonly unkToken: string;
   /** Tokens transformers splits the raw prompt on before BPE (the special tokens and `added_tokens_decoder`), with their ids. */
   readonly addedTokens: ReadonlyMap<string, number>;

@@ -271,13 +271,3 @@ function decodeUtf8(bytes: string, variants: boolean): string | null {
   flush();
   return parts.join('');
 }
-
-/** `text.encode('utf-8')` as a binary string (lone surrogates become U+FFFD's bytes). */
-export function encodeUtf8(text: string): string {
-  const bytes = utf8Encoder.encode(text);
-  let out = '';
-  for (let i = 0; i < bytes.length; i++) out += String.fromCharCode(bytes[i]!);
-  return out;
-}
-
-const utf8Encoder = new TextEncoder();
