@@ -3,9 +3,10 @@ import { dirname, extname, resolve } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type { Config } from '../config/index.js';
 import { UserError } from '../errors.js';
-import { encodePng, formatInfotext, prepareInitImage } from '../image/index.js';
+import { prepareInitImage } from '../image/index.js';
+import { renderPngs } from '../jobs/png-output.js';
 import type { RngKind } from '../random/index.js';
-import { schedulerLabel, type SchedulerName } from '../schedulers/index.js';
+import type { SchedulerName } from '../schedulers/index.js';
 import { imageSide, resolveGenerationOptions, type EffectiveSettings } from '../settings/index.js';
 import { PipelineWorker } from '../worker/pipeline-worker.js';
 import { numberOption, parseCommandArgs, stringOption } from './args.js';
@@ -115,24 +116,19 @@ export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readon
     const outPath = resolve(io.cwd, stringOption(values, 'out') ?? `${kind}-${options.seed}.png`);
     const paths = outputPaths(outPath, job.images.length);
     await mkdir(dirname(outPath), { recursive: true });
-    for (const [index, image] of job.images.entries()) {
-      const parameters = formatInfotext({
-        prompt: options.prompt,
-        negativePrompt: options.negativePrompt,
-        steps: options.steps,
-        sampler: schedulerLabel(options.scheduler as SchedulerName),
-        cfgScale: options.guidance,
-        seed: BigInt(options.seed),
-        width: image.width,
-        height: image.height,
-        model: info.description.name,
-        ...(initImage ? { denoisingStrength: options.strength } : {}),
-        extra: {
-          ...(rng === 'cpu' ? { RNG: 'CPU' } : { RNG: 'NV' }),
-          ...(job.images.length > 1 ? { 'Batch size': job.images.length, 'Batch pos': index } : {}),
-        },
-      });
-      await writeFile(paths[index]!, await encodePng(image, { parameters }));
+    const pngs = await renderPngs(job.images, {
+      prompt: options.prompt,
+      negativePrompt: options.negativePrompt,
+      steps: options.steps,
+      guidance: options.guidance,
+      scheduler: options.scheduler as SchedulerName,
+      seed: options.seed,
+      rng,
+      ...(initImage ? { strength: options.strength } : {}),
+      modelName: info.description.name,
+    });
+    for (const [index, png] of pngs.entries()) {
+      await writeFile(paths[index]!, png);
       io.stdout.write(`${paths[index]}\n`);
     }
     const t = result.timings;

@@ -142,6 +142,7 @@ export const configSchema: ObjectSpec = object({
     apiUrl: httpUrl,
     attachmentHosts: hostList,
     messageContentIntent: boolean,
+    deployCommandsOnStart: boolean,
   }),
   modelDir: nullable(path, 'use the default model'),
   defaultModel: object({
@@ -152,6 +153,7 @@ export const configSchema: ObjectSpec = object({
   device: oneOf(['cpu', 'cuda']),
   deviceId: integer(0, 63),
   onDeviceUnavailable: oneOf(['fallback', 'fail']),
+  rng: oneOf(['cpu', 'philox']),
   runtime: object({
     intraOpThreads: integer(0, 1024),
     graphOptimizationLevel: oneOf(['disabled', 'basic', 'extended', 'all']),
@@ -161,6 +163,7 @@ export const configSchema: ObjectSpec = object({
   queue: object({
     maxLength: integer(1, 1000),
     jobTimeoutSeconds: integer(1, 86400),
+    maxBatchImages: integer(1, 16),
   }),
   progress: object({
     editIntervalMs: integer(100, 60000),

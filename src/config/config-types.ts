@@ -27,6 +27,8 @@ export interface Config {
     readonly attachmentHosts: readonly string[];
     /** Whether to request the privileged Message Content intent. */
     readonly messageContentIntent: boolean;
+    /** Whether `bot` registers the global commands at start when their definitions changed. */
+    readonly deployCommandsOnStart: boolean;
   };
   /** Absolute path of the model folder, or `null` for `<dataDir>/models/<defaultModel>` (downloaded if missing). */
   readonly modelDir: string | null;
@@ -45,6 +47,8 @@ export interface Config {
   readonly deviceId: number;
   /** Behaviour when `device` cannot be used. */
   readonly onDeviceUnavailable: DeviceUnavailablePolicy;
+  /** Initial-noise generator: `cpu` reproduces `torch.Generator("cpu")`, `philox` an NVIDIA GPU generator. */
+  readonly rng: 'cpu' | 'philox';
   /** onnxruntime session options. */
   readonly runtime: {
     /** Threads per operator; 0 lets onnxruntime choose. */
@@ -62,6 +66,8 @@ export interface Config {
     readonly maxLength: number;
     /** A running job is cancelled after this many seconds. */
     readonly jobTimeoutSeconds: number;
+    /** Most images one UNet batch of compatible queued jobs may hold; 1 runs jobs one at a time. */
+    readonly maxBatchImages: number;
   };
   /** Progress replies. */
   readonly progress: {

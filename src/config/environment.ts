@@ -50,6 +50,7 @@ export const envVariables: readonly EnvVariable[] = [
     type: 'string',
     description: '`fallback` (to the CPU) or `fail`.',
   },
+  { name: 'LATENTCORD_RNG', path: 'rng', type: 'string', description: '`cpu` (torch CPU generator) or `philox` (NVIDIA GPU generator).' },
   { name: 'LATENTCORD_THREADS', path: 'runtime.intraOpThreads', type: 'integer', description: 'onnxruntime intra-op threads (0: automatic).' },
   { name: 'LATENTCORD_QUEUE_MAX_LENGTH', path: 'queue.maxLength', type: 'integer', description: 'Most jobs waiting at once.' },
   {

@@ -105,6 +105,7 @@ describe('loadConfig: environment variables', () => {
     ['LATENTCORD_HTTP_PORT', '9000', 'http.port', 9000],
     ['LATENTCORD_HTTP_HOST', '0.0.0.0', 'http.host', '0.0.0.0'],
     ['LATENTCORD_HTTP_ENABLED', 'on', 'http.enabled', true],
+    ['LATENTCORD_RNG', 'philox', 'rng', 'philox'],
   ];
 
   it('has a test for every variable', () => {
