@@ -1,0 +1,44 @@
+import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import type { CommandModule } from '../src/bot/command-module.js';
+import type { BotContext } from '../src/bot/context.js';
+import { placeOf } from '../src/bot/place.js';
+import { runInteractionRequest } from '../src/bot/run-request.js';
+import { latestImageIn, readHistoryPermission, sourceFromAttachment } from '../src/bot/source-images.js';
+import { UserError } from '../src/errors.js';
+import { maxPromptLength } from '../src/settings/index.js';
+import { addGenerationOptions, readGenerationOptions } from './generation-options.js';
+
+/** `/remix prompt:<text> [image] [strength]`: image to image, on an attachment or the channel's latest picture. */
+export const remix: CommandModule = {
+  data: addGenerationOptions(
+    new SlashCommandBuilder()
+      .setName('remix')
+      .setDescription('Redraw a picture following a prompt')
+      .addStringOption((o) => o.setName('prompt').setDescription('What the remix should look like').setRequired(true).setMaxLength(maxPromptLength))
+      .addAttachmentOption((o) => o.setName('image').setDescription('Picture to remix (default: the latest picture in this channel)'))
+      .addNumberOption((o) => o.setName('strength').setDescription('How much to change (0 = keep, 1 = redraw completely)').setMinValue(0).setMaxValue(1)),
+  ).toJSON(),
+
+  async execute(interaction, context: BotContext) {
+    const command = interaction as ChatInputCommandInteraction;
+    const attachment = command.options.getAttachment('image');
+    if (attachment && attachment.contentType && !attachment.contentType.startsWith('image/')) {
+      throw new UserError('image.notAnImage', `\`${attachment.name}\` is not a picture (${attachment.contentType}). Attach a PNG, JPEG, WebP, GIF or AVIF.`);
+    }
+    const place = placeOf(command);
+    const canReadHistory = place.botPermissions?.has(readHistoryPermission) ?? false;
+    // Looking through the channel is a network call: acknowledge first, as Discord gives only 3 seconds.
+    const source = attachment ? sourceFromAttachment(attachment) : await deferThen(command, () => latestImageIn(command.channel, canReadHistory));
+    await runInteractionRequest(command, context, {
+      kind: 'remix',
+      ...place,
+      userOptions: { prompt: command.options.getString('prompt', true), strength: command.options.getNumber('strength'), ...readGenerationOptions(command) },
+      source,
+    });
+  },
+};
+
+async function deferThen<T>(interaction: ChatInputCommandInteraction, work: () => Promise<T>): Promise<T> {
+  await interaction.deferReply();
+  return work();
+}

@@ -1,0 +1,86 @@
+import { MessageFlags, PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import type { CommandModule } from '../src/bot/command-module.js';
+import { settingsFor, type BotContext } from '../src/bot/context.js';
+import { UserError } from '../src/errors.js';
+import {
+  describeSetting,
+  formatSettingValue,
+  guildSettingKeys,
+  parseSettingValue,
+  settingKeyFromText,
+  validateGuildSettings,
+  type EffectiveSettings,
+  type SettingKey,
+} from '../src/settings/index.js';
+
+const keyChoices = guildSettingKeys.map((key) => ({ name: key, value: key }));
+
+/**
+ * `/settings show|set|reset`: per-server defaults and limits, for members with Manage Server. Discord hides
+ * the command from others (`default_member_permissions`), and the permission is checked again here because
+ * server admins can change who sees a command.
+ */
+export const settings: CommandModule = {
+  data: new SlashCommandBuilder()
+    .setName('settings')
+    .setDescription("Show or change this server's image generation defaults and limits")
+    .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
+    .setDMPermission(false)
+    .addSubcommand((s) => s.setName('show').setDescription('Show the settings in force here'))
+    .addSubcommand((s) =>
+      s
+        .setName('set')
+        .setDescription('Change one setting')
+        .addStringOption((o) => o.setName('key').setDescription('Setting').setRequired(true).addChoices(...keyChoices))
+        .addStringOption((o) => o.setName('value').setDescription('New value (channels: mentions or ids; words: comma separated)').setRequired(true).setMaxLength(1500)),
+    )
+    .addSubcommand((s) =>
+      s
+        .setName('reset')
+        .setDescription('Go back to the default for one setting, or all')
+        .addStringOption((o) => o.setName('key').setDescription('Setting (all when empty)').addChoices(...keyChoices)),
+    )
+    .toJSON(),
+
+  async execute(interaction, context: BotContext) {
+    const command = interaction as ChatInputCommandInteraction;
+    const guildId = command.guildId;
+    if (!guildId) throw new UserError('settings.dm', 'Settings belong to a server; use this command in one.');
+    if (!command.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {
+      throw new UserError('access.settings', 'Only members with the Manage Server permission can change these settings.');
+    }
+    const reply = (content: string) => command.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+    const sub = command.options.getSubcommand(true);
+    if (sub === 'show') {
+      await reply(renderSettings(settingsFor(context, guildId), context.store.getGuildSettings(guildId)));
+      return;
+    }
+    if (sub === 'set') {
+      const key = settingKeyFromText(command.options.getString('key', true));
+      const value = parseSettingValue(key, command.options.getString('value', true));
+      const defaults = context.config.guildDefaults as EffectiveSettings;
+      // Validate the whole set with the new value, so a default can never exceed its limit.
+      validateGuildSettings({ ...context.store.getGuildSettings(guildId), [key]: value }, defaults);
+      context.store.setGuildSetting(guildId, key, value as never, command.user.id);
+      context.logger.info({ guild: guildId, user: command.user.id, key }, 'setting changed');
+      await reply(`✅ \`${key}\` is now ${formatSettingValue(key, value as never)}.`);
+      return;
+    }
+    const keyText = command.options.getString('key');
+    const key = keyText ? settingKeyFromText(keyText) : undefined;
+    const removed = context.store.resetGuildSettings(guildId, key);
+    context.logger.info({ guild: guildId, user: command.user.id, key: key ?? 'all' }, 'settings reset');
+    await reply(key ? `✅ \`${key}\` is back to its default (${formatSettingValue(key, settingsFor(context, guildId)[key] as never)}).` : `✅ All ${removed} server setting${removed === 1 ? '' : 's'} reset to the defaults.`);
+  },
+};
+
+function renderSettings(effective: EffectiveSettings, overrides: Readonly<Record<string, unknown>>): string {
+  const line = (key: SettingKey) => {
+    const mark = key in overrides ? ' *(set here)*' : '';
+    return `\`${key}\` ${formatSettingValue(key, effective[key] as never)}${mark} — ${describeSetting(key).description}`;
+  };
+  const defaults = guildSettingKeys.filter((key) => describeSetting(key).group === 'defaults');
+  const limits = guildSettingKeys.filter((key) => describeSetting(key).group === 'limits');
+  const text = ['**Defaults**', ...defaults.map(line), '', '**Limits**', ...limits.map(line)].join('\n');
+  return text.length <= 2000 ? text : `${text.slice(0, 1990)}…`;
+}

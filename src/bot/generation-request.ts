@@ -1,0 +1,131 @@
+import { PermissionFlagsBits, type PermissionsBitField } from 'discord.js';
+import { UserError } from '../errors.js';
+import { prepareInitImage, type InitImage } from '../image/index.js';
+import type { JobObserver } from '../jobs/job-runner.js';
+import { fetchAttachment } from '../net/fetch-attachment.js';
+import {
+  checkChannelAllowed,
+  checkCooldown,
+  checkDMsAllowed,
+  checkUserQueueLimit,
+  imageSide,
+  resolveGenerationOptions,
+  type EffectiveSettings,
+  type GenerationOptions,
+  type UserGenerationOptions,
+} from '../settings/index.js';
+import type { JobRecord } from '../store/index.js';
+import { settingsFor, type BotContext } from './context.js';
+
+/** A picture to remix, as Discord describes it. */
+export interface SourceImage {
+  readonly url: string;
+  /** Size Discord reports, checked before downloading. */
+  readonly size?: number;
+  readonly contentType?: string | null;
+  readonly name?: string;
+}
+
+/** A generation request from any entry point (slash command, context menu, button, mention). */
+export interface GenerationRequest {
+  readonly kind: 'imagine' | 'remix';
+  readonly userId: string;
+  readonly guildId: string | null;
+  readonly channelId: string;
+  /** Parent channel of a thread, for allowed-channel checks. */
+  readonly parentChannelId?: string | null;
+  readonly userOptions: UserGenerationOptions;
+  readonly source?: SourceImage;
+  readonly parentJobId?: string | null;
+  /** The bot's permissions in the channel, when Discord told us (interactions carry them). */
+  readonly botPermissions?: Readonly<PermissionsBitField> | null;
+}
+
+/** A request that passed every check that needs no I/O. */
+export interface CheckedRequest {
+  readonly request: GenerationRequest;
+  readonly settings: EffectiveSettings;
+  readonly options: GenerationOptions;
+}
+
+const neededPermissions = [
+  [PermissionFlagsBits.ViewChannel, 'View Channel'],
+  [PermissionFlagsBits.SendMessages, 'Send Messages'],
+  [PermissionFlagsBits.AttachFiles, 'Attach Files'],
+] as const;
+
+/**
+ * Every check that needs no network: place, permissions, cooldown, per-user limit, options and banned words.
+ * Runs before the interaction is acknowledged, so a refusal can be a private (ephemeral) reply and nothing
+ * is queued. Throws UserErrors.
+ */
+export function checkRequest(context: BotContext, request: GenerationRequest): CheckedRequest {
+  const settings = settingsFor(context, request.guildId);
+  if (request.guildId === null) checkDMsAllowed(settings);
+  else checkChannelAllowed(settings, { channelId: request.channelId, parentChannelId: request.parentChannelId ?? null });
+
+  if (request.botPermissions) {
+    const missing = neededPermissions.filter(([flag]) => !request.botPermissions!.has(flag)).map(([, name]) => name);
+    if (missing.length > 0) {
+      throw new UserError('access.botPermissions', `I need the ${missing.join(', ')} permission${missing.length > 1 ? 's' : ''} in this channel to post pictures. Ask a server admin to grant ${missing.length > 1 ? 'them' : 'it'}.`);
+    }
+  }
+  checkCooldown(settings, context.store.lastJobStartedAt(request.guildId, request.userId), Date.now());
+  checkUserQueueLimit(settings, context.jobs.queue.activeJobsOf(request.userId));
+  if (!context.jobs.queue.isAccepting) throw new UserError('queue.closed', 'The bot is restarting and not taking new jobs right now. Try again in a minute.');
+
+  const options = resolveGenerationOptions({ ...request.userOptions, kind: request.kind }, settings, { limitOwner: request.guildId === null ? 'bot' : 'server' });
+  const multiple = context.model.sizeMultiple;
+  for (const key of ['width', 'height'] as const) {
+    if (request.userOptions[key] != null && options[key] % multiple !== 0) {
+      throw new UserError(`options.${key}`, `Expected \`${key}\` to be a multiple of ${multiple} for this model, got \`${options[key]}\`.`);
+    }
+  }
+  if (request.kind === 'remix') {
+    if (!context.model.supportsImageToImage) {
+      throw new UserError('model.noVaeEncoder', 'The model this bot runs has no VAE encoder, so remixing pictures is not available.');
+    }
+    if (!request.source) throw new UserError('remix.noImage', 'There is no picture to remix: attach one, or use this on a message with a picture.');
+    if (request.source.size !== undefined && request.source.size > context.config.limits.maxAttachmentBytes) {
+      throw new UserError('attachment.tooLarge', `That picture is ${(request.source.size / 2 ** 20).toFixed(1)} MiB; the limit is ${(context.config.limits.maxAttachmentBytes / 2 ** 20).toFixed(0)} MiB.`);
+    }
+  }
+  return { request, settings, options };
+}
+
+/** Downloads and prepares the picture of a remix (after the interaction was acknowledged). */
+export async function prepareSourceImage(context: BotContext, checked: CheckedRequest): Promise<InitImage | undefined> {
+  const { request, settings, options } = checked;
+  if (request.kind !== 'remix' || !request.source) return undefined;
+  const { limits, discord } = context.config;
+  const { bytes } = await fetchAttachment(request.source.url, {
+    allowedHosts: [...discord.attachmentHosts],
+    maxBytes: limits.maxAttachmentBytes,
+    timeoutMs: limits.downloadTimeoutMs,
+  });
+  const explicitSize = request.userOptions.width != null || request.userOptions.height != null;
+  return prepareInitImage(bytes, explicitSize ? { width: options.width, height: options.height } : undefined, {
+    maxPixels: limits.maxSourcePixels,
+    maxOutputPixels: settings.maxPixels,
+    maxSide: imageSide.max,
+    multipleOf: context.model.sizeMultiple,
+  });
+}
+
+/** Queues a checked request; returns its record and queue position. */
+export function submitRequest(context: BotContext, checked: CheckedRequest, initImage: InitImage | undefined, observer: JobObserver): { record: JobRecord; position: number } {
+  const { request, options } = checked;
+  return context.jobs.submit(
+    {
+      kind: request.kind,
+      userId: request.userId,
+      guildId: request.guildId,
+      channelId: request.channelId,
+      options,
+      ...(initImage ? { initImage } : {}),
+      sourceImageUrl: request.source?.url ?? null,
+      parentJobId: request.parentJobId ?? null,
+    },
+    observer,
+  );
+}

@@ -1,0 +1,48 @@
+import type { Message, RepliableInteraction } from 'discord.js';
+import type { BotContext } from './context.js';
+import { checkRequest, prepareSourceImage, submitRequest, type GenerationRequest } from './generation-request.js';
+import { InteractionJobObserver, MessageJobObserver, failureReason } from './observers.js';
+
+/**
+ * The path every interaction-started generation takes: checks without I/O (a refusal is still a private
+ * reply), acknowledgement well within Discord's 3 seconds, then the download, then the queue. Errors
+ * after the acknowledgement propagate to the router, which replaces the public placeholder by a private
+ * message.
+ */
+export async function runInteractionRequest(interaction: RepliableInteraction, context: BotContext, request: GenerationRequest): Promise<void> {
+  const checked = checkRequest(context, request);
+  if (!interaction.deferred && !interaction.replied) await interaction.deferReply();
+  const initImage = await prepareSourceImage(context, checked);
+  const observer = new InteractionJobObserver(interaction, context);
+  const { record, position } = submitRequest(context, checked, initImage, observer);
+  if (position > 0) observer.queued(position, record);
+}
+
+/**
+ * The same for a message that mentions the bot: a status reply to it carries refusals, progress and the
+ * result.
+ */
+export async function runMessageRequest(message: Message, context: BotContext, request: GenerationRequest): Promise<void> {
+  let status: Message | undefined;
+  try {
+    const checked = checkRequest(context, request);
+    status = await message.reply({ content: '⏳ Getting the picture…', allowedMentions: { repliedUser: false, parse: [] } });
+    const initImage = await prepareSourceImage(context, checked);
+    const observer = new MessageJobObserver(status, context);
+    const { record, position } = submitRequest(context, checked, initImage, observer);
+    if (position > 0) observer.queued(position, record);
+  } catch (error) {
+    await replyWithMessageError(message, context, error, status);
+  }
+}
+
+/** Answers a message request that failed: in its status reply if there is one, else in a new reply. */
+export async function replyWithMessageError(message: Message, context: BotContext, error: unknown, status?: Message): Promise<void> {
+  const text = `❌ ${failureReason(error instanceof Error ? error : new Error(String(error)), context, { message: message.id, user: message.author.id })}`;
+  try {
+    if (status) await status.edit({ content: text, components: [] });
+    else await message.reply({ content: text, allowedMentions: { repliedUser: false, parse: [] } });
+  } catch (replyError) {
+    context.logger.warn({ err: replyError, message: message.id }, 'could not answer a message request');
+  }
+}
