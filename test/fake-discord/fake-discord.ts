@@ -542,7 +542,8 @@ export class FakeDiscord {
     if ((type === OptionType.User || type === OptionType.Mentionable) && store.users.has(id)) {
       add('users', id, store.userJson(id));
       if (channel.guildId && store.requireGuild(channel.guildId).members.has(id)) {
-        const { user: _user, ...member } = store.memberJson(channel.guildId, id, { permissionsIn: channel.id });
+        // Resolved members are partial: no `user`, `deaf` or `mute`.
+        const { user: _user, deaf: _deaf, mute: _mute, ...member } = store.memberJson(channel.guildId, id, { permissionsIn: channel.id });
         add('members', id, member);
       }
       return;

@@ -345,19 +345,33 @@ describe('fake Discord interactions with a real discord.js client', () => {
     }
   });
 
-  it('withResponse: the callback answers the interaction callback resource with the message', async () => {
+  it('withResponse: the callback answers with the interaction callback resource', async () => {
     const f = await startBotFixture({ commands: [imagine] });
     try {
-      const seen = deferred<{ messageId: string | undefined; content: string | undefined }>();
+      type Seen = { messageId: string | undefined; content: string | undefined; type: number | undefined; loading: boolean | null; responseId: string | null };
+      const seen: Seen[] = [];
+      const two = deferred<void>();
       onInteraction(f.client, async (interaction) => {
         if (!interaction.isChatInputCommand()) return;
-        const response = await interaction.reply({ content: 'hello', withResponse: true });
-        seen.resolve({ messageId: response.resource?.message?.id, content: response.resource?.message?.content });
-      }).catch(seen.reject);
-      const handle = f.discord.sendSlashCommand({ user: f.user, channelId: f.channel, name: 'imagine', options: { prompt: 'x' } });
-      const result = await seen.promise;
-      assert.equal(result.content, 'hello');
-      assert.equal(result.messageId, handle.original()?.id);
+        const response =
+          interaction.options.getString('prompt') === 'defer'
+            ? await interaction.deferReply({ withResponse: true })
+            : await interaction.reply({ content: 'hello', withResponse: true });
+        seen.push({
+          messageId: response.resource?.message?.id,
+          content: response.resource?.message?.content,
+          type: response.resource?.type,
+          loading: response.interaction.responseMessageLoading,
+          responseId: response.interaction.responseMessageId,
+        });
+        if (seen.length === 2) two.resolve();
+      }).catch(two.reject);
+      const replied = f.discord.sendSlashCommand({ user: f.user, channelId: f.channel, name: 'imagine', options: { prompt: 'reply' } });
+      await replied.waitForResponse();
+      const deferredHandle = f.discord.sendSlashCommand({ user: f.user, channelId: f.channel, name: 'imagine', options: { prompt: 'defer' } });
+      await two.promise;
+      assert.deepEqual(seen[0], { messageId: replied.original()?.id, content: 'hello', type: 4, loading: false, responseId: replied.original()?.id });
+      assert.deepEqual(seen[1], { messageId: undefined, content: undefined, type: 5, loading: true, responseId: deferredHandle.original()?.id });
       const request = f.discord.requests.find((r) => r.route === 'POST /interactions/:interactionId/:token/callback');
       assert.equal(request?.query.with_response, 'true');
       assert.equal(request?.status, 200);

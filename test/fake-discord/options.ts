@@ -18,7 +18,7 @@ export interface FakeDiscordOptions {
   attachmentSizeLimit?: number;
   /** Most files per message (default 10). */
   maxFilesPerMessage?: number;
-  /** Largest request body read before answering 413 without parsing (default 64 MiB + 1 MiB). */
+  /** Largest request body kept before answering 413 without parsing (default 256 MiB; the per-file limit is checked separately). */
   maxRequestBytes?: number;
   /** Per-route buckets (default: none; every request passes). */
   rateLimits?: RateLimitRule[];
@@ -64,7 +64,7 @@ export function resolveOptions(options: FakeDiscordOptions, randomToken: string)
     interactionTokenLifetimeMs: options.interactionTokenLifetimeMs ?? 15 * 60 * 1000,
     attachmentSizeLimit,
     maxFilesPerMessage,
-    maxRequestBytes: options.maxRequestBytes ?? 64 * 1024 * 1024 + 1024 * 1024,
+    maxRequestBytes: options.maxRequestBytes ?? 256 * 1024 * 1024,
     rateLimits: options.rateLimits ?? [],
     globalRateLimit: options.globalRateLimit ?? null,
     dailyCommandCreateLimit: options.dailyCommandCreateLimit ?? 200,

@@ -83,9 +83,9 @@ export class RateLimiter {
   }
 
   /** Counts the request and returns the headers to send and whether it is rate limited. */
-  check(request: RateLimitedRequest, now: number = Date.now()): RateLimitVerdict {
+  check(request: RateLimitedRequest, now: number = Date.now(), countsGlobally = true): RateLimitVerdict {
     const headers: Record<string, string> = {};
-    if (this.globalLimit) {
+    if (this.globalLimit && countsGlobally) {
       const state = this.globalState;
       if (now >= state.windowStart + this.globalLimit.windowMs) {
         state.windowStart = now;

@@ -33,6 +33,8 @@ interface RouteDefinition {
   segments: string[];
   auth: 'bot' | 'none';
   major: string[];
+  /** Counted against the global rate limit (Discord exempts interaction endpoints). */
+  global: boolean;
   handler: RouteHandler;
 }
 
@@ -135,14 +137,18 @@ export class RestRouter {
     private readonly log: (entry: RequestLogEntry) => void,
   ) {}
 
-  /** Adds a route. `major` names the params forming the rate-limit major parameter. */
-  add(method: string, template: string, handler: RouteHandler, options: { auth?: 'bot' | 'none'; major?: string[] } = {}): void {
+  /**
+   * Adds a route. `major` names the params forming the rate-limit major parameter; `global: false` exempts
+   * it from the global rate limit.
+   */
+  add(method: string, template: string, handler: RouteHandler, options: { auth?: 'bot' | 'none'; major?: string[]; global?: boolean } = {}): void {
     this.routes.push({
       method,
       template,
       segments: template.split('/').filter(Boolean),
       auth: options.auth ?? 'bot',
       major: options.major ?? [],
+      global: options.global ?? true,
       handler,
     });
   }
@@ -244,7 +250,7 @@ export class RestRouter {
         if (fault.delayMs) await this.delay(fault.delayMs);
         throw this.faultError(fault);
       }
-      const verdict = this.settings.rateLimiter.check(limited);
+      const verdict = this.settings.rateLimiter.check(limited, Date.now(), route.global);
       headers = verdict.headers;
       if (verdict.limited) {
         throw new DiscordHttpError(429, verdict.limited.body as { code: number; message: string }, verdict.headers);

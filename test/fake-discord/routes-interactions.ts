@@ -133,7 +133,8 @@ export function registerInteractionRoutes(router: RestRouter, core: Core): void 
                 }
               : {}),
           },
-          ...(result ? { resource: { type, message: result } } : {}),
+          // The resource carries a message only for types 4 and 7 (Discord: Interaction Callback Resource Object).
+          resource: { type, ...(result && (type === R.ChannelMessageWithSource || type === R.UpdateMessage) ? { message: result } : {}) },
         },
       };
     } catch (error) {
@@ -142,7 +143,7 @@ export function registerInteractionRoutes(router: RestRouter, core: Core): void 
       }
       throw error;
     }
-  }, { auth: 'none' });
+  }, { auth: 'none', global: false });
 
   /** The interaction of a webhook call, enforcing the token lifetime; records refused calls as steps. */
   const webhookRecord = (ctx: RouteContext, route: string): InteractionRecord => {
@@ -154,7 +155,8 @@ export function registerInteractionRoutes(router: RestRouter, core: Core): void 
     };
     if (ctx.params.applicationId !== record.applicationId) refuse(DiscordErrors.unknownWebhook());
     if (Date.now() > record.tokenExpiresAt) refuse(DiscordErrors.invalidWebhookToken());
-    if (!record.ack) refuse(DiscordErrors.unknownWebhook());
+    // Discord invalidates the token of an interaction not acknowledged within the deadline.
+    if (!record.ack) refuse(Date.now() > record.ackDeadline ? DiscordErrors.invalidWebhookToken() : DiscordErrors.unknownWebhook());
     return record;
   };
   /** `@original` or a follow-up id of this interaction; 10008 for anything else. */
@@ -172,7 +174,7 @@ export function registerInteractionRoutes(router: RestRouter, core: Core): void 
   router.add('GET', messageRoute, (ctx) => {
     const record = webhookRecord(ctx, `GET ${messageRoute}`);
     return { body: webhookMessage(record, ctx.params.messageId ?? '') };
-  }, { auth: 'none', major });
+  }, { auth: 'none', major, global: false });
 
   router.add('PATCH', messageRoute, (ctx) => {
     const record = webhookRecord(ctx, `PATCH ${messageRoute}`);
@@ -185,7 +187,7 @@ export function registerInteractionRoutes(router: RestRouter, core: Core): void 
     core.keepEditedMessage(edited);
     recordStep(record, isOriginal ? { kind: 'originalEdited', message: edited } : { kind: 'followUpEdited', message: edited });
     return { body: edited };
-  }, { auth: 'none', major });
+  }, { auth: 'none', major, global: false });
 
   router.add('DELETE', messageRoute, (ctx) => {
     const record = webhookRecord(ctx, `DELETE ${messageRoute}`);
@@ -193,7 +195,7 @@ export function registerInteractionRoutes(router: RestRouter, core: Core): void 
     core.deleteAnyMessage(message);
     recordStep(record, message.id === record.originalMessageId ? { kind: 'originalDeleted', messageId: message.id } : { kind: 'followUpDeleted', messageId: message.id });
     return {};
-  }, { auth: 'none', major });
+  }, { auth: 'none', major, global: false });
 
   router.add('POST', '/webhooks/:applicationId/:token', (ctx) => {
     const record = webhookRecord(ctx, 'POST /webhooks/:applicationId/:token');
@@ -202,7 +204,8 @@ export function registerInteractionRoutes(router: RestRouter, core: Core): void 
     let message: ApiMessage;
     let filledOriginal = false;
     if (record.loading && original && record.followUpIds.length === 0) {
-      // The first follow-up after a deferral replaces the "thinking" message (keeping its ephemeral flag).
+      // Documented backwards compatibility: right after a type-5 deferral, "create followup" edits the loading
+      // message instead (its ephemeral state is kept, the body's flag ignored).
       const base = { ...original, flags: original.flags & ~MessageFlags.Loading };
       message = core.composeEdit(base, { ...input, present: new Set([...input.present, 'content', 'embeds', 'components']) }, (original.flags & MessageFlags.Ephemeral) !== 0);
       record.loading = false;
@@ -214,8 +217,9 @@ export function registerInteractionRoutes(router: RestRouter, core: Core): void 
       record.followUpIds.push(message.id);
     }
     recordStep(record, { kind: 'followUp', message, filledOriginal });
-    return ctx.query.get('wait') === 'false' ? {} : { body: message };
-  }, { auth: 'none', major });
+    // For interaction follow-ups `wait` is always true.
+    return { body: message };
+  }, { auth: 'none', major, global: false });
 }
 
 /** Carries out an accepted callback; returns the message it created or changed (for `with_response`). */
