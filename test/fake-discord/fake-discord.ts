@@ -181,7 +181,7 @@ export class FakeDiscord {
     this.ownerUserId = this.createUser({ username: 'app-owner' }).id;
     this.uploadChannelId = core.snowflakes.next();
     this.router = new RestRouter(
-      { botToken: () => core.options.botToken, maxRequestBytes: core.options.maxRequestBytes, rateLimiter },
+      { botToken: () => core.options.botToken, maxRequestBytes: core.options.maxRequestBytes, rateLimiter, retryAfterPrecision: core.options.retryAfterPrecision },
       (entry) => this.logRequest(entry),
     );
     registerBasicRoutes(this.router, core, () => this.ownerUserId);
@@ -196,7 +196,7 @@ export class FakeDiscord {
   static async start(options: FakeDiscordOptions = {}): Promise<FakeDiscord> {
     const resolved = resolveOptions(options, `${Buffer.from(randomBytes(9)).toString('base64url')}.${randomBytes(4).toString('base64url')}.${randomBytes(20).toString('base64url')}`);
     const core = new Core(resolved);
-    const rateLimiter = new RateLimiter(resolved.rateLimits, resolved.globalRateLimit);
+    const rateLimiter = new RateLimiter(resolved.rateLimits, resolved.globalRateLimit, resolved.retryAfterPrecision);
     const server = createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -263,6 +263,7 @@ export class FakeDiscord {
       error: null,
       unexpected: !cdn || status === 404,
       rateLimited: false,
+      rateLimitScope: null,
       userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : null,
     });
   }
@@ -794,6 +795,14 @@ export class FakeDiscord {
   /** A message (channel or ephemeral) by id. */
   message(messageRef: MessageRef): ApiMessage | undefined {
     return this.core.findAnyMessage(idOf(messageRef));
+  }
+
+  /**
+   * Requests Discord counts towards its invalid-request ban (10,000 per 10 minutes): answers 401, 403 and
+   * 429, except 429s with `X-RateLimit-Scope: shared`.
+   */
+  invalidRequests(): RequestLogEntry[] {
+    return this.requests.filter((r) => r.kind === 'rest' && (r.status === 401 || r.status === 403 || (r.status === 429 && r.rateLimitScope !== 'shared')));
   }
 
   /** Requests to no known route or with a wrong method (the fake answered 404/405). */

@@ -22,6 +22,11 @@ export interface FakeDiscordOptions {
   maxRequestBytes?: number;
   /** Per-route buckets (default: none; every request passes). */
   rateLimits?: RateLimitRule[];
+  /**
+   * `Retry-After` header precision on 429s: `seconds` (default) rounds up to whole seconds as Discord does;
+   * `milliseconds` sends the exact wait (e.g. `0.300`) so tests with short windows wait less.
+   */
+  retryAfterPrecision?: 'seconds' | 'milliseconds';
   /** Global request limit across routes (default: none). */
   globalRateLimit?: GlobalRateLimit | null;
   /** Daily application command creations allowed per guild (and globally), as Discord (default 200). */
@@ -67,6 +72,7 @@ export function resolveOptions(options: FakeDiscordOptions, randomToken: string)
     maxRequestBytes: options.maxRequestBytes ?? 256 * 1024 * 1024,
     rateLimits: options.rateLimits ?? [],
     globalRateLimit: options.globalRateLimit ?? null,
+    retryAfterPrecision: options.retryAfterPrecision ?? 'seconds',
     dailyCommandCreateLimit: options.dailyCommandCreateLimit ?? 200,
     privilegedIntents: {
       guildMembers: options.privilegedIntents?.guildMembers ?? true,

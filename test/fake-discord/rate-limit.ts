@@ -55,6 +55,14 @@ function secondsString(ms: number): string {
   return (Math.max(0, ms) / 1000).toFixed(3);
 }
 
+/**
+ * The `Retry-After` header value: whole seconds rounded up, as Discord sends it (`retry_after` 64.57 →
+ * `Retry-After: 65`), or — to make tests wait less — the exact value with millisecond decimals.
+ */
+export function retryAfterHeader(ms: number, precision: 'seconds' | 'milliseconds'): string {
+  return precision === 'seconds' ? String(Math.max(1, Math.ceil(ms / 1000))) : secondsString(ms);
+}
+
 /** Keeps the counters of the configured rules and decides, per request, whether to answer 429. */
 export class RateLimiter {
   private rules: RateLimitRule[];
@@ -62,7 +70,11 @@ export class RateLimiter {
   private readonly buckets = new Map<string, BucketState>();
   private globalState: BucketState = { windowStart: 0, count: 0 };
 
-  constructor(rules: readonly RateLimitRule[] = [], globalLimit: GlobalRateLimit | null = null) {
+  constructor(
+    rules: readonly RateLimitRule[] = [],
+    globalLimit: GlobalRateLimit | null = null,
+    private readonly retryAfterPrecision: 'seconds' | 'milliseconds' = 'seconds',
+  ) {
     this.rules = [...rules];
     this.globalLimit = globalLimit;
   }
@@ -95,7 +107,7 @@ export class RateLimiter {
         const retryAfterMs = state.windowStart + this.globalLimit.windowMs - now;
         return {
           headers: {
-            'Retry-After': secondsString(retryAfterMs),
+            'Retry-After': retryAfterHeader(retryAfterMs, this.retryAfterPrecision),
             'X-RateLimit-Global': 'true',
             'X-RateLimit-Scope': 'global',
           },
@@ -103,7 +115,7 @@ export class RateLimiter {
             retryAfterMs,
             global: true,
             scope: 'global',
-            body: { message: 'You are being rate limited.', retry_after: Number(secondsString(retryAfterMs)), global: true, code: 0 },
+            body: { message: 'You are being rate limited.', retry_after: Number(secondsString(retryAfterMs)), global: true },
           },
         };
       }
@@ -132,14 +144,18 @@ export class RateLimiter {
       return {
         headers: {
           ...(rule.announce === false ? {} : bucketHeaders(0)),
-          'Retry-After': secondsString(resetAfterMs),
+          'Retry-After': retryAfterHeader(resetAfterMs, this.retryAfterPrecision),
           'X-RateLimit-Scope': scope,
         },
         limited: {
           retryAfterMs: resetAfterMs,
           global: false,
           scope,
-          body: { message: 'You are being rate limited.', retry_after: Number(secondsString(resetAfterMs)), global: false },
+          body: {
+            message: scope === 'shared' ? 'The resource is being rate limited.' : 'You are being rate limited.',
+            retry_after: Number(secondsString(resetAfterMs)),
+            global: false,
+          },
         },
       };
     }

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { DiscordErrors, DiscordHttpError } from './http-errors.js';
 import { multipartBoundary, parseMultipart, type MultipartFile } from './multipart.js';
-import type { RateLimiter, RateLimitedRequest } from './rate-limit.js';
+import { retryAfterHeader, type RateLimiter, type RateLimitedRequest } from './rate-limit.js';
 
 /** What a route handler gets. */
 export interface RouteContext {
@@ -63,6 +63,8 @@ export interface RequestLogEntry {
   unexpected: boolean;
   /** True when the answer was a 429. */
   rateLimited: boolean;
+  /** `X-RateLimit-Scope` of a 429 answer (`user`, `global`, `shared`), else null. */
+  rateLimitScope: string | null;
   userAgent: string | null;
 }
 
@@ -133,7 +135,7 @@ export class RestRouter {
   private readonly pendingDelays = new Map<NodeJS.Timeout, () => void>();
 
   constructor(
-    private readonly settings: { botToken: () => string; maxRequestBytes: number; rateLimiter: RateLimiter },
+    private readonly settings: { botToken: () => string; maxRequestBytes: number; rateLimiter: RateLimiter; retryAfterPrecision: 'seconds' | 'milliseconds' },
     private readonly log: (entry: RequestLogEntry) => void,
   ) {}
 
@@ -214,6 +216,7 @@ export class RestRouter {
       error: null,
       unexpected: false,
       rateLimited: false,
+      rateLimitScope: null,
       userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : null,
     };
     let status = 500;
@@ -273,6 +276,7 @@ export class RestRouter {
     }
     entry.status = status;
     entry.rateLimited = status === 429;
+    entry.rateLimitScope = status === 429 ? (headers['X-RateLimit-Scope'] ?? null) : null;
     entry.durationMs = Date.now() - started;
     sendJson(res, status, body, headers);
     this.log(entry);
@@ -322,7 +326,7 @@ export class RestRouter {
         429,
         (fault.body as { code: number; message: string } | undefined) ?? { message: 'You are being rate limited.', retry_after: retryAfter, global: fault.global === true, code: 0 },
         {
-          'Retry-After': retryAfter.toFixed(3),
+          'Retry-After': retryAfterHeader(fault.retryAfterMs ?? 100, this.settings.retryAfterPrecision),
           'X-RateLimit-Scope': fault.global ? 'global' : 'user',
           ...(fault.global ? { 'X-RateLimit-Global': 'true' } : {}),
         },

@@ -96,6 +96,7 @@ describe('fake Discord REST with a real discord.js client', () => {
       assert.ok(statuses.includes(429), `a 429 happened: ${statuses.join(',')}`);
       assert.equal(statuses.filter((s) => s === 200).length, 5);
       assert.equal(statuses[statuses.length - 1], 200, 'the client retried after the 429');
+      assert.equal(f.discord.invalidRequests().length, statuses.filter((s) => s === 429).length, '429s count towards the invalid-request limit');
 
       // What discord.js read: Discord's 429 headers and JSON body.
       for (let i = 0; i < 3; i++) {
@@ -106,7 +107,7 @@ describe('fake Discord REST with a real discord.js client', () => {
         });
         const body = (await res.json()) as { retry_after?: number; global?: boolean; message?: string };
         if (res.status !== 429) continue;
-        assert.ok(Number(res.headers.get('retry-after')) > 0);
+        assert.match(res.headers.get('retry-after') ?? '', /^[1-9]\d*$/, 'whole seconds');
         assert.equal(res.headers.get('x-ratelimit-scope'), 'user');
         assert.equal(body.global, false);
         assert.ok((body.retry_after ?? 0) > 0);
@@ -136,7 +137,7 @@ describe('fake Discord REST with a real discord.js client', () => {
   });
 
   it('injected faults: a global 429 and a 500 are retried; persistent 503 surfaces as HTTPError', async () => {
-    const f = await startBotFixture();
+    const f = await startBotFixture({ fake: { retryAfterPrecision: 'milliseconds' } });
     try {
       f.discord.injectFault({ route: 'GET /channels/:channelId', status: 429, retryAfterMs: 50, global: true });
       f.discord.injectFault({ route: 'GET /channels/:channelId', status: 500 });

@@ -95,11 +95,14 @@ describe('fake Discord building blocks', () => {
     assert.equal(limiter.check(request('1'), 10_100).headers['X-RateLimit-Remaining'], '0');
     const third = limiter.check(request('1'), 10_400);
     assert.equal(third.limited?.retryAfterMs, 600);
-    assert.equal(third.headers['Retry-After'], '0.600');
+    assert.equal(third.headers['Retry-After'], '1', 'whole seconds, rounded up, as Discord sends it');
     assert.deepEqual(third.limited?.body, { message: 'You are being rate limited.', retry_after: 0.6, global: false });
     assert.equal(limiter.check(request('2'), 10_400).limited, null, 'another channel has its own bucket');
     assert.equal(limiter.check(request('1'), 11_000).limited, null, 'the window reset');
     assert.equal(limiter.check({ method: 'GET', route: '/users/@me', path: '/users/@me', major: '' }, 10_000).headers['X-RateLimit-Limit'], undefined);
+
+    const precise = new RateLimiter([{ route: '/x', limit: 0, windowMs: 250 }], null, 'milliseconds');
+    assert.equal(precise.check({ method: 'GET', route: '/x', path: '/x', major: '' }, 0).headers['Retry-After'], '0.250');
 
     const global = new RateLimiter([], { limit: 1, windowMs: 1000 });
     assert.equal(global.check(request('1'), 0).limited, null);
