@@ -1,6 +1,8 @@
 import { loadConfig } from '../config/index.js';
 import { isUserError } from '../errors.js';
 import { runGenerateCommand, imagineUsage, remixUsage, type CliIo } from './generate.js';
+import { downloadModelUsage, runDownloadModelCommand } from '../hub/index.js';
+import { botUsage, deployUsage, runBotCommand, runDeployCommand } from './bot-command.js';
 import { infoUsage, runInfoCommand } from './info.js';
 import { runTokenizeCommand, tokenizeUsage } from './tokenize.js';
 
@@ -10,6 +12,9 @@ const usage = [
   `  ${remixUsage}`,
   `  ${tokenizeUsage}`,
   `  ${infoUsage}`,
+  `  ${botUsage}`,
+  `  ${deployUsage}`,
+  `  ${downloadModelUsage}`,
 ].join('\n');
 
 /** Runs the command line; returns the process exit code (0 ok, 1 failure, 2 usage or user error). */
@@ -31,6 +36,15 @@ export async function runCli(argv: readonly string[], io: CliIo = { stdout: proc
         return 0;
       case 'info':
         await runInfoCommand(rest, config, io);
+        return 0;
+      case 'bot':
+        await runBotCommand(rest, config, io);
+        return 0;
+      case 'deploy-commands':
+        await runDeployCommand(rest, config, io);
+        return 0;
+      case 'download-model':
+        await runDownloadModelCommand(rest, { stdout: io.stdout, stderr: io.stderr });
         return 0;
       default:
         io.stderr.write(`Unknown command \`${command}\`.\n${usage}\n`);

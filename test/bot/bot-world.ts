@@ -1,0 +1,248 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ApiChannel, ApiMessage, ApiUser } from '../fake-discord/api-types.js';
+import { FakeDiscord, type FakeGuild } from '../fake-discord/index.js';
+import type { FakeDiscordOptions } from '../fake-discord/options.js';
+import { tinyModelDir } from '../helpers/fixtures.js';
+
+/** The compiled CLI next to this compiled test (dist/cli.js in `npm test`). */
+const cliPath = fileURLToPath(new URL('../../cli.js', import.meta.url));
+
+/** One line the bot logged (pino JSON). */
+export interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+/** The real bot, running as `node dist/cli.js bot` in its own process. */
+export interface BotProcess {
+  readonly process: ChildProcess;
+  /** Every line the bot wrote to stdout/stderr, raw. */
+  readonly output: string[];
+  /** Parsed JSON log lines. */
+  readonly logs: LogLine[];
+  /** Resolves with the exit code (or signal) once the process ended. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Waits for a log line matching the predicate. */
+  waitForLog(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+}
+
+/** Options of {@link startBotWorld}. */
+export interface BotWorldOptions {
+  readonly fake?: FakeDiscordOptions;
+  /** Merged into the bot's config file (LATENTCORD_CONFIG). */
+  readonly config?: Record<string, unknown>;
+  /** Extra environment variables for the bot process. */
+  readonly env?: Record<string, string>;
+}
+
+/** A fake Discord with a small world, and the real bot process connected to it. */
+export interface BotWorld {
+  readonly discord: FakeDiscord;
+  readonly guild: FakeGuild;
+  /** `#general`: the bot has its default permissions. */
+  readonly channel: ApiChannel;
+  /** A member without special permissions. */
+  readonly alice: ApiUser;
+  /** Another member without special permissions. */
+  readonly bob: ApiUser;
+  /** A member with Manage Server and Manage Messages. */
+  readonly admin: ApiUser;
+  readonly dataDir: string;
+  bot: BotProcess;
+  /** Starts the bot again (after it stopped), with the same data folder. */
+  restartBot(): Promise<BotProcess>;
+  /** SIGTERM, then waits for the exit. */
+  stopBot(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  close(): Promise<void>;
+}
+
+/** Defaults that keep the tiny model fast: 64×64, few steps, no warm-up, quick progress edits. */
+export const testBotConfig = {
+  runtime: { warmUp: false },
+  progress: { editIntervalMs: 200 },
+  shutdown: { graceSeconds: 20 },
+  queue: { maxLength: 25, jobTimeoutSeconds: 120, maxBatchImages: 4 },
+  guildDefaults: {
+    steps: 4,
+    guidance: 7.5,
+    width: 64,
+    height: 64,
+    scheduler: 'euler',
+    strength: 0.7,
+    negativePrefix: '',
+    maxSteps: 50,
+    maxPixels: 65536,
+    maxCount: 4,
+    userQueueLimit: 2,
+    cooldownSeconds: 0,
+    allowedChannels: [],
+    bannedWords: [],
+    allowDMs: true,
+  },
+};
+
+function merge(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(extra)) {
+    const current = out[key];
+    out[key] =
+      value && typeof value === 'object' && !Array.isArray(value) && current && typeof current === 'object' && !Array.isArray(current)
+        ? merge(current as Record<string, unknown>, value as Record<string, unknown>)
+        : value;
+  }
+  return out;
+}
+
+function spawnBot(env: Record<string, string>): BotProcess {
+  const child = spawn(process.execPath, [cliPath, 'bot'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  const logs: LogLine[] = [];
+  const waiters = new Set<{ predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }>();
+  const onData = (chunk: Buffer, buffer: { rest: string }) => {
+    buffer.rest += chunk.toString('utf8');
+    let newline: number;
+    while ((newline = buffer.rest.indexOf('\n')) >= 0) {
+      const line = buffer.rest.slice(0, newline);
+      buffer.rest = buffer.rest.slice(newline + 1);
+      output.push(line);
+      if (process.env['LATENTCORD_TEST_BOT_LOGS']) process.stderr.write(`[bot] ${line}\n`);
+      try {
+        const parsed = JSON.parse(line) as LogLine;
+        logs.push(parsed);
+        for (const waiter of waiters) {
+          if (waiter.predicate(parsed)) {
+            waiters.delete(waiter);
+            waiter.resolve(parsed);
+          }
+        }
+      } catch {
+        // not a JSON log line (e.g. a native library writing to stderr)
+      }
+    }
+  };
+  const stdout = { rest: '' };
+  const stderr = { rest: '' };
+  child.stdout!.on('data', (chunk: Buffer) => onData(chunk, stdout));
+  child.stderr!.on('data', (chunk: Buffer) => onData(chunk, stderr));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    process: child,
+    output,
+    logs,
+    exited,
+    waitForLog(predicate, timeoutMs = 60_000) {
+      const found = logs.find(predicate);
+      if (found) return Promise.resolve(found);
+      return new Promise<LogLine>((resolve, reject) => {
+        const waiter = { predicate, resolve: (line: LogLine) => (clearTimeout(timer), resolve(line)) };
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          reject(new Error(`no bot log line matched within ${timeoutMs} ms; last lines:\n${output.slice(-15).join('\n')}`));
+        }, timeoutMs);
+        waiters.add(waiter);
+        void exited.then(({ code, signal }) => {
+          if (waiters.delete(waiter)) {
+            clearTimeout(timer);
+            reject(new Error(`the bot exited (${code ?? signal}) before logging what was expected; last lines:\n${output.slice(-15).join('\n')}`));
+          }
+        });
+      });
+    },
+  };
+}
+
+/**
+ * Starts a fake Discord with guild `Test Guild`, channel `#general` and members alice, bob and admin, then
+ * the real bot process against it (real discord.js, real pipeline process on the tiny model, real SQLite
+ * in a temp folder), and waits until the bot is connected.
+ */
+export async function startBotWorld(options: BotWorldOptions = {}): Promise<BotWorld> {
+  const discord = await FakeDiscord.start({ heartbeatIntervalMs: 1000, retryAfterPrecision: 'milliseconds', ...options.fake });
+  const guild = discord.createGuild({ name: 'Test Guild' });
+  const channel = discord.createChannel(guild.id, { name: 'general' });
+  const alice = discord.createUser({ username: 'alice' });
+  const bob = discord.createUser({ username: 'bob' });
+  const admin = discord.createUser({ username: 'admin' });
+  discord.addMember(guild.id, alice.id);
+  discord.addMember(guild.id, bob.id);
+  discord.addMember(guild.id, admin.id, { permissions: ['ManageGuild', 'ManageMessages'] });
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'latentcord-bot-'));
+  const configFile = join(dataDir, 'test-config.json');
+  writeFileSync(configFile, JSON.stringify(merge(testBotConfig, options.config ?? {}), null, 2));
+  const cdnHost = new URL(discord.cdnUrl).host;
+  const env: Record<string, string> = {
+    PATH: process.env['PATH'] ?? '',
+    HOME: dataDir,
+    DISCORD_TOKEN: discord.botToken,
+    DISCORD_API_URL: discord.apiUrl,
+    LATENTCORD_MODEL_DIR: tinyModelDir,
+    LATENTCORD_DATA_DIR: join(dataDir, 'data'),
+    LATENTCORD_ATTACHMENT_HOSTS: cdnHost,
+    LATENTCORD_CONFIG: configFile,
+    LATENTCORD_LOG_LEVEL: 'debug',
+    LATENTCORD_LOG_PRETTY: 'false',
+    ...options.env,
+  };
+
+  const launch = async (): Promise<BotProcess> => {
+    const bot = spawnBot(env);
+    await bot.waitForLog((line) => line.msg === 'connected to Discord', 90_000);
+    return bot;
+  };
+
+  let bot: BotProcess;
+  try {
+    bot = await launch();
+  } catch (error) {
+    await discord.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  const world: BotWorld = {
+    discord,
+    guild,
+    channel,
+    alice,
+    bob,
+    admin,
+    dataDir,
+    bot,
+    async restartBot() {
+      world.bot = await launch();
+      return world.bot;
+    },
+    async stopBot() {
+      if (world.bot.process.exitCode === null && world.bot.process.signalCode === null) world.bot.process.kill('SIGTERM');
+      return world.bot.exited;
+    },
+    async close() {
+      const current = world.bot;
+      if (current.process.exitCode === null && current.process.signalCode === null) {
+        current.process.kill('SIGTERM');
+        const timer = setTimeout(() => current.process.kill('SIGKILL'), 15_000);
+        await current.exited;
+        clearTimeout(timer);
+      }
+      await discord.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return world;
+}
+
+/** The PNG attachments of a message, as bytes from the fake CDN. */
+export function attachmentsOf(discord: FakeDiscord, message: ApiMessage): Buffer[] {
+  return (message.attachments ?? []).map((attachment) => discord.attachmentBytes(attachment)!);
+}
+
+/** The `custom_id`s of a message's buttons. */
+export function buttonIds(message: ApiMessage): string[] {
+  const rows = (message.components ?? []) as { components?: { custom_id?: string }[] }[];
+  return rows.flatMap((row) => (row.components ?? []).map((c) => c.custom_id ?? '')).filter(Boolean);
+}
