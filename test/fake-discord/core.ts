@@ -76,8 +76,13 @@ export class Core {
         payloadCompressionThreshold: options.payloadCompressionThreshold,
         zombieAfterIntervals: options.zombieAfterIntervals,
         onIdentify: () => {
-          this.sessionStartRemaining = Math.max(0, this.sessionStartRemaining - 1);
+          if (this.sessionStartRemaining <= 0) return false;
+          this.sessionStartRemaining--;
+          return true;
         },
+        maxConcurrency: options.maxConcurrency,
+        identifyIntervalMs: options.identifyIntervalMs,
+        sendLimitPerMinute: options.gatewaySendLimitPerMinute,
       },
       {
         readyData: () => ({
@@ -97,7 +102,7 @@ export class Core {
         },
       },
     );
-    for (const event of ['connection', 'identify', 'resume', 'resumeRejected', 'dispatch', 'close', 'op']) {
+    for (const event of ['connection', 'identify', 'identifyRejected', 'resume', 'resumeRejected', 'dispatch', 'close', 'op']) {
       this.gateway.on(event, (data: unknown) => this.events.emit(`gateway:${event}`, data));
     }
   }

@@ -110,9 +110,9 @@ describe('fake Discord gateway with a real discord.js client', () => {
   });
 
   it('non-resumable INVALID_SESSION makes the client IDENTIFY again', async () => {
-    // Without this the client waits out its own 5 s identify throttle before the second IDENTIFY.
+    // discord.js keeps Discord's 5 s identify window by itself; to keep the test short both sides skip it here.
     const noThrottle = { ws: { buildIdentifyThrottler: () => ({ waitForIdentify: async () => undefined }) } };
-    const f = await startBotFixture({ client: noThrottle });
+    const f = await startBotFixture({ client: noThrottle, fake: { identifyIntervalMs: 0 } });
     try {
       // Destroying the client between IDENTIFY and READY trips a reconnect bug in @discordjs/ws, so wait for READY.
       const shardReady = deferred<void>();
@@ -316,6 +316,40 @@ describe('fake Discord gateway protocol (raw socket)', () => {
     }
   });
 
+  it('session start rules: identify window (op 9), send rate limit (4008), exhausted session budget (4004)', async () => {
+    const discord = await FakeDiscord.start({ gatewaySendLimitPerMinute: 5, sessionStartLimit: 2 });
+    try {
+      const first = await RawGatewayClient.connect(discord.gatewayUrl);
+      await first.next();
+      first.identify(discord.botToken, GUILDS);
+      await first.nextDispatch('READY');
+      const second = await RawGatewayClient.connect(discord.gatewayUrl);
+      await second.next();
+      second.identify(discord.botToken, GUILDS);
+      assert.deepEqual(await second.next(), { op: 9, d: false, s: null, t: null }, 'a second IDENTIFY within 5 s');
+      for (let i = 0; i < 5; i++) first.send({ op: 1, d: 1 });
+      assert.equal((await first.closed).code, 4008);
+      second.close(1000);
+
+      const relaxed = await FakeDiscord.start({ sessionStartLimit: 1, identifyIntervalMs: 0 });
+      try {
+        const a = await RawGatewayClient.connect(relaxed.gatewayUrl);
+        await a.next();
+        a.identify(relaxed.botToken, GUILDS);
+        await a.nextDispatch('READY');
+        const b = await RawGatewayClient.connect(relaxed.gatewayUrl);
+        await b.next();
+        b.identify(relaxed.botToken, GUILDS);
+        assert.equal((await b.closed).code, 4004, 'no IDENTIFY left today');
+        a.close(1000);
+      } finally {
+        await relaxed.close();
+      }
+    } finally {
+      await discord.close();
+    }
+  });
+
   it('a client that stops heartbeating is closed with 4009 when zombie detection is on', async () => {
     const discord = await FakeDiscord.start({ heartbeatIntervalMs: 50, zombieAfterIntervals: 2 });
     const client = await RawGatewayClient.connect(discord.gatewayUrl + '/');
@@ -331,7 +365,7 @@ describe('fake Discord gateway protocol (raw socket)', () => {
   });
 
   it('shards: each session gets the guilds of its shard only', async () => {
-    const discord = await FakeDiscord.start({ recommendedShards: 2 });
+    const discord = await FakeDiscord.start({ recommendedShards: 2, maxConcurrency: 2 });
     const shardOf = (id: string, count: number): number => Number((BigInt(id) >> 22n) % BigInt(count));
     const guilds: string[] = [];
     // Ids made in the same millisecond share a shard: spread creations until both shards have guilds.

@@ -30,6 +30,7 @@ export const GatewayCloseCode = {
   AuthenticationFailed: 4004,
   AlreadyAuthenticated: 4005,
   InvalidSeq: 4007,
+  RateLimited: 4008,
   SessionTimedOut: 4009,
   InvalidShard: 4010,
   InvalidApiVersion: 4012,
@@ -72,8 +73,17 @@ export interface GatewayOptions {
   payloadCompressionThreshold: number;
   /** Close a connection whose client missed heartbeats for this many intervals (0 = never). */
   zombieAfterIntervals: number;
-  /** Called for every accepted IDENTIFY (the fake lowers its session start budget). */
-  onIdentify?(): void;
+  /**
+   * Called for every IDENTIFY that passed the checks: lowers the session start budget and answers false
+   * when it is used up (Discord then ends the sessions and resets the token; the fake closes with 4004).
+   */
+  onIdentify?(): boolean;
+  /** `max_concurrency` of the session start limit: IDENTIFYs per `identifyIntervalMs` per bucket (shard id % this). */
+  maxConcurrency: number;
+  /** The identify window (Discord: 5 s); a second IDENTIFY of a bucket within it gets op 9. 0 disables the check. */
+  identifyIntervalMs: number;
+  /** Client payloads allowed per connection per minute (Discord: 120); more closes the socket with 4008. */
+  sendLimitPerMinute: number;
 }
 
 /** One socket of the gateway (a client may open many over a session's life). */
@@ -161,6 +171,8 @@ class GatewayConnection {
   payloadCompression = false;
   lastHeartbeatAt: number;
   zombieTimer: NodeJS.Timeout | null = null;
+  /** Receive times of client payloads within the last minute (for the send rate limit). */
+  readonly sendTimes: number[] = [];
 
   constructor(readonly ws: WebSocket, info: GatewayConnectionInfo) {
     this.info = info;
@@ -221,6 +233,7 @@ export class Gateway extends EventEmitter {
   private readonly connections = new Map<number, GatewayConnection>();
   private readonly allConnections: GatewayConnectionInfo[] = [];
   private nextConnectionId = 1;
+  private readonly lastIdentifyByBucket = new Map<number, number>();
   /** How many RESUMEs completed so far. */
   completedResumes = 0;
   private closed = false;
@@ -316,6 +329,12 @@ export class Gateway extends EventEmitter {
     }
     const op = typeof payload.op === 'number' ? payload.op : -1;
     connection.info.receivedOps.push(op);
+    const now = Date.now();
+    connection.sendTimes.push(now);
+    while ((connection.sendTimes[0] ?? now) <= now - 60_000) connection.sendTimes.shift();
+    if (connection.sendTimes.length > this.options.sendLimitPerMinute) {
+      return this.closeWith(connection, GatewayCloseCode.RateLimited, 'You are being rate limited.');
+    }
     this.emit('op', { connectionId: connection.info.id, op, d: op === GatewayOp.Identify || op === GatewayOp.Resume ? '[redacted]' : payload.d });
     switch (op) {
       case GatewayOp.Heartbeat:
@@ -362,7 +381,16 @@ export class Gateway extends EventEmitter {
       shard = [s[0] as number, s[1] as number];
     }
     const largeThreshold = typeof data.large_threshold === 'number' ? Math.min(250, Math.max(50, data.large_threshold)) : 50;
-    this.options.onIdentify?.();
+    const bucket = shard[0] % this.options.maxConcurrency;
+    const lastIdentify = this.lastIdentifyByBucket.get(bucket);
+    if (this.options.identifyIntervalMs > 0 && lastIdentify !== undefined && Date.now() - lastIdentify < this.options.identifyIntervalMs) {
+      // Discord: over max_concurrency within the identify window → Invalid Session.
+      this.emit('identifyRejected', { connectionId: connection.info.id, reason: 'max_concurrency' });
+      connection.send({ op: GatewayOp.InvalidSession, d: false, s: null, t: null }, Infinity);
+      return;
+    }
+    if (this.options.onIdentify?.() === false) return this.closeWith(connection, GatewayCloseCode.AuthenticationFailed, 'Authentication failed.');
+    this.lastIdentifyByBucket.set(bucket, Date.now());
     const { token: _token, ...identifyRest } = data;
     const session: GatewaySession = {
       id: randomBytes(16).toString('hex'),

@@ -41,8 +41,17 @@ export interface FakeDiscordOptions {
   payloadCompressionThreshold?: number;
   /** `shards` answered by GET /gateway/bot (default 1). */
   recommendedShards?: number;
-  /** IDENTIFY budget answered by GET /gateway/bot and decremented per IDENTIFY (default 1000). */
+  /** IDENTIFY budget answered by GET /gateway/bot and decremented per IDENTIFY; at 0 IDENTIFY is closed with 4004 (default 1000). */
   sessionStartLimit?: number;
+  /** `max_concurrency` answered by GET /gateway/bot (default 1). */
+  maxConcurrency?: number;
+  /**
+   * Discord's identify window: a second IDENTIFY of the same concurrency bucket within it gets op 9
+   * INVALID_SESSION (default 5000 ms; 0 turns the check off). discord.js spaces its IDENTIFYs by itself.
+   */
+  identifyIntervalMs?: number;
+  /** Gateway payloads a client may send per connection per minute before it is closed with 4008 (default 120). */
+  gatewaySendLimitPerMinute?: number;
   /**
    * Only commands the bot registered can be used (default true): `sendSlashCommand` and friends throw when
    * the bot did not register the command, as a real user could not invoke it.
@@ -84,6 +93,9 @@ export function resolveOptions(options: FakeDiscordOptions, randomToken: string)
     payloadCompressionThreshold: options.payloadCompressionThreshold ?? 0,
     recommendedShards: options.recommendedShards ?? 1,
     sessionStartLimit: options.sessionStartLimit ?? 1000,
+    maxConcurrency: options.maxConcurrency ?? 1,
+    identifyIntervalMs: options.identifyIntervalMs ?? 5000,
+    gatewaySendLimitPerMinute: options.gatewaySendLimitPerMinute ?? 120,
     strictCommands: options.strictCommands ?? true,
   };
 }

@@ -21,7 +21,7 @@ export function registerBasicRoutes(router: RestRouter, core: Core, ownerId: () 
         total: core.options.sessionStartLimit,
         remaining: core.sessionStartRemaining,
         reset_after: 14_400_000,
-        max_concurrency: 1,
+        max_concurrency: core.options.maxConcurrency,
       },
     },
   }));
@@ -117,6 +117,8 @@ export function registerBasicRoutes(router: RestRouter, core: Core, ownerId: () 
   }, { major: ['guildId'] });
   router.add('GET', '/guilds/:guildId/members', (ctx) => {
     const guild = store.requireGuild(requireGuild(ctx.params.guildId));
+    // Listing members needs the GUILD_MEMBERS privileged intent enabled for the application.
+    if (!core.options.privilegedIntents.guildMembers) throw DiscordErrors.missingAccess();
     const limit = Number(ctx.query.get('limit') ?? '1');
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
       throw DiscordErrors.invalidFormBody([{ path: 'limit', code: 'NUMBER_TYPE_MAX', message: 'int value should be less than or equal to 1000.' }]);
