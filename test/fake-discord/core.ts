@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { ApiAttachment, ApiEmbed, ApiMessage, ApiUser, Snowflake } from './api-types.js';
 import { ChannelType, GatewayIntent, MessageFlags, MessageType, PRIVILEGED_INTENTS } from './api-types.js';
-import { Gateway, type GatewaySession } from './gateway.js';
+import { Gateway, type DispatchRouting, type GatewaySession } from './gateway.js';
 import { DiscordErrors } from './http-errors.js';
 import { imageSize } from './image-size.js';
 import { InteractionHandle, type InteractionRecord } from './interaction.js';
@@ -303,7 +303,6 @@ export class Core {
       ...(input.poll !== undefined ? { poll: input.poll } : {}),
       ...args.extra,
     };
-    if (channel.guildId) message.guild_id = channel.guildId;
     return message;
   }
 
@@ -349,7 +348,7 @@ export class Core {
   redact(message: ApiMessage): ApiMessage {
     const visible =
       message.author.id === this.botUserId ||
-      message.guild_id === undefined ||
+      (this.store.channels.get(message.channel_id)?.guildId ?? null) === null ||
       message.mentions.some((u) => u.id === this.botUserId);
     const referenced = message.referenced_message ? this.redact(message.referenced_message) : message.referenced_message;
     if (visible) return referenced === message.referenced_message ? message : { ...message, referenced_message: referenced ?? null };
@@ -357,13 +356,20 @@ export class Core {
     return { ...rest, content: '', embeds: [], attachments: [], components: [], ...(referenced !== undefined ? { referenced_message: referenced } : {}) };
   }
 
-  /** The `d` of MESSAGE_CREATE / MESSAGE_UPDATE: the message plus `member`, mention members and channel type. */
+  /**
+   * The `d` of MESSAGE_CREATE / MESSAGE_UPDATE: the message plus `guild_id`, the author's partial `member`
+   * (not for webhook messages such as interaction responses), members on mentions, and the channel type.
+   * Ephemeral messages go to the bot like DMs: without `guild_id` and `member`.
+   */
   messageEventData(message: ApiMessage): ApiMessage {
     const channel = this.store.requireChannel(message.channel_id);
     const data: ApiMessage = { ...message, channel_type: channel.type };
-    if (channel.guildId) {
+    if (channel.guildId && (message.flags & MessageFlags.Ephemeral) === 0) {
       const guild = this.store.requireGuild(channel.guildId);
-      if (guild.members.has(message.author.id)) data.member = this.store.memberJson(channel.guildId, message.author.id, { withUser: false });
+      data.guild_id = channel.guildId;
+      if (message.webhook_id === undefined && guild.members.has(message.author.id)) {
+        data.member = this.store.memberJson(channel.guildId, message.author.id, { withUser: false });
+      }
       data.mentions = message.mentions.map((u) =>
         guild.members.has(u.id) ? { ...u, member: this.store.memberJson(channel.guildId!, u.id, { withUser: false }) } : u,
       );
@@ -371,28 +377,24 @@ export class Core {
     return data;
   }
 
-  /** Dispatches MESSAGE_CREATE or MESSAGE_UPDATE for a channel message (never for ephemeral ones). */
-  dispatchMessage(t: 'MESSAGE_CREATE' | 'MESSAGE_UPDATE', message: ApiMessage): void {
-    if ((message.flags & MessageFlags.Ephemeral) !== 0) return;
+  /** How a message event is routed: guild messages by guild and GUILD_MESSAGES, DMs and ephemeral messages by DIRECT_MESSAGES. */
+  private messageRouting(message: ApiMessage): DispatchRouting {
     const channel = this.store.requireChannel(message.channel_id);
-    const data = this.messageEventData(message);
-    this.gateway.dispatch(t, data, {
-      guildId: channel.guildId,
-      intents: channel.guildId ? GatewayIntent.GuildMessages : GatewayIntent.DirectMessages,
-      transform: (d, session) => this.redactForSession(d as ApiMessage, session),
-    });
+    const asGuild = channel.guildId !== null && (message.flags & MessageFlags.Ephemeral) === 0;
+    return asGuild ? { guildId: channel.guildId, intents: GatewayIntent.GuildMessages } : { guildId: null, intents: GatewayIntent.DirectMessages };
+  }
+
+  /** Dispatches MESSAGE_CREATE or MESSAGE_UPDATE (`tts` is always false in updates, as on Discord). */
+  dispatchMessage(t: 'MESSAGE_CREATE' | 'MESSAGE_UPDATE', message: ApiMessage): void {
+    const data = this.messageEventData(t === 'MESSAGE_UPDATE' ? { ...message, tts: false } : message);
+    this.gateway.dispatch(t, data, { ...this.messageRouting(message), transform: (d, session) => this.redactForSession(d as ApiMessage, session) });
     this.events.emit('message', { kind: t === 'MESSAGE_CREATE' ? 'create' : 'update', message });
   }
 
   /** Dispatches MESSAGE_DELETE. */
   dispatchMessageDelete(message: ApiMessage): void {
-    if ((message.flags & MessageFlags.Ephemeral) !== 0) return;
-    const channel = this.store.requireChannel(message.channel_id);
-    this.gateway.dispatch(
-      'MESSAGE_DELETE',
-      { id: message.id, channel_id: message.channel_id, ...(channel.guildId ? { guild_id: channel.guildId } : {}) },
-      { guildId: channel.guildId, intents: channel.guildId ? GatewayIntent.GuildMessages : GatewayIntent.DirectMessages },
-    );
+    const routing = this.messageRouting(message);
+    this.gateway.dispatch('MESSAGE_DELETE', { id: message.id, channel_id: message.channel_id, ...(routing.guildId ? { guild_id: routing.guildId } : {}) }, routing);
     this.events.emit('message', { kind: 'delete', message });
   }
 
@@ -573,7 +575,7 @@ export class Core {
       if (!record) throw new Error('an ephemeral message needs an interaction');
       record.ephemeralMessages.set(message.id, message);
       this.ephemeralOwners.set(message.id, record);
-      this.events.emit('message', { kind: 'create', message });
+      this.dispatchMessage('MESSAGE_CREATE', message);
       return;
     }
     this.store.addMessage(message);
@@ -585,7 +587,7 @@ export class Core {
     const owner = this.ephemeralOwners.get(message.id);
     if (owner) {
       owner.ephemeralMessages.set(message.id, message);
-      this.events.emit('message', { kind: 'update', message });
+      this.dispatchMessage('MESSAGE_UPDATE', message);
       return;
     }
     this.store.replaceMessage(message);
@@ -598,7 +600,7 @@ export class Core {
     if (owner) {
       owner.ephemeralMessages.delete(message.id);
       this.ephemeralOwners.delete(message.id);
-      this.events.emit('message', { kind: 'delete', message });
+      this.dispatchMessageDelete(message);
       return;
     }
     this.store.removeMessage(message.id);

@@ -624,7 +624,7 @@ export class FakeDiscord {
         name: args.name,
         type: 3,
         target_id: target.id,
-        resolved: { messages: { [target.id]: this.core.messageEventData(target) } },
+        resolved: { messages: { [target.id]: target } },
         ...(command?.guild_id ? { guild_id: command.guild_id } : {}),
       },
       ...(args.locale !== undefined ? { locale: args.locale } : {}),

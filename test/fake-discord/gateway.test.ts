@@ -364,6 +364,45 @@ describe('fake Discord gateway protocol (raw socket)', () => {
     }
   });
 
+  it('interaction responses: ephemeral ones arrive like DMs (no guild_id/member), others without member', async () => {
+    const discord = await FakeDiscord.start({ strictCommands: false });
+    const guild = discord.createGuild({ name: 'G' });
+    const channel = discord.createChannel(guild.id, { name: 'c' });
+    const user = discord.createUser({ username: 'u' });
+    discord.addMember(guild.id, user);
+    const client = await RawGatewayClient.connect(discord.gatewayUrl);
+    try {
+      await client.next();
+      client.identify(discord.botToken, GUILDS | GUILD_MESSAGES | DIRECT_MESSAGES);
+      await client.nextDispatch('GUILD_CREATE');
+      const callback = async (content: string, flags: number): Promise<number> => {
+        const handle = discord.sendSlashCommand({ user, channelId: channel, name: 'anything' });
+        const interaction = (await client.nextDispatch('INTERACTION_CREATE')).d;
+        assert.equal(interaction.id, handle.id);
+        const res = await fetch(`${discord.apiUrl}/v10/interactions/${interaction.id}/${interaction.token}/callback`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ type: 4, data: { content, flags } }),
+        });
+        return res.status;
+      };
+      assert.equal(await callback('only you', 64), 204);
+      const ephemeral = (await client.nextDispatch('MESSAGE_CREATE')).d;
+      assert.equal(ephemeral.content, 'only you');
+      assert.equal(ephemeral.guild_id, undefined);
+      assert.equal(ephemeral.member, undefined);
+      assert.equal(await callback('everyone', 0), 204);
+      const visible = (await client.nextDispatch('MESSAGE_CREATE')).d;
+      assert.equal(visible.guild_id, guild.id);
+      assert.equal(visible.member, undefined, 'a webhook message has no member');
+      assert.equal(visible.webhook_id, discord.applicationId);
+      assert.equal(visible.interaction_metadata.user.id, user.id);
+    } finally {
+      client.close(1000);
+      await discord.close();
+    }
+  });
+
   it('shards: each session gets the guilds of its shard only', async () => {
     const discord = await FakeDiscord.start({ recommendedShards: 2, maxConcurrency: 2 });
     const shardOf = (id: string, count: number): number => Number((BigInt(id) >> 22n) % BigInt(count));
