@@ -58,7 +58,7 @@ export const settings: CommandModule = {
     if (sub === 'set') {
       const key = settingKeyFromText(command.options.getString('key', true));
       const value = parseSettingValue(key, command.options.getString('value', true));
-      const defaults = context.config.guildDefaults as EffectiveSettings;
+      const defaults = context.defaults;
       // Validate the whole set with the new value, so a default can never exceed its limit.
       validateGuildSettings({ ...context.store.getGuildSettings(guildId), [key]: value }, defaults);
       context.store.setGuildSetting(guildId, key, value as never, command.user.id);

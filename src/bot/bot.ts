@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js';
 import { UserError } from '../errors.js';
 import { JobRunner } from '../jobs/job-runner.js';
 import type { Logger } from '../logging/logger.js';
+import { withModelDefaults } from '../model/model-profile.js';
 import { openStore, type JobRecord, type Store } from '../store/index.js';
 import { PipelineWorker } from '../worker/pipeline-worker.js';
 import type { BotContext } from './context.js';
@@ -82,7 +83,12 @@ export async function startBot({ config, logger, modelDir }: StartBotOptions): P
       logger,
       jobs,
       model: { name: info.description.name, sizeMultiple: info.description.sizeMultiple, supportsImageToImage: info.description.vaeEncoder !== 'absent' },
+      defaults: withModelDefaults(config.guildDefaults, info.description.profile, config.modelDefaults),
     };
+    if (context.defaults !== config.guildDefaults) {
+      const { steps, guidance, scheduler } = context.defaults;
+      logger.info({ profile: info.description.profile, steps, guidance, scheduler }, 'few-step model: using its recommended defaults (modelDefaults: auto)');
+    }
     const route = createInteractionRouter(context, commandModules);
     client.on(Events.InteractionCreate, (interaction) => void route(interaction));
     client.on(Events.MessageCreate, (message) => {

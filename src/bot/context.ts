@@ -21,6 +21,8 @@ export interface BotContext {
   readonly logger: Logger;
   readonly jobs: JobRunner;
   readonly model: ModelCapabilities;
+  /** The defaults in force before any server override: the configuration's, adjusted to the model (`modelDefaults`). */
+  readonly defaults: EffectiveSettings;
 }
 
 /**
@@ -28,7 +30,7 @@ export interface BotContext {
  * messages use the configuration's defaults. Stored values that no longer validate are skipped and logged.
  */
 export function settingsFor(context: BotContext, guildId: string | null): EffectiveSettings {
-  const defaults = context.config.guildDefaults as EffectiveSettings;
+  const defaults = context.defaults;
   if (guildId === null) return defaults;
   const { settings, problems } = effectiveGuildSettings(context.store.getGuildSettings(guildId), defaults);
   for (const problem of problems) context.logger.warn({ guild: guildId, key: problem.key }, problem.message);

@@ -5,6 +5,8 @@ import type { Config } from '../config/index.js';
 import { UserError } from '../errors.js';
 import { prepareInitImage } from '../image/index.js';
 import { renderPngs } from '../jobs/png-output.js';
+import { readModelFolder } from '../model/model-folder.js';
+import { detectModelProfile, withModelDefaults } from '../model/model-profile.js';
 import type { RngKind } from '../random/index.js';
 import type { SchedulerName } from '../schedulers/index.js';
 import { imageSide, resolveGenerationOptions, type EffectiveSettings } from '../settings/index.js';
@@ -53,7 +55,9 @@ export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readon
   if (kind === 'remix' && !imagePath) throw new UserError('cli.usage', `remix needs --image FILE.\n\nUsage: ${usage}`);
   const sourceBytes = imagePath ? await readSourceImage(resolve(io.cwd, imagePath)) : undefined;
 
-  const settings = config.guildDefaults as EffectiveSettings;
+  const modelDir = resolveModelDir(config, stringOption(values, 'model'), io.cwd);
+  const profile = detectModelProfile(readModelFolder(modelDir));
+  const settings: EffectiveSettings = withModelDefaults(config.guildDefaults, profile, config.modelDefaults);
   const width = numberOption(values, 'width', 'integer');
   const height = numberOption(values, 'height', 'integer');
   const options = resolveGenerationOptions(
@@ -74,7 +78,6 @@ export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readon
     { limitOwner: 'bot' },
   );
 
-  const modelDir = resolveModelDir(config, stringOption(values, 'model'), io.cwd);
   const device = stringOption(values, 'device');
   if (device !== undefined && device !== 'cpu' && device !== 'cuda') throw new UserError('options.device', `Expected \`--device\` to be cpu or cuda, got \`${device}\`.`);
   const worker = await PipelineWorker.start({ modelDir, runtime: runtimeOptionsFrom(config, device) });

@@ -34,6 +34,7 @@ export async function runInfoCommand(argv: readonly string[], config: Config, io
       `precision        ${precision} (UNet ${d.unetFloatType}, VAE decoder ${d.vaeDecoderFloatType}, text encoder out ${d.textEncoderOutputType})`,
       `token ids        ${d.textEncoderIdsType}, ${d.modelMaxLength} tokens, pad id ${d.padToken}`,
       `timestep         ${d.timestep.type} ${d.timestep.shape === 'scalar' ? 'scalar' : d.timestep.shape === 'single' ? '[1]' : '[batch]'}`,
+      `model kind       ${d.profile.kind} (${d.profile.reason})${d.profile.recommended ? ` → defaults ${d.profile.recommended.steps} steps, guidance ${d.profile.recommended.guidance}, ${d.profile.recommended.scheduler}` : ''}`,
       `guidance         ${d.timestepCondDim !== undefined ? `embedded (LCM, timestep_cond ${d.timestepCondDim})` : 'classifier-free'}`,
       `prediction type  ${d.predictionType}`,
       `scheduler config ${d.schedulerClass}, timestep_spacing ${d.timestepSpacing}`,

@@ -154,6 +154,7 @@ export const configSchema: ObjectSpec = object({
   deviceId: integer(0, 63),
   onDeviceUnavailable: oneOf(['fallback', 'fail']),
   rng: oneOf(['cpu', 'philox']),
+  modelDefaults: oneOf(['auto', 'config']),
   runtime: object({
     intraOpThreads: integer(0, 1024),
     graphOptimizationLevel: oneOf(['disabled', 'basic', 'extended', 'all']),

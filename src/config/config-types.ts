@@ -49,6 +49,11 @@ export interface Config {
   readonly onDeviceUnavailable: DeviceUnavailablePolicy;
   /** Initial-noise generator: `cpu` reproduces `torch.Generator("cpu")`, `philox` an NVIDIA GPU generator. */
   readonly rng: 'cpu' | 'philox';
+  /**
+   * `auto`: when the model is a few-step model (SD-Turbo, LCM), its recommended steps, guidance and scheduler
+   * replace those of `guildDefaults`; `config`: `guildDefaults` apply as written.
+   */
+  readonly modelDefaults: 'auto' | 'config';
   /** onnxruntime session options. */
   readonly runtime: {
     /** Threads per operator; 0 lets onnxruntime choose. */

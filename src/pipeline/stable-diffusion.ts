@@ -1,5 +1,6 @@
 import { UserError } from '../errors.js';
 import type { ModelFolder } from '../model/model-folder.js';
+import { detectModelProfile, type ModelProfile } from '../model/model-profile.js';
 import { createGenerator, type RngKind } from '../random/index.js';
 import type { RandomSource } from '../random/random-source.js';
 import { createScheduler, type SchedulerName } from '../schedulers/index.js';
@@ -143,6 +144,8 @@ export interface PipelineDescription {
   readonly timestepSpacing: string;
   readonly padToken: number;
   readonly modelMaxLength: number;
+  /** Few-step model detection and the settings such a model wants. */
+  readonly profile: ModelProfile;
 }
 
 /**
@@ -218,6 +221,7 @@ export class StableDiffusionPipeline {
       timestepSpacing: String(this.folder.schedulerConfig['timestep_spacing'] ?? 'leading'),
       padToken: this.tokenizer.padTokenId,
       modelMaxLength: this.tokenizer.modelMaxLength,
+      profile: detectModelProfile(this.folder),
     };
   }
 
