@@ -7,7 +7,7 @@ import { createLogger } from '../logging/logger.js';
 import { openStore } from '../store/index.js';
 import { parseCommandArgs, stringOption } from './args.js';
 import type { CliIo } from './generate.js';
-import { resolveModelDir } from './runtime-config.js';
+import { ensureModelDir } from './model-location.js';
 
 /** Usage lines. */
 export const botUsage = 'latentcord bot [--model DIR]                    # runs the Discord bot (npm start)';
@@ -18,7 +18,7 @@ export async function runBotCommand(argv: readonly string[], config: Config, io:
   const { values } = parseCommandArgs(argv, { model: { type: 'string' } }, botUsage);
   const logger = createLogger({ level: config.logging.level, secrets: [config.discord.token] });
   logger.info({ config: configForLog(config) }, 'starting latentcord');
-  const modelDir = resolveModelDir(config, stringOption(values, 'model'), io.cwd);
+  const modelDir = await ensureModelDir(config, stringOption(values, 'model'), io.cwd, io.stderr);
   const bot = await startBot({ config, logger, modelDir });
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {

@@ -13,7 +13,8 @@ import { imageSide, resolveGenerationOptions, type EffectiveSettings } from '../
 import { PipelineWorker } from '../worker/pipeline-worker.js';
 import { numberOption, parseCommandArgs, stringOption } from './args.js';
 import { StepProgressBar, type ProgressStream } from './progress-bar.js';
-import { runtimeOptionsFrom, resolveModelDir } from './runtime-config.js';
+import { ensureModelDir } from './model-location.js';
+import { runtimeOptionsFrom } from './runtime-config.js';
 
 const generationOptions = {
   model: { type: 'string' },
@@ -55,7 +56,7 @@ export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readon
   if (kind === 'remix' && !imagePath) throw new UserError('cli.usage', `remix needs --image FILE.\n\nUsage: ${usage}`);
   const sourceBytes = imagePath ? await readSourceImage(resolve(io.cwd, imagePath)) : undefined;
 
-  const modelDir = resolveModelDir(config, stringOption(values, 'model'), io.cwd);
+  const modelDir = await ensureModelDir(config, stringOption(values, 'model'), io.cwd, io.stderr);
   const profile = detectModelProfile(readModelFolder(modelDir));
   const settings: EffectiveSettings = withModelDefaults(config.guildDefaults, profile, config.modelDefaults);
   const width = numberOption(values, 'width', 'integer');

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Config } from '../config/index.js';
 import { UserError } from '../errors.js';
 import type { RuntimeOptions } from '../runtime/session-factory.js';
+import { defaultModelDir } from './model-location.js';
 
 /** The onnxruntime settings of the configuration, optionally with the device overridden. */
 export function runtimeOptionsFrom(config: Config, device?: 'cpu' | 'cuda'): Omit<RuntimeOptions, 'log'> {
@@ -14,9 +15,13 @@ export function runtimeOptionsFrom(config: Config, device?: 'cpu' | 'cuda'): Omi
   };
 }
 
-/** `--model` if given, else the configured model folder (`LATENTCORD_MODEL_DIR` / `modelDir`). */
+/**
+ * `--model` if given, else the configured model folder (`LATENTCORD_MODEL_DIR` / `modelDir`), else where the
+ * default model is (or would be) downloaded. Never downloads; see `ensureModelDir` for that.
+ */
 export function resolveModelDir(config: Config, explicit: string | undefined, cwd: string): string {
   if (explicit) return resolve(cwd, explicit);
   if (config.modelDir) return resolve(cwd, config.modelDir);
+  if (config.defaultModel.repo) return defaultModelDir(config);
   throw new UserError('config.noModel', 'No model folder given: pass --model DIR, set LATENTCORD_MODEL_DIR, or run `latentcord download-model`.');
 }
