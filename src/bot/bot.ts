@@ -7,6 +7,7 @@ import type { Logger } from '../logging/logger.js';
 import { withModelDefaults } from '../model/model-profile.js';
 import { openStore, type JobRecord, type Store } from '../store/index.js';
 import { PipelineWorker } from '../worker/pipeline-worker.js';
+import { runtimeOptionsFrom } from '../worker/runtime-options.js';
 import type { BotContext } from './context.js';
 import { deployCommands } from './deploy-commands.js';
 import { createInteractionRouter } from './interaction-router.js';
@@ -47,13 +48,7 @@ export async function startBot({ config, logger, modelDir }: StartBotOptions): P
     const startedAt = performance.now();
     worker = await PipelineWorker.start({
       modelDir,
-      runtime: {
-        device: config.device,
-        deviceId: config.deviceId,
-        onDeviceUnavailable: config.onDeviceUnavailable,
-        intraOpThreads: config.runtime.intraOpThreads,
-        graphOptimizationLevel: config.runtime.graphOptimizationLevel,
-      },
+      runtime: runtimeOptionsFrom(config),
       warmUp: config.runtime.warmUp ? warmUpSize(config) : undefined,
       jobTimeoutMs: config.queue.jobTimeoutSeconds * 1000,
     });

@@ -14,7 +14,7 @@ import { PipelineWorker } from '../worker/pipeline-worker.js';
 import { numberOption, parseCommandArgs, stringOption } from './args.js';
 import { StepProgressBar, type ProgressStream } from './progress-bar.js';
 import { ensureModelDir } from './model-location.js';
-import { runtimeOptionsFrom } from './runtime-config.js';
+import { runtimeOptionsFrom } from '../worker/runtime-options.js';
 
 const generationOptions = {
   model: { type: 'string' },

@@ -3,7 +3,8 @@ import { onnxruntimeVersion, supportedBackends } from '../runtime/onnx-session.j
 import { PipelineWorker } from '../worker/pipeline-worker.js';
 import { parseCommandArgs, stringOption } from './args.js';
 import type { CliIo } from './generate.js';
-import { resolveModelDir, runtimeOptionsFrom } from './runtime-config.js';
+import { runtimeOptionsFrom } from '../worker/runtime-options.js';
+import { resolveModelDir } from './runtime-config.js';
 
 /** Usage line of `info`. */
 export const infoUsage = 'latentcord info [--model DIR] [--device cpu|cuda] [--json]';

@@ -1,19 +1,7 @@
 import { resolve } from 'node:path';
 import type { Config } from '../config/index.js';
 import { UserError } from '../errors.js';
-import type { RuntimeOptions } from '../runtime/session-factory.js';
 import { defaultModelDir } from './model-location.js';
-
-/** The onnxruntime settings of the configuration, optionally with the device overridden. */
-export function runtimeOptionsFrom(config: Config, device?: 'cpu' | 'cuda'): Omit<RuntimeOptions, 'log'> {
-  return {
-    device: device ?? config.device,
-    deviceId: config.deviceId,
-    onDeviceUnavailable: config.onDeviceUnavailable,
-    intraOpThreads: config.runtime.intraOpThreads,
-    graphOptimizationLevel: config.runtime.graphOptimizationLevel,
-  };
-}
 
 /**
  * `--model` if given, else the configured model folder (`LATENTCORD_MODEL_DIR` / `modelDir`), else where the

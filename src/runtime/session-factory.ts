@@ -1,6 +1,8 @@
 import { UserError } from '../errors.js';
 import type { ModelSession } from '../pipeline/model-session.js';
-import { createOrtSession, type OrtSessionOptions } from './onnx-session.js';
+import { join } from 'node:path';
+import { createOrtSession, onnxruntimeVersion, type OrtSessionOptions } from './onnx-session.js';
+import { cacheEntryFor, cachedModelFile, cachedWeightsFile, prepareStaging, publishEntry } from './optimized-model-cache.js';
 
 /** Where and how the models run. */
 export interface RuntimeOptions {
@@ -13,6 +15,11 @@ export interface RuntimeOptions {
   /** Threads per operator; 0 = onnxruntime's default (one per physical core). */
   readonly intraOpThreads: number;
   readonly graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * Folder for onnxruntime's optimised graphs. Optimising a full-size UNet takes most of a start-up; a
+   * cached graph loads without that work. Unset: no cache.
+   */
+  readonly optimizedModelCacheDir?: string | undefined;
   /** Receives notable events (device fallback, ...). */
   readonly log?: (level: 'info' | 'warn', message: string, details?: Record<string, unknown>) => void;
 }
@@ -73,12 +80,40 @@ export class SessionFactory {
   }
 
   private async create(path: string, executionProviders: OrtSessionOptions['executionProviders']): Promise<ModelSession> {
+    const base = { executionProviders, intraOpThreads: this.options.intraOpThreads, graphOptimizationLevel: this.options.graphOptimizationLevel };
+    const cacheDir = this.options.optimizedModelCacheDir;
+    if (!cacheDir || this.options.graphOptimizationLevel === 'disabled') return this.createChecked(path, base);
+    const provider = this.currentDevice === 'cuda' ? `cuda:${this.options.deviceId}` : 'cpu';
+    const entry = cacheEntryFor(cacheDir, path, { onnxruntimeVersion, provider, graphOptimizationLevel: this.options.graphOptimizationLevel });
+    if (entry.hit) {
+      try {
+        // Already optimised: running the optimisers again would only cost time.
+        return await createOrtSession(entry.modelPath, { ...base, graphOptimizationLevel: 'disabled' });
+      } catch (error) {
+        this.options.log?.('warn', `cached optimised graph for ${path} is unusable; rebuilding it: ${(error as Error).message.slice(0, 200)}`);
+      }
+    }
+    prepareStaging(entry);
+    const session = await this.createChecked(path, {
+      ...base,
+      optimizedModelFilePath: join(entry.stagingDir, cachedModelFile),
+      configEntries: {
+        'session.optimized_model_external_initializers_file_name': cachedWeightsFile,
+        'session.optimized_model_external_initializers_min_size_in_bytes': '1024',
+      },
+    });
     try {
-      return await createOrtSession(path, {
-        executionProviders,
-        intraOpThreads: this.options.intraOpThreads,
-        graphOptimizationLevel: this.options.graphOptimizationLevel,
-      });
+      publishEntry(entry, path);
+      this.options.log?.('info', `saved the optimised graph of ${path} for faster starts`, { cache: entry.entryDir });
+    } catch (error) {
+      this.options.log?.('warn', `could not cache the optimised graph of ${path}: ${(error as Error).message}`);
+    }
+    return session;
+  }
+
+  private async createChecked(path: string, options: OrtSessionOptions): Promise<ModelSession> {
+    try {
+      return await createOrtSession(path, options);
     } catch (error) {
       const message = (error as Error).message ?? String(error);
       if (!/ExecutionProvider|provider/i.test(message)) {
