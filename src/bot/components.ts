@@ -43,7 +43,7 @@ export function remixModal(customIdValue: string, prefill: { prompt?: string; st
   if (prefill.prompt) prompt.setValue(prefill.prompt.slice(0, maxPromptLength));
   const strength = new TextInputBuilder()
     .setCustomId('strength')
-    .setLabel('Strength (0 = keep the picture, 1 = redraw it)')
+    .setLabel('Strength (0 = keep, 1 = redraw)') // Discord allows 45 characters
     .setStyle(TextInputStyle.Short)
     .setRequired(false)
     .setMaxLength(10)
