@@ -16,7 +16,7 @@ export const deployUsage = 'latentcord deploy-commands [--guild ID] [--force]  #
 /** `bot`: runs until SIGTERM or SIGINT, then stops gracefully and exits 0. */
 export async function runBotCommand(argv: readonly string[], config: Config, io: CliIo): Promise<void> {
   const { values } = parseCommandArgs(argv, { model: { type: 'string' } }, botUsage);
-  const logger = createLogger({ level: config.logging.level, secrets: [config.discord.token] });
+  const logger = createLogger({ level: config.logging.level, secrets: [config.discord.token], pretty: config.logging.pretty });
   logger.info({ config: configForLog(config) }, 'starting latentcord');
   const modelDir = await ensureModelDir(config, stringOption(values, 'model'), io.cwd, io.stderr);
   const bot = await startBot({ config, logger, modelDir });
