@@ -272,11 +272,19 @@ describe('bad input and abuse (real bot process, fake Discord, tiny model)', () 
       assert.match(text, /404/);
     });
 
-    it('still remixes a good picture afterwards', async () => {
+    it('still remixes a good picture afterwards (slash command and Apps › Remix)', async () => {
       const handle = world.discord.sendSlashCommand({ user: world.alice, channelId: world.channel.id, name: 'remix', options: { prompt: 'a watercolor dog', image: { data: good, filename: 'good.png', contentType: 'image/png' }, seed: '1' } });
       const message = await resultOf(handle);
       assert.equal(message.attachments.length, 1, message.content);
       assert.match(message.content, /strength 0\.7/);
+
+      const posted = world.discord.postMessage({ user: world.bob, channelId: world.channel.id, content: 'my drawing', attachments: [{ data: good, filename: 'drawing.png', contentType: 'image/png' }] });
+      const menu = world.discord.sendMessageCommand({ user: world.alice, targetMessage: posted, name: 'Remix' });
+      await menu.waitForResponse();
+      assert.ok(menu.modal, `the remix form opened (${menu.describeSteps()})`);
+      const viaMenu = await resultOf(world.discord.submitModal({ from: menu, fields: { prompt: 'a pencil sketch', strength: '0.5' } }));
+      assert.equal(viaMenu.attachments.length, 1, viaMenu.content);
+      assert.match(viaMenu.content, /strength 0\.5/);
     });
   });
 
