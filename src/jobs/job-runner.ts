@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { UserError, isUserError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
-import type { InitImage, PromptReport, StepProgress } from '../pipeline/stable-diffusion.js';
+import type { GenerationTimings, InitImage, PromptReport, StepProgress } from '../pipeline/stable-diffusion.js';
 import { GenerationQueue, type CancelOutcome, type QueuedJob } from '../queue/generation-queue.js';
 import type { RngKind } from '../random/index.js';
 import type { SchedulerName } from '../schedulers/index.js';
@@ -68,22 +69,77 @@ export interface JobRunnerOptions {
   readonly modelName: string;
 }
 
+/**
+ * Where a job's time went, in ms: waiting in the queue, then the batch's text encoding, denoising and VAE
+ * decoding (shared by the jobs of one UNet batch), then its own PNG encoding and upload. Stages a job did
+ * not reach are absent.
+ */
+export interface JobStages {
+  queueWait?: number;
+  encode?: number;
+  denoise?: number;
+  decode?: number;
+  png?: number;
+  upload?: number;
+}
+
+/** How a job ended, as its stored status. */
+export type JobOutcome = 'succeeded' | 'failed' | 'cancelled';
+
+/** `jobFinished`: a job reached a final state (also one refused by the queue, or cancelled while waiting). */
+export interface JobFinishedEvent {
+  readonly record: JobRecord;
+  readonly outcome: JobOutcome;
+  /** {@link UserError} identifier (or `internal`, `delivery`) of a failure or cancellation; `null` on success. */
+  readonly errorIdentifier: string | null;
+  readonly stages: Readonly<JobStages>;
+}
+
+/** `batchStart`: jobs went to the pipeline together. */
+export interface BatchStartEvent {
+  readonly jobs: readonly JobRecord[];
+  /** Images the batch makes. */
+  readonly images: number;
+}
+
+/** `batchEnd`: the pipeline finished (or failed) a batch; delivery may still be going on. */
+export interface BatchEndEvent {
+  readonly jobs: readonly JobRecord[];
+  readonly images: number;
+  /** The pipeline's timings when it produced images. */
+  readonly timings: GenerationTimings | null;
+  /** Identifier of the failure when it produced none. */
+  readonly errorIdentifier: string | null;
+}
+
+/** Events of {@link JobRunner}, for metrics and other observers that watch every job. */
+export interface JobRunnerEvents {
+  batchStart: [event: BatchStartEvent];
+  batchEnd: [event: BatchEndEvent];
+  jobFinished: [event: JobFinishedEvent];
+}
+
 interface ActiveJob {
   readonly request: JobRequest;
   readonly observer: JobObserver;
   readonly record: JobRecord;
+  /** Carries the job id, guild and user on every line. */
+  readonly logger: Logger;
+  readonly stages: JobStages;
 }
 
 /**
  * Runs validated jobs: queues them, feeds compatible ones to the pipeline process together, encodes the
  * PNGs and hands them to each job's observer. Delivery of one batch overlaps the next batch's denoising.
- * Knows nothing of Discord.
+ * Knows nothing of Discord. Emits {@link JobRunnerEvents} (`batchStart`, `batchEnd`, `jobFinished`) so
+ * metrics can watch every job without the runner knowing about them; listeners must not throw.
  */
-export class JobRunner {
+export class JobRunner extends EventEmitter<JobRunnerEvents> {
   readonly queue: GenerationQueue<ActiveJob>;
   private readonly deliveries = new Set<Promise<void>>();
 
   constructor(private readonly options: JobRunnerOptions) {
+    super();
     this.queue = new GenerationQueue<ActiveJob>({
       maxLength: options.maxQueueLength,
       maxBatchImages: options.maxBatchImages,
@@ -116,20 +172,24 @@ export class JobRunner {
       strength: options.strength,
       sourceImageUrl: request.sourceImageUrl ?? null,
     });
+    const logger = this.options.logger.child({ job: record.id, guild: record.guildId, user: record.userId });
     const queued: QueuedJob<ActiveJob> = {
       id: record.id,
       userId: request.userId,
       batchKey: batchKeyOf(request, record),
       images: options.count,
-      payload: { request, observer, record },
+      payload: { request, observer, record, logger, stages: {} },
       abort: new AbortController(),
       enqueuedAt: Date.now(),
     };
     try {
       const position = this.queue.add(queued);
+      logger.info({ kind: record.kind, prompt: record.prompt, size: `${record.width}x${record.height}`, steps: record.steps, count: record.count, position }, 'job queued');
       return { record, position };
     } catch (error) {
-      this.options.store.updateJob(record.id, { status: 'cancelled', errorIdentifier: isUserError(error) ? error.identifier : 'internal' });
+      const identifier = isUserError(error) ? error.identifier : 'internal';
+      const refused = this.options.store.updateJob(record.id, { status: 'cancelled', errorIdentifier: identifier }) ?? record;
+      this.finished(queued.payload, refused, 'cancelled', identifier);
       throw error;
     }
   }
@@ -140,7 +200,8 @@ export class JobRunner {
     const outcome = this.queue.cancel(jobId);
     if (outcome === 'removed' && waiting) {
       const record = this.options.store.updateJob(jobId, { status: 'cancelled', errorIdentifier: 'job.cancelled' }) ?? waiting.payload.record;
-      this.track(waiting.payload.observer.failed(new UserError('job.cancelled', 'Cancelled before it started.'), record).catch((error) => this.logDeliveryError(jobId, error)));
+      this.finished(waiting.payload, record, 'cancelled', 'job.cancelled', Date.now() - waiting.enqueuedAt);
+      this.track(waiting.payload.observer.failed(new UserError('job.cancelled', 'Cancelled before it started.'), record).catch((error) => this.logDeliveryError(waiting.payload.logger, error)));
     }
     return outcome;
   }
@@ -148,7 +209,12 @@ export class JobRunner {
   /** Stops taking jobs and tells everyone still waiting; returns the jobs that were waiting. */
   async closeQueue(reason: UserError): Promise<JobRecord[]> {
     const dropped = this.queue.close();
-    const records = dropped.map((job) => this.options.store.updateJob(job.id, { status: 'cancelled', errorIdentifier: reason.identifier }) ?? job.payload.record);
+    const now = Date.now();
+    const records = dropped.map((job) => {
+      const record = this.options.store.updateJob(job.id, { status: 'cancelled', errorIdentifier: reason.identifier }) ?? job.payload.record;
+      this.finished(job.payload, record, 'cancelled', reason.identifier, now - job.enqueuedAt);
+      return record;
+    });
     await Promise.allSettled(dropped.map((job, i) => job.payload.observer.failed(reason, records[i]!)));
     return records;
   }
@@ -162,10 +228,15 @@ export class JobRunner {
   private async runBatch(batch: readonly QueuedJob<ActiveJob>[]): Promise<void> {
     const { store, worker, logger } = this.options;
     const startedAt = Date.now();
+    const records = batch.map((job) => job.payload.record);
+    const images = batch.reduce((sum, job) => sum + job.images, 0);
     for (const job of batch) {
-      store.updateJob(job.id, { status: 'running', stageDurations: { queueWait: startedAt - job.enqueuedAt } });
+      job.payload.stages.queueWait = startedAt - job.enqueuedAt;
+      store.updateJob(job.id, { status: 'running', stageDurations: { queueWait: job.payload.stages.queueWait } });
+      job.payload.logger.debug({ queueWait: job.payload.stages.queueWait, batch: batch.length }, 'job started');
       job.payload.observer.started(job.payload.record);
     }
+    this.emit('batchStart', { jobs: records, images });
     // A batch stops early only when every job in it was cancelled; otherwise cancelled jobs are dropped after.
     const batchAbort = new AbortController();
     const onCancel = () => {
@@ -200,18 +271,21 @@ export class JobRunner {
           },
         },
       );
-      const stages = { encode: result.timings.encodeMs, denoise: result.timings.denoiseMs, decode: result.timings.decodeMs };
-      logger.info({ jobs: batch.map((j) => j.id), steps: result.timings.steps, ...stages }, 'batch generated');
+      const { timings } = result;
+      logger.info({ jobs: batch.map((j) => j.id), images, steps: timings.steps, encode: timings.encodeMs, denoise: timings.denoiseMs, decode: timings.decodeMs }, 'batch generated');
+      this.emit('batchEnd', { jobs: records, images, timings, errorIdentifier: null });
       batch.forEach((job, index) => {
+        Object.assign(job.payload.stages, { encode: timings.encodeMs, denoise: timings.denoiseMs, decode: timings.decodeMs });
         if (job.abort.signal.aborted) {
           this.track(this.fail(job, new UserError('job.cancelled', 'The generation was cancelled.')));
           return;
         }
         const output = result.jobs[index]!;
-        this.track(this.deliver(job, output.images, output.prompt, output.negativePrompt, stages));
+        this.track(this.deliver(job, output.images, output.prompt, output.negativePrompt));
       });
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
+      this.emit('batchEnd', { jobs: records, images, timings: null, errorIdentifier: isUserError(failure) ? failure.identifier : 'internal' });
       for (const job of batch) this.track(this.fail(job, job.abort.signal.aborted ? new UserError('job.cancelled', 'The generation was cancelled.') : failure));
     } finally {
       for (const job of batch) job.abort.signal.removeEventListener('abort', onCancel);
@@ -223,10 +297,9 @@ export class JobRunner {
     images: Parameters<typeof renderPngs>[0],
     prompt: PromptReport,
     negativePrompt: PromptReport,
-    stages: Record<string, number>,
   ): Promise<void> {
-    const { store, logger } = this.options;
-    const { record, request, observer } = job.payload;
+    const { store } = this.options;
+    const { record, request, observer, stages } = job.payload;
     const encodeStarted = performance.now();
     let pngs: Buffer[];
     try {
@@ -245,36 +318,49 @@ export class JobRunner {
       await this.fail(job, error as Error);
       return;
     }
-    const png = performance.now() - encodeStarted;
+    stages.png = performance.now() - encodeStarted;
     const uploadStarted = performance.now();
     try {
       const delivery = await observer.deliver({ record, pngs, prompt, negativePrompt });
-      const upload = performance.now() - uploadStarted;
-      store.updateJob(record.id, {
+      stages.upload = performance.now() - uploadStarted;
+      const delivered = store.updateJob(record.id, {
         status: 'succeeded',
         resultMessageId: delivery.messageId,
         resultChannelId: delivery.channelId,
         attachmentUrls: delivery.attachmentUrls,
-        stageDurations: { ...stages, png, upload },
+        stageDurations: { ...stages },
       });
-      logger.info({ job: record.id, guild: record.guildId, user: record.userId, stages: { ...stages, png, upload } }, 'job delivered');
+      this.finished(job.payload, delivered ?? record, 'succeeded', null);
     } catch (error) {
-      store.updateJob(record.id, { status: 'failed', errorIdentifier: isUserError(error) ? error.identifier : 'delivery' });
-      this.logDeliveryError(record.id, error);
+      stages.upload = performance.now() - uploadStarted;
+      const identifier = isUserError(error) ? error.identifier : 'delivery';
+      const failed = store.updateJob(record.id, { status: 'failed', errorIdentifier: identifier, stageDurations: { ...stages } });
+      this.logDeliveryError(job.payload.logger, error);
+      this.finished(job.payload, failed ?? record, 'failed', identifier);
     }
   }
 
   private async fail(job: QueuedJob<ActiveJob>, error: Error): Promise<void> {
-    const { store, logger } = this.options;
+    const { store } = this.options;
+    const { logger, stages } = job.payload;
     const identifier = isUserError(error) ? error.identifier : 'internal';
     const status = identifier === 'job.cancelled' ? 'cancelled' : 'failed';
-    const record = store.updateJob(job.id, { status, errorIdentifier: identifier }) ?? job.payload.record;
-    if (!isUserError(error)) logger.error({ job: job.id, err: error }, 'job failed');
+    const record = store.updateJob(job.id, { status, errorIdentifier: identifier, stageDurations: { ...stages } }) ?? job.payload.record;
+    if (!isUserError(error)) logger.error({ err: error }, 'job failed');
+    this.finished(job.payload, record, status, identifier);
     try {
       await job.payload.observer.failed(error, record);
     } catch (deliveryError) {
-      this.logDeliveryError(job.id, deliveryError);
+      this.logDeliveryError(logger, deliveryError);
     }
+  }
+
+  /** The one place a job's end is logged (with every stage it reached) and announced. */
+  private finished(job: ActiveJob, record: JobRecord, outcome: JobOutcome, errorIdentifier: string | null, queueWait?: number): void {
+    if (queueWait !== undefined) job.stages.queueWait = queueWait;
+    const stages: JobStages = { ...job.stages };
+    job.logger.info({ outcome, ...(errorIdentifier ? { error: errorIdentifier } : {}), images: record.count, stages: roundStages(stages) }, 'job finished');
+    this.emit('jobFinished', { record, outcome, errorIdentifier, stages });
   }
 
   private track(promise: Promise<void>): void {
@@ -282,9 +368,14 @@ export class JobRunner {
     void promise.finally(() => this.deliveries.delete(promise));
   }
 
-  private logDeliveryError(jobId: string, error: unknown): void {
-    this.options.logger.error({ job: jobId, err: error }, 'could not tell the requester about their job');
+  private logDeliveryError(logger: Logger, error: unknown): void {
+    logger.error({ err: error }, 'could not tell the requester about their job');
   }
+}
+
+/** Stage times in whole milliseconds, for log lines. */
+function roundStages(stages: JobStages): JobStages {
+  return Object.fromEntries(Object.entries(stages).map(([stage, ms]) => [stage, Math.round(ms as number)]));
 }
 
 /**
