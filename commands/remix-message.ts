@@ -1,6 +1,6 @@
 import { ApplicationCommandType, ContextMenuCommandBuilder, InteractionContextType, type MessageContextMenuCommandInteraction } from 'discord.js';
 import type { CommandModule } from '../src/bot/command-module.js';
-import { remixModal } from '../src/bot/components.js';
+import { jobOfMessage, remixModal } from '../src/bot/components.js';
 import { settingsFor, type BotContext } from '../src/bot/context.js';
 import { customId } from '../src/bot/messages.js';
 import { firstImageOf } from '../src/bot/source-images.js';
@@ -24,7 +24,7 @@ export const remixMessage: CommandModule = {
     if (!context.model.supportsImageToImage) {
       throw new UserError('model.noVaeEncoder', 'The model this bot runs has no VAE encoder, so remixing pictures is not available.');
     }
-    const sourceJob = context.store.findJobByResultMessage(target.id);
+    const sourceJob = jobOfMessage(context, target);
     const settings = settingsFor(context, command.guildId);
     await command.showModal(
       remixModal(customId('remix-message-modal', target.channelId, target.id), {

@@ -24,6 +24,25 @@ function jobOrError(context: BotContext, jobId: string | undefined): JobRecord {
   return job;
 }
 
+/**
+ * The job whose result a message shows. The message's own buttons carry the job id, so this works as soon
+ * as the result is visible; the stored result message id (written once the delivery finished) is the
+ * fallback for results whose buttons are gone.
+ */
+export function jobOfMessage(context: BotContext, message: Message): JobRecord | undefined {
+  if (message.author.id === context.client.user?.id) {
+    for (const row of message.components) {
+      if (!('components' in row)) continue;
+      for (const component of row.components) {
+        const parsed = 'customId' in component && typeof component.customId === 'string' ? parseCustomId(component.customId) : undefined;
+        const job = parsed?.action === 'reroll' && parsed.parts[0] ? context.store.getJob(parsed.parts[0]) : undefined;
+        if (job) return job;
+      }
+    }
+  }
+  return context.store.findJobByResultMessage(message.id);
+}
+
 function mayManage(interaction: ButtonInteraction, job: JobRecord): boolean {
   return interaction.user.id === job.userId || (interaction.memberPermissions?.has(PermissionFlagsBits.ManageMessages) ?? false);
 }
@@ -148,7 +167,7 @@ export async function handleModal(interaction: ModalSubmitInteraction, context: 
   } else if (parsed.action === 'remix-message-modal') {
     const [channelId, messageId] = parsed.parts;
     message = await fetchMessage(context, channelId ?? null, messageId ?? null);
-    parentJobId = message ? (context.store.findJobByResultMessage(message.id)?.id ?? null) : null;
+    parentJobId = message ? (jobOfMessage(context, message)?.id ?? null) : null;
   } else {
     return;
   }
