@@ -98,6 +98,11 @@ export interface SlashCommandArgs extends Place {
   subcommand?: string;
   /** Option values by name (types taken from the registered command) or raw options. */
   options?: Record<string, OptionInput> | RawOption[];
+  /**
+   * As if a server admin allowed this member the command in Server Settings › Integrations: the
+   * `default_member_permissions` visibility check is skipped (the member's own permissions are unchanged).
+   */
+  commandPermissionOverride?: boolean;
 }
 
 /** Arguments of {@link FakeDiscord.sendAutocomplete}. */
@@ -449,7 +454,7 @@ export class FakeDiscord {
   }
 
   /** The registered command a user could invoke here (guild command first, then global), or throws in strict mode. */
-  private findCommand(name: string, type: number, channel: ChannelRecord, userId: Snowflake): ApiCommand | null {
+  private findCommand(name: string, type: number, channel: ChannelRecord, userId: Snowflake, overridden = false): ApiCommand | null {
     const { store } = this.core;
     const scoped = channel.guildId ? (store.commands.get(channel.guildId) ?? []) : [];
     const command = [...scoped, ...(store.commands.get('global') ?? [])].find((c) => c.name === name && c.type === type) ?? null;
@@ -461,7 +466,7 @@ export class FakeDiscord {
     if (channel.guildId) {
       const permissions = store.permissionsIn(channel.id, userId);
       if ((permissions & PermissionFlags.UseApplicationCommands) === 0n) throw new Error(`user ${userId} lacks UseApplicationCommands in channel ${channel.id}`);
-      if (command.default_member_permissions !== null) {
+      if (command.default_member_permissions !== null && !overridden) {
         const needed = BigInt(command.default_member_permissions);
         if ((permissions & needed) !== needed) throw new Error(`user ${userId} lacks the default_member_permissions of "${name}" and cannot see it`);
       }
@@ -562,7 +567,7 @@ export class FakeDiscord {
 
   private commandInteraction(args: SlashCommandArgs, type: number, focused: string | null): InteractionHandle {
     const { channel, userId } = this.resolvePlace(args);
-    const command = this.findCommand(args.name, 1, channel, userId);
+    const command = this.findCommand(args.name, 1, channel, userId, args.commandPermissionOverride === true);
     let definitions: ApiCommandOption[] | undefined = command ? (command.options ?? []) : undefined;
     const path: ApiCommandOption[] = [];
     for (const [wanted, kind] of [[args.subcommandGroup, OptionType.SubcommandGroup], [args.subcommand, OptionType.Subcommand]] as const) {
