@@ -1,9 +1,10 @@
-import { Client, Events, GatewayIntentBits, Partials } from 'discord.js';
+import { Client, Events, GatewayIntentBits, Partials, Status } from 'discord.js';
 import { commandModules } from '../../commands/index.js';
 import type { Config } from '../config/index.js';
 import { UserError } from '../errors.js';
 import { JobRunner } from '../jobs/job-runner.js';
 import type { Logger } from '../logging/logger.js';
+import { pipelineStatusOf, startObservability, type DiscordStatus, type Observability } from '../metrics/index.js';
 import { withModelDefaults } from '../model/model-profile.js';
 import { openStore, type JobRecord, type Store } from '../store/index.js';
 import { PipelineWorker } from '../worker/pipeline-worker.js';
@@ -44,6 +45,7 @@ export async function startBot({ config, logger, modelDir }: StartBotOptions): P
   const interrupted = store.markUnfinishedJobsInterrupted();
   let worker: PipelineWorker | undefined;
   let client: Client | undefined;
+  let observability: Observability | undefined;
   try {
     const startedAt = performance.now();
     worker = await PipelineWorker.start({
@@ -84,6 +86,16 @@ export async function startBot({ config, logger, modelDir }: StartBotOptions): P
       const { steps, guidance, scheduler } = context.defaults;
       logger.info({ profile: info.description.profile, steps, guidance, scheduler }, 'few-step model: using its recommended defaults (modelDefaults: auto)');
     }
+    const discordClient = client;
+    const pipelineWorker = worker;
+    observability = await startObservability({
+      http: config.http,
+      logger: logger.child({ module: 'http' }),
+      jobs,
+      worker,
+      status: { discord: () => gatewayStatusOf(discordClient), pipeline: () => pipelineStatusOf(pipelineWorker), queue: () => ({ waiting: jobs.queue.queued.length, running: jobs.queue.running.length }) },
+      interruptedJobs: interrupted.length,
+    });
     const route = createInteractionRouter(context, commandModules);
     client.on(Events.InteractionCreate, (interaction) => void route(interaction));
     client.on(Events.MessageCreate, (message) => {
@@ -105,6 +117,7 @@ export async function startBot({ config, logger, modelDir }: StartBotOptions): P
     const stop = (reason = 'shutdown') =>
       (stopping ??= (async () => {
         logger.info({ reason }, 'stopping');
+        observability?.markStopping();
         const closing = new UserError('queue.closed', 'The bot is restarting; this job was not started. Please ask again in a minute.');
         const dropped = await jobs.closeQueue(closing);
         if (dropped.length > 0) logger.info({ jobs: dropped.map((j) => j.id) }, 'waiting jobs cancelled for shutdown');
@@ -116,12 +129,14 @@ export async function startBot({ config, logger, modelDir }: StartBotOptions): P
         }
         await worker!.close();
         await client!.destroy();
+        await observability?.close();
         store.close();
         logger.info('stopped');
       })());
     return { context, worker, stop };
   } catch (error) {
     await client?.destroy().catch(() => undefined);
+    await observability?.close();
     await worker?.close();
     store.close();
     throw error;
@@ -131,6 +146,13 @@ export async function startBot({ config, logger, modelDir }: StartBotOptions): P
 /** The default picture size at warm-up, so the first user's run is already warm. */
 function warmUpSize(config: Config): { width: number; height: number; steps: number } {
   return { width: config.guildDefaults.width, height: config.guildDefaults.height, steps: 1 };
+}
+
+/** The gateway status for health and metrics: a reconnecting shard shows although the client stays "ready". */
+function gatewayStatusOf(client: Client): DiscordStatus {
+  let status = client.ws.status;
+  for (const shard of client.ws.shards.values()) if (shard.status !== Status.Ready) status = shard.status;
+  return { ready: client.isReady() && status === Status.Ready, status: Status[status] ?? String(status) };
 }
 
 /** Tells the requesters of jobs that a crash or restart interrupted, as far as their channels allow. */

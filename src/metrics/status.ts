@@ -1,0 +1,50 @@
+/** The Discord connection as the bot sees it (the bot maps discord.js's `Status` enum to its name). */
+export interface DiscordStatus {
+  /** True once the client is ready and every gateway shard is connected. */
+  readonly ready: boolean;
+  /** The gateway status name as discord.js spells it (`Ready`, `Connecting`, `Resuming`, `Idle`, ...). */
+  readonly status: string;
+}
+
+/** The pipeline process. */
+export interface PipelineStatus {
+  /** True while a process is loaded and answering. */
+  readonly ready: boolean;
+  /** How many times the process was replaced after a crash or a timeout. */
+  readonly restarts: number;
+}
+
+/** The job queue. */
+export interface QueueStatus {
+  /** Jobs waiting. */
+  readonly waiting: number;
+  /** Jobs on the pipeline now. */
+  readonly running: number;
+}
+
+/** Functions read at each health check or scrape, so the answer is always current. */
+export interface StatusProviders {
+  readonly discord: () => DiscordStatus;
+  readonly pipeline: () => PipelineStatus;
+  readonly queue: () => QueueStatus;
+  /** True once a shutdown began. */
+  readonly stopping?: () => boolean;
+}
+
+/** What the pipeline worker offers: `info` throws while no process is loaded (starting or restarting). */
+export interface PipelineWorkerLike {
+  readonly info: unknown;
+  readonly restarts: number;
+}
+
+/** The pipeline's status, from the worker's public API. */
+export function pipelineStatusOf(worker: PipelineWorkerLike): PipelineStatus {
+  let ready: boolean;
+  try {
+    void worker.info;
+    ready = true;
+  } catch {
+    ready = false;
+  }
+  return { ready, restarts: worker.restarts };
+}
