@@ -182,9 +182,9 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
       abort: new AbortController(),
       enqueuedAt: Date.now(),
     };
+    logger.info({ kind: record.kind, prompt: record.prompt, size: `${record.width}x${record.height}`, steps: record.steps, count: record.count, waiting: this.queue.queued.length }, 'job submitted');
     try {
       const position = this.queue.add(queued);
-      logger.info({ kind: record.kind, prompt: record.prompt, size: `${record.width}x${record.height}`, steps: record.steps, count: record.count, position }, 'job queued');
       return { record, position };
     } catch (error) {
       const identifier = isUserError(error) ? error.identifier : 'internal';
