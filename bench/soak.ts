@@ -1,3 +1,8 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { ApiMessage, ApiUser } from '../test/fake-discord/api-types.js';
 import type { InteractionHandle } from '../test/fake-discord/interaction.js';
 import { startBotWorld, type BotWorld } from '../test/bot/bot-world.js';
@@ -17,7 +22,11 @@ const measuredPhases = 3;
 const rushSize = 12;
 /** How long to let the bot settle (GC, sockets) before an idle sample. */
 const settleMs = 2000;
+/** After the last phase: long enough for idle keep-alive connections to close (Node's server closes them after 5 s). */
+const finalIdleMs = 10_000;
 const sampleIntervalMs = 500;
+/** Preloaded into the bot and pipeline processes: a forced GC and memory figures on SIGUSR2. */
+const heapProbe = fileURLToPath(new URL('./heap-probe.js', import.meta.url));
 /** Longest wait for one job's answer. */
 const answerTimeoutMs = 300_000;
 
@@ -51,6 +60,13 @@ interface Sample {
   readonly pipelineRss: number | undefined;
 }
 
+/** What {@link heapProbe} reports after a full GC, in MiB. */
+interface HeapReading {
+  readonly heapUsed: number;
+  readonly external: number;
+  readonly arrayBuffers: number;
+}
+
 /** Memory and handles of both processes at one quiet moment. */
 interface Snapshot {
   readonly label: string;
@@ -59,6 +75,8 @@ interface Snapshot {
   readonly pipelineRss: number | undefined;
   readonly botFds: FdCounts | undefined;
   readonly pipelineFds: FdCounts | undefined;
+  readonly botHeap: HeapReading | undefined;
+  readonly pipelineHeap: HeapReading | undefined;
   /** Highest RSS sampled since the previous snapshot. */
   readonly botRssMax: number;
   readonly pipelineRssMax: number;
@@ -68,6 +86,26 @@ interface Snapshot {
 function pipelinePidOf(botPid: number): number | undefined {
   const children = childPids(botPid);
   return children.length === 1 ? children[0] : undefined;
+}
+
+/** Asks the probes of these processes for a GC and their memory figures; waits up to 3 s for the answers. */
+async function probeHeaps(file: string, pids: readonly (number | undefined)[]): Promise<(HeapReading | undefined)[]> {
+  const askedAt = Date.now();
+  for (const pid of pids) if (pid !== undefined) process.kill(pid, 'SIGUSR2');
+  const readings = new Map<number, HeapReading>();
+  const deadline = performance.now() + 3000;
+  while (performance.now() < deadline) {
+    await sleep(50);
+    if (!existsSync(file)) continue;
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (!line) continue;
+      const entry = JSON.parse(line) as { pid: number; at: number; heapUsed: number; external: number; arrayBuffers: number };
+      if (entry.at < askedAt) continue;
+      readings.set(entry.pid, { heapUsed: entry.heapUsed / 2 ** 20, external: entry.external / 2 ** 20, arrayBuffers: entry.arrayBuffers / 2 ** 20 });
+    }
+    if (pids.every((pid) => pid === undefined || readings.has(pid))) break;
+  }
+  return pids.map((pid) => (pid === undefined ? undefined : readings.get(pid)));
 }
 
 function isAnswer(message: ApiMessage): boolean {
@@ -102,6 +140,7 @@ function resultLatency(handle: InteractionHandle): number | undefined {
 }
 
 const mib = (value: number | undefined) => fixed(value ?? Number.NaN, 1);
+const heapText = (heap: HeapReading | undefined) => (heap ? `${fixed(heap.heapUsed, 1)} / ${fixed(heap.arrayBuffers, 2)}` : '–');
 const fdText = (fds: FdCounts | undefined) => (fds ? `${fds.total} (${fds.sockets} sock, ${fds.pipes} pipe, ${fds.anonInodes} anon, ${fds.files} file)` : '–');
 
 /**
@@ -120,7 +159,13 @@ export async function soakSection(options: BenchOptions): Promise<void> {
   console.log(`\n## Soak (${total} /imagine jobs through the real bot process against the fake Discord; tiny model, 64x64, 4 steps (10 % with 6), 15 % with 2 images, euler, CFG 7.5, maxBatchImages 4; ${userCount} users round robin, 30-300 ms apart or (30 %) at once, plus a rush of ${rushSize} at once mid-phase)\n`);
 
   const sectionStart = performance.now();
-  const world = await startBotWorld({ config: soakConfig, env: { LATENTCORD_LOG_LEVEL: 'info' } });
+  const probeDir = mkdtempSync(join(tmpdir(), 'latentcord-bench-soak-'));
+  const probeFile = join(probeDir, 'heap.jsonl');
+  const benchLoop = monitorEventLoopDelay({ resolution: 5 });
+  const world = await startBotWorld({
+    config: soakConfig,
+    env: { LATENTCORD_LOG_LEVEL: 'info', NODE_OPTIONS: `--import=${heapProbe}`, LATENTCORD_BENCH_PROBE_FILE: probeFile },
+  });
   const botPid = world.bot.process.pid!;
   const samples: Sample[] = [];
   const snapshots: Snapshot[] = [];
@@ -141,12 +186,13 @@ export async function soakSection(options: BenchOptions): Promise<void> {
     const sampler = setInterval(sample, sampleIntervalMs);
     let lastSnapshotAt = performance.now();
     let samplesSeen = 0;
-    const snapshot = (label: string) => {
-      sample();
+    const snapshot = async (label: string) => {
+      const now = performance.now();
       const pipelinePid = pipelinePidOf(botPid);
+      const [botHeap, pipelineHeap] = await probeHeaps(probeFile, [botPid, pipelinePid]);
+      sample();
       const since = samples.slice(samplesSeen);
       samplesSeen = samples.length;
-      const now = performance.now();
       snapshots.push({
         label,
         jobsSent: sent.length,
@@ -154,6 +200,8 @@ export async function soakSection(options: BenchOptions): Promise<void> {
         pipelineRss: pipelinePid === undefined ? undefined : rssMb(pipelinePid),
         botFds: openFds(botPid),
         pipelineFds: pipelinePid === undefined ? undefined : openFds(pipelinePid),
+        botHeap,
+        pipelineHeap,
         botRssMax: Math.max(...since.map((s) => s.botRss ?? Number.NaN).filter(Number.isFinite)),
         pipelineRssMax: Math.max(...since.map((s) => s.pipelineRss ?? Number.NaN).filter(Number.isFinite)),
         seconds: (now - lastSnapshotAt) / 1000,
@@ -162,8 +210,9 @@ export async function soakSection(options: BenchOptions): Promise<void> {
     };
 
     try {
+      benchLoop.enable();
       await sleep(settleMs);
-      snapshot('connected, before any job');
+      await snapshot('connected, before any job');
       const random = seededRandom(4);
       for (const [phase, count] of phaseSizes.entries()) {
         const phaseJobs: SentJob[] = [];
@@ -179,10 +228,13 @@ export async function soakSection(options: BenchOptions): Promise<void> {
         }
         await Promise.all(phaseJobs.map((job) => job.answer));
         await sleep(settleMs);
-        snapshot(phase === 0 ? `warm-up (${count} jobs)` : `phase ${phase} (${count} jobs)`);
+        await snapshot(phase === 0 ? `warm-up (${count} jobs)` : `phase ${phase} (${count} jobs)`);
       }
+      await sleep(finalIdleMs - settleMs);
+      await snapshot(`end, ${finalIdleMs / 1000} s idle`);
     } finally {
       clearInterval(sampler);
+      benchLoop.disable();
     }
     const stopStarted = performance.now();
     exit = await world.stopBot();
@@ -200,40 +252,66 @@ export async function soakSection(options: BenchOptions): Promise<void> {
     const loggedErrors = world.bot.logs.filter((line) => line.level >= 50).length;
     const rateLimited = world.discord.requests.filter((r) => r.status === 429).length;
 
-    console.log('### Memory and handles (idle samples after each phase, 2 s after its last answer)\n');
+    console.log(`### Memory and handles (idle moments: ${settleMs / 1000} s after a phase's last answer, then a forced full GC in both processes)\n`);
     printTable(
-      ['moment', 'jobs sent', 'phase (s)', 'bot RSS (MiB)', 'bot RSS max in phase', 'pipeline RSS (MiB)', 'pipeline RSS max in phase', 'bot open fds', 'pipeline open fds'],
-      snapshots.map((s) => [s.label, String(s.jobsSent), fixed(s.seconds, 1), mib(s.botRss), mib(s.botRssMax), mib(s.pipelineRss), mib(s.pipelineRssMax), fdText(s.botFds), fdText(s.pipelineFds)]),
+      ['moment', 'jobs sent', 'phase (s)', 'bot RSS (MiB)', 'bot RSS max in phase', 'bot heap / ArrayBuffers after GC (MiB)', 'pipeline RSS (MiB)', 'pipeline RSS max in phase', 'pipeline heap / ArrayBuffers after GC (MiB)'],
+      snapshots.map((s) => [
+        s.label,
+        String(s.jobsSent),
+        fixed(s.seconds, 1),
+        mib(s.botRss),
+        mib(s.botRssMax),
+        heapText(s.botHeap),
+        mib(s.pipelineRss),
+        mib(s.pipelineRssMax),
+        heapText(s.pipelineHeap),
+      ]),
     );
-    const plateau = snapshots[1]!;
-    const end = snapshots[snapshots.length - 1]!;
-    const growth = (from: number | undefined, to: number | undefined) => `${signed((to ?? Number.NaN) - (from ?? Number.NaN), 1)} MiB (${signed((100 * ((to ?? Number.NaN) - (from ?? Number.NaN))) / (from ?? Number.NaN), 1)} %)`;
-    const fdGrowth = (from: FdCounts | undefined, to: FdCounts | undefined) => signed((to?.total ?? Number.NaN) - (from?.total ?? Number.NaN), 0);
     console.log('');
     printTable(
-      ['process', 'RSS after warm-up (MiB)', 'RSS at end (MiB)', 'growth warm-up → end', 'max RSS sampled (MiB)', 'open fds start → after warm-up → end', 'fd growth warm-up → end'],
+      ['moment', 'bot open fds', 'pipeline open fds'],
+      snapshots.map((s) => [s.label, fdText(s.botFds), fdText(s.pipelineFds)]),
+    );
+    // Like with like: after warm-up and after the last phase are both 2 s after a phase's last answer.
+    const start = snapshots[0]!;
+    const plateau = snapshots[1]!;
+    const last = snapshots[snapshots.length - 2]!;
+    const idle = snapshots[snapshots.length - 1]!;
+    const growth = (from: number | undefined, to: number | undefined) => {
+      const delta = (to ?? Number.NaN) - (from ?? Number.NaN);
+      return `${signed(delta, 1)} MiB (${signed((100 * delta) / (from ?? Number.NaN), 1)} %)`;
+    };
+    const fdPath = (pick: (s: Snapshot) => FdCounts | undefined) => [start, plateau, last, idle].map((s) => String(pick(s)?.total ?? '–')).join(' → ');
+    const maxRss = (pick: (s: Sample) => number | undefined) => mib(Math.max(...samples.map((s) => pick(s) ?? Number.NaN).filter(Number.isFinite)));
+    console.log('');
+    printTable(
+      ['process', 'RSS after warm-up (MiB)', 'RSS after last phase (MiB)', 'RSS growth', 'heap after GC: growth', 'ArrayBuffers after GC: growth', 'max RSS sampled (MiB)', 'open fds: start → warm-up → last phase → idle'],
       [
         [
           `bot (pid ${botPid})`,
           mib(plateau.botRss),
-          mib(end.botRss),
-          growth(plateau.botRss, end.botRss),
-          mib(Math.max(...samples.map((s) => s.botRss ?? Number.NaN).filter(Number.isFinite))),
-          `${snapshots[0]!.botFds?.total ?? '–'} → ${plateau.botFds?.total ?? '–'} → ${end.botFds?.total ?? '–'}`,
-          fdGrowth(plateau.botFds, end.botFds),
+          mib(last.botRss),
+          growth(plateau.botRss, last.botRss),
+          growth(plateau.botHeap?.heapUsed, last.botHeap?.heapUsed),
+          growth(plateau.botHeap?.arrayBuffers, last.botHeap?.arrayBuffers),
+          maxRss((s) => s.botRss),
+          fdPath((s) => s.botFds),
         ],
         [
           `pipeline (pid ${[...pipelinePids].join(', ') || '?'})`,
           mib(plateau.pipelineRss),
-          mib(end.pipelineRss),
-          growth(plateau.pipelineRss, end.pipelineRss),
-          mib(Math.max(...samples.map((s) => s.pipelineRss ?? Number.NaN).filter(Number.isFinite))),
-          `${snapshots[0]!.pipelineFds?.total ?? '–'} → ${plateau.pipelineFds?.total ?? '–'} → ${end.pipelineFds?.total ?? '–'}`,
-          fdGrowth(plateau.pipelineFds, end.pipelineFds),
+          mib(last.pipelineRss),
+          growth(plateau.pipelineRss, last.pipelineRss),
+          growth(plateau.pipelineHeap?.heapUsed, last.pipelineHeap?.heapUsed),
+          growth(plateau.pipelineHeap?.arrayBuffers, last.pipelineHeap?.arrayBuffers),
+          maxRss((s) => s.pipelineRss),
+          fdPath((s) => s.pipelineFds),
         ],
       ],
     );
-    console.log(`\nRSS sampled every ${sampleIntervalMs} ms from /proc/<pid>/status (${samples.length} samples); the pipeline process found as the bot's child (/proc/<pid>/task/*/children).`);
+    console.log(`\nGrowth is from after the warm-up to after the last phase. RSS sampled every ${sampleIntervalMs} ms from /proc/<pid>/status (${samples.length} samples); the pipeline process found as the bot's child (/proc/<pid>/task/*/children).`);
+    console.log('Heap and ArrayBuffers: process.memoryUsage() right after a full GC forced by a probe preloaded into both processes (bench/heap-probe.ts, SIGUSR2); tensors handed to JavaScript are ArrayBuffers, onnxruntime\'s own buffers show only in RSS.');
+    console.log('Open fds from /proc/<pid>/fd; "idle" is the last moment, long enough after the last answer for idle HTTP keep-alive connections to close.');
 
     console.log('\n### Answers and latency\n');
     printTable(
@@ -261,6 +339,8 @@ export async function soakSection(options: BenchOptions): Promise<void> {
     console.log(`Bot stopped with SIGTERM in ${fixed(stopMs, 0)} ms: exit ${exit.code ?? exit.signal}.`);
   } finally {
     await world.close();
+    rmSync(probeDir, { recursive: true, force: true });
+    console.log(`Event-loop delay of this process (fake Discord + soak driver) during the soak: p50 ${fixed(benchLoop.percentile(50) / 1e6, 1)} ms, p99 ${fixed(benchLoop.percentile(99) / 1e6, 1)} ms, max ${fixed(benchLoop.max / 1e6, 1)} ms.`);
     console.log(`Soak wall time ${fixed((performance.now() - sectionStart) / 1000, 1)} s; ${machineLoad()}.`);
   }
 }
