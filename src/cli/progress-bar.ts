@@ -1,30 +1,26 @@
-/** Something a progress display writes to: a terminal or a plain stream. */
-export interface ProgressStream {
-  write(text: string): unknown;
-  readonly isTTY?: boolean;
-  readonly columns?: number;
-}
+import { renderProgressBar, type ProgressStream } from '../hub/index.js';
+
+export type { ProgressStream } from '../hub/index.js';
 
 /**
- * Shows step progress: a bar redrawn in place on a terminal, one plain line per update otherwise (logs,
- * pipes, CI), so output stays readable wherever it goes.
+ * Shows denoising progress: a bar redrawn in place on a terminal, one plain line per step otherwise (logs,
+ * pipes, CI), so the output stays readable wherever it goes. Same look as the model download's bar.
  */
 export class StepProgressBar {
   private lastLine = '';
 
   constructor(private readonly stream: ProgressStream, private readonly label: string) {}
 
-  /** Reports that `done` of `total` units are finished after `elapsedMs`. */
-  update(done: number, total: number, elapsedMs: number, unit = 'steps'): void {
+  /** Reports that `done` of `total` steps are finished after `elapsedMs`. */
+  update(done: number, total: number, elapsedMs: number): void {
     const seconds = (elapsedMs / 1000).toFixed(1);
-    const rate = done > 0 ? ` ${(elapsedMs / done / 1000).toFixed(2)} s/${unit.replace(/s$/, '')}` : '';
     if (!this.stream.isTTY) {
-      this.stream.write(`${this.label}: ${done}/${total} ${unit} (${seconds} s)\n`);
+      this.stream.write(`${this.label}: ${done}/${total} steps (${seconds} s)\n`);
       return;
     }
-    const width = Math.max(10, Math.min(40, (this.stream.columns ?? 80) - this.label.length - 40));
-    const filled = total > 0 ? Math.round((done / total) * width) : 0;
-    const line = `${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${unit} ${seconds} s${rate}`;
+    const rate = done > 0 ? ` ${(elapsedMs / done / 1000).toFixed(2)} s/step` : '';
+    const width = Math.max(12, Math.min(42, (this.stream.columns ?? 80) - this.label.length - 40));
+    const line = `${this.label} ${renderProgressBar(done, total, width)} ${done}/${total} steps ${seconds} s${rate}`;
     this.stream.write(`\r${line}${' '.repeat(Math.max(0, this.lastLine.length - line.length))}`);
     this.lastLine = line;
   }
