@@ -148,8 +148,11 @@ function warmUpSize(config: Config): { width: number; height: number; steps: num
   return { width: config.guildDefaults.width, height: config.guildDefaults.height, steps: 1 };
 }
 
-/** The gateway status for health and metrics: a reconnecting shard shows although the client stays "ready". */
-function gatewayStatusOf(client: Client): DiscordStatus {
+/**
+ * The Discord side of health and metrics. discord.js keeps `client.ws.status` at `Ready` once the client was
+ * ready, so a reconnecting or resuming shard is looked for too.
+ */
+export function gatewayStatusOf(client: Client): DiscordStatus {
   let status = client.ws.status;
   for (const shard of client.ws.shards.values()) if (shard.status !== Status.Ready) status = shard.status;
   return { ready: client.isReady() && status === Status.Ready, status: Status[status] ?? String(status) };
