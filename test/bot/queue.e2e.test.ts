@@ -1,0 +1,218 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { openStore } from '../../src/store/index.js';
+import type { ApiMessage, ApiUser } from '../fake-discord/api-types.js';
+import type { InteractionHandle } from '../fake-discord/index.js';
+import { attachmentsOf, buttonIds, startBotWorld, type BotWorld } from './bot-world.js';
+
+/**
+ * A job that holds the pipeline for a second or two (the tiny model at 256×256 takes 80–200 ms a step on a
+ * busy core): long enough to queue others behind it, short enough to wait for.
+ */
+const blockerOptions = { prompt: 'a long blocker', width: 256, height: 256, steps: 16, seed: '1' };
+
+/** Waits until the interaction's original message shows a finished result (attachments) or a failure. */
+function resultOf(handle: InteractionHandle): Promise<ApiMessage> {
+  return handle.waitForOriginal((m) => m.attachments.length > 0 || m.content.startsWith('❌'), { timeoutMs: 90_000 });
+}
+
+/** Resolves once the job shows denoising progress (it holds the pipeline). */
+function running(handle: InteractionHandle): Promise<ApiMessage> {
+  return handle.waitForOriginal((m) => /step [1-9]\d*\/\d+/.test(m.content), { timeoutMs: 30_000 });
+}
+
+/** Resolves once the job's message shows it waiting at `position`. */
+function queuedAt(handle: InteractionHandle, position: number): Promise<ApiMessage> {
+  return handle.waitForOriginal((m) => m.content.includes(`queued — position **${position}**`), { timeoutMs: 15_000 });
+}
+
+/** Every queue position the job's message showed, in order. */
+function positionsShown(handle: InteractionHandle): number[] {
+  const shown: number[] = [];
+  for (const step of handle.steps) {
+    if (step.kind !== 'originalEdited' && step.kind !== 'followUp') continue;
+    const match = /queued — position \*\*(\d+)\*\*/.exec(step.message.content);
+    if (match && shown[shown.length - 1] !== Number(match[1])) shown.push(Number(match[1]));
+  }
+  return shown;
+}
+
+/** The `lc:cancel:<job>` button of a waiting or running job's message. */
+function cancelButtonOf(message: ApiMessage): string {
+  const id = buttonIds(message).find((c) => c.startsWith('lc:cancel:'));
+  assert.ok(id, `a Cancel button: ${message.content}`);
+  return id;
+}
+
+function jobIdOf(message: ApiMessage): string {
+  const id = buttonIds(message)[0];
+  assert.ok(id, `buttons on: ${message.content}`);
+  return id.split(':')[2]!;
+}
+
+/** Stored start times of jobs, by id. */
+function startTimes(world: BotWorld, jobIds: readonly string[]): number[] {
+  const store = openStore(join(world.dataDir, 'data'));
+  try {
+    return jobIds.map((id) => {
+      const startedAt = store.getJob(id)?.startedAt;
+      assert.ok(typeof startedAt === 'number', `job ${id} started`);
+      return startedAt;
+    });
+  } finally {
+    store.close();
+  }
+}
+
+function storedStatus(world: BotWorld, jobId: string): string | undefined {
+  const store = openStore(join(world.dataDir, 'data'));
+  try {
+    return store.getJob(jobId)?.status;
+  } finally {
+    store.close();
+  }
+}
+
+async function pixels(world: BotWorld, message: ApiMessage): Promise<Buffer> {
+  const [png] = attachmentsOf(world.discord, message);
+  assert.ok(png, `a picture: ${message.content}`);
+  return sharp(png).raw().toBuffer();
+}
+
+describe('the queue end to end (real bot process, fake Discord, tiny model)', () => {
+  let world: BotWorld;
+  let carol: ApiUser;
+  let dave: ApiUser;
+
+  const imagine = (user: ApiUser, options: Record<string, string | number>) =>
+    world.discord.sendSlashCommand({ user, channelId: world.channel.id, name: 'imagine', options: { prompt: 'x', ...options } });
+
+  before(async () => {
+    // Quick edits, so that every change of position reaches the messages.
+    world = await startBotWorld({ config: { progress: { editIntervalMs: 100 } } });
+    carol = world.discord.createUser({ username: 'carol' });
+    dave = world.discord.createUser({ username: 'dave' });
+    world.discord.addMember(world.guild.id, carol.id);
+    world.discord.addMember(world.guild.id, dave.id);
+  });
+  after(async () => {
+    await world?.close();
+  });
+
+  it('several users at once: each sees its position and its updates, is served in order (FIFO), and gets a result', async () => {
+    const blocker = imagine(world.admin, blockerOptions);
+    await running(blocker);
+    // Different sizes, so no two can share a batch: the order is the queue's alone.
+    const users = [world.alice, world.bob, carol, dave];
+    const sizes = [
+      [64, 80],
+      [80, 64],
+      [96, 64],
+      [64, 96],
+    ] as const;
+    const handles = users.map((user, i) => imagine(user, { prompt: `job ${i + 1}`, width: sizes[i]![0], height: sizes[i]![1], steps: 8, seed: String(i) }));
+    for (const handle of handles) assert.equal((await handle.waitForResponse()).type, 5, 'acknowledged at once');
+    await Promise.all(handles.map((handle, i) => queuedAt(handle, i + 1)));
+
+    const results = await Promise.all(handles.map(resultOf));
+    await resultOf(blocker);
+    results.forEach((result, i) => {
+      assert.equal(result.attachments.length, 1, `${users[i]!.username} got a picture: ${result.content}`);
+      assert.match(result.content, new RegExp(`^<@${users[i]!.id}> \\*\\*job ${i + 1}\\*\\*`));
+    });
+    const starts = startTimes(world, results.map(jobIdOf));
+    for (let i = 1; i < starts.length; i++) assert.ok(starts[i - 1]! <= starts[i]!, `job ${i} started before job ${i + 1} (${starts.join(', ')})`);
+    const lastShown = positionsShown(handles[3]!);
+    assert.equal(lastShown[0], 4, 'the last one first saw position 4');
+    assert.ok(lastShown.length >= 2 && lastShown.every((p, i) => i === 0 || p < lastShown[i - 1]!), `its position went down as others started: ${lastShown.join(' → ')}`);
+  });
+
+  it('compatible jobs are batched, and each batched picture equals the same job run alone', async () => {
+    const blocker = imagine(world.admin, blockerOptions);
+    await running(blocker);
+    const jobs: { user: ApiUser; options: Record<string, string | number> }[] = [
+      { user: world.alice, options: { prompt: 'a red apple', seed: '101', steps: 6 } },
+      { user: world.bob, options: { prompt: 'a green pear', seed: '202', steps: 6, negative: 'leaves' } },
+      { user: carol, options: { prompt: 'a yellow banana', seed: '303', steps: 6, count: 2 } },
+    ];
+    const handles = jobs.map(({ user, options }) => imagine(user, options));
+    const batched = await Promise.all(handles.map(resultOf));
+    await resultOf(blocker);
+    const ids = batched.map(jobIdOf);
+    const batchLine = world.bot.logs.find((line) => line.msg === 'batch generated' && Array.isArray(line['jobs']) && ids.every((id) => (line['jobs'] as string[]).includes(id)));
+    assert.ok(batchLine, 'the three jobs ran as one UNet batch');
+    assert.equal(batchLine['images'], 4);
+
+    for (const [i, { user, options }] of jobs.entries()) {
+      const alone = await resultOf(imagine(user, options));
+      const aloneIds = jobIdOf(alone);
+      const aloneLine = world.bot.logs.find((line) => line.msg === 'batch generated' && Array.isArray(line['jobs']) && (line['jobs'] as string[]).includes(aloneIds));
+      assert.deepEqual(aloneLine?.['jobs'], [aloneIds], 'ran alone');
+      const together = attachmentsOf(world.discord, batched[i]!);
+      const solo = attachmentsOf(world.discord, alone);
+      assert.equal(together.length, solo.length);
+      for (let k = 0; k < solo.length; k++) {
+        assert.ok((await sharp(together[k]!).raw().toBuffer()).equals(await sharp(solo[k]!).raw().toBuffer()), `${options.prompt} #${k + 1}: batched = alone`);
+      }
+    }
+  });
+
+  it('Cancel: the owner cancels a waiting job (others move up) and a running one; someone else is refused', async () => {
+    const { discord, alice, bob } = world;
+    // Cancelled while it runs, so it may be long.
+    const blocker = imagine(alice, { ...blockerOptions, prompt: 'alice long job', steps: 50 });
+    const runningMessage = await running(blocker);
+    const waiting = imagine(alice, { prompt: 'alice waiting', seed: '5', width: 80 });
+    const behind = imagine(bob, { prompt: 'bob behind', seed: '6', width: 96 });
+    const waitingMessage = await queuedAt(waiting, 1);
+    await queuedAt(behind, 2);
+
+    const foreign = discord.clickButton({ user: bob, message: waitingMessage, customId: cancelButtonOf(waitingMessage) });
+    const refusal = await foreign.waitForResponse();
+    assert.equal(refusal.type, 4);
+    assert.equal(((refusal.data as { flags?: number }).flags ?? 0) & 64, 64, 'privately');
+    assert.match(String((refusal.data as { content?: string }).content), /^❌ Only the person who asked for this picture can cancel it\.$/);
+
+    const own = discord.clickButton({ user: alice, message: waitingMessage, customId: cancelButtonOf(waitingMessage) });
+    assert.equal((await own.waitForResponse()).type, 6, 'the click is acknowledged as an update');
+    const cancelled = await resultOf(waiting);
+    assert.match(cancelled.content, /^❌ \*\*alice waiting\*\* — Cancelled before it started\.$/);
+    assert.deepEqual(buttonIds(cancelled), [], 'no buttons left');
+    await queuedAt(behind, 1);
+
+    const stop = discord.clickButton({ user: alice, message: runningMessage, customId: cancelButtonOf(runningMessage) });
+    await stop.waitForResponse();
+    const stopped = await resultOf(blocker);
+    assert.match(stopped.content, /^❌ \*\*alice long job\*\* — The generation was cancelled\.$/);
+    assert.equal(stopped.attachments.length, 0);
+
+    const served = await resultOf(behind);
+    assert.equal(served.attachments.length, 1, 'the next job runs normally');
+    assert.equal(storedStatus(world, cancelButtonOf(waitingMessage).split(':')[2]!), 'cancelled');
+    assert.equal(storedStatus(world, cancelButtonOf(runningMessage).split(':')[2]!), 'cancelled');
+    assert.equal(storedStatus(world, jobIdOf(served)), 'succeeded');
+  });
+
+  it('/queue shows what runs and what waits, privately', async () => {
+    const { discord, channel, alice, bob } = world;
+    const blocker = imagine(world.admin, { ...blockerOptions, prompt: 'the big one' });
+    await running(blocker);
+    const first = imagine(alice, { prompt: 'first *waiting*', width: 80 });
+    const second = imagine(bob, { prompt: 'second waiting', width: 96 });
+    await queuedAt(second, 2);
+    const listing = discord.sendSlashCommand({ user: carol, channelId: channel.id, name: 'queue' });
+    const response = await listing.waitForResponse();
+    assert.equal(response.type, 4);
+    const data = response.data as { content?: string; flags?: number; allowed_mentions?: { parse?: string[] } };
+    assert.equal((data.flags ?? 0) & 64, 64);
+    assert.equal(
+      data.content,
+      [`🎨 **Drawing:** <@${world.admin.id}> — the big one`, '⏳ **Waiting (2):**', `1. <@${alice.id}> — first \\*waiting\\*`, `2. <@${bob.id}> — second waiting`].join('\n'),
+    );
+    await Promise.all([resultOf(blocker), resultOf(first), resultOf(second)]);
+    const empty = await discord.sendSlashCommand({ user: carol, channelId: channel.id, name: 'queue' }).waitForResponse();
+    assert.equal((empty.data as { content?: string }).content, '🎨 Nothing is being drawn right now.\n⏳ The queue is empty.');
+  });
+});
