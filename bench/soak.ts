@@ -1,8 +1,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import type { ApiMessage, ApiUser } from '../test/fake-discord/api-types.js';
 import type { InteractionHandle } from '../test/fake-discord/interaction.js';
 import { startBotWorld, type BotWorld } from '../test/bot/bot-world.js';
@@ -16,19 +16,20 @@ const soakConfig = { guildDefaults: { userQueueLimit: 25 }, queue: { maxLength: 
 const userCount = 8;
 /** Share of the jobs sent first to warm everything up; figures after it are the plateau. */
 const warmUpShare = 0.1;
-/** Measured phases after the warm-up, each ending with an idle sample. */
+/** Measured phases after the warm-up, each ending with an idle snapshot. */
 const measuredPhases = 3;
 /** Requests sent in the same instant once per phase, from different users (a rush after an announcement). */
 const rushSize = 12;
-/** How long to let the bot settle (GC, sockets) before an idle sample. */
-const settleMs = 2000;
-/** After the last phase: long enough for idle keep-alive connections to close (Node's server closes them after 5 s). */
-const finalIdleMs = 10_000;
+/**
+ * Quiet time before each snapshot: longer than Node's HTTP keep-alive timeout (5 s), so idle REST connections
+ * have closed, and long enough for V8's idle memory reducer to run; every snapshot is then taken alike.
+ */
+const settleMs = 10_000;
 const sampleIntervalMs = 500;
-/** Preloaded into the bot and pipeline processes: a forced GC and memory figures on SIGUSR2. */
-const heapProbe = fileURLToPath(new URL('./heap-probe.js', import.meta.url));
 /** Longest wait for one job's answer. */
 const answerTimeoutMs = 300_000;
+/** Preloaded into the bot and pipeline processes: forced GC, memory figures and event-loop delay on SIGUSR2. */
+const heapProbe = fileURLToPath(new URL('./heap-probe.js', import.meta.url));
 
 /** Deterministic pseudo-random numbers (mulberry32), so every soak sends the same sequence of jobs. */
 function seededRandom(seed: number): () => number {
@@ -48,7 +49,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 interface SentJob {
   readonly handle: InteractionHandle;
   readonly images: number;
-  /** Resolves once the bot answered with the result or an error. */
+  /** Resolves once the bot answered with the result or an error (or never did). */
   readonly answer: Promise<{ delivered: boolean; error?: string }>;
 }
 
@@ -60,27 +61,30 @@ interface Sample {
   readonly pipelineRss: number | undefined;
 }
 
-/** What {@link heapProbe} reports after a full GC, in MiB. */
-interface HeapReading {
+/** What the probe reports: memory after a full GC (MiB) and event-loop delay since its previous report (ms). */
+interface ProbeReading {
   readonly heapUsed: number;
-  readonly external: number;
+  /** Heap the V8 holds (used or not), and the part of it that is the young generation. */
+  readonly heapTotal: number;
+  readonly newSpace: number;
   readonly arrayBuffers: number;
+  readonly loop: { readonly p50: number; readonly p99: number; readonly max: number };
 }
 
-/** Memory and handles of both processes at one quiet moment. */
+/** One phase of the soak: its busy interval and the quiet snapshot after it. */
 interface Snapshot {
   readonly label: string;
   readonly jobsSent: number;
+  /** From the phase's first request to its last answer (s); 0 for the snapshot before any job. */
+  readonly busySeconds: number;
+  /** RSS samples taken while the phase was busy. */
+  readonly busy: readonly Sample[];
   readonly botRss: number | undefined;
   readonly pipelineRss: number | undefined;
   readonly botFds: FdCounts | undefined;
   readonly pipelineFds: FdCounts | undefined;
-  readonly botHeap: HeapReading | undefined;
-  readonly pipelineHeap: HeapReading | undefined;
-  /** Highest RSS sampled since the previous snapshot. */
-  readonly botRssMax: number;
-  readonly pipelineRssMax: number;
-  readonly seconds: number;
+  readonly bot: ProbeReading | undefined;
+  readonly pipeline: ProbeReading | undefined;
 }
 
 function pipelinePidOf(botPid: number): number | undefined {
@@ -88,20 +92,21 @@ function pipelinePidOf(botPid: number): number | undefined {
   return children.length === 1 ? children[0] : undefined;
 }
 
-/** Asks the probes of these processes for a GC and their memory figures; waits up to 3 s for the answers. */
-async function probeHeaps(file: string, pids: readonly (number | undefined)[]): Promise<(HeapReading | undefined)[]> {
+/** Asks the probes of these processes for their figures; waits up to 3 s for the answers. */
+async function probe(file: string, pids: readonly (number | undefined)[]): Promise<(ProbeReading | undefined)[]> {
   const askedAt = Date.now();
   for (const pid of pids) if (pid !== undefined) process.kill(pid, 'SIGUSR2');
-  const readings = new Map<number, HeapReading>();
+  const readings = new Map<number, ProbeReading>();
   const deadline = performance.now() + 3000;
   while (performance.now() < deadline) {
     await sleep(50);
     if (!existsSync(file)) continue;
     for (const line of readFileSync(file, 'utf8').split('\n')) {
       if (!line) continue;
-      const entry = JSON.parse(line) as { pid: number; at: number; heapUsed: number; external: number; arrayBuffers: number };
+      const entry = JSON.parse(line) as { pid: number; at: number; heapUsed: number; heapTotal: number; newSpace: number; arrayBuffers: number; loop: ProbeReading['loop'] };
       if (entry.at < askedAt) continue;
-      readings.set(entry.pid, { heapUsed: entry.heapUsed / 2 ** 20, external: entry.external / 2 ** 20, arrayBuffers: entry.arrayBuffers / 2 ** 20 });
+      const mb = (bytes: number) => bytes / 2 ** 20;
+      readings.set(entry.pid, { heapUsed: mb(entry.heapUsed), heapTotal: mb(entry.heapTotal), newSpace: mb(entry.newSpace), arrayBuffers: mb(entry.arrayBuffers), loop: entry.loop });
     }
     if (pids.every((pid) => pid === undefined || readings.has(pid))) break;
   }
@@ -140,27 +145,43 @@ function resultLatency(handle: InteractionHandle): number | undefined {
 }
 
 const mib = (value: number | undefined) => fixed(value ?? Number.NaN, 1);
-const heapText = (heap: HeapReading | undefined) => (heap ? `${fixed(heap.heapUsed, 1)} / ${fixed(heap.arrayBuffers, 2)}` : '–');
+const finite = (values: readonly (number | undefined)[]) => values.filter((v): v is number => v !== undefined && Number.isFinite(v));
+const heapText = (reading: ProbeReading | undefined) =>
+  reading ? `${fixed(reading.heapUsed, 1)} / ${fixed(reading.heapTotal, 1)} (young ${fixed(reading.newSpace, 1)}) / ${fixed(reading.arrayBuffers, 2)}` : '–';
 const fdText = (fds: FdCounts | undefined) => (fds ? `${fds.total} (${fds.sockets} sock, ${fds.pipes} pipe, ${fds.anonInodes} anon, ${fds.files} file)` : '–');
+const loopText = (reading: ProbeReading | undefined) => (reading ? `${fixed(reading.loop.p50, 0)} / ${fixed(reading.loop.p99, 0)} / ${fixed(reading.loop.max, 0)}` : '–');
+const growth = (from: number | undefined, to: number | undefined) => {
+  const delta = (to ?? Number.NaN) - (from ?? Number.NaN);
+  return `${signed(delta, 1)} MiB (${signed((100 * delta) / (from ?? Number.NaN), 1)} %)`;
+};
+
+function phaseSizesFor(total: number): number[] {
+  const warmUpJobs = Math.max(1, Math.round(total * warmUpShare));
+  const each = Math.round((total - warmUpJobs) / measuredPhases);
+  const sizes = [warmUpJobs];
+  for (let i = 1; i < measuredPhases; i++) sizes.push(each);
+  sizes.push(total - sizes.reduce((a, b) => a + b, 0));
+  return sizes;
+}
 
 /**
  * Section `soak`: jobs through the real bot process against the fake Discord (several users, a seeded mix of
- * bursts and gaps), sampling RSS of the bot and of its pipeline process from /proc, counting their open file
- * descriptors at start, after warm-up and after each phase, and timing interaction acknowledgements.
+ * trickle, bursts and one rush per phase). Samples RSS of the bot and of its pipeline process from /proc while
+ * busy; at a quiet moment after each phase takes RSS, open file descriptors, and (through a preloaded probe)
+ * heap after a forced GC and event-loop delay of both processes; times interaction acknowledgements.
  */
 export async function soakSection(options: BenchOptions): Promise<void> {
   const total = options.soakJobs;
-  const warmUpJobs = Math.max(1, Math.round(total * warmUpShare));
-  const phaseSizes = [warmUpJobs];
-  for (let i = 0; i < measuredPhases; i++) {
-    const left = total - phaseSizes.reduce((a, b) => a + b, 0);
-    phaseSizes.push(i === measuredPhases - 1 ? left : Math.round((total - warmUpJobs) / measuredPhases));
-  }
-  console.log(`\n## Soak (${total} /imagine jobs through the real bot process against the fake Discord; tiny model, 64x64, 4 steps (10 % with 6), 15 % with 2 images, euler, CFG 7.5, maxBatchImages 4; ${userCount} users round robin, 30-300 ms apart or (30 %) at once, plus a rush of ${rushSize} at once mid-phase)\n`);
+  const phaseSizes = phaseSizesFor(total);
+  console.log(
+    `\n## Soak (${total} /imagine jobs through the real bot process against the fake Discord; tiny model, 64x64, 4 steps (10 % with 6), 15 % with 2 images, ` +
+      `euler, CFG 7.5, maxBatchImages 4; ${userCount} users round robin, 30–300 ms apart or (30 %) at once, plus a rush of ${rushSize} at once mid-phase; ` +
+      `phases of ${phaseSizes.join(', ')} jobs, each followed by ${settleMs / 1000} s of quiet and a snapshot)\n`,
+  );
 
   const sectionStart = performance.now();
   const probeDir = mkdtempSync(join(tmpdir(), 'latentcord-bench-soak-'));
-  const probeFile = join(probeDir, 'heap.jsonl');
+  const probeFile = join(probeDir, 'probe.jsonl');
   const benchLoop = monitorEventLoopDelay({ resolution: 5 });
   const world = await startBotWorld({
     config: soakConfig,
@@ -170,7 +191,6 @@ export async function soakSection(options: BenchOptions): Promise<void> {
   const samples: Sample[] = [];
   const snapshots: Snapshot[] = [];
   const sent: SentJob[] = [];
-  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   try {
     const users: ApiUser[] = [world.alice, world.bob, world.admin];
     for (let i = users.length; i < userCount; i++) {
@@ -182,136 +202,132 @@ export async function soakSection(options: BenchOptions): Promise<void> {
       const pipelinePid = pipelinePidOf(botPid);
       samples.push({ at: performance.now(), botRss: rssMb(botPid), pipelinePid, pipelineRss: pipelinePid === undefined ? undefined : rssMb(pipelinePid) });
     };
-    sample();
-    const sampler = setInterval(sample, sampleIntervalMs);
-    let lastSnapshotAt = performance.now();
-    let samplesSeen = 0;
-    const snapshot = async (label: string) => {
-      const now = performance.now();
+    const snapshot = async (label: string, busyFrom: number, busyTo: number) => {
       const pipelinePid = pipelinePidOf(botPid);
-      const [botHeap, pipelineHeap] = await probeHeaps(probeFile, [botPid, pipelinePid]);
-      sample();
-      const since = samples.slice(samplesSeen);
-      samplesSeen = samples.length;
+      const [bot, pipeline] = await probe(probeFile, [botPid, pipelinePid]);
       snapshots.push({
         label,
         jobsSent: sent.length,
+        busySeconds: (busyTo - busyFrom) / 1000,
+        busy: samples.filter((s) => s.at >= busyFrom && s.at <= busyTo),
         botRss: rssMb(botPid),
         pipelineRss: pipelinePid === undefined ? undefined : rssMb(pipelinePid),
         botFds: openFds(botPid),
         pipelineFds: pipelinePid === undefined ? undefined : openFds(pipelinePid),
-        botHeap,
-        pipelineHeap,
-        botRssMax: Math.max(...since.map((s) => s.botRss ?? Number.NaN).filter(Number.isFinite)),
-        pipelineRssMax: Math.max(...since.map((s) => s.pipelineRss ?? Number.NaN).filter(Number.isFinite)),
-        seconds: (now - lastSnapshotAt) / 1000,
+        bot,
+        pipeline,
       });
-      lastSnapshotAt = now;
     };
 
+    sample();
+    const sampler = setInterval(sample, sampleIntervalMs);
+    benchLoop.enable();
     try {
-      benchLoop.enable();
       await sleep(settleMs);
-      await snapshot('connected, before any job');
+      await snapshot('connected, before any job', 0, 0);
       const random = seededRandom(4);
       for (const [phase, count] of phaseSizes.entries()) {
+        const busyFrom = performance.now();
         const phaseJobs: SentJob[] = [];
+        const rushStart = Math.floor(count / 2);
         for (let i = 0; i < count; i++) {
           const job = sendImagine(world, users[sent.length % users.length]!, random, sent.length);
           sent.push(job);
           phaseJobs.push(job);
-          // Mostly a steady trickle, sometimes several requests in the same instant, and one rush per phase.
-          const rushStart = Math.floor(count / 2);
           const inRush = i >= rushStart && i < rushStart + rushSize - 1;
           const gap = inRush || random() < 0.3 ? 0 : 30 + random() * 270;
           if (gap > 0) await sleep(gap);
         }
         await Promise.all(phaseJobs.map((job) => job.answer));
+        const busyTo = performance.now();
         await sleep(settleMs);
-        await snapshot(phase === 0 ? `warm-up (${count} jobs)` : `phase ${phase} (${count} jobs)`);
+        await snapshot(phase === 0 ? `warm-up (${count} jobs)` : `phase ${phase} (${count} jobs)`, busyFrom, busyTo);
       }
-      await sleep(finalIdleMs - settleMs);
-      await snapshot(`end, ${finalIdleMs / 1000} s idle`);
     } finally {
       clearInterval(sampler);
       benchLoop.disable();
     }
     const stopStarted = performance.now();
-    exit = await world.stopBot();
+    const exit = await world.stopBot();
     const stopMs = performance.now() - stopStarted;
+
+    console.log(`### Memory (quiet moments: ${settleMs / 1000} s after a phase's last answer; heap and ArrayBuffers right after a forced full GC)\n`);
+    const busyMedian = (s: Snapshot, pick: (sample: Sample) => number | undefined) => mib(median(finite(s.busy.map(pick))));
+    const busyMax = (s: Snapshot, pick: (sample: Sample) => number | undefined) => mib(Math.max(...finite(s.busy.map(pick))));
+    printTable(
+      ['after', 'jobs sent', 'busy (s)', 'bot RSS busy: median / max (MiB)', 'bot RSS quiet (MiB)', 'bot heap used / held / ArrayBuffers (MiB)', 'pipeline RSS busy: median / max (MiB)', 'pipeline RSS quiet (MiB)', 'pipeline heap used / held / ArrayBuffers (MiB)'],
+      snapshots.map((s) => [
+        s.label,
+        String(s.jobsSent),
+        fixed(s.busySeconds, 1),
+        s.busy.length ? `${busyMedian(s, (x) => x.botRss)} / ${busyMax(s, (x) => x.botRss)}` : '–',
+        mib(s.botRss),
+        heapText(s.bot),
+        s.busy.length ? `${busyMedian(s, (x) => x.pipelineRss)} / ${busyMax(s, (x) => x.pipelineRss)}` : '–',
+        mib(s.pipelineRss),
+        heapText(s.pipeline),
+      ]),
+    );
+
+    console.log('\n### Handles and event loops (open fds from /proc/<pid>/fd at the quiet moments; event-loop delay of each process over the phase and its quiet time, p50 / p99 / max ms)\n');
+    printTable(
+      ['after', 'bot open fds', 'pipeline open fds', 'bot event-loop delay', 'pipeline event-loop delay'],
+      snapshots.map((s) => [s.label, fdText(s.botFds), fdText(s.pipelineFds), loopText(s.bot), loopText(s.pipeline)]),
+    );
+
+    const start = snapshots[0]!;
+    const plateau = snapshots[1]!;
+    const firstMeasured = snapshots[2] ?? plateau;
+    const end = snapshots[snapshots.length - 1]!;
+    const pipelinePids = new Set(finite(samples.map((s) => s.pipelinePid)));
+    console.log('\n### Growth from the warm-up plateau to the end\n');
+    printTable(
+      ['process', 'quiet RSS after warm-up → end (MiB)', 'quiet RSS growth', 'busy RSS median: phase 1 → last phase', 'heap used after GC growth', 'heap held growth', 'ArrayBuffers after GC growth', 'max RSS sampled (MiB)', 'open fds: start → warm-up → end'],
+      [
+        [
+          `bot (pid ${botPid})`,
+          `${mib(plateau.botRss)} → ${mib(end.botRss)}`,
+          growth(plateau.botRss, end.botRss),
+          growth(median(finite(firstMeasured.busy.map((s) => s.botRss))), median(finite(end.busy.map((s) => s.botRss)))),
+          growth(plateau.bot?.heapUsed, end.bot?.heapUsed),
+          growth(plateau.bot?.heapTotal, end.bot?.heapTotal),
+          growth(plateau.bot?.arrayBuffers, end.bot?.arrayBuffers),
+          mib(Math.max(...finite(samples.map((s) => s.botRss)))),
+          [start, plateau, end].map((s) => s.botFds?.total ?? '–').join(' → '),
+        ],
+        [
+          `pipeline (pid ${[...pipelinePids].join(', ') || '?'})`,
+          `${mib(plateau.pipelineRss)} → ${mib(end.pipelineRss)}`,
+          growth(plateau.pipelineRss, end.pipelineRss),
+          growth(median(finite(firstMeasured.busy.map((s) => s.pipelineRss))), median(finite(end.busy.map((s) => s.pipelineRss)))),
+          growth(plateau.pipeline?.heapUsed, end.pipeline?.heapUsed),
+          growth(plateau.pipeline?.heapTotal, end.pipeline?.heapTotal),
+          growth(plateau.pipeline?.arrayBuffers, end.pipeline?.arrayBuffers),
+          mib(Math.max(...finite(samples.map((s) => s.pipelineRss)))),
+          [start, plateau, end].map((s) => s.pipelineFds?.total ?? '–').join(' → '),
+        ],
+      ],
+    );
+    console.log(`\nRSS from /proc/<pid>/status every ${sampleIntervalMs} ms (${samples.length} samples); the pipeline process is the bot's child (/proc/<pid>/task/*/children).`);
+    console.log('Heap, ArrayBuffers and event-loop delay come from a probe preloaded into both processes (bench/heap-probe.ts; SIGUSR2 → full GC → process.memoryUsage()).');
+    console.log('"used" is what survives the GC (a JavaScript leak grows it); "held" is what V8 keeps from the OS (it grows with the allocation rate, young generation included, and counts in RSS).');
+    console.log('Tensors handed to JavaScript are ArrayBuffers; onnxruntime\'s own buffers show only in RSS. The pipeline process blocks its event loop inside session.run by design.');
 
     const answers = await Promise.all(sent.map((job) => job.answer));
     const delivered = answers.filter((a) => a.delivered).length;
     const errors = answers.filter((a) => !a.delivered);
-    const acks = sent.map((job) => ackLatency(job.handle)).filter((ms): ms is number => ms !== undefined);
-    const results = sent.map((job) => resultLatency(job.handle)).filter((ms): ms is number => ms !== undefined);
+    const noAnswer = errors.filter((e) => e.error?.startsWith('no answer')).length;
+    const acks = finite(sent.map((job) => ackLatency(job.handle)));
+    const results = finite(sent.map((job) => resultLatency(job.handle)));
     const finished = world.bot.logs.filter((line) => line.msg === 'job finished');
-    const stage = (name: string) => median(finished.map((line) => (line['stages'] as Record<string, number> | undefined)?.[name] ?? Number.NaN).filter(Number.isFinite));
-    const pipelinePids = new Set(samples.map((s) => s.pipelinePid).filter((pid) => pid !== undefined));
+    const stage = (name: string) => median(finite(finished.map((line) => (line['stages'] as Record<string, number> | undefined)?.[name])));
     const restarts = world.bot.logs.filter((line) => line.msg === 'pipeline process restarted').length;
     const loggedErrors = world.bot.logs.filter((line) => line.level >= 50).length;
-    const rateLimited = world.discord.requests.filter((r) => r.status === 429).length;
-
-    console.log(`### Memory and handles (idle moments: ${settleMs / 1000} s after a phase's last answer, then a forced full GC in both processes)\n`);
-    printTable(
-      ['moment', 'jobs sent', 'phase (s)', 'bot RSS (MiB)', 'bot RSS max in phase', 'bot heap / ArrayBuffers after GC (MiB)', 'pipeline RSS (MiB)', 'pipeline RSS max in phase', 'pipeline heap / ArrayBuffers after GC (MiB)'],
-      snapshots.map((s) => [
-        s.label,
-        String(s.jobsSent),
-        fixed(s.seconds, 1),
-        mib(s.botRss),
-        mib(s.botRssMax),
-        heapText(s.botHeap),
-        mib(s.pipelineRss),
-        mib(s.pipelineRssMax),
-        heapText(s.pipelineHeap),
-      ]),
-    );
-    console.log('');
-    printTable(
-      ['moment', 'bot open fds', 'pipeline open fds'],
-      snapshots.map((s) => [s.label, fdText(s.botFds), fdText(s.pipelineFds)]),
-    );
-    // Like with like: after warm-up and after the last phase are both 2 s after a phase's last answer.
-    const start = snapshots[0]!;
-    const plateau = snapshots[1]!;
-    const last = snapshots[snapshots.length - 2]!;
-    const idle = snapshots[snapshots.length - 1]!;
-    const growth = (from: number | undefined, to: number | undefined) => {
-      const delta = (to ?? Number.NaN) - (from ?? Number.NaN);
-      return `${signed(delta, 1)} MiB (${signed((100 * delta) / (from ?? Number.NaN), 1)} %)`;
-    };
-    const fdPath = (pick: (s: Snapshot) => FdCounts | undefined) => [start, plateau, last, idle].map((s) => String(pick(s)?.total ?? '–')).join(' → ');
-    const maxRss = (pick: (s: Sample) => number | undefined) => mib(Math.max(...samples.map((s) => pick(s) ?? Number.NaN).filter(Number.isFinite)));
-    console.log('');
-    printTable(
-      ['process', 'RSS after warm-up (MiB)', 'RSS after last phase (MiB)', 'RSS growth', 'heap after GC: growth', 'ArrayBuffers after GC: growth', 'max RSS sampled (MiB)', 'open fds: start → warm-up → last phase → idle'],
-      [
-        [
-          `bot (pid ${botPid})`,
-          mib(plateau.botRss),
-          mib(last.botRss),
-          growth(plateau.botRss, last.botRss),
-          growth(plateau.botHeap?.heapUsed, last.botHeap?.heapUsed),
-          growth(plateau.botHeap?.arrayBuffers, last.botHeap?.arrayBuffers),
-          maxRss((s) => s.botRss),
-          fdPath((s) => s.botFds),
-        ],
-        [
-          `pipeline (pid ${[...pipelinePids].join(', ') || '?'})`,
-          mib(plateau.pipelineRss),
-          mib(last.pipelineRss),
-          growth(plateau.pipelineRss, last.pipelineRss),
-          growth(plateau.pipelineHeap?.heapUsed, last.pipelineHeap?.heapUsed),
-          growth(plateau.pipelineHeap?.arrayBuffers, last.pipelineHeap?.arrayBuffers),
-          maxRss((s) => s.pipelineRss),
-          fdPath((s) => s.pipelineFds),
-        ],
-      ],
-    );
-    console.log(`\nGrowth is from after the warm-up to after the last phase. RSS sampled every ${sampleIntervalMs} ms from /proc/<pid>/status (${samples.length} samples); the pipeline process found as the bot's child (/proc/<pid>/task/*/children).`);
-    console.log('Heap and ArrayBuffers: process.memoryUsage() right after a full GC forced by a probe preloaded into both processes (bench/heap-probe.ts, SIGUSR2); tensors handed to JavaScript are ArrayBuffers, onnxruntime\'s own buffers show only in RSS.');
-    console.log('Open fds from /proc/<pid>/fd; "idle" is the last moment, long enough after the last answer for idle HTTP keep-alive connections to close.');
+    const requests = world.discord.requests.filter((r) => r.kind === 'rest');
+    const rateLimited = requests.filter((r) => r.status === 429).length;
+    const byRoute = new Map<string, number>();
+    for (const request of requests) byRoute.set(request.route ?? request.path, (byRoute.get(request.route ?? request.path) ?? 0) + 1);
+    const uploads = requests.filter((r) => r.files.length > 0).map((r) => r.durationMs);
 
     console.log('\n### Answers and latency\n');
     printTable(
@@ -321,8 +337,8 @@ export async function soakSection(options: BenchOptions): Promise<void> {
           String(sent.length),
           String(sent.reduce((sum, job) => sum + job.images, 0)),
           String(delivered),
-          String(errors.filter((e) => !e.error?.startsWith('no answer')).length),
-          String(errors.filter((e) => e.error?.startsWith('no answer')).length),
+          String(errors.length - noAnswer),
+          String(noAnswer),
           `${fixed(percentile(acks, 50), 0)} / ${fixed(percentile(acks, 99), 0)} / ${fixed(Math.max(...acks), 0)} (${acks.length} acks)`,
           `${fixed(percentile(results, 50), 0)} / ${fixed(percentile(results, 99), 0)} / ${fixed(Math.max(...results), 0)}`,
           String(restarts),
@@ -333,14 +349,19 @@ export async function soakSection(options: BenchOptions): Promise<void> {
       ],
     );
     for (const error of [...new Set(errors.map((e) => e.error))].slice(0, 5)) console.log(`- not delivered: ${error}`);
-    console.log('\nack = INTERACTION_CREATE dispatched by the fake → the bot\'s callback accepted (the fake\'s clock, in this process): the bot\'s event-loop health as Discord would see it (deadline 3000 ms).');
-    console.log('result = dispatch → the edit that carried the images (queue wait included; jobs arrive faster than they finish in bursts).');
+    console.log('\nack = INTERACTION_CREATE dispatched by the fake → the bot\'s callback accepted, on the fake\'s clock (Discord\'s deadline: 3000 ms). The fake runs in this process, so its own delays count too.');
+    console.log('result = dispatch → the edit that carried the images (queue wait included: in bursts and rushes jobs arrive faster than they finish).');
     console.log(`\nStages per job from the bot's "job finished" lines (median ms): queue wait ${fixed(stage('queueWait'))}, text encode ${fixed(stage('encode'))}, denoise ${fixed(stage('denoise'))}, VAE decode ${fixed(stage('decode'))}, PNG ${fixed(stage('png'))}, upload ${fixed(stage('upload'))} (${finished.length} lines).`);
+    console.log(
+      `REST requests to the fake: ${requests.length} (${fixed(requests.length / sent.length, 1)} per job): ` +
+        [...byRoute].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([route, count]) => `${route} ${count}`).join(', ') +
+        `; the fake took p50 ${fixed(percentile(uploads, 50), 0)} / p99 ${fixed(percentile(uploads, 99), 0)} ms to answer the ${uploads.length} requests with files.`,
+    );
+    console.log(`Event-loop delay of this process (fake Discord + soak driver) over the soak: p50 ${fixed(benchLoop.percentile(50) / 1e6, 1)} ms, p99 ${fixed(benchLoop.percentile(99) / 1e6, 1)} ms, max ${fixed(benchLoop.max / 1e6, 1)} ms.`);
     console.log(`Bot stopped with SIGTERM in ${fixed(stopMs, 0)} ms: exit ${exit.code ?? exit.signal}.`);
   } finally {
     await world.close();
     rmSync(probeDir, { recursive: true, force: true });
-    console.log(`Event-loop delay of this process (fake Discord + soak driver) during the soak: p50 ${fixed(benchLoop.percentile(50) / 1e6, 1)} ms, p99 ${fixed(benchLoop.percentile(99) / 1e6, 1)} ms, max ${fixed(benchLoop.max / 1e6, 1)} ms.`);
     console.log(`Soak wall time ${fixed((performance.now() - sectionStart) / 1000, 1)} s; ${machineLoad()}.`);
   }
 }
