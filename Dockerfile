@@ -59,8 +59,9 @@ LABEL org.opencontainers.image.title="latentcord (CPU)" \
       org.opencontainers.image.description="Self-hosted Discord bot that runs Stable Diffusion (ONNX Runtime) on the CPU" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.base.name="${NODE_IMAGE}"
-RUN groupadd --system --gid 10001 latentcord \
-    && useradd --system --uid 10001 --gid latentcord --home-dir /data --no-create-home \
+# Home is /data, the one writable place: onnxruntime keeps a small state file under ~/.cache.
+RUN groupadd --gid 10001 latentcord \
+    && useradd --no-log-init --uid 10001 --gid latentcord --home-dir /data --no-create-home \
        --shell /usr/sbin/nologin latentcord \
     && mkdir -p /data /models \
     && chown latentcord:latentcord /data /models
@@ -101,8 +102,8 @@ LABEL org.opencontainers.image.title="latentcord (CUDA)" \
       org.opencontainers.image.description="Self-hosted Discord bot that runs Stable Diffusion (ONNX Runtime) on an NVIDIA GPU" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.base.name="${CUDA_IMAGE}"
-RUN groupadd --system --gid 10001 latentcord \
-    && useradd --system --uid 10001 --gid latentcord --home-dir /data --no-create-home \
+RUN groupadd --gid 10001 latentcord \
+    && useradd --no-log-init --uid 10001 --gid latentcord --home-dir /data --no-create-home \
        --shell /usr/sbin/nologin latentcord \
     && mkdir -p /data /models \
     && chown latentcord:latentcord /data /models
