@@ -163,10 +163,10 @@ export async function handleModal(interaction: ModalSubmitInteraction, context: 
     // Opened from the Remix button of a result: the result message is the source.
     const job = jobOrError(context, parsed.parts[0]);
     parentJobId = job.id;
-    message = interaction.message ?? (await fetchMessage(context, job.resultChannelId, job.resultMessageId));
+    message = interaction.message ?? (await deferThenFetch(interaction, context, job.resultChannelId, job.resultMessageId));
   } else if (parsed.action === 'remix-message-modal') {
     const [channelId, messageId] = parsed.parts;
-    message = await fetchMessage(context, channelId ?? null, messageId ?? null);
+    message = await deferThenFetch(interaction, context, channelId ?? null, messageId ?? null);
     parentJobId = message ? (jobOfMessage(context, message)?.id ?? null) : null;
   } else {
     return;
@@ -180,6 +180,15 @@ export async function handleModal(interaction: ModalSubmitInteraction, context: 
     source,
     parentJobId,
   });
+}
+
+/**
+ * Fetches the message to remix after acknowledging: a message missing from discord.js's cache (e.g. a form
+ * opened before a restart) is a REST call, which can take longer than Discord's 3 seconds (rate limits).
+ */
+async function deferThenFetch(interaction: ModalSubmitInteraction, context: BotContext, channelId: string | null, messageId: string | null): Promise<Message | null> {
+  if (!interaction.deferred && !interaction.replied) await interaction.deferReply();
+  return fetchMessage(context, channelId, messageId);
 }
 
 async function fetchMessage(context: BotContext, channelId: string | null, messageId: string | null): Promise<Message | null> {

@@ -80,6 +80,8 @@ function stepText(step: InteractionStep): string | undefined {
 
 describe('resilience (real bot process, fake Discord, tiny model)', () => {
   let world: BotWorld;
+  /** An Apps › Remix form opened before the restart, on a picture the restarted bot does not have in its cache. */
+  let formFromBefore: InteractionHandle | undefined;
   before(async () => {
     world = await startBotWorld({ config: roomForSlowJobs });
   });
@@ -242,6 +244,10 @@ describe('resilience (real bot process, fake Discord, tiny model)', () => {
     ];
     for (const handle of waiting) await handle.waitForOriginal((m) => /queued/.test(m.content), { timeoutMs: 10_000 });
 
+    const picture = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 30, g: 90, b: 200 } } }).png().toBuffer();
+    const oldPhoto = discord.postMessage({ user: bob, channelId: channel.id, content: 'an old photo', attachments: [{ data: picture, filename: 'old.png', contentType: 'image/png' }] });
+    formFromBefore = discord.sendMessageCommand({ user: alice, targetMessage: oldPhoto, name: 'Remix' });
+    await formFromBefore.waitForResponse();
     const before = world.bot;
     const exit = world.stopBot();
     for (const handle of waiting) assert.match((await resultOf(handle)).content, /^❌ .*restarting; this job was not started/);
@@ -256,6 +262,25 @@ describe('resilience (real bot process, fake Discord, tiny model)', () => {
     const message = await resultOf(discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'after the restart', seed: '8' } }));
     assert.equal(message.attachments.length, 1, message.content);
     for (const bot of [before, world.bot]) assert.equal(bot.output.some((line) => line.includes(discord.botToken)), false, 'no token in the logs');
+  });
+
+  it('acknowledges an Apps › Remix form opened before the restart in time, although fetching its message is slow', async () => {
+    const { discord } = world;
+    assert.ok(formFromBefore?.modal, 'the form was opened before the restart');
+    // The restarted bot has to fetch the message; Discord makes it wait 3.5 s (a 429).
+    const messageRoute = 'GET /channels/:channelId/messages/:messageId';
+    discord.injectFault({ route: messageRoute, status: 429, times: 1, retryAfterMs: 3500 });
+    try {
+      const since = discord.requests.length;
+      const submitted = discord.submitModal({ from: formFromBefore, fields: { prompt: 'an old photo, repainted', strength: '0.6' } });
+      const ms = await ackMs(submitted);
+      assert.ok(ms < 3000, `acknowledged after ${ms} ms`);
+      const message = await resultOf(submitted);
+      assert.equal(message.attachments.length, 1, message.content);
+      assert.ok(discord.requests.slice(since).some((r) => r.route === messageRoute && r.rateLimited), `the message was fetched, slowly: ${discord.requests.slice(since).map((r) => `${r.route} ${r.status}`).join(', ')}`);
+    } finally {
+      discord.clearFaults();
+    }
   });
 });
 
