@@ -148,6 +148,8 @@ const mib = (value: number | undefined) => fixed(value ?? Number.NaN, 1);
 const finite = (values: readonly (number | undefined)[]) => values.filter((v): v is number => v !== undefined && Number.isFinite(v));
 const heapText = (reading: ProbeReading | undefined) =>
   reading ? `${fixed(reading.heapUsed, 1)} / ${fixed(reading.heapTotal, 1)} (young ${fixed(reading.newSpace, 1)}) / ${fixed(reading.arrayBuffers, 2)}` : '–';
+/** RSS outside the V8 heap: native allocations (onnxruntime, sharp, SQLite, buffers), code and stacks. */
+const nonHeap = (rss: number | undefined, reading: ProbeReading | undefined) => (rss ?? Number.NaN) - (reading?.heapTotal ?? Number.NaN);
 const fdText = (fds: FdCounts | undefined) => (fds ? `${fds.total} (${fds.sockets} sock, ${fds.pipes} pipe, ${fds.anonInodes} anon, ${fds.files} file)` : '–');
 const loopText = (reading: ProbeReading | undefined) => (reading ? `${fixed(reading.loop.p50, 0)} / ${fixed(reading.loop.p99, 0)} / ${fixed(reading.loop.max, 0)}` : '–');
 const growth = (from: number | undefined, to: number | undefined) => {
@@ -255,7 +257,19 @@ export async function soakSection(options: BenchOptions): Promise<void> {
     const busyMedian = (s: Snapshot, pick: (sample: Sample) => number | undefined) => mib(median(finite(s.busy.map(pick))));
     const busyMax = (s: Snapshot, pick: (sample: Sample) => number | undefined) => mib(Math.max(...finite(s.busy.map(pick))));
     printTable(
-      ['after', 'jobs sent', 'busy (s)', 'bot RSS busy: median / max (MiB)', 'bot RSS quiet (MiB)', 'bot heap used / held / ArrayBuffers (MiB)', 'pipeline RSS busy: median / max (MiB)', 'pipeline RSS quiet (MiB)', 'pipeline heap used / held / ArrayBuffers (MiB)'],
+      [
+        'after',
+        'jobs sent',
+        'busy (s)',
+        'bot RSS busy: median / max (MiB)',
+        'bot RSS quiet (MiB)',
+        'bot heap used / held / ArrayBuffers (MiB)',
+        'bot RSS − heap held',
+        'pipeline RSS busy: median / max (MiB)',
+        'pipeline RSS quiet (MiB)',
+        'pipeline heap used / held / ArrayBuffers (MiB)',
+        'pipeline RSS − heap held',
+      ],
       snapshots.map((s) => [
         s.label,
         String(s.jobsSent),
@@ -263,9 +277,11 @@ export async function soakSection(options: BenchOptions): Promise<void> {
         s.busy.length ? `${busyMedian(s, (x) => x.botRss)} / ${busyMax(s, (x) => x.botRss)}` : '–',
         mib(s.botRss),
         heapText(s.bot),
+        mib(nonHeap(s.botRss, s.bot)),
         s.busy.length ? `${busyMedian(s, (x) => x.pipelineRss)} / ${busyMax(s, (x) => x.pipelineRss)}` : '–',
         mib(s.pipelineRss),
         heapText(s.pipeline),
+        mib(nonHeap(s.pipelineRss, s.pipeline)),
       ]),
     );
 
@@ -282,7 +298,7 @@ export async function soakSection(options: BenchOptions): Promise<void> {
     const pipelinePids = new Set(finite(samples.map((s) => s.pipelinePid)));
     console.log('\n### Growth from the warm-up plateau to the end\n');
     printTable(
-      ['process', 'quiet RSS after warm-up → end (MiB)', 'quiet RSS growth', 'busy RSS median: phase 1 → last phase', 'heap used after GC growth', 'heap held growth', 'ArrayBuffers after GC growth', 'max RSS sampled (MiB)', 'open fds: start → warm-up → end'],
+      ['process', 'quiet RSS after warm-up → end (MiB)', 'quiet RSS growth', 'busy RSS median: phase 1 → last phase', 'heap used after GC growth', 'heap held growth', 'RSS − heap held growth', 'ArrayBuffers after GC growth', 'max RSS sampled (MiB)', 'open fds: start → warm-up → end'],
       [
         [
           `bot (pid ${botPid})`,
@@ -291,6 +307,7 @@ export async function soakSection(options: BenchOptions): Promise<void> {
           growth(median(finite(firstMeasured.busy.map((s) => s.botRss))), median(finite(end.busy.map((s) => s.botRss)))),
           growth(plateau.bot?.heapUsed, end.bot?.heapUsed),
           growth(plateau.bot?.heapTotal, end.bot?.heapTotal),
+          growth(nonHeap(plateau.botRss, plateau.bot), nonHeap(end.botRss, end.bot)),
           growth(plateau.bot?.arrayBuffers, end.bot?.arrayBuffers),
           mib(Math.max(...finite(samples.map((s) => s.botRss)))),
           [start, plateau, end].map((s) => s.botFds?.total ?? '–').join(' → '),
@@ -302,6 +319,7 @@ export async function soakSection(options: BenchOptions): Promise<void> {
           growth(median(finite(firstMeasured.busy.map((s) => s.pipelineRss))), median(finite(end.busy.map((s) => s.pipelineRss)))),
           growth(plateau.pipeline?.heapUsed, end.pipeline?.heapUsed),
           growth(plateau.pipeline?.heapTotal, end.pipeline?.heapTotal),
+          growth(nonHeap(plateau.pipelineRss, plateau.pipeline), nonHeap(end.pipelineRss, end.pipeline)),
           growth(plateau.pipeline?.arrayBuffers, end.pipeline?.arrayBuffers),
           mib(Math.max(...finite(samples.map((s) => s.pipelineRss)))),
           [start, plateau, end].map((s) => s.pipelineFds?.total ?? '–').join(' → '),
@@ -310,7 +328,7 @@ export async function soakSection(options: BenchOptions): Promise<void> {
     );
     console.log(`\nRSS from /proc/<pid>/status every ${sampleIntervalMs} ms (${samples.length} samples); the pipeline process is the bot's child (/proc/<pid>/task/*/children).`);
     console.log('Heap, ArrayBuffers and event-loop delay come from a probe preloaded into both processes (bench/heap-probe.ts; SIGUSR2 → full GC → process.memoryUsage()).');
-    console.log('"used" is what survives the GC (a JavaScript leak grows it); "held" is what V8 keeps from the OS (it grows with the allocation rate, young generation included, and counts in RSS).');
+    console.log('"used" is what survives the GC (a JavaScript leak grows it); "held" is what V8 keeps from the OS, young generation included (V8 grows the young generation up to 32 MiB under a high allocation rate and shrinks it when idle; it counts in RSS). RSS − heap held is native memory, code and stacks.');
     console.log('Tensors handed to JavaScript are ArrayBuffers; onnxruntime\'s own buffers show only in RSS. The pipeline process blocks its event loop inside session.run by design.');
 
     const answers = await Promise.all(sent.map((job) => job.answer));
@@ -318,6 +336,7 @@ export async function soakSection(options: BenchOptions): Promise<void> {
     const errors = answers.filter((a) => !a.delivered);
     const noAnswer = errors.filter((e) => e.error?.startsWith('no answer')).length;
     const acks = finite(sent.map((job) => ackLatency(job.handle)));
+    const edits = sent.map((job) => job.handle.steps.filter((step) => step.kind === 'originalEdited').length);
     const results = finite(sent.map((job) => resultLatency(job.handle)));
     const finished = world.bot.logs.filter((line) => line.msg === 'job finished');
     const stage = (name: string) => median(finite(finished.map((line) => (line['stages'] as Record<string, number> | undefined)?.[name])));
@@ -355,6 +374,7 @@ export async function soakSection(options: BenchOptions): Promise<void> {
     console.log(
       `REST requests to the fake: ${requests.length} (${fixed(requests.length / sent.length, 1)} per job): ` +
         [...byRoute].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([route, count]) => `${route} ${count}`).join(', ') +
+        `; edits of a job's reply (queue position, progress, result) p50 ${fixed(percentile(edits, 50), 0)} / max ${Math.max(...edits)}` +
         `; the fake took p50 ${fixed(percentile(uploads, 50), 0)} / p99 ${fixed(percentile(uploads, 99), 0)} ms to answer the ${uploads.length} requests with files.`,
     );
     console.log(`Event-loop delay of this process (fake Discord + soak driver) over the soak: p50 ${fixed(benchLoop.percentile(50) / 1e6, 1)} ms, p99 ${fixed(benchLoop.percentile(99) / 1e6, 1)} ms, max ${fixed(benchLoop.max / 1e6, 1)} ms.`);
