@@ -1,9 +1,10 @@
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import type { CommandModule } from '../src/bot/command-module.js';
+import { jobOfMessage } from '../src/bot/components.js';
 import type { BotContext } from '../src/bot/context.js';
 import { placeOf } from '../src/bot/place.js';
 import { runInteractionRequest } from '../src/bot/run-request.js';
-import { latestImageIn, readHistoryPermission, sourceFromAttachment } from '../src/bot/source-images.js';
+import { latestImageIn, noHistoryError, readHistoryPermission, sourceFromAttachment } from '../src/bot/source-images.js';
 import { UserError } from '../src/errors.js';
 import { maxPromptLength } from '../src/settings/index.js';
 import { addGenerationOptions, readGenerationOptions } from './generation-options.js';
@@ -27,13 +28,16 @@ export const remix: CommandModule = {
     }
     const place = placeOf(command);
     const canReadHistory = place.botPermissions?.has(readHistoryPermission) ?? false;
+    // Known before any network call, so the refusal is a plain private reply.
+    if (!attachment && !canReadHistory) throw noHistoryError();
     // Looking through the channel is a network call: acknowledge first, as Discord gives only 3 seconds.
-    const source = attachment ? sourceFromAttachment(attachment) : await deferThen(command, () => latestImageIn(command.channel, canReadHistory));
+    const found = attachment ? { source: sourceFromAttachment(attachment), message: null } : await deferThen(command, () => latestImageIn(command.channel, canReadHistory));
     await runInteractionRequest(command, context, {
       kind: 'remix',
       ...place,
       userOptions: { prompt: command.options.getString('prompt', true), strength: command.options.getNumber('strength'), ...readGenerationOptions(command) },
-      source,
+      source: found.source,
+      parentJobId: found.message ? (jobOfMessage(context, found.message)?.id ?? null) : null,
     });
   },
 };

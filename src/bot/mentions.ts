@@ -1,6 +1,7 @@
 import type { Message } from 'discord.js';
 import { UserError } from '../errors.js';
 import type { UserGenerationOptions } from '../settings/index.js';
+import { jobOfMessage } from './components.js';
 import type { BotContext } from './context.js';
 import type { SourceImage } from './generation-request.js';
 import { placeOfMessage } from './place.js';
@@ -67,9 +68,17 @@ export async function handleMention(message: Message, context: BotContext): Prom
 
   let command: MentionCommand;
   let source: SourceImage | undefined;
+  let parentJobId: string | null = null;
   try {
     command = parseMentionCommand(withoutBotMention(message.content, botId));
-    if (command.kind === 'remix') source = firstImageOf(message) ?? (await referencedImage(message, context));
+    if (command.kind === 'remix') {
+      source = firstImageOf(message);
+      if (!source) {
+        const referenced = await referencedImage(message, context);
+        source = referenced.source;
+        parentJobId = jobOfMessage(context, referenced.message)?.id ?? null;
+      }
+    }
   } catch (error) {
     await replyWithMessageError(message, context, error);
     return;
@@ -79,16 +88,17 @@ export async function handleMention(message: Message, context: BotContext): Prom
     ...placeOfMessage(message),
     userOptions: command.options,
     ...(source ? { source } : {}),
+    parentJobId,
   });
 }
 
-async function referencedImage(message: Message, context: BotContext): Promise<SourceImage> {
+async function referencedImage(message: Message, context: BotContext): Promise<{ source: SourceImage; message: Message }> {
   if (!message.reference?.messageId) {
     throw new UserError('remix.noImage', 'Reply to a message with a picture (or attach one) when you mention me to remix it. To make a new picture, write `imagine` first.');
   }
   const referenced = await message.fetchReference().catch(() => undefined);
   const image = referenced ? firstImageOf(referenced) : undefined;
-  if (image) return image;
+  if (image && referenced) return { source: image, message: referenced };
   const hint = context.config.discord.messageContentIntent
     ? ''
     : ' (If it has one: without the Message Content intent Discord does not show me pictures in messages that do not mention me — attach the picture to your message, or use Apps › Remix on it.)';

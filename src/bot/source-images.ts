@@ -26,18 +26,27 @@ export function firstImageOf(message: Message): SourceImage | undefined {
   return undefined;
 }
 
+/** The refusal when the bot may not read a channel's history (Read Message History). */
+export function noHistoryError(): UserError {
+  return new UserError('remix.noHistory', "I can't read this channel's history, so attach the picture to remix (or use Apps › Remix on its message).");
+}
+
+/** A picture found in a channel, with the message that carries it. */
+export interface LatestImage {
+  readonly source: SourceImage;
+  readonly message: Message;
+}
+
 /**
  * The most recent picture in a channel among the last 50 messages the bot can read. Needs the Read
  * Message History permission; without it the user is told to attach a picture instead.
  */
-export async function latestImageIn(channel: TextBasedChannel | null, canReadHistory: boolean): Promise<SourceImage> {
-  if (!channel || !canReadHistory) {
-    throw new UserError('remix.noHistory', "I can't read this channel's history, so attach the picture to remix (or use Apps › Remix on its message).");
-  }
+export async function latestImageIn(channel: TextBasedChannel | null, canReadHistory: boolean): Promise<LatestImage> {
+  if (!channel || !canReadHistory) throw noHistoryError();
   const messages = await channel.messages.fetch({ limit: 50 });
   for (const message of messages.values()) {
     const image = firstImageOf(message);
-    if (image) return image;
+    if (image) return { source: image, message };
   }
   throw new UserError('remix.noImage', 'I found no picture in the last 50 messages here. Attach one to /remix, or use Apps › Remix on a message with a picture.');
 }

@@ -156,6 +156,18 @@ describe('remixes end to end (real bot process, fake Discord, tiny model; no Mes
     assert.ok(!downloads.some((path) => path.includes(older.attachments[0]!.id)), 'the older picture was not');
   });
 
+  it('/remix without an image on one of our results records that job as its parent', async () => {
+    const { discord, guild, alice, bob } = world;
+    const room = discord.createChannel(guild.id, { name: 'remix-ours' });
+    const source = await resultOf(discord.sendSlashCommand({ user: bob, channelId: room.id, name: 'imagine', options: { prompt: 'a boat', seed: '14', width: 80 } }));
+    const remix = await resultOf(discord.sendSlashCommand({ user: alice, channelId: room.id, name: 'remix', options: { prompt: 'a boat in a storm', seed: '15' } }));
+    const png = await firstPng(world, remix);
+    assert.deepEqual([png.width, png.height], [80, 64]);
+    const job = storedJob(world, jobIdOf(remix));
+    assert.equal(job.parentJobId, jobIdOf(source));
+    assert.equal(job.sourceImageUrl, source.attachments[0]!.url);
+  });
+
   it('/remix without an image says so when the channel has no picture, or the bot cannot read its history', async () => {
     const { discord, guild, alice } = world;
     const empty = discord.createChannel(guild.id, { name: 'no-pictures' });
@@ -169,6 +181,7 @@ describe('remixes end to end (real bot process, fake Discord, tiny model; no Mes
     });
     discord.postMessage({ user: alice, channelId: blind.id, content: 'a picture the bot may not read', attachments: [{ data: await gradientPng(64, 64), filename: 'p.png', contentType: 'image/png' }] });
     const refused = discord.sendSlashCommand({ user: alice, channelId: blind.id, name: 'remix', options: { prompt: 'x' } });
+    assert.equal((await refused.waitForResponse()).type, 4, 'refused at once, without a public "thinking…" first');
     assert.match(await privateAnswer(refused), /can't read this channel's history.*attach the picture/);
     assert.equal(discord.messages(blind.id).filter((m) => m.author.id === discord.botUser.id).length, 0, 'nothing public was left behind');
     assert.equal(
@@ -271,7 +284,9 @@ describe('remixes end to end (real bot process, fake Discord, tiny model; no Mes
     assert.match(reply.content, /seed `5` · 96×64 · 4 steps · Euler · CFG 7\.5 · strength 0\.7/);
     const png = await firstPng(world, reply);
     assert.equal(png.parameters, 'a watercolor dog\nSteps: 4, Sampler: Euler, CFG scale: 7.5, Seed: 5, Size: 96x64, Model: tiny-sd, Denoising strength: 0.7, RNG: CPU');
-    assert.equal(storedJob(world, jobIdOf(reply)).sourceImageUrl, source.attachments[0]!.url);
+    const job = storedJob(world, jobIdOf(reply));
+    assert.equal(job.sourceImageUrl, source.attachments[0]!.url);
+    assert.equal(job.parentJobId, jobIdOf(source), 'the remix remembers the job it came from');
   });
 
   it('a mention with a picture attached remixes that picture; `imagine` makes a new one; no picture gets a clear reply', async () => {
