@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { BatchParameters, GenerationJob } from '../src/pipeline/stable-diffusion.js';
 import { PipelineWorker, type PipelineWorkerOptions } from '../src/worker/pipeline-worker.js';
 import type { BenchOptions } from './common.js';
@@ -20,12 +23,14 @@ interface StartTrace {
   readonly cpuToReadyMs: number;
   /** Wall time of each generation after ready, in order. */
   readonly generationMs: readonly number[];
+  /** Pixels of the first generation (the same job after every start). */
+  readonly firstImage: Uint8Array;
 }
 
-async function startAndGenerate(options: BenchOptions, warmUp: boolean): Promise<StartTrace> {
+async function startAndGenerate(options: BenchOptions, warmUp: boolean, optimizedModelCacheDir?: string): Promise<StartTrace> {
   const start: PipelineWorkerOptions = {
     modelDir: options.model,
-    runtime: options.runtime,
+    runtime: { ...options.runtime, optimizedModelCacheDir },
     // As the bot does with `runtime.warmUp`: one step at the default size, run twice by the pipeline process.
     warmUp: warmUp ? { width: size, height: size, steps: 1 } : undefined,
   };
@@ -37,26 +42,25 @@ async function startAndGenerate(options: BenchOptions, warmUp: boolean): Promise
     const job: GenerationJob = { prompt: 'a lighthouse in a storm', negativePrompt: 'blur', guidanceScale: 7.5, seed: 3, numImages: 1 };
     const parameters: BatchParameters = { width: size, height: size, numInferenceSteps: options.steps, scheduler: 'euler', rng: 'cpu' };
     const generationMs: number[] = [];
+    let firstImage: Uint8Array = new Uint8Array(0);
     for (let i = 0; i < generationsPerStart; i++) {
       const t0 = performance.now();
-      await worker.run([{ ...job, seed: i }], parameters);
+      const result = await worker.run([{ ...job, seed: i }], parameters);
       generationMs.push(performance.now() - t0);
+      if (i === 0) firstImage = result.jobs[0]!.images[0]!.rgb;
     }
-    return { readyMs, loadMs: worker.info.loadMs, warmUpMs: worker.info.warmUpMs ?? 0, cpuToReadyMs, generationMs };
+    return { readyMs, loadMs: worker.info.loadMs, warmUpMs: worker.info.warmUpMs ?? 0, cpuToReadyMs, generationMs, firstImage };
   } finally {
     await worker.close();
   }
 }
 
-/**
- * HOOK — optimised-graph cache (`runtime.cacheOptimizedModels`). The config key exists, but the runtime
- * options the pipeline process is started with (`RuntimeOptions` in src/runtime/session-factory.ts) have no
- * way yet to turn the cache on or point it at a folder, so a first start cannot be told from a cached
- * restart here. Once they do: start with an empty cache folder (first start: optimise + write), then again
- * with the same folder (cached restart), `runs` times each, and print both rows of the start-up table.
- */
-function optimizedGraphCacheNote(): string {
-  return 'Optimised-graph cache: NOT MEASURED — `runtime.cacheOptimizedModels` is in the config, but the pipeline process has no runtime option for it yet (see the HOOK in bench/startup.ts).';
+/** Largest difference between two images' pixel values (Infinity when their sizes differ). */
+function maxPixelDiff(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) return Number.POSITIVE_INFINITY;
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
+  return max;
 }
 
 /**
@@ -68,10 +72,19 @@ export async function startupSection(options: BenchOptions): Promise<void> {
   console.log(`\n## Start-up of the pipeline process (PipelineWorker.start → ready; then ${generationsPerStart} generations at ${size}x${size}, ${steps} steps, euler, CFG 7.5; ${runs} starts per setting)\n`);
   const cold: StartTrace[] = [];
   const warm: StartTrace[] = [];
+  const cacheFirst: StartTrace[] = [];
+  const cacheHit: StartTrace[] = [];
   for (let i = 0; i < runs; i++) {
-    // Alternating, so that load from other processes on the machine hits both settings alike.
+    // Settings alternate, so that load from other processes on the machine hits them alike.
     cold.push(await startAndGenerate(options, false));
     warm.push(await startAndGenerate(options, true));
+    const cacheDir = mkdtempSync(join(tmpdir(), 'latentcord-bench-ort-cache-'));
+    try {
+      cacheFirst.push(await startAndGenerate(options, false, cacheDir));
+      cacheHit.push(await startAndGenerate(options, false, cacheDir));
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
   }
   const first = cold[0]!;
   const restarts = cold.slice(1);
@@ -91,11 +104,19 @@ export async function startupSection(options: BenchOptions): Promise<void> {
       startRow('first start in this bench process, no warm-up ("cold")', [first]),
       startRow('later starts, no warm-up ("warm": files and node_modules in the page cache)', restarts),
       startRow(`starts with runtime.warmUp (${size}x${size}, 1 step, twice)`, warm),
+      startRow('optimised-graph cache: first start (empty cache: optimise + save)', cacheFirst),
+      startRow('optimised-graph cache: restart (cached graphs, optimisation off)', cacheHit),
     ],
   );
   console.log('\n"cold" is only the first start of this process: the model files and node_modules are in the page cache either way (the bench does not drop the caches of a shared machine). Wall times follow other load on the machine; the CPU column much less.');
   console.log('Model folder + sessions and warm-up are measured inside the pipeline process; the rest of ready is spawning node, importing onnxruntime-node and the messages.');
-  console.log(`\n${optimizedGraphCacheNote()}`);
+  const pixelDiff = Math.max(...cacheHit.map((t, i) => maxPixelDiff(t.firstImage, cold[i]!.firstImage)));
+  console.log(
+    `Optimised-graph cache (runtime.cacheOptimizedModels → RuntimeOptions.optimizedModelCacheDir), a fresh folder per pair of starts: ` +
+      `model load ${fixed(median(cacheFirst.map((t) => t.loadMs)))} ms on the first start → ${fixed(median(cacheHit.map((t) => t.loadMs)))} ms on the cached restart ` +
+      `(${fixed(median(cold.map((t) => t.loadMs)))} ms without a cache); warm generation ${fixed(median(cacheHit.map((t) => median(t.generationMs.slice(2)))))} ms with cached graphs vs ` +
+      `${fixed(median(cold.map((t) => median(t.generationMs.slice(2)))))} ms without; first image after a cached restart vs without cache: max pixel difference ${pixelDiff}.`,
+  );
 
   console.log(`\n### First generation after start-up (median over starts)\n`);
   const generationRow = (label: string, traces: readonly StartTrace[]) => {
@@ -114,7 +135,7 @@ export async function startupSection(options: BenchOptions): Promise<void> {
   };
   printTable(
     ['runtime.warmUp', 'ready (ms)', '1st generation (ms)', '2nd generation (ms)', `warm generation (median of 3rd–${generationsPerStart}th, ms)`, '1st − warm (ms)', 'start → first image (ms)'],
-    [generationRow('false', cold), generationRow('true', warm)],
+    [generationRow('false', cold), generationRow('true', warm), generationRow('false, cached graphs (restart)', cacheHit)],
   );
   console.log('\nWith warm-up the cold-kernel cost moves from the first user\'s generation into start-up (before the bot connects to Discord).');
   console.log('These are tiny-model figures; for a full-size SD 1.5 folder issue 4 quotes 40–55 s of session creation on 2 cores. Run with --model DIR for a real folder.');
