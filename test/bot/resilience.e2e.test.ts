@@ -53,6 +53,21 @@ function pipelinePid(world: BotWorld): number | undefined {
   return undefined;
 }
 
+/**
+ * Runs `during` while the pipeline process is stopped (SIGSTOP), so the job in it stays running however fast
+ * the machine is; continues the process afterwards, also when `during` fails.
+ */
+async function whilePipelineHeld<T>(world: BotWorld, during: () => Promise<T>): Promise<T> {
+  const pid = pipelinePid(world);
+  assert.ok(pid, 'found the pipeline process');
+  process.kill(pid, 'SIGSTOP');
+  try {
+    return await during();
+  } finally {
+    if (isAlive(pid)) process.kill(pid, 'SIGCONT');
+  }
+}
+
 function isAlive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -96,7 +111,7 @@ describe('resilience (real bot process, fake Discord, tiny model)', () => {
     await running(long);
 
     const picture = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 80, b: 40 } } }).png().toBuffer();
-    const slowCdn = discord.uploadAttachment(picture, 'slow.png', 'image/png', { channelId: channel.id, behavior: { delayMs: 4000 } });
+    const slowCdn = discord.uploadAttachment(picture, 'slow.png', 'image/png', { channelId: channel.id, behavior: { delayMs: 3200 } });
     const posted = discord.postMessage({ user: bob, channelId: channel.id, content: 'a photo', attachments: [{ data: picture, filename: 'photo.png', contentType: 'image/png' }] });
     const [, , infoId] = buttonIds(earlier);
 
@@ -115,14 +130,14 @@ describe('resilience (real bot process, fake Discord, tiny model)', () => {
     assert.ok(handles.appsRemix.modal, 'the Apps › Remix form opened');
     assert.match(String(stepText(handles.queue.response!)), /Drawing:.*a very slow picture/s);
 
-    // The slow CDN answers 4 s after the request; the acknowledgement came long before.
-    const download = await discord.waitForRequest((r) => r.kind === 'cdn' && r.path.includes(`/${slowCdn.id}/`), { timeoutMs: 15_000 });
-    assert.ok(handles.remixSlowCdn.response!.at < download.at + download.durationMs - 2000, 'acknowledged before the download finished');
-
-    // The owner cancels the long job; the waiting ones then run.
+    // The owner cancels the long job (while it still runs, however fast the machine); the waiting ones then run.
     const cancel = discord.clickButton({ user: alice, message: long.original()!, customId: buttonIds(long.original()!)[0]! });
     assert.ok((await ackMs(cancel)) < 3000);
     assert.match((await resultOf(long)).content, /cancelled/);
+
+    // The slow CDN answers 3.2 s after the request; the acknowledgement came long before.
+    const download = await discord.waitForRequest((r) => r.kind === 'cdn' && r.path.includes(`/${slowCdn.id}/`), { timeoutMs: 15_000 });
+    assert.ok(handles.remixSlowCdn.response!.at < download.at + download.durationMs - 2000, 'acknowledged before the download finished');
     assert.equal((await resultOf(handles.imagine)).attachments.length, 1);
     assert.equal((await resultOf(handles.remixSlowCdn)).attachments.length, 1);
   });
@@ -150,7 +165,7 @@ describe('resilience (real bot process, fake Discord, tiny model)', () => {
     const { discord, channel, alice } = world;
     const handle = discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a patient picture', seed: '5', width: 256, height: 256, steps: 20 } });
     await running(handle);
-    handle.expireToken();
+    await whilePipelineHeld(world, async () => handle.expireToken());
     const posted = await discord.waitForMessage(channel, (m) => m.attachments.length > 0 && m.content.includes('a patient picture'), { timeoutMs: 60_000 });
     assert.match(posted.content, new RegExp(`^<@${alice.id}> \\*\\*a patient picture\\*\\*`));
     assert.deepEqual(posted.mentions.map((u) => u.id), [alice.id]);
@@ -166,18 +181,13 @@ describe('resilience (real bot process, fake Discord, tiny model)', () => {
     const handle = discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a picture across a reconnect', seed: '6', width: 128, height: 128, steps: 20 } });
     await running(handle);
     // Holding the pipeline process keeps the job running for as long as the reconnect takes.
-    const pid = pipelinePid(world);
-    assert.ok(pid, 'found the pipeline process');
-    process.kill(pid, 'SIGSTOP');
-    try {
+    await whilePipelineHeld(world, async () => {
       discord.dropGatewayConnection('abnormal');
       const resumed = await discord.waitForResume({ timeoutMs: 20_000 });
       assert.equal(resumed.kind, 'resume');
       assert.equal(resumed.path, '/gateway/resume');
       assert.equal(handle.original()?.attachments.length, 0, 'the job was still running');
-    } finally {
-      process.kill(pid, 'SIGCONT');
-    }
+    });
     const message = await resultOf(handle);
     assert.equal(message.attachments.length, 1, message.content);
     assert.equal(discord.gatewaySessions().length, sessions, 'resumed, not identified again');
@@ -238,19 +248,24 @@ describe('resilience (real bot process, fake Discord, tiny model)', () => {
     const { discord, channel, alice, bob, admin } = world;
     const runningJob = discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'the last picture', seed: '8', width: 256, height: 256, steps: 20 } });
     await running(runningJob);
-    const waiting = [
-      discord.sendSlashCommand({ user: bob, channelId: channel.id, name: 'imagine', options: { prompt: 'a waiting picture' } }),
-      discord.sendSlashCommand({ user: admin, channelId: channel.id, name: 'imagine', options: { prompt: 'another waiting picture' } }),
-    ];
-    for (const handle of waiting) await handle.waitForOriginal((m) => /queued/.test(m.content), { timeoutMs: 10_000 });
-
     const picture = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 30, g: 90, b: 200 } } }).png().toBuffer();
     const oldPhoto = discord.postMessage({ user: bob, channelId: channel.id, content: 'an old photo', attachments: [{ data: picture, filename: 'old.png', contentType: 'image/png' }] });
     formFromBefore = discord.sendMessageCommand({ user: alice, targetMessage: oldPhoto, name: 'Remix' });
     await formFromBefore.waitForResponse();
+
     const before = world.bot;
-    const exit = world.stopBot();
-    for (const handle of waiting) assert.match((await resultOf(handle)).content, /^❌ .*restarting; this job was not started/);
+    let exit!: ReturnType<BotWorld['stopBot']>;
+    // The running job is held until the waiting users were told, so it is still running at SIGTERM.
+    await whilePipelineHeld(world, async () => {
+      const waiting = [
+        discord.sendSlashCommand({ user: bob, channelId: channel.id, name: 'imagine', options: { prompt: 'a waiting picture' } }),
+        discord.sendSlashCommand({ user: admin, channelId: channel.id, name: 'imagine', options: { prompt: 'another waiting picture' } }),
+      ];
+      for (const handle of waiting) await handle.waitForOriginal((m) => /queued/.test(m.content), { timeoutMs: 10_000 });
+      exit = world.stopBot();
+      for (const handle of waiting) assert.match((await resultOf(handle)).content, /^❌ .*restarting; this job was not started/);
+      assert.equal(runningJob.original()?.attachments.length, 0, 'still running');
+    });
     assert.equal((await resultOf(runningJob)).attachments.length, 1, 'the running job was finished and delivered');
     assert.deepEqual(await exit, { code: 0, signal: null });
     assert.ok(world.bot.logs.some((l) => l.msg === 'stopped'));
