@@ -174,6 +174,8 @@ describe('remixes end to end (real bot process, fake Discord, tiny model; no Mes
     discord.postMessage({ user: alice, channelId: empty.id, content: 'nothing to see' });
     const none = discord.sendSlashCommand({ user: alice, channelId: empty.id, name: 'remix', options: { prompt: 'x' } });
     assert.match(await privateAnswer(none), /found no picture in the last 50 messages/);
+    await none.waitFor((step) => step.kind === 'originalDeleted');
+    assert.equal(discord.messages(empty.id).filter((m) => m.author.id === discord.botUser.id).length, 0, 'the public "thinking…" placeholder is gone');
 
     const blind = discord.createChannel(guild.id, {
       name: 'no-history',
