@@ -185,10 +185,16 @@ export async function soakSection(options: BenchOptions): Promise<void> {
   const probeDir = mkdtempSync(join(tmpdir(), 'latentcord-bench-soak-'));
   const probeFile = join(probeDir, 'probe.jsonl');
   const benchLoop = monitorEventLoopDelay({ resolution: 5 });
-  const world = await startBotWorld({
-    config: soakConfig,
-    env: { LATENTCORD_LOG_LEVEL: 'info', NODE_OPTIONS: `--import=${heapProbe}`, LATENTCORD_BENCH_PROBE_FILE: probeFile },
-  });
+  let world: BotWorld;
+  try {
+    world = await startBotWorld({
+      config: soakConfig,
+      env: { LATENTCORD_LOG_LEVEL: 'info', NODE_OPTIONS: `--import=${heapProbe}`, LATENTCORD_BENCH_PROBE_FILE: probeFile },
+    });
+  } catch (error) {
+    rmSync(probeDir, { recursive: true, force: true });
+    throw error;
+  }
   const botPid = world.bot.process.pid!;
   const samples: Sample[] = [];
   const snapshots: Snapshot[] = [];
@@ -285,7 +291,7 @@ export async function soakSection(options: BenchOptions): Promise<void> {
       ]),
     );
 
-    console.log('\n### Handles and event loops (open fds from /proc/<pid>/fd at the quiet moments; event-loop delay of each process over the phase and its quiet time, p50 / p99 / max ms)\n');
+    console.log('\n### Handles and event loops (open fds from /proc/<pid>/fd at the quiet moments; event-loop delay of each process over the phase and its quiet time, p50 / p99 / max ms, 10 ms resolution; the first row includes start-up)\n');
     printTable(
       ['after', 'bot open fds', 'pipeline open fds', 'bot event-loop delay', 'pipeline event-loop delay'],
       snapshots.map((s) => [s.label, fdText(s.botFds), fdText(s.pipelineFds), loopText(s.bot), loopText(s.pipeline)]),
