@@ -302,35 +302,30 @@ export async function soakSection(options: BenchOptions): Promise<void> {
     const firstMeasured = snapshots[2] ?? plateau;
     const end = snapshots[snapshots.length - 1]!;
     const pipelinePids = new Set(finite(samples.map((s) => s.pipelinePid)));
-    console.log('\n### Growth from the warm-up plateau to the end\n');
+    console.log('\n### Growth to the end, from the warm-up plateau and from the end of phase 1\n');
+    type Side = 'bot' | 'pipeline';
+    const rssOf = (s: Snapshot, side: Side) => (side === 'bot' ? s.botRss : s.pipelineRss);
+    const probeOf = (s: Snapshot, side: Side) => (side === 'bot' ? s.bot : s.pipeline);
+    const fdsOf = (s: Snapshot, side: Side) => (side === 'bot' ? s.botFds : s.pipelineFds);
+    const growthRow = (side: Side, from: Snapshot) => {
+      const to = end;
+      const pick = (sample: Sample) => (side === 'bot' ? sample.botRss : sample.pipelineRss);
+      return [
+        `${side === 'bot' ? `bot (pid ${botPid})` : `pipeline (pid ${[...pipelinePids].join(', ') || '?'})`}, from ${from.label}`,
+        `${mib(rssOf(from, side))} → ${mib(rssOf(to, side))}`,
+        growth(rssOf(from, side), rssOf(to, side)),
+        growth(probeOf(from, side)?.heapUsed, probeOf(to, side)?.heapUsed),
+        growth(probeOf(from, side)?.heapTotal, probeOf(to, side)?.heapTotal),
+        growth(nonHeap(rssOf(from, side), probeOf(from, side)), nonHeap(rssOf(to, side), probeOf(to, side))),
+        growth(probeOf(from, side)?.arrayBuffers, probeOf(to, side)?.arrayBuffers),
+        from.busy.length ? growth(median(finite(from.busy.map(pick))), median(finite(to.busy.map(pick)))) : '–',
+        mib(Math.max(...finite(samples.map(pick)))),
+        [start, from, to].map((s) => fdsOf(s, side)?.total ?? '–').join(' → '),
+      ];
+    };
     printTable(
-      ['process', 'quiet RSS after warm-up → end (MiB)', 'quiet RSS growth', 'busy RSS median: phase 1 → last phase', 'heap used after GC growth', 'heap held growth', 'RSS − heap held growth', 'ArrayBuffers after GC growth', 'max RSS sampled (MiB)', 'open fds: start → warm-up → end'],
-      [
-        [
-          `bot (pid ${botPid})`,
-          `${mib(plateau.botRss)} → ${mib(end.botRss)}`,
-          growth(plateau.botRss, end.botRss),
-          growth(median(finite(firstMeasured.busy.map((s) => s.botRss))), median(finite(end.busy.map((s) => s.botRss)))),
-          growth(plateau.bot?.heapUsed, end.bot?.heapUsed),
-          growth(plateau.bot?.heapTotal, end.bot?.heapTotal),
-          growth(nonHeap(plateau.botRss, plateau.bot), nonHeap(end.botRss, end.bot)),
-          growth(plateau.bot?.arrayBuffers, end.bot?.arrayBuffers),
-          mib(Math.max(...finite(samples.map((s) => s.botRss)))),
-          [start, plateau, end].map((s) => s.botFds?.total ?? '–').join(' → '),
-        ],
-        [
-          `pipeline (pid ${[...pipelinePids].join(', ') || '?'})`,
-          `${mib(plateau.pipelineRss)} → ${mib(end.pipelineRss)}`,
-          growth(plateau.pipelineRss, end.pipelineRss),
-          growth(median(finite(firstMeasured.busy.map((s) => s.pipelineRss))), median(finite(end.busy.map((s) => s.pipelineRss)))),
-          growth(plateau.pipeline?.heapUsed, end.pipeline?.heapUsed),
-          growth(plateau.pipeline?.heapTotal, end.pipeline?.heapTotal),
-          growth(nonHeap(plateau.pipelineRss, plateau.pipeline), nonHeap(end.pipelineRss, end.pipeline)),
-          growth(plateau.pipeline?.arrayBuffers, end.pipeline?.arrayBuffers),
-          mib(Math.max(...finite(samples.map((s) => s.pipelineRss)))),
-          [start, plateau, end].map((s) => s.pipelineFds?.total ?? '–').join(' → '),
-        ],
-      ],
+      ['process, from', 'quiet RSS (MiB)', 'quiet RSS growth', 'heap used after GC growth', 'heap held growth', 'RSS − heap held growth', 'ArrayBuffers after GC growth', 'busy RSS median growth', 'max RSS sampled (MiB)', 'open fds: start → from → end'],
+      [growthRow('bot', plateau), growthRow('bot', firstMeasured), growthRow('pipeline', plateau), growthRow('pipeline', firstMeasured)],
     );
     console.log(`\nRSS from /proc/<pid>/status every ${sampleIntervalMs} ms (${samples.length} samples); the pipeline process is the bot's child (/proc/<pid>/task/*/children).`);
     console.log('Heap, ArrayBuffers and event-loop delay come from a probe preloaded into both processes (bench/heap-probe.ts; SIGUSR2 → full GC → process.memoryUsage()).');
