@@ -103,11 +103,19 @@ export class InteractionJobObserver implements JobObserver {
   private readonly editor: ThrottledEditor<StatusPayload>;
   private readonly tokenExpiresAt: number;
 
-  constructor(private readonly interaction: RepliableInteraction, private readonly context: BotContext) {
+  /**
+   * @param acknowledged - Settles when the interaction's acknowledgement (deferral) did; nothing is edited
+   *   before it succeeded, and nothing at all when it failed.
+   */
+  constructor(
+    private readonly interaction: RepliableInteraction,
+    private readonly context: BotContext,
+    private readonly acknowledged: Promise<void> = Promise.resolve(),
+  ) {
     this.tokenExpiresAt = interaction.createdTimestamp + interactionTokenLifetimeMs - tokenSafetyMarginMs;
     this.editor = new ThrottledEditor<StatusPayload>(
       async (payload) => {
-        if (this.tokenUsable()) await interaction.editReply(payload);
+        if ((await this.isAcknowledged()) && this.tokenUsable()) await interaction.editReply(payload);
       },
       context.config.progress.editIntervalMs,
       (error) => {
@@ -131,7 +139,7 @@ export class InteractionJobObserver implements JobObserver {
   async deliver(job: FinishedJob): Promise<Delivery> {
     return this.editor.final(async () => {
       const messages = messagesFor(job, this.context, this.interaction.attachmentSizeLimit);
-      if (this.tokenUsable()) {
+      if ((await this.isAcknowledged()) && this.tokenUsable()) {
         try {
           const sent: Message[] = [await this.interaction.editReply(messages[0]!)];
           for (const extra of messages.slice(1)) sent.push(await this.interaction.followUp(extra));
@@ -147,6 +155,8 @@ export class InteractionJobObserver implements JobObserver {
   async failed(error: Error, record: JobRecord): Promise<void> {
     const reason = failureReason(error, this.context, { job: record.id, guild: record.guildId, user: record.userId });
     await this.editor.final(async () => {
+      // A job whose acknowledgement failed was never shown to anyone: there is nobody to tell.
+      if (!(await this.isAcknowledged())) return;
       const content = failedText(record, reason);
       if (this.tokenUsable()) {
         try {
@@ -159,6 +169,13 @@ export class InteractionJobObserver implements JobObserver {
       const channel = await sendableChannel(this.context, record.channelId);
       await channel.send({ content: `<@${record.userId}> ${content}`, allowedMentions: { users: [record.userId], parse: [] } });
     });
+  }
+
+  private isAcknowledged(): Promise<boolean> {
+    return this.acknowledged.then(
+      () => true,
+      () => false,
+    );
   }
 
   private tokenUsable(): boolean {

@@ -8,14 +8,26 @@ import { InteractionJobObserver, MessageJobObserver, failureReason } from './obs
  * reply), acknowledgement well within Discord's 3 seconds, then the download, then the queue. Errors
  * after the acknowledgement propagate to the router, which replaces the public placeholder by a private
  * message.
+ *
+ * A request without a picture to download is queued while its acknowledgement is still on the way, so
+ * jobs keep the order their requests arrived in (round trips of the acknowledgements finish in any
+ * order); its observer edits nothing before the acknowledgement succeeded. A remix is queued once its
+ * picture is downloaded.
  */
 export async function runInteractionRequest(interaction: RepliableInteraction, context: BotContext, request: GenerationRequest): Promise<void> {
   const checked = checkRequest(context, request);
-  if (!interaction.deferred && !interaction.replied) await interaction.deferReply();
-  const initImage = await prepareSourceImage(context, checked);
-  const observer = new InteractionJobObserver(interaction, context);
+  const acknowledged = interaction.deferred || interaction.replied ? Promise.resolve() : interaction.deferReply().then(() => undefined);
+  const initImage = checked.request.source ? await acknowledged.then(() => prepareSourceImage(context, checked)) : undefined;
+  const observer = new InteractionJobObserver(interaction, context, acknowledged);
   const { record, position } = submitRequest(context, checked, initImage, observer);
   if (position > 0) observer.queued(position, record);
+  try {
+    await acknowledged;
+  } catch (error) {
+    // Discord refused the acknowledgement (e.g. too late): nobody can see this job, so it must not run.
+    context.jobs.cancel(record.id);
+    throw error;
+  }
 }
 
 /**
