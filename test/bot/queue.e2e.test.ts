@@ -66,6 +66,15 @@ function startTimes(world: BotWorld, jobIds: readonly string[]): number[] {
   }
 }
 
+function jobCounts(world: BotWorld): Record<string, number> {
+  const store = openStore(join(world.dataDir, 'data'));
+  try {
+    return store.countJobsByStatus();
+  } finally {
+    store.close();
+  }
+}
+
 function storedStatus(world: BotWorld, jobId: string): string | undefined {
   const store = openStore(join(world.dataDir, 'data'));
   try {
@@ -194,6 +203,27 @@ describe('the queue end to end (real bot process, fake Discord, tiny model)', ()
     assert.equal(storedStatus(world, cancelButtonOf(waitingMessage).split(':')[2]!), 'cancelled');
     assert.equal(storedStatus(world, cancelButtonOf(runningMessage).split(':')[2]!), 'cancelled');
     assert.equal(storedStatus(world, jobIdOf(served)), 'succeeded');
+  });
+
+  it('a request whose acknowledgement Discord refused (too late) is not drawn and shows nothing', async () => {
+    const { discord, guild, channel } = world;
+    const erin = discord.createUser({ username: 'erin' });
+    discord.addMember(guild.id, erin.id);
+    const before = jobCounts(world);
+    const late = imagine(erin, { ...blockerOptions, prompt: 'nobody sees this', steps: 50 });
+    late.expireAcknowledgement();
+    const rejected = await late.waitFor((step) => step.kind === 'callbackRejected', { timeoutMs: 10_000 });
+    assert.equal(rejected.kind === 'callbackRejected' && rejected.code, 10062);
+    // A job queued after it runs after it (FIFO): once that one is delivered, the late one is settled.
+    const probe = await resultOf(imagine(world.bob, { prompt: 'probe', seed: '9' }));
+    assert.equal(probe.attachments.length, 1);
+    // The record is updated after the delivery; this line follows it.
+    await world.bot.waitForLog((line) => line.msg === 'job finished' && line['job'] === jobIdOf(probe), 10_000);
+    const after = jobCounts(world);
+    assert.equal(after['succeeded'], before['succeeded']! + 1, 'only the probe was drawn');
+    assert.deepEqual([after['queued'], after['running']], [0, 0]);
+    assert.deepEqual(late.steps.filter((step) => step.kind !== 'callbackRejected' && step.kind !== 'webhookRejected').map((step) => step.kind), [], 'no message was made or edited');
+    assert.equal(discord.messages(channel.id).some((m) => m.content.includes('nobody sees this')), false);
   });
 
   it('/queue shows what runs and what waits, privately', async () => {
