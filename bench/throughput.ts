@@ -178,18 +178,35 @@ function overlapOf(rig: Rig, runs: readonly RunTrace[]): OverlapFigures {
   return figures;
 }
 
-/** Medians of the stage durations the runner stored with each job (ms). */
-function storedStages(rig: Rig, ids: Iterable<string>): { png: number; upload: number; denoise: number } {
+/** Medians of the per-job stage durations the runner stored (ms). */
+function storedStages(rig: Rig, ids: Iterable<string>): { png: number; upload: number } {
   const png: number[] = [];
   const upload: number[] = [];
-  const denoise: number[] = [];
   for (const id of ids) {
     const stages = rig.store.getJob(id)?.stageDurations ?? {};
     if (stages['png'] !== undefined) png.push(stages['png']);
     if (stages['upload'] !== undefined) upload.push(stages['upload']);
-    if (stages['denoise'] !== undefined) denoise.push(stages['denoise']);
   }
-  return { png: median(png), upload: median(upload), denoise: median(denoise) };
+  return { png: median(png), upload: median(upload) };
+}
+
+/** Pipeline stages of one batch (shared by its jobs, stored with each), by batch size. */
+function pipelineStagesBySize(rigs: readonly Rig[], traces: readonly RunTrace[][]): Map<number, { encode: number[]; denoise: number[]; decode: number[] }> {
+  const bySize = new Map<number, { encode: number[]; denoise: number[]; decode: number[] }>();
+  rigs.forEach((rig, r) => {
+    for (const trace of traces[r]!) {
+      for (const batch of trace.batches) {
+        const stages = rig.store.getJob(batch.jobIds[0]!)?.stageDurations ?? {};
+        if (stages['denoise'] === undefined) continue;
+        const entry = bySize.get(batch.jobIds.length) ?? { encode: [], denoise: [], decode: [] };
+        entry.encode.push(stages['encode'] ?? 0);
+        entry.denoise.push(stages['denoise']);
+        entry.decode.push(stages['decode'] ?? 0);
+        bySize.set(batch.jobIds.length, entry);
+      }
+    }
+  });
+  return bySize;
 }
 
 /**
@@ -266,6 +283,22 @@ export async function throughputSection(options: BenchOptions): Promise<void> {
     console.log('UNet batches: jobs per pipeline run, in order (e.g. 1+3); with CFG each image is two UNet rows.');
     console.log('CPU ms/img: CPU time of the pipeline process and of the main process (job runner, PNG encoding) over the same interval, per image; it depends less on other load on the machine than wall time.');
 
+    console.log('\n### Pipeline time per image by UNet batch size (every measured batch of both modes; CFG doubles the UNet rows)\n');
+    const allTraces = rigs.map((rig) => [...results].filter(([k]) => k.startsWith(`${rig.mode}:`)).flatMap(([, list]) => list));
+    const bySize = pipelineStagesBySize(rigs, allTraces);
+    const perImage = (size: number) => {
+      const entry = bySize.get(size)!;
+      return (median(entry.encode) + median(entry.denoise) + median(entry.decode)) / size;
+    };
+    const single = bySize.has(1) ? perImage(1) : Number.NaN;
+    printTable(
+      ['images per batch', 'batches', 'text encode / batch (ms)', 'denoise / batch (ms)', 'VAE decode / batch (ms)', 'pipeline ms per image', 'speed-up per image vs 1'],
+      [...bySize.keys()].sort((a, b) => a - b).map((size) => {
+        const entry = bySize.get(size)!;
+        return [String(size), String(entry.denoise.length), fixed(median(entry.encode)), fixed(median(entry.denoise)), fixed(median(entry.decode)), fixed(perImage(size)), `${fixed(single / perImage(size), 2)}×`];
+      }),
+    );
+
     console.log('\n### PNG encoding + delivery of one batch vs the next batch\'s denoising (backlog runs with 2 and 4 jobs)\n');
     const overlapRows: string[][] = [];
     for (const rig of rigs) {
@@ -276,7 +309,6 @@ export async function throughputSection(options: BenchOptions): Promise<void> {
       overlapRows.push([
         rig.mode === 'batched' ? 'batched (4)' : 'one at a time (1)',
         String(figures.deliveryMs.length),
-        fixed(stages.denoise),
         fixed(stages.png, 2),
         fixed(stages.upload, 2),
         fixed(median(figures.deliveryMs), 2),
@@ -285,7 +317,7 @@ export async function throughputSection(options: BenchOptions): Promise<void> {
       ]);
     }
     printTable(
-      ['maxBatchImages', 'batch pairs', 'denoise / batch (ms)', 'PNG encode / job (ms)', 'delivery / job (ms)', 'result → last delivery of batch (ms)', 'of which during next denoise', 'pipeline idle between batches (ms)'],
+      ['maxBatchImages', 'batch pairs', 'PNG encode / job (ms)', 'delivery / job (ms)', 'result → last delivery of batch (ms)', 'of which during next denoise', 'pipeline idle between batches (ms)'],
       overlapRows,
     );
     console.log('\nPNG encode and delivery are the stage durations the runner stored per job; "during next denoise" is the share of the interval from a batch\'s result to its last delivery that lies inside the next batch\'s pipeline run.');
