@@ -281,7 +281,9 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
           return;
         }
         const output = result.jobs[index]!;
-        this.track(this.deliver(job, output.images, output.prompt, output.negativePrompt));
+        // Deliver after this turn: the queue hands the next batch to the pipeline first, so encoding and
+        // uploading overlap its denoising instead of delaying its start.
+        this.track(new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.deliver(job, output.images, output.prompt, output.negativePrompt)));
       });
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
