@@ -38,8 +38,10 @@ COPY tsconfig.json cli.ts ./
 COPY config ./config
 COPY commands ./commands
 COPY src ./src
+# onnxruntime-node carries its macOS and Windows binaries too (about 220 MB); Linux images need only linux/.
 RUN npm run build \
-    && npm prune --omit=dev
+    && npm prune --omit=dev \
+    && rm -rf node_modules/onnxruntime-node/bin/napi-v6/darwin node_modules/onnxruntime-node/bin/napi-v6/win32
 
 # ---------------------------------------------------------------------------------------------------------
 # CUDA provider libraries for onnxruntime-node, downloaded from NuGet by its own install script. The install
