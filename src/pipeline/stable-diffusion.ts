@@ -112,6 +112,11 @@ export interface GenerationTimings {
   readonly steps: number;
   /** Time inside `session.run` during the denoising loop. */
   readonly unetMs: number;
+  /**
+   * Median over the steps of the time a step spends outside `session.run` (scheduler, guidance, scaling,
+   * progress, the yield between steps); one-time set-up before the loop is not included.
+   */
+  readonly stepOverheadMs: number;
   /** Time inside `session.run` over the whole generation. */
   readonly modelMs: number;
 }
@@ -275,7 +280,10 @@ export class StableDiffusionPipeline {
     const modelInput = doClassifierFreeGuidance ? new Float32Array(modelRows * rowSize) : undefined;
     const guided = doClassifierFreeGuidance ? new Float32Array(totalRows * rowSize) : undefined;
     const unetMsBefore = timing.modelMs;
+    const stepOverheads = new Float64Array(timesteps.length);
     for (let index = 0; index < timesteps.length; index++) {
+      const stepStarted = performance.now();
+      const modelMsBefore = timing.modelMs;
       await hooks.betweenSteps?.();
       if (hooks.signal?.aborted) throw cancelled();
       const timestep = timesteps[index]!;
@@ -305,6 +313,7 @@ export class StableDiffusionPipeline {
       latents = scheduler.step(noisePrediction, timestep, latents, { shape: latentDims, generator }).prevSample;
       hooks.onStepEnd?.(index, timestep, latents);
       hooks.onProgress?.({ step: index + 1, totalSteps: timesteps.length, elapsedMs: performance.now() - started });
+      stepOverheads[index] = performance.now() - stepStarted - (timing.modelMs - modelMsBefore);
     }
     const unetMs = timing.modelMs - unetMsBefore;
     const denoiseDone = performance.now();
@@ -340,6 +349,7 @@ export class StableDiffusionPipeline {
         decodeMs: finished - denoiseDone,
         steps: timesteps.length,
         unetMs,
+        stepOverheadMs: median(stepOverheads),
         modelMs: timing.modelMs,
       },
     };
@@ -511,6 +521,13 @@ function sampleLatentDistribution(parameters: Float32Array, size: number, genera
     sample[i] = Math.fround(parameters[i]! + Math.fround(std * noise[i]!));
   }
   return sample;
+}
+
+function median(values: Float64Array): number {
+  if (values.length === 0) return 0;
+  const sorted = Float64Array.from(values).sort();
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 function reportFor(tokenizer: ClipTokenizer, text: string): PromptReport {

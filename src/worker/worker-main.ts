@@ -51,7 +51,11 @@ async function startEngine(start: WorkerStartData): Promise<Engine | undefined> 
   }
 }
 
+/** Least time between two progress messages to the main process. */
+const progressIntervalMs = 100;
+
 async function generate(engine: Engine, message: Extract<ToWorker, { type: 'generate' }>, cancelled: Set<number>): Promise<void> {
+  let lastProgressSent = 0;
   try {
     const result: BatchResult = await engine.pipeline.generateBatch(message.jobs, message.parameters, {
       signal: {
@@ -61,7 +65,15 @@ async function generate(engine: Engine, message: Extract<ToWorker, { type: 'gene
       },
       betweenSteps: yieldToEventLoop,
       keepIntermediates: message.keepIntermediates ?? false,
-      onProgress: (progress) => send({ type: 'progress', id: message.id, progress }),
+      onProgress: (progress) => {
+        // Each message wakes the main process; at most one per interval (and always the last) keeps the
+        // per-step cost low when steps are short. Nobody shows progress faster than this anyway.
+        const now = performance.now();
+        if (progress.step === progress.totalSteps || progress.step === 1 || now - lastProgressSent >= progressIntervalMs) {
+          lastProgressSent = now;
+          send({ type: 'progress', id: message.id, progress });
+        }
+      },
     });
     send({ type: 'result', id: message.id, result });
   } catch (error) {

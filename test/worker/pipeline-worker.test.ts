@@ -19,12 +19,14 @@ describe('PipelineWorker (pipeline in a child process)', () => {
     await worker.close();
   });
 
-  it('reports what it loaded and runs a job with one progress event per step', async () => {
+  it('reports what it loaded and runs a job with progress events (first and last step always, at most one per 100 ms between)', async () => {
     assert.equal(worker.info.device, 'cpu');
     assert.equal(worker.info.description.sizeMultiple, 16);
     const steps: number[] = [];
     const result = await worker.run([job], parameters, { onProgress: (p) => steps.push(p.step) });
-    assert.deepEqual(steps, [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.equal(steps[0], 1);
+    assert.equal(steps.at(-1), 8);
+    assert.ok(steps.every((step, i) => i === 0 || step > steps[i - 1]!), `increasing: ${steps.join(',')}`);
     const image = result.jobs[0]!.images[0]!;
     assert.equal(image.rgb.length, 64 * 64 * 3);
     assert.equal(result.timings.steps, 8);
@@ -45,7 +47,7 @@ describe('PipelineWorker (pipeline in a child process)', () => {
         signal: controller.signal,
         onProgress: (p) => {
           seen.push(p.step);
-          if (p.step === 2) controller.abort();
+          if (p.step === 1) controller.abort();
         },
       }),
       (error: unknown) => isUserError(error) && error.identifier === 'job.cancelled',
