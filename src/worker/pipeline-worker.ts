@@ -137,6 +137,9 @@ export class PipelineWorker extends EventEmitter {
   private spawn(): void {
     const { jobTimeoutMs: _timeout, maxOldGenerationSizeMb, ...start } = this.options;
     const child = fork(workerMain, [], {
+      // onnxruntime 1.30 collects usage telemetry and uploads it over HTTPS unless told not to; a self-hosted
+      // bot keeps to itself. Setting ORT_DISABLE_TELEMETRY=0 explicitly turns it back on.
+      env: { ...process.env, ORT_DISABLE_TELEMETRY: process.env['ORT_DISABLE_TELEMETRY'] ?? '1' },
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       execArgv: maxOldGenerationSizeMb ? [`--max-old-space-size=${maxOldGenerationSizeMb}`] : [],
