@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isUserError } from '../../src/errors.js';
 import type { BatchParameters, GenerationJob } from '../../src/pipeline/stable-diffusion.js';
@@ -88,6 +91,24 @@ describe('PipelineWorker timeouts and start-up failures', () => {
       assert.equal(next.jobs[0]!.images.length, 1);
     } finally {
       await worker.close();
+    }
+  });
+
+  it('runs onnxruntime with its telemetry off (nothing written to the home folder)', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'latentcord-home-'));
+    const savedHome = process.env['HOME'];
+    process.env['HOME'] = home;
+    try {
+      const worker = await PipelineWorker.start({ modelDir: tinyModelDir, runtime });
+      try {
+        await worker.run([job], { ...parameters, numInferenceSteps: 1 });
+      } finally {
+        await worker.close();
+      }
+      assert.deepEqual(readdirSync(home), []);
+    } finally {
+      process.env['HOME'] = savedHome;
+      rmSync(home, { recursive: true, force: true });
     }
   });
 
