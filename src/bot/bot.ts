@@ -56,9 +56,9 @@ export async function startBot({ config, logger, modelDir }: StartBotOptions): P
     });
     const workerLog = logger.child({ module: 'pipeline' });
     worker.on('log', (level: 'info' | 'warn', message: string, details?: Record<string, unknown>) => workerLog[level](details ?? {}, message));
-    worker.on('restart', (reason: string) => workerLog.warn({ reason, restarts: worker!.restarts, pid: worker!.pid }, 'pipeline process restarted'));
+    worker.on('restart', (reason: string) => workerLog.warn({ reason, restarts: worker!.restarts, pipelinePid: worker!.pid }, 'pipeline process restarted'));
     const info = worker.info;
-    logger.info({ pid: worker.pid, model: info.description.name, device: info.device, loadMs: Math.round(info.loadMs), warmUpMs: info.warmUpMs && Math.round(info.warmUpMs), readyMs: Math.round(performance.now() - startedAt) }, 'pipeline ready');
+    logger.info({ pipelinePid: worker.pid, model: info.description.name, device: info.device, loadMs: Math.round(info.loadMs), warmUpMs: info.warmUpMs && Math.round(info.warmUpMs), readyMs: Math.round(performance.now() - startedAt) }, 'pipeline ready');
 
     const jobs = new JobRunner({
       worker,

@@ -95,33 +95,15 @@ async function sendableChannel(context: BotContext, channelId: string): Promise<
 }
 
 /**
- * Shows a job started by a slash command, context menu or button through its (already deferred, public)
- * interaction reply. When the 15-minute token has run out by the time the result is ready, the result is
- * posted as a channel message that mentions the requester instead, so it is never lost.
+ * What every Discord-facing observer shares: one status message kept up to date through a throttled editor
+ * (queue position, then steps, with a Cancel button). Subclasses decide how that message is edited and how
+ * the result or failure is delivered.
  */
-export class InteractionJobObserver implements JobObserver {
-  private readonly editor: ThrottledEditor<StatusPayload>;
-  private readonly tokenExpiresAt: number;
+abstract class StatusMessageObserver implements JobObserver {
+  protected readonly editor: ThrottledEditor<StatusPayload>;
 
-  /**
-   * @param acknowledged - Settles when the interaction's acknowledgement (deferral) did; nothing is edited
-   *   before it succeeded, and nothing at all when it failed.
-   */
-  constructor(
-    private readonly interaction: RepliableInteraction,
-    private readonly context: BotContext,
-    private readonly acknowledged: Promise<void> = Promise.resolve(),
-  ) {
-    this.tokenExpiresAt = interaction.createdTimestamp + interactionTokenLifetimeMs - tokenSafetyMarginMs;
-    this.editor = new ThrottledEditor<StatusPayload>(
-      async (payload) => {
-        if ((await this.isAcknowledged()) && this.tokenUsable()) await interaction.editReply(payload);
-      },
-      context.config.progress.editIntervalMs,
-      (error) => {
-        if (!isExpiredToken(error)) context.logger.warn({ err: error, interaction: interaction.id }, 'could not update the progress message');
-      },
-    );
+  constructor(protected readonly context: BotContext, edit: (payload: StatusPayload) => Promise<unknown>, onEditError: (error: unknown) => void) {
+    this.editor = new ThrottledEditor<StatusPayload>(edit, context.config.progress.editIntervalMs, onEditError);
   }
 
   queued(position: number, record: JobRecord): void {
@@ -134,6 +116,39 @@ export class InteractionJobObserver implements JobObserver {
 
   progress(progress: StepProgress, record: JobRecord): void {
     this.editor.show({ content: progressText(record, progress.step, progress.totalSteps, progress.elapsedMs), components: cancelButton(record) });
+  }
+
+  abstract deliver(job: FinishedJob): Promise<Delivery>;
+  abstract failed(error: Error, record: JobRecord): Promise<void>;
+}
+
+/**
+ * Shows a job started by a slash command, context menu or button through its (already deferred, public)
+ * interaction reply. When the 15-minute token has run out by the time the result is ready, the result is
+ * posted as a channel message that mentions the requester instead, so it is never lost.
+ */
+export class InteractionJobObserver extends StatusMessageObserver {
+  private readonly tokenExpiresAt: number;
+
+  /**
+   * @param acknowledged - Settles when the interaction's acknowledgement (deferral) did; nothing is edited
+   *   before it succeeded, and nothing at all when it failed.
+   */
+  constructor(
+    private readonly interaction: RepliableInteraction,
+    context: BotContext,
+    private readonly acknowledged: Promise<void> = Promise.resolve(),
+  ) {
+    super(
+      context,
+      async (payload) => {
+        if ((await this.isAcknowledged()) && this.tokenUsable()) await interaction.editReply(payload);
+      },
+      (error) => {
+        if (!isExpiredToken(error)) context.logger.warn({ err: error, interaction: interaction.id }, 'could not update the progress message');
+      },
+    );
+    this.tokenExpiresAt = interaction.createdTimestamp + interactionTokenLifetimeMs - tokenSafetyMarginMs;
   }
 
   async deliver(job: FinishedJob): Promise<Delivery> {
@@ -195,27 +210,13 @@ export class InteractionJobObserver implements JobObserver {
  * Shows a job requested by mentioning the bot in a message: a status reply to that message is edited with
  * the progress and finally carries the result.
  */
-export class MessageJobObserver implements JobObserver {
-  private readonly editor: ThrottledEditor<StatusPayload>;
-
-  constructor(private readonly status: Message, private readonly context: BotContext) {
-    this.editor = new ThrottledEditor<StatusPayload>(
+export class MessageJobObserver extends StatusMessageObserver {
+  constructor(private readonly status: Message, context: BotContext) {
+    super(
+      context,
       (payload) => status.edit(payload),
-      context.config.progress.editIntervalMs,
       (error) => context.logger.warn({ err: error, message: status.id }, 'could not update the status message'),
     );
-  }
-
-  queued(position: number, record: JobRecord): void {
-    this.editor.show({ content: queuedText(record, position), components: cancelButton(record) });
-  }
-
-  started(record: JobRecord): void {
-    this.editor.show({ content: progressText(record, 0, record.steps, 0), components: cancelButton(record) });
-  }
-
-  progress(progress: StepProgress, record: JobRecord): void {
-    this.editor.show({ content: progressText(record, progress.step, progress.totalSteps, progress.elapsedMs), components: cancelButton(record) });
   }
 
   async deliver(job: FinishedJob): Promise<Delivery> {

@@ -163,9 +163,13 @@ describe('resilience (real bot process, fake Discord, tiny model)', () => {
 
   it('delivers the result as a channel message mentioning the user when the token expires mid-job', async () => {
     const { discord, channel, alice } = world;
-    const handle = discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a patient picture', seed: '5', width: 256, height: 256, steps: 20 } });
-    await running(handle);
-    await whilePipelineHeld(world, async () => handle.expireToken());
+    // The pipeline is held before the job arrives, so the job is still running when the token expires, however fast the machine.
+    const handle = await whilePipelineHeld(world, async () => {
+      const sent = discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a patient picture', seed: '5', width: 256, height: 256, steps: 20 } });
+      await sent.waitForResponse({ timeoutMs: 5000 });
+      sent.expireToken();
+      return sent;
+    });
     const posted = await discord.waitForMessage(channel, (m) => m.attachments.length > 0 && m.content.includes('a patient picture'), { timeoutMs: 60_000 });
     assert.match(posted.content, new RegExp(`^<@${alice.id}> \\*\\*a patient picture\\*\\*`));
     assert.deepEqual(posted.mentions.map((u) => u.id), [alice.id]);
@@ -178,15 +182,16 @@ describe('resilience (real bot process, fake Discord, tiny model)', () => {
   it('resumes the gateway session after a disconnect while a job runs, and the result arrives', async () => {
     const { discord, channel, alice } = world;
     const sessions = discord.gatewaySessions().length;
-    const handle = discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a picture across a reconnect', seed: '6', width: 128, height: 128, steps: 20 } });
-    await running(handle);
-    // Holding the pipeline process keeps the job running for as long as the reconnect takes.
-    await whilePipelineHeld(world, async () => {
+    // Holding the pipeline process before the job arrives keeps it running for as long as the reconnect takes.
+    const handle = await whilePipelineHeld(world, async () => {
+      const sent = discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a picture across a reconnect', seed: '6', width: 128, height: 128, steps: 20 } });
+      await sent.waitForResponse({ timeoutMs: 5000 });
       discord.dropGatewayConnection('abnormal');
       const resumed = await discord.waitForResume({ timeoutMs: 20_000 });
       assert.equal(resumed.kind, 'resume');
       assert.equal(resumed.path, '/gateway/resume');
-      assert.equal(handle.original()?.attachments.length, 0, 'the job was still running');
+      assert.equal(sent.original()?.attachments.length ?? 0, 0, 'the job was still running');
+      return sent;
     });
     const message = await resultOf(handle);
     assert.equal(message.attachments.length, 1, message.content);
