@@ -11,7 +11,7 @@ import { attachmentsOf, buttonIds, startBotWorld, type BotWorld } from './bot-wo
  * A job that holds the pipeline for a second or two (the tiny model at 256×256 takes 80–200 ms a step on a
  * busy core): long enough to queue others behind it, short enough to wait for.
  */
-const blockerOptions = { prompt: 'a long blocker', width: 256, height: 256, steps: 16, seed: '1' };
+const blockerOptions = { prompt: 'a long blocker', width: 256, height: 256, steps: 30, seed: '1' };
 
 /** Waits until the interaction's original message shows a finished result (attachments) or a failure. */
 function resultOf(handle: InteractionHandle): Promise<ApiMessage> {

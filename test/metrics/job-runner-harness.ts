@@ -32,7 +32,7 @@ export class FakePipeline {
         prompt: { truncated: false, droppedText: '' },
         negativePrompt: { truncated: false, droppedText: '' },
       })),
-      timings: { totalMs: encodeMs + denoiseMs + decodeMs, encodeMs, denoiseMs, decodeMs, steps: parameters.numInferenceSteps, unetMs: denoiseMs, modelMs: encodeMs + denoiseMs + decodeMs },
+      timings: { totalMs: encodeMs + denoiseMs + decodeMs, encodeMs, denoiseMs, decodeMs, steps: parameters.numInferenceSteps, unetMs: denoiseMs, stepOverheadMs: 0, modelMs: encodeMs + denoiseMs + decodeMs },
     };
   }
 }
