@@ -12,6 +12,11 @@ export interface OrtSessionOptions {
   readonly optimizedModelFilePath?: string;
   /** Extra `session.*` config entries (string values), passed through to onnxruntime. */
   readonly configEntries?: Readonly<Record<string, string>>;
+  /**
+   * Least severity onnxruntime prints to stderr (0 verbose … 4 fatal); default 3 (errors). Its warnings are
+   * expected noise here (e.g. that a saved optimised graph is specific to this CPU, which the cache key covers).
+   */
+  readonly logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
 }
 
 /** The onnxruntime-node version in use, e.g. `1.30.0`. */
@@ -27,6 +32,7 @@ export async function createOrtSession(modelPath: string, options: OrtSessionOpt
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     executionProviders: options.executionProviders,
     graphOptimizationLevel: options.graphOptimizationLevel,
+    logSeverityLevel: options.logSeverityLevel ?? 3,
     ...(options.intraOpThreads > 0 ? { intraOpNumThreads: options.intraOpThreads } : {}),
     ...(options.optimizedModelFilePath ? { optimizedModelFilePath: options.optimizedModelFilePath } : {}),
     ...(options.configEntries ? { extra: { session: { ...options.configEntries } } } : {}),

@@ -64,7 +64,8 @@ export class SessionFactory {
   async load(path: string): Promise<ModelSession> {
     if (this.currentDevice === 'cuda') {
       try {
-        return await this.create(path, [{ name: 'cuda', deviceId: this.options.deviceId }]);
+        // The attempt's own error lines would only repeat what the warning below says.
+        return await this.create(path, [{ name: 'cuda', deviceId: this.options.deviceId }], 4);
       } catch (error) {
         if (error instanceof UserError) throw error;
         const reason = (error as Error).message.split('\n')[0]!.slice(0, 300);
@@ -79,8 +80,13 @@ export class SessionFactory {
     return this.create(path, ['cpu']);
   }
 
-  private async create(path: string, executionProviders: OrtSessionOptions['executionProviders']): Promise<ModelSession> {
-    const base = { executionProviders, intraOpThreads: this.options.intraOpThreads, graphOptimizationLevel: this.options.graphOptimizationLevel };
+  private async create(path: string, executionProviders: OrtSessionOptions['executionProviders'], logSeverityLevel?: 4): Promise<ModelSession> {
+    const base = {
+      executionProviders,
+      intraOpThreads: this.options.intraOpThreads,
+      graphOptimizationLevel: this.options.graphOptimizationLevel,
+      ...(logSeverityLevel !== undefined ? { logSeverityLevel } : {}),
+    };
     const cacheDir = this.options.optimizedModelCacheDir;
     if (!cacheDir || this.options.graphOptimizationLevel === 'disabled') return this.createChecked(path, base);
     const provider = this.currentDevice === 'cuda' ? `cuda:${this.options.deviceId}` : 'cpu';
