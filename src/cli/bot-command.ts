@@ -16,6 +16,8 @@ export const deployUsage = 'latentcord deploy-commands [--guild ID] [--force]  #
 /** `bot`: runs until SIGTERM or SIGINT, then stops gracefully and exits 0. */
 export async function runBotCommand(argv: readonly string[], config: Config, io: CliIo): Promise<void> {
   const { values } = parseCommandArgs(argv, { model: { type: 'string' } }, botUsage);
+  // Before a possibly long model download: without a token there is nothing to start.
+  if (!config.discord.token) throw new UserError('config.noToken', 'No bot token: set DISCORD_TOKEN (or `discord.token` in the config file).');
   const logger = createLogger({ level: config.logging.level, secrets: [config.discord.token], pretty: config.logging.pretty });
   logger.info({ config: configForLog(config) }, 'starting latentcord');
   const modelDir = await ensureModelDir(config, stringOption(values, 'model'), io.cwd, io.stderr);

@@ -91,6 +91,8 @@ describe('latentcord CLI', () => {
       [['remix', 'a dog'], /remix needs --image FILE/],
       [['remix', 'a dog', '--image', join(dir, 'nothing.png')], /Cannot read the source image/],
       [['imagine', 'a dog', '--bogus'], /Unknown option '--bogus'/],
+      [['bot'], /No bot token: set DISCORD_TOKEN/],
+      [['frobnicate'], /Unknown command `frobnicate`/],
     ];
     for (const [args, message] of cases) {
       const { code, stderr } = await latentcord(args, dir);
