@@ -40,6 +40,11 @@ export function failureReason(error: Error, context: BotContext, details: Record
   return `Something went wrong on my side (ref \`${ref}\`). The owner can look it up in the logs.`;
 }
 
+/** `40 KiB`, `8.0 MiB`. */
+function byteSize(bytes: number): string {
+  return bytes < 2 ** 20 ? `${Math.ceil(bytes / 1024)} KiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
 /**
  * Splits result files into messages that respect the upload limit (per file and per message) and
  * Discord's 10 files per message. A single file over the limit is a UserError.
@@ -50,7 +55,7 @@ export function planUploads(pngs: readonly Buffer[], limitBytes: number): number
   let size = 0;
   pngs.forEach((png, index) => {
     if (png.length > limitBytes) {
-      throw new UserError('result.tooLarge', `The picture is ${(png.length / 2 ** 20).toFixed(1)} MiB, more than this channel's upload limit of ${(limitBytes / 2 ** 20).toFixed(1)} MiB. Try a smaller size.`);
+      throw new UserError('result.tooLarge', `The picture is ${byteSize(png.length)}, more than this channel's upload limit of ${byteSize(limitBytes)}. Try a smaller size.`);
     }
     if (current.length === 10 || size + png.length > limitBytes) {
       groups.push(current);

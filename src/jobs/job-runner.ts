@@ -339,6 +339,12 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
       const failed = store.updateJob(record.id, { status: 'failed', errorIdentifier: identifier, stageDurations: { ...stages } });
       this.logDeliveryError(job.payload.logger, error);
       this.finished(job.payload, failed ?? record, 'failed', identifier);
+      // The requester must hear about it (e.g. a picture over the upload limit); if even that fails, it is logged.
+      try {
+        await observer.failed(error instanceof Error ? error : new Error(String(error)), failed ?? record);
+      } catch (tellError) {
+        this.logDeliveryError(job.payload.logger, tellError);
+      }
     }
   }
 
@@ -371,7 +377,9 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
   }
 
   private logDeliveryError(logger: Logger, error: unknown): void {
-    logger.error({ err: error }, 'could not tell the requester about their job');
+    // A refusal the requester is told about (e.g. a picture over the upload limit) is not an operator's problem.
+    if (isUserError(error)) logger.info({ identifier: error.identifier }, 'result not delivered: ' + error.message);
+    else logger.error({ err: error }, 'could not tell the requester about their job');
   }
 }
 
