@@ -3,6 +3,7 @@ import { resolveSchedulerConfig, SchedulerConfigReader, type SchedulerDefaults }
 import { noiseScheduleFromConfig, trainingSigmas } from './noise-schedule.js';
 import { interpOnIntegerGrid } from './numpy-compat.js';
 import { assertStepShapes, drawNoise } from './sample-ops.js';
+import { scaleBySigma, sigmaInitNoiseSigma } from './sigma-schedules.js';
 import type { Scheduler, SchedulerConfig, SchedulerStepOutput, StepContext } from './scheduler.js';
 import { validateBeginIndex, validateInferenceSteps } from './step-count.js';
 import { addNoiseIndex, indexForTimestep } from './timestep-index.js';
@@ -66,10 +67,7 @@ export class EulerAncestralDiscreteScheduler implements Scheduler {
   }
 
   get initNoiseSigma(): number {
-    let max = 0;
-    for (const sigma of this.sigmaSchedule) if (sigma > max) max = sigma;
-    const spacing = this.reader.string('timestep_spacing');
-    return spacing === 'linspace' || spacing === 'trailing' ? max : f(Math.sqrt(f(f(max * max) + 1)));
+    return sigmaInitNoiseSigma(this.sigmaSchedule, this.reader.string('timestep_spacing'));
   }
 
   get timesteps(): readonly number[] {
@@ -108,11 +106,7 @@ export class EulerAncestralDiscreteScheduler implements Scheduler {
 
   scaleModelInput(sample: Float32Array, timestep: number): Float32Array {
     if (this.stepIndexValue === undefined) this.initStepIndex(timestep);
-    const sigma = this.sigmaSchedule[this.stepIndexValue!]!;
-    const scale = f(Math.sqrt(f(f(sigma * sigma) + 1)));
-    const out = new Float32Array(sample.length);
-    for (let i = 0; i < sample.length; i++) out[i] = sample[i]! / scale;
-    return out;
+    return scaleBySigma(sample, this.sigmaSchedule[this.stepIndexValue!]!);
   }
 
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array, context: StepContext): SchedulerStepOutput {

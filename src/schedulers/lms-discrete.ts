@@ -4,7 +4,7 @@ import { interpOnIntegerGrid } from './numpy-compat.js';
 import { integrate } from './quadrature.js';
 import { assertStepShapes } from './sample-ops.js';
 import type { Scheduler, SchedulerConfig, SchedulerStepOutput, StepContext } from './scheduler.js';
-import { betaSigmas, exponentialSigmas, karrasSigmas, logFloat32, sigmaToT } from './sigma-schedules.js';
+import { betaSigmas, exponentialSigmas, karrasSigmas, logFloat32, scaleBySigma, sigmaInitNoiseSigma, sigmaToT } from './sigma-schedules.js';
 import { validateBeginIndex, validateInferenceSteps } from './step-count.js';
 import { addNoiseIndex, indexForTimestep } from './timestep-index.js';
 import { spacedTimesteps, timestepSpacings } from './timestep-spacing.js';
@@ -76,10 +76,7 @@ export class LMSDiscreteScheduler implements Scheduler {
   }
 
   get initNoiseSigma(): number {
-    let max = 0;
-    for (const sigma of this.sigmaSchedule) if (sigma > max) max = sigma;
-    const spacing = this.reader.string('timestep_spacing');
-    return spacing === 'linspace' || spacing === 'trailing' ? max : f(Math.sqrt(f(f(max * max) + 1)));
+    return sigmaInitNoiseSigma(this.sigmaSchedule, this.reader.string('timestep_spacing'));
   }
 
   get timesteps(): readonly number[] {
@@ -128,11 +125,7 @@ export class LMSDiscreteScheduler implements Scheduler {
 
   scaleModelInput(sample: Float32Array, timestep: number): Float32Array {
     if (this.stepIndexValue === undefined) this.initStepIndex(timestep);
-    const sigma = this.sigmaSchedule[this.stepIndexValue!]!;
-    const scale = f(Math.sqrt(f(f(sigma * sigma) + 1)));
-    const out = new Float32Array(sample.length);
-    for (let i = 0; i < sample.length; i++) out[i] = sample[i]! / scale;
-    return out;
+    return scaleBySigma(sample, this.sigmaSchedule[this.stepIndexValue!]!);
   }
 
   /**

@@ -71,3 +71,22 @@ export function sigmaToAlphaSigmaT(sigma: number, useFlowSigmas = false): [alpha
 export function lambdaFromAlphaSigma(alphaT: number, sigmaT: number): number {
   return f(f(Math.log(alphaT)) - f(Math.log(sigmaT)));
 }
+
+/**
+ * `init_noise_sigma` of the sigma-based schedulers (Euler, Euler a, LMS): the largest sigma for "linspace"
+ * and "trailing" spacing, else `sqrt(max² + 1)`, in float32.
+ */
+export function sigmaInitNoiseSigma(sigmas: Float32Array, timestepSpacing: string): number {
+  let max = 0;
+  for (const sigma of sigmas) if (sigma > max) max = sigma;
+  return timestepSpacing === 'linspace' || timestepSpacing === 'trailing' ? max : Math.fround(Math.sqrt(Math.fround(Math.fround(max * max) + 1)));
+}
+
+/** `scale_model_input` of the sigma-based schedulers: `sample / sqrt(sigma² + 1)` in float32, as a new array. */
+export function scaleBySigma(sample: Float32Array, sigma: number): Float32Array {
+  const f = Math.fround;
+  const scale = f(Math.sqrt(f(f(sigma * sigma) + 1)));
+  const out = new Float32Array(sample.length);
+  for (let i = 0; i < sample.length; i++) out[i] = sample[i]! / scale;
+  return out;
+}
