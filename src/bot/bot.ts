@@ -6,7 +6,7 @@ import { JobRunner } from '../jobs/job-runner.js';
 import type { Logger } from '../logging/logger.js';
 import { pipelineStatusOf, startObservability, type DiscordStatus, type Observability } from '../metrics/index.js';
 import { withModelDefaults } from '../model/model-profile.js';
-import { openStore, type JobRecord, type Store } from '../store/index.js';
+import { openStore, type JobRecord } from '../store/index.js';
 import { PipelineWorker } from '../worker/pipeline-worker.js';
 import { runtimeOptionsFrom } from '../worker/runtime-options.js';
 import type { BotContext } from './context.js';

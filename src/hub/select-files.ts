@@ -30,7 +30,6 @@ export interface ModelSelection {
 
 /** Components whose graph is `<component>/model.onnx`; `vae_encoder` is optional (img2img only). */
 const onnxComponents = ['text_encoder', 'unet', 'vae_decoder', 'vae_encoder'] as const;
-const optionalComponents: ReadonlySet<string> = new Set(['vae_encoder']);
 
 const requiredFiles = [
   'model_index.json',

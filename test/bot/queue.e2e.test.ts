@@ -84,12 +84,6 @@ function storedStatus(world: BotWorld, jobId: string): string | undefined {
   }
 }
 
-async function pixels(world: BotWorld, message: ApiMessage): Promise<Buffer> {
-  const [png] = attachmentsOf(world.discord, message);
-  assert.ok(png, `a picture: ${message.content}`);
-  return sharp(png).raw().toBuffer();
-}
-
 describe('the queue end to end (real bot process, fake Discord, tiny model)', () => {
   let world: BotWorld;
   let carol: ApiUser;
