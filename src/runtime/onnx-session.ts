@@ -10,7 +10,7 @@ export interface OrtSessionOptions {
   readonly graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
   /** When set, onnxruntime writes the optimised graph here (see `optimized-model-cache.ts`). */
   readonly optimizedModelFilePath?: string;
-  /** Extra `session.*` config entries (string values), passed through to onnxruntime. */
+  /** onnxruntime session config entries by their full key (e.g. `session.intra_op.allow_spinning`), string values. */
   readonly configEntries?: Readonly<Record<string, string>>;
   /**
    * Least severity onnxruntime prints to stderr (0 verbose … 4 fatal); default 3 (errors). Its warnings are
@@ -35,7 +35,7 @@ export async function createOrtSession(modelPath: string, options: OrtSessionOpt
     logSeverityLevel: options.logSeverityLevel ?? 3,
     ...(options.intraOpThreads > 0 ? { intraOpNumThreads: options.intraOpThreads } : {}),
     ...(options.optimizedModelFilePath ? { optimizedModelFilePath: options.optimizedModelFilePath } : {}),
-    ...(options.configEntries ? { extra: { session: { ...options.configEntries } } } : {}),
+    ...(options.configEntries ? { extra: { ...options.configEntries } } : {}),
   };
   const session = await ort.InferenceSession.create(modelPath, sessionOptions);
   return new OrtModelSession(modelPath, session);

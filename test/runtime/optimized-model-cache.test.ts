@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -46,7 +46,13 @@ describe('optimised-graph cache', () => {
     const cold = await run(cacheDir);
     const entries = readdirSync(cacheDir).filter((name) => !name.includes('staging'));
     assert.equal(entries.length, 4, 'text encoder, UNet, VAE decoder and encoder');
-    for (const entry of entries) assert.ok(existsSync(join(cacheDir, entry, 'model.onnx')));
+    for (const entry of entries) {
+      assert.ok(existsSync(join(cacheDir, entry, 'model.onnx')));
+      // A full-size UNet is over protobuf's 2 GB limit: the weights must go to the external file.
+      const graphBytes = statSync(join(cacheDir, entry, 'model.onnx')).size;
+      const weightsBytes = statSync(join(cacheDir, entry, 'model.onnx.data')).size;
+      assert.ok(weightsBytes > graphBytes, `${entry}: graph ${graphBytes} B, external weights ${weightsBytes} B`);
+    }
     assert.ok(cold.paths.every((p) => p.startsWith(modelDir)), 'the first start runs the original files');
 
     const warm = await run(cacheDir);
