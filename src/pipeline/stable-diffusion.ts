@@ -71,7 +71,10 @@ export interface GenerationHooks {
   readonly betweenSteps?: () => Promise<void>;
   /** The initial (txt2img) or noised (img2img) latents and the timesteps that will run. */
   readonly onLatentsPrepared?: (latents: Float32Array, timesteps: readonly number[]) => void;
-  /** diffusers' `callback_on_step_end`: the latents after each step (for tests and tools). */
+  /**
+   * diffusers' `callback_on_step_end`: the latents after each step (for tests and tools). The array is reused
+   * by later steps: copy it to keep it.
+   */
   readonly onStepEnd?: (index: number, timestep: number, latents: Float32Array) => void;
   /** Keep the final latents and the float decoder output in the result. */
   readonly keepIntermediates?: boolean;
@@ -277,8 +280,13 @@ export class StableDiffusionPipeline {
 
     // 7. Denoising loop
     const modelRows = doClassifierFreeGuidance ? 2 * totalRows : totalRows;
-    const modelInput = doClassifierFreeGuidance ? new Float32Array(modelRows * rowSize) : undefined;
-    const guided = doClassifierFreeGuidance ? new Float32Array(totalRows * rowSize) : undefined;
+    const latentLength = totalRows * rowSize;
+    // Every per-step array is allocated once here: a fresh allocation per step costs more than the
+    // step's arithmetic (page faults dominate on small latents).
+    const modelInput = new Float32Array(modelRows * rowSize);
+    const scaledLatents = modelInput.subarray(0, latentLength);
+    const guided = doClassifierFreeGuidance ? new Float32Array(latentLength) : undefined;
+    const latentBuffers = [new Float32Array(latentLength), new Float32Array(latentLength)] as const;
     const unetMsBefore = timing.modelMs;
     const stepOverheads = new Float64Array(timesteps.length);
     for (let index = 0; index < timesteps.length; index++) {
@@ -287,16 +295,11 @@ export class StableDiffusionPipeline {
       await hooks.betweenSteps?.();
       if (hooks.signal?.aborted) throw cancelled();
       const timestep = timesteps[index]!;
-      const scaled = scheduler.scaleModelInput(latents, timestep);
-      let sample = scaled;
-      if (modelInput) {
-        modelInput.set(scaled, 0);
-        modelInput.set(scaled, scaled.length);
-        sample = modelInput;
-      }
+      scheduler.scaleModelInput(latents, timestep, scaledLatents);
+      if (doClassifierFreeGuidance) modelInput.copyWithin(latentLength, 0, latentLength);
       const prediction = await this.unet.predict(
         {
-          sample,
+          sample: modelInput,
           sampleDims: [modelRows, 4, latentHeight, latentWidth],
           timestep,
           encoderHiddenStates: embeddings,
@@ -310,7 +313,8 @@ export class StableDiffusionPipeline {
         combineGuidance(prediction, rowGuidance, rowSize, guided);
         noisePrediction = guided;
       }
-      latents = scheduler.step(noisePrediction, timestep, latents, { shape: latentDims, generator }).prevSample;
+      const prevSampleOut = latents === latentBuffers[0] ? latentBuffers[1] : latentBuffers[0];
+      latents = scheduler.step(noisePrediction, timestep, latents, { shape: latentDims, generator, prevSampleOut }).prevSample;
       hooks.onStepEnd?.(index, timestep, latents);
       hooks.onProgress?.({ step: index + 1, totalSteps: timesteps.length, elapsedMs: performance.now() - started });
       stepOverheads[index] = performance.now() - stepStarted - (timing.modelMs - modelMsBefore);

@@ -1,6 +1,6 @@
 import { resolveSchedulerConfig, SchedulerConfigReader, type SchedulerDefaults } from './config.js';
 import { noiseScheduleFromConfig } from './noise-schedule.js';
-import { addNoiseVariancePreserving, assertStepShapes, clampInPlace, drawNoise, thresholdSampleInPlace } from './sample-ops.js';
+import { addNoiseVariancePreserving, assertStepShapes, clampInPlace, drawNoise, prevSampleBuffer, thresholdSampleInPlace, unscaledModelInput } from './sample-ops.js';
 import type { Scheduler, SchedulerConfig, SchedulerStepOutput, StepContext } from './scheduler.js';
 import { validateInferenceSteps } from './step-count.js';
 import { spacedTimesteps, timestepSpacings } from './timestep-spacing.js';
@@ -85,8 +85,8 @@ export class DDIMScheduler implements Scheduler {
     throw new Error(`${this.className} has no set_begin_index`);
   }
 
-  scaleModelInput(sample: Float32Array): Float32Array {
-    return sample;
+  scaleModelInput(sample: Float32Array, _timestep: number, out?: Float32Array): Float32Array {
+    return unscaledModelInput(sample, out);
   }
 
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array, context: StepContext): SchedulerStepOutput {
@@ -136,7 +136,7 @@ export class DDIMScheduler implements Scheduler {
 
     const directionCoeff = f(Math.sqrt(f(f(1 - alphaProdTPrev) - f(stdDevT * stdDevT))));
     const sqrtAlphaProdTPrev = f(Math.sqrt(alphaProdTPrev));
-    const prevSample = new Float32Array(n);
+    const prevSample = prevSampleBuffer(context, n, sample, modelOutput);
     for (let i = 0; i < n; i++) prevSample[i] = f(f(sqrtAlphaProdTPrev * predOriginalSample[i]!) + f(directionCoeff * predEpsilon[i]!));
 
     if (this.eta > 0) {

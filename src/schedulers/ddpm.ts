@@ -1,6 +1,6 @@
 import { resolveSchedulerConfig, SchedulerConfigReader, type SchedulerDefaults } from './config.js';
 import { betaScheduleNames, noiseScheduleFromConfig } from './noise-schedule.js';
-import { addNoiseVariancePreserving, assertStepShapes, clampInPlace, drawNoise, thresholdSampleInPlace } from './sample-ops.js';
+import { addNoiseVariancePreserving, assertStepShapes, clampInPlace, drawNoise, prevSampleBuffer, thresholdSampleInPlace, unscaledModelInput } from './sample-ops.js';
 import type { Scheduler, SchedulerConfig, SchedulerStepOutput, StepContext } from './scheduler.js';
 import { validateInferenceSteps } from './step-count.js';
 import { spacedTimesteps, timestepSpacings } from './timestep-spacing.js';
@@ -84,8 +84,8 @@ export class DDPMScheduler implements Scheduler {
     throw new Error(`${this.className} has no set_begin_index`);
   }
 
-  scaleModelInput(sample: Float32Array): Float32Array {
-    return sample;
+  scaleModelInput(sample: Float32Array, _timestep: number, out?: Float32Array): Float32Array {
+    return unscaledModelInput(sample, out);
   }
 
   /** `previous_timestep`: the next entry of the schedule, or −1 after the last one. */
@@ -131,7 +131,7 @@ export class DDPMScheduler implements Scheduler {
 
     const originalCoeff = f(f(f(Math.sqrt(alphaProdTPrev)) * currentBetaT) / betaProdT);
     const currentCoeff = f(f(f(Math.sqrt(currentAlphaT)) * betaProdTPrev) / betaProdT);
-    const prevSample = new Float32Array(n);
+    const prevSample = prevSampleBuffer(context, n, sample, modelOutputWithVariance);
     for (let i = 0; i < n; i++) prevSample[i] = f(f(originalCoeff * predOriginalSample[i]!) + f(currentCoeff * sample[i]!));
 
     if (timestep > 0) {

@@ -2,7 +2,7 @@ import { UserError } from '../errors.js';
 import { resolveSchedulerConfig, SchedulerConfigReader, type SchedulerDefaults } from './config.js';
 import { noiseScheduleFromConfig, trainingSigmas } from './noise-schedule.js';
 import { interpOnIntegerGrid, numpyLinspace, roundHalfEven } from './numpy-compat.js';
-import { assertStepShapes, drawNoise, thresholdSampleInPlace } from './sample-ops.js';
+import { assertStepShapes, drawNoise, prevSampleBuffer, thresholdSampleInPlace, unscaledModelInput } from './sample-ops.js';
 import type { Scheduler, SchedulerConfig, SchedulerStepOutput, StepContext } from './scheduler.js';
 import { betaSigmas, exponentialSigmas, karrasSigmas, lambdaFromAlphaSigma, logFloat32, luLambdas, sigmaToAlphaSigmaT, sigmaToT } from './sigma-schedules.js';
 import { validateBeginIndex, validateInferenceSteps } from './step-count.js';
@@ -200,8 +200,8 @@ export class DPMSolverMultistepScheduler implements Scheduler {
     this.beginIndexValue = beginIndex;
   }
 
-  scaleModelInput(sample: Float32Array): Float32Array {
-    return sample;
+  scaleModelInput(sample: Float32Array, _timestep: number, out?: Float32Array): Float32Array {
+    return unscaledModelInput(sample, out);
   }
 
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array, context: StepContext): SchedulerStepOutput {
@@ -225,13 +225,13 @@ export class DPMSolverMultistepScheduler implements Scheduler {
 
     const noise = this.algorithmType === 'sde-dpmsolver' || this.algorithmType === 'sde-dpmsolver++' ? drawNoise(context, this.className, sample.length) : undefined;
 
-    let prevSample: Float32Array;
+    const prevSample = prevSampleBuffer(context, sample.length, sample, modelOutput);
     if (this.solverOrder === 1 || this.lowerOrderNums < 1 || lowerOrderFinal) {
-      prevSample = this.firstOrderUpdate(converted, sample, noise);
+      this.firstOrderUpdate(converted, sample, noise, prevSample);
     } else if (this.solverOrder === 2 || this.lowerOrderNums < 2 || lowerOrderSecond) {
-      prevSample = this.secondOrderUpdate(sample, noise);
+      this.secondOrderUpdate(sample, noise, prevSample);
     } else {
-      prevSample = this.thirdOrderUpdate(sample, noise);
+      this.thirdOrderUpdate(sample, noise, prevSample);
     }
     if (this.lowerOrderNums < this.solverOrder) this.lowerOrderNums++;
     this.stepIndexValue = index + 1;
@@ -315,13 +315,12 @@ export class DPMSolverMultistepScheduler implements Scheduler {
     return { alpha, sigma, lambda: lambdaFromAlphaSigma(alpha, sigma) };
   }
 
-  private firstOrderUpdate(m: Float32Array, sample: Float32Array, noise: Float32Array | undefined): Float32Array {
+  private firstOrderUpdate(m: Float32Array, sample: Float32Array, noise: Float32Array | undefined, out: Float32Array): void {
     const index = this.stepIndexValue!;
     const t = this.pointAt(index + 1);
     const s = this.pointAt(index);
     const h = f(t.lambda - s.lambda);
     const n = sample.length;
-    const out = new Float32Array(n);
     switch (this.algorithmType) {
       case 'dpmsolver++': {
         const a = f(t.sigma / s.sigma);
@@ -351,10 +350,9 @@ export class DPMSolverMultistepScheduler implements Scheduler {
         break;
       }
     }
-    return out;
   }
 
-  private secondOrderUpdate(sample: Float32Array, noise: Float32Array | undefined): Float32Array {
+  private secondOrderUpdate(sample: Float32Array, noise: Float32Array | undefined, out: Float32Array): void {
     const index = this.stepIndexValue!;
     const t = this.pointAt(index + 1);
     const s0 = this.pointAt(index);
@@ -369,7 +367,6 @@ export class DPMSolverMultistepScheduler implements Scheduler {
     const n = sample.length;
     const d1 = new Float32Array(n);
     for (let i = 0; i < n; i++) d1[i] = f(inverseR0 * f(m0[i]! - m1[i]!));
-    const out = new Float32Array(n);
     const expMinusH = f(Math.exp(-h));
     const expH = f(Math.exp(h));
     const midpoint = this.solverType === 'midpoint';
@@ -411,10 +408,9 @@ export class DPMSolverMultistepScheduler implements Scheduler {
         break;
       }
     }
-    return out;
   }
 
-  private thirdOrderUpdate(sample: Float32Array, noise: Float32Array | undefined): Float32Array {
+  private thirdOrderUpdate(sample: Float32Array, noise: Float32Array | undefined, out: Float32Array): void {
     const index = this.stepIndexValue!;
     const t = this.pointAt(index + 1);
     const s0 = this.pointAt(index);
@@ -442,7 +438,6 @@ export class DPMSolverMultistepScheduler implements Scheduler {
       d1[i] = f(d10 + f(r0Share * diff));
       d2[i] = f(inverseSum * diff);
     }
-    const out = new Float32Array(n);
     const expMinusH = f(Math.exp(-h));
     const expH = f(Math.exp(h));
     const hSquared = f(h * h);
@@ -478,6 +473,5 @@ export class DPMSolverMultistepScheduler implements Scheduler {
         // diffusers has no third-order SDE-DPMSolver update and returns None here.
         throw new Error(`${this.className}: no third-order update for algorithm_type "sde-dpmsolver" (use solver_order ≤ 2)`);
     }
-    return out;
   }
 }

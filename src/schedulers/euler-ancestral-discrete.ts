@@ -2,7 +2,7 @@ import { UserError } from '../errors.js';
 import { resolveSchedulerConfig, SchedulerConfigReader, type SchedulerDefaults } from './config.js';
 import { noiseScheduleFromConfig, trainingSigmas } from './noise-schedule.js';
 import { interpOnIntegerGrid } from './numpy-compat.js';
-import { assertStepShapes, drawNoise } from './sample-ops.js';
+import { assertStepShapes, drawNoise, prevSampleBuffer } from './sample-ops.js';
 import { scaleBySigma, sigmaInitNoiseSigma } from './sigma-schedules.js';
 import type { Scheduler, SchedulerConfig, SchedulerStepOutput, StepContext } from './scheduler.js';
 import { validateBeginIndex, validateInferenceSteps } from './step-count.js';
@@ -104,9 +104,9 @@ export class EulerAncestralDiscreteScheduler implements Scheduler {
     this.beginIndexValue = beginIndex;
   }
 
-  scaleModelInput(sample: Float32Array, timestep: number): Float32Array {
+  scaleModelInput(sample: Float32Array, timestep: number, out?: Float32Array): Float32Array {
     if (this.stepIndexValue === undefined) this.initStepIndex(timestep);
-    return scaleBySigma(sample, this.sigmaSchedule[this.stepIndexValue!]!);
+    return scaleBySigma(sample, this.sigmaSchedule[this.stepIndexValue!]!, out);
   }
 
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array, context: StepContext): SchedulerStepOutput {
@@ -133,7 +133,7 @@ export class EulerAncestralDiscreteScheduler implements Scheduler {
     const sigmaDown = f(Math.sqrt(f(toSquared - f(sigmaUp * sigmaUp))));
     const dt = f(sigmaDown - sigma);
     const noise = drawNoise(context, this.className, n);
-    const prevSample = new Float32Array(n);
+    const prevSample = prevSampleBuffer(context, n, sample, modelOutput);
     for (let i = 0; i < n; i++) {
       const derivative = f(f(sample[i]! - predOriginalSample[i]!) / sigma);
       const euler = f(sample[i]! + f(derivative * dt));

@@ -1,7 +1,7 @@
 import { resolveSchedulerConfig, SchedulerConfigReader, type SchedulerDefaults } from './config.js';
 import { noiseScheduleFromConfig, torchLinspaceFloat32, trainingSigmas } from './noise-schedule.js';
 import { interpOnIntegerGrid } from './numpy-compat.js';
-import { assertStepShapes, drawNoise } from './sample-ops.js';
+import { assertStepShapes, drawNoise, prevSampleBuffer } from './sample-ops.js';
 import type { Scheduler, SchedulerConfig, SchedulerStepOutput, StepContext } from './scheduler.js';
 import { betaSigmas, exponentialSigmas, karrasSigmas, logFloat32, scaleBySigma, sigmaInitNoiseSigma, sigmaToT } from './sigma-schedules.js';
 import { validateBeginIndex, validateInferenceSteps } from './step-count.js';
@@ -159,9 +159,9 @@ export class EulerDiscreteScheduler implements Scheduler {
     this.beginIndexValue = beginIndex;
   }
 
-  scaleModelInput(sample: Float32Array, timestep: number): Float32Array {
+  scaleModelInput(sample: Float32Array, timestep: number, out?: Float32Array): Float32Array {
     if (this.stepIndexValue === undefined) this.initStepIndex(timestep);
-    return scaleBySigma(sample, this.sigmaSchedule[this.stepIndexValue!]!);
+    return scaleBySigma(sample, this.sigmaSchedule[this.stepIndexValue!]!, out);
   }
 
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array, context: StepContext): SchedulerStepOutput {
@@ -185,7 +185,7 @@ export class EulerDiscreteScheduler implements Scheduler {
     }
 
     const predOriginalSample = new Float32Array(n);
-    const prevSample = new Float32Array(n);
+    const prevSample = prevSampleBuffer(context, n, sample, modelOutput);
     const dt = f(sigmaNext - sigmaHat);
     if (this.predictionType === 'epsilon') {
       for (let i = 0; i < n; i++) predOriginalSample[i] = f(x[i]! - f(sigmaHat * modelOutput[i]!));

@@ -1,7 +1,7 @@
 import { resolveSchedulerConfig, SchedulerConfigReader, type SchedulerDefaults } from './config.js';
 import { noiseScheduleFromConfig } from './noise-schedule.js';
 import { numpyLinspace } from './numpy-compat.js';
-import { addNoiseVariancePreserving, assertStepShapes, clampInPlace, drawNoise, thresholdSampleInPlace } from './sample-ops.js';
+import { addNoiseVariancePreserving, assertStepShapes, clampInPlace, drawNoise, prevSampleBuffer, thresholdSampleInPlace, unscaledModelInput } from './sample-ops.js';
 import type { Scheduler, SchedulerConfig, SchedulerStepOutput, StepContext } from './scheduler.js';
 import { validateBeginIndex, validateInferenceSteps } from './step-count.js';
 import { indexForTimestep } from './timestep-index.js';
@@ -108,8 +108,8 @@ export class LCMScheduler implements Scheduler {
     this.beginIndexValue = beginIndex;
   }
 
-  scaleModelInput(sample: Float32Array): Float32Array {
-    return sample;
+  scaleModelInput(sample: Float32Array, _timestep: number, out?: Float32Array): Float32Array {
+    return unscaledModelInput(sample, out);
   }
 
   /** `get_scalings_for_boundary_condition_discrete`: `[c_skip, c_out]` in float32 for a timestep. */
@@ -151,13 +151,16 @@ export class LCMScheduler implements Scheduler {
     const denoised = new Float32Array(n);
     for (let i = 0; i < n; i++) denoised[i] = f(f(cOut * predicted[i]!) + f(cSkip * sample[i]!));
 
-    let prevSample = denoised;
+    let prevSample: Float32Array = denoised;
     if (index !== this.numInferenceSteps - 1) {
       const noise = drawNoise(context, this.className, n);
       const sqrtAlphaPrev = f(Math.sqrt(alphaProdTPrev));
       const sqrtBetaPrev = f(Math.sqrt(f(1 - alphaProdTPrev)));
-      prevSample = new Float32Array(n);
+      prevSample = prevSampleBuffer(context, n, sample, modelOutput);
       for (let i = 0; i < n; i++) prevSample[i] = f(f(sqrtAlphaPrev * denoised[i]!) + f(sqrtBetaPrev * noise[i]!));
+    } else if (context.prevSampleOut !== undefined) {
+      prevSample = prevSampleBuffer(context, n, sample, modelOutput);
+      prevSample.set(denoised);
     }
     this.stepIndexValue = index + 1;
     return { prevSample, predOriginalSample: denoised };

@@ -2,7 +2,7 @@ import { resolveSchedulerConfig, SchedulerConfigReader, type SchedulerDefaults }
 import { noiseScheduleFromConfig, trainingSigmas } from './noise-schedule.js';
 import { interpOnIntegerGrid } from './numpy-compat.js';
 import { integrate } from './quadrature.js';
-import { assertStepShapes } from './sample-ops.js';
+import { assertStepShapes, prevSampleBuffer } from './sample-ops.js';
 import type { Scheduler, SchedulerConfig, SchedulerStepOutput, StepContext } from './scheduler.js';
 import { betaSigmas, exponentialSigmas, karrasSigmas, logFloat32, scaleBySigma, sigmaInitNoiseSigma, sigmaToT } from './sigma-schedules.js';
 import { validateBeginIndex, validateInferenceSteps } from './step-count.js';
@@ -123,9 +123,9 @@ export class LMSDiscreteScheduler implements Scheduler {
     this.beginIndexValue = beginIndex;
   }
 
-  scaleModelInput(sample: Float32Array, timestep: number): Float32Array {
+  scaleModelInput(sample: Float32Array, timestep: number, out?: Float32Array): Float32Array {
     if (this.stepIndexValue === undefined) this.initStepIndex(timestep);
-    return scaleBySigma(sample, this.sigmaSchedule[this.stepIndexValue!]!);
+    return scaleBySigma(sample, this.sigmaSchedule[this.stepIndexValue!]!, out);
   }
 
   /**
@@ -183,7 +183,7 @@ export class LMSDiscreteScheduler implements Scheduler {
       const d = this.derivatives[this.derivatives.length - 1 - k]!;
       for (let i = 0; i < n; i++) sum[i] = f(sum[i]! + f(c * d[i]!));
     }
-    const prevSample = new Float32Array(n);
+    const prevSample = prevSampleBuffer(context, n, sample, modelOutput);
     for (let i = 0; i < n; i++) prevSample[i] = f(sample[i]! + sum[i]!);
     this.stepIndexValue = index + 1;
     return { prevSample, predOriginalSample };

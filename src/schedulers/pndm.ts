@@ -1,7 +1,7 @@
 import { resolveSchedulerConfig, SchedulerConfigReader, type SchedulerDefaults } from './config.js';
 import { noiseScheduleFromConfig } from './noise-schedule.js';
 import { numpyArange, numpyLinspace, roundHalfEven } from './numpy-compat.js';
-import { addNoiseVariancePreserving, assertStepShapes, snapshot } from './sample-ops.js';
+import { addNoiseVariancePreserving, assertStepShapes, prevSampleBuffer, snapshot, unscaledModelInput } from './sample-ops.js';
 import type { Scheduler, SchedulerConfig, SchedulerStepOutput, StepContext } from './scheduler.js';
 import { validateInferenceSteps } from './step-count.js';
 import { timestepSpacings } from './timestep-spacing.js';
@@ -115,15 +115,16 @@ export class PNDMScheduler implements Scheduler {
     throw new Error(`${this.className} has no set_begin_index`);
   }
 
-  scaleModelInput(sample: Float32Array): Float32Array {
-    return sample;
+  scaleModelInput(sample: Float32Array, _timestep: number, out?: Float32Array): Float32Array {
+    return unscaledModelInput(sample, out);
   }
 
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array, context: StepContext): SchedulerStepOutput {
     if (this.numInferenceSteps === undefined) throw new Error(`${this.className}: call setTimesteps() before step()`);
     assertStepShapes(modelOutput, sample, context);
+    const out = prevSampleBuffer(context, sample.length, sample, modelOutput);
     const prevSample =
-      this.counter < this.prkTimesteps.length && !this.skipPrkSteps ? this.stepPrk(modelOutput, timestep, sample) : this.stepPlms(modelOutput, timestep, sample);
+      this.counter < this.prkTimesteps.length && !this.skipPrkSteps ? this.stepPrk(modelOutput, timestep, sample, out) : this.stepPlms(modelOutput, timestep, sample, out);
     return { prevSample };
   }
 
@@ -131,7 +132,7 @@ export class PNDMScheduler implements Scheduler {
     return addNoiseVariancePreserving(this.alphasCumprod, originalSamples, noise, timestep);
   }
 
-  private stepPrk(modelOutput: Float32Array, timestep: number, sample: Float32Array): Float32Array {
+  private stepPrk(modelOutput: Float32Array, timestep: number, sample: Float32Array, out: Float32Array): Float32Array {
     const numTrain = this.reader.integer('num_train_timesteps');
     const diffToPrev = this.counter % 2 ? 0 : Math.floor(Math.floor(numTrain / this.numInferenceSteps!) / 2);
     const prevTimestep = timestep - diffToPrev;
@@ -154,12 +155,12 @@ export class PNDMScheduler implements Scheduler {
       for (let i = 0; i < n; i++) output[i] = f(accumulated[i]! + f(sixth * modelOutput[i]!));
       this.curModelOutput = undefined;
     }
-    const prevSample = this.prevSampleFor(this.curSample ?? sample, stageTimestep, prevTimestep, output);
+    const prevSample = this.prevSampleFor(this.curSample ?? sample, stageTimestep, prevTimestep, output, out);
     this.counter++;
     return prevSample;
   }
 
-  private stepPlms(modelOutput: Float32Array, timestep: number, sample: Float32Array): Float32Array {
+  private stepPlms(modelOutput: Float32Array, timestep: number, sample: Float32Array, out: Float32Array): Float32Array {
     if (!this.skipPrkSteps && this.ets.length < 3) {
       throw new Error(`${this.className} can only run PLMS steps after at least 12 PRK iterations`);
     }
@@ -207,13 +208,13 @@ export class PNDMScheduler implements Scheduler {
         combined[i] = f(scale * sum);
       }
     }
-    const prevSample = this.prevSampleFor(x, current, prevTimestep, combined);
+    const prevSample = this.prevSampleFor(x, current, prevTimestep, combined, out);
     this.counter++;
     return prevSample;
   }
 
-  /** `_get_prev_sample`: formula (9) of the PNDM paper. */
-  private prevSampleFor(sample: Float32Array, timestep: number, prevTimestep: number, modelOutput: Float32Array): Float32Array {
+  /** `_get_prev_sample`: formula (9) of the PNDM paper, written into `prevSample`. */
+  private prevSampleFor(sample: Float32Array, timestep: number, prevTimestep: number, modelOutput: Float32Array, prevSample: Float32Array): Float32Array {
     const alphaProdT = this.alphasCumprod[timestep];
     if (alphaProdT === undefined) throw new RangeError(`${this.className}: timestep ${timestep} is outside the training schedule`);
     const alphaProdTPrev = prevTimestep >= 0 ? this.alphasCumprod[prevTimestep]! : this.finalAlphaCumprod;
@@ -230,7 +231,6 @@ export class PNDMScheduler implements Scheduler {
     const sampleCoeff = f(Math.sqrt(f(alphaProdTPrev / alphaProdT)));
     const denominator = f(f(alphaProdT * f(Math.sqrt(betaProdTPrev))) + f(Math.sqrt(f(f(alphaProdT * betaProdT) * alphaProdTPrev))));
     const difference = f(alphaProdTPrev - alphaProdT);
-    const prevSample = new Float32Array(n);
     for (let i = 0; i < n; i++) {
       prevSample[i] = f(f(sampleCoeff * sample[i]!) - f(f(difference * output[i]!) / denominator));
     }

@@ -60,6 +60,30 @@ export function thresholdSampleInPlace(values: Float32Array, batchSize: number, 
   }
 }
 
+function sharesMemory(a: Float32Array, b: Float32Array): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}
+
+/** Checks a caller-supplied output buffer: right length, and no shared memory with the inputs it is computed from. */
+export function checkedOutput(out: Float32Array, length: number, inputs: readonly Float32Array[], what: string): Float32Array {
+  if (out.length !== length) throw new RangeError(`${what} has ${out.length} elements, expected ${length}`);
+  if (inputs.some((input) => sharesMemory(out, input))) throw new RangeError(`${what} must not share memory with the step's inputs`);
+  return out;
+}
+
+/** The array `step()` writes `prev_sample` into: `context.prevSampleOut` when the caller recycles one, else a new array. */
+export function prevSampleBuffer(context: StepContext, length: number, ...inputs: Float32Array[]): Float32Array {
+  const out = context.prevSampleOut;
+  return out === undefined ? new Float32Array(length) : checkedOutput(out, length, inputs, 'prevSampleOut');
+}
+
+/** `scale_model_input` of schedulers that do not scale: `sample` itself, or a copy in `out` when one is given. */
+export function unscaledModelInput(sample: Float32Array, out: Float32Array | undefined): Float32Array {
+  if (out === undefined) return sample;
+  checkedOutput(out, sample.length, [sample], 'scaleModelInput out').set(sample);
+  return out;
+}
+
 /** Copies an array so that later changes by the caller cannot reach the scheduler's history. */
 export function snapshot(values: Float32Array): Float32Array {
   return values.slice();

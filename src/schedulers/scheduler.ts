@@ -28,6 +28,12 @@ export interface StepContext {
   readonly shape: readonly number[];
   /** Generator for stochastic steps; required by schedulers whose step draws noise. */
   readonly generator?: RandomSource;
+  /**
+   * Where to write `prevSample` (same length as `sample`, sharing no memory with `sample` or `modelOutput`);
+   * without it a new array is returned. Schedulers copy whatever they keep between steps, so a caller may
+   * alternate two buffers: a fresh allocation per step costs more than the step's arithmetic.
+   */
+  readonly prevSampleOut?: Float32Array;
 }
 
 /**
@@ -56,8 +62,11 @@ export interface Scheduler {
   setTimesteps(numInferenceSteps: number): void;
   /** `set_begin_index(begin_index)`; throws when `supportsBeginIndex` is false. */
   setBeginIndex(beginIndex: number): void;
-  /** `scale_model_input(sample, timestep)`; returns a new array (or `sample` itself for identity). */
-  scaleModelInput(sample: Float32Array, timestep: number): Float32Array;
+  /**
+   * `scale_model_input(sample, timestep)`. Writes into `out` and returns it when given (same length, sharing
+   * no memory with `sample`); otherwise returns a new array, or `sample` itself when the scheduler does not scale.
+   */
+  scaleModelInput(sample: Float32Array, timestep: number, out?: Float32Array): Float32Array;
   /** `step(model_output, timestep, sample, generator)`. */
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array, context: StepContext): SchedulerStepOutput;
   /** `add_noise(original_samples, noise, timesteps[:1])` for image-to-image. */

@@ -1,5 +1,6 @@
 import { betaQuantile } from './beta-distribution.js';
 import { numpyLinspace } from './numpy-compat.js';
+import { checkedOutput } from './sample-ops.js';
 
 const f = Math.fround;
 
@@ -82,11 +83,11 @@ export function sigmaInitNoiseSigma(sigmas: Float32Array, timestepSpacing: strin
   return timestepSpacing === 'linspace' || timestepSpacing === 'trailing' ? max : Math.fround(Math.sqrt(Math.fround(Math.fround(max * max) + 1)));
 }
 
-/** `scale_model_input` of the sigma-based schedulers: `sample / sqrt(sigma² + 1)` in float32, as a new array. */
-export function scaleBySigma(sample: Float32Array, sigma: number): Float32Array {
+/** `scale_model_input` of the sigma-based schedulers: `sample / sqrt(sigma² + 1)` in float32, into `out` or a new array. */
+export function scaleBySigma(sample: Float32Array, sigma: number, into?: Float32Array): Float32Array {
   const f = Math.fround;
   const scale = f(Math.sqrt(f(f(sigma * sigma) + 1)));
-  const out = new Float32Array(sample.length);
+  const out = into === undefined ? new Float32Array(sample.length) : checkedOutput(into, sample.length, [sample], 'scaleModelInput out');
   for (let i = 0; i < sample.length; i++) out[i] = sample[i]! / scale;
   return out;
 }

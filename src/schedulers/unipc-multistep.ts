@@ -1,7 +1,7 @@
 import { resolveSchedulerConfig, SchedulerConfigReader, type SchedulerDefaults } from './config.js';
 import { noiseScheduleFromConfig, trainingSigmas } from './noise-schedule.js';
 import { interpOnIntegerGrid, numpyLinspace, roundHalfEven } from './numpy-compat.js';
-import { assertStepShapes, snapshot, thresholdSampleInPlace } from './sample-ops.js';
+import { assertStepShapes, prevSampleBuffer, snapshot, thresholdSampleInPlace, unscaledModelInput } from './sample-ops.js';
 import type { Scheduler, SchedulerConfig, SchedulerStepOutput, StepContext } from './scheduler.js';
 import { betaSigmas, exponentialSigmas, karrasSigmas, lambdaFromAlphaSigma, logFloat32, sigmaToAlphaSigmaT, sigmaToT } from './sigma-schedules.js';
 import { validateBeginIndex, validateInferenceSteps } from './step-count.js';
@@ -187,8 +187,8 @@ export class UniPCMultistepScheduler implements Scheduler {
     this.beginIndexValue = beginIndex;
   }
 
-  scaleModelInput(sample: Float32Array): Float32Array {
-    return sample;
+  scaleModelInput(sample: Float32Array, _timestep: number, out?: Float32Array): Float32Array {
+    return unscaledModelInput(sample, out);
   }
 
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array, context: StepContext): SchedulerStepOutput {
@@ -211,7 +211,7 @@ export class UniPCMultistepScheduler implements Scheduler {
     if (this.thisOrder < 1) throw new Error(`${this.className}: step() ran past the end of the schedule`);
 
     this.lastSample = x === sample ? snapshot(sample) : x;
-    const prevSample = this.predictorUpdate(x, this.thisOrder);
+    const prevSample = this.predictorUpdate(x, this.thisOrder, prevSampleBuffer(context, sample.length, sample, modelOutput));
     if (this.lowerOrderNums < this.solverOrder) this.lowerOrderNums++;
     this.stepIndexValue = index + 1;
     return { prevSample };
@@ -286,7 +286,7 @@ export class UniPCMultistepScheduler implements Scheduler {
   }
 
   /** `multistep_uni_p_bh_update`. */
-  private predictorUpdate(x: Float32Array, order: number): Float32Array {
+  private predictorUpdate(x: Float32Array, order: number, out: Float32Array): Float32Array {
     const index = this.stepIndexValue!;
     const m0 = this.modelOutputs[this.solverOrder - 1]!;
     const t = this.lambdaAt(index + 1);
@@ -304,7 +304,7 @@ export class UniPCMultistepScheduler implements Scheduler {
     const { hPhi1, bH, b } = this.coefficients(h, order);
     let rhosP: number[] = [];
     if (d1s.length > 0) rhosP = order === 2 ? [0.5] : solveFloat32(vandermonde(rks, order - 1), b.slice(0, order - 1));
-    return this.combine(x, m0, t, s0, hPhi1, bH, rhosP, d1s, undefined);
+    return this.combine(x, m0, t, s0, hPhi1, bH, rhosP, d1s, undefined, out);
   }
 
   /** `multistep_uni_c_bh_update`: corrects the sample the previous predictor produced. */
@@ -341,13 +341,13 @@ export class UniPCMultistepScheduler implements Scheduler {
     rhos: readonly number[],
     d1s: readonly Float32Array[],
     corrector: { modelT: Float32Array; rhoLast: number } | undefined,
+    out: Float32Array = new Float32Array(x.length),
   ): Float32Array {
     const n = x.length;
     const sampleCoeff = this.predictX0 ? f(t.sigma / s0.sigma) : f(t.alpha / s0.alpha);
     const outputCoeff = this.predictX0 ? f(t.alpha * hPhi1) : f(t.sigma * hPhi1);
     const resultCoeff = this.predictX0 ? f(t.alpha * bH) : f(t.sigma * bH);
     const rhoLast = corrector ? f(corrector.rhoLast) : 0;
-    const out = new Float32Array(n);
     for (let i = 0; i < n; i++) {
       const base = f(f(sampleCoeff * x[i]!) - f(outputCoeff * m0[i]!));
       let residual = 0;

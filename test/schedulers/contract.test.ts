@@ -107,6 +107,12 @@ function assertStepsError(action: () => void, max: number, value: number): void 
   });
 }
 
+function createStepped(name: SchedulerName, config: SchedulerConfig): Scheduler {
+  const scheduler = createScheduler(name, config);
+  scheduler.setTimesteps(5);
+  return scheduler;
+}
+
 describe('Scheduler contract, every registry name', () => {
   for (const [configName, config] of configs) {
     for (const name of schedulerNames) {
@@ -186,6 +192,42 @@ describe('Scheduler contract, every registry name', () => {
             outputBuffer.fill(Number.NaN);
           }
           assert.deepEqual(x, reference);
+        });
+
+        it('writes into caller-owned buffers (two alternating prevSample buffers, one scaled input) with the same result', () => {
+          const reference = runLoop(createScheduler(name, config), 6);
+          const scheduler = createScheduler(name, config);
+          scheduler.setTimesteps(6);
+          const generator = new SeededNormal(11);
+          let x: Float32Array = sampleInput().map((v) => Math.fround(v * scheduler.initNoiseSigma));
+          const buffers = [new Float32Array(size), new Float32Array(size)] as const;
+          const scaledInput = new Float32Array(size);
+          for (const t of scheduler.timesteps) {
+            const xIn = scheduler.scaleModelInput(x, t, scaledInput);
+            assert.equal(xIn, scaledInput, 'scaleModelInput returns the buffer it was given');
+            const prevSampleOut = x === buffers[0] ? buffers[1] : buffers[0];
+            prevSampleOut.fill(Number.NaN);
+            x = scheduler.step(model(xIn, t), t, x, { shape, generator, prevSampleOut }).prevSample;
+            assert.equal(x, prevSampleOut, 'step returns prevSample in the buffer it was given');
+          }
+          assert.deepEqual(x, reference.sample);
+          assert.equal(generator.draws, reference.draws);
+        });
+
+        it('refuses output buffers of the wrong length or sharing memory with the inputs', () => {
+          const scheduler = createScheduler(name, config);
+          scheduler.setTimesteps(5);
+          const t = scheduler.timesteps[0]!;
+          const joint = new Float32Array(2 * size);
+          const sample = joint.subarray(0, size);
+          sample.set(sampleInput());
+          assert.throws(() => scheduler.scaleModelInput(sample, t, new Float32Array(size - 1)), RangeError);
+          assert.throws(() => scheduler.scaleModelInput(sample, t, joint.subarray(size / 2, size / 2 + size)), RangeError);
+          const output = model(sample, t);
+          for (const prevSampleOut of [new Float32Array(size + 1), sample, output, joint.subarray(1, size + 1)]) {
+            assert.throws(() => createStepped(name, config).step(output, t, sample, { shape, generator: new SeededNormal(3), prevSampleOut }), RangeError);
+          }
+          assert.ok(createStepped(name, config).step(output, t, sample, { shape, generator: new SeededNormal(3), prevSampleOut: joint.subarray(size) }));
         });
 
         it('rejects step counts it cannot run with a UserError', () => {
