@@ -13,7 +13,7 @@ import type { BotContext } from './context.js';
 import { deployCommands } from './deploy-commands.js';
 import { createInteractionRouter } from './interaction-router.js';
 import { handleMention } from './mentions.js';
-import { shownPrompt } from './messages.js';
+import { failedText, shownPrompt } from './messages.js';
 
 /** A running bot. */
 export interface RunningBot {
@@ -158,7 +158,10 @@ export function gatewayStatusOf(client: Client): DiscordStatus {
   return { ready: client.isReady() && status === Status.Ready, status: Status[status] ?? String(status) };
 }
 
-/** Tells the requesters of jobs that a crash or restart interrupted, as far as their channels allow. */
+/**
+ * Tells the requesters of jobs that a crash or restart interrupted, as far as their channels allow: the
+ * job's frozen status message says so (and loses its Cancel button), and a notice mentions the requester.
+ */
 async function reportInterrupted(context: BotContext, jobs: readonly JobRecord[]): Promise<void> {
   if (jobs.length === 0) return;
   context.logger.warn({ jobs: jobs.map((j) => j.id) }, 'jobs interrupted by the previous shutdown');
@@ -166,6 +169,11 @@ async function reportInterrupted(context: BotContext, jobs: readonly JobRecord[]
     try {
       const channel = await context.client.channels.fetch(job.channelId);
       if (!channel?.isSendable()) continue;
+      if (job.statusMessageId !== null) {
+        await channel.messages
+          .edit(job.statusMessageId, { content: failedText(job, 'the bot restarted before this picture was done. Please ask again.'), components: [] })
+          .catch((error: unknown) => context.logger.warn({ err: error, job: job.id }, 'could not mark the status message of an interrupted job'));
+      }
       await channel.send({
         content: `<@${job.userId}> The bot restarted before your picture **${shownPrompt(job.prompt, 100)}** was done. Please ask again.`,
         allowedMentions: { users: [job.userId], parse: [] },

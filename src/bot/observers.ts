@@ -106,17 +106,32 @@ async function sendableChannel(context: BotContext, channelId: string): Promise<
  */
 abstract class StatusMessageObserver implements JobObserver {
   protected readonly editor: ThrottledEditor<StatusPayload>;
+  private jobId: string | undefined;
+  private statusMessageStored = false;
 
-  constructor(protected readonly context: BotContext, edit: (payload: StatusPayload) => Promise<unknown>, onEditError: (error: unknown) => void) {
-    this.editor = new ThrottledEditor<StatusPayload>(edit, context.config.progress.editIntervalMs, onEditError);
+  /** @param edit - Shows a payload in the status message and returns that message (undefined when it did not edit). */
+  constructor(protected readonly context: BotContext, edit: (payload: StatusPayload) => Promise<Message | undefined>, onEditError: (error: unknown) => void) {
+    this.editor = new ThrottledEditor<StatusPayload>(async (payload) => this.storeStatusMessage(await edit(payload)), context.config.progress.editIntervalMs, onEditError);
   }
 
   queued(position: number, record: JobRecord): void {
+    this.jobId = record.id;
     this.editor.show({ content: queuedText(record, position), components: cancelButton(record) });
   }
 
   started(record: JobRecord): void {
+    this.jobId = record.id;
     this.editor.show({ content: progressText(record, 0, record.steps, 0), components: cancelButton(record) });
+  }
+
+  /**
+   * Remembers the status message in the job's record once: if the process dies, the next start marks that
+   * message interrupted instead of leaving a progress bar (and a Cancel button) that never moves again.
+   */
+  private storeStatusMessage(message: Message | undefined): void {
+    if (this.statusMessageStored || message === undefined || this.jobId === undefined) return;
+    this.statusMessageStored = true;
+    this.context.store.updateJob(this.jobId, { statusMessageId: message.id });
   }
 
   progress(progress: StepProgress, record: JobRecord): void {
@@ -146,9 +161,7 @@ export class InteractionJobObserver extends StatusMessageObserver {
   ) {
     super(
       context,
-      async (payload) => {
-        if ((await this.isAcknowledged()) && this.tokenUsable()) await interaction.editReply(payload);
-      },
+      async (payload) => ((await this.isAcknowledged()) && this.tokenUsable() ? interaction.editReply(payload) : undefined),
       (error) => {
         if (!isExpiredToken(error)) context.logger.warn({ err: error, interaction: interaction.id }, 'could not update the progress message');
       },

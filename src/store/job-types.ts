@@ -80,6 +80,8 @@ export interface JobRecord extends JobParameters {
   readonly finishedAt: number | null;
   /** {@link UserError} identifier (or e.g. `internal`) of a failure. */
   readonly errorIdentifier: string | null;
+  /** The message in the job's channel that shows its queue position and progress, once known. */
+  readonly statusMessageId: string | null;
   /** The message showing the result (the buttons live on it). */
   readonly resultMessageId: string | null;
   /** Channel of {@link resultMessageId}. */
@@ -103,6 +105,8 @@ export interface JobPatch {
   readonly finishedAt?: number | null;
   /** Failure identifier. */
   readonly errorIdentifier?: string | null;
+  /** Status message id (in the job's channel). */
+  readonly statusMessageId?: string | null;
   /** Result message id. */
   readonly resultMessageId?: string | null;
   /** Result message channel id. */

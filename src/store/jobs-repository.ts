@@ -25,6 +25,7 @@ interface JobRow {
   started_at: number | null;
   finished_at: number | null;
   error_identifier: string | null;
+  status_message_id: string | null;
   result_message_id: string | null;
   result_channel_id: string | null;
   attachment_urls: string;
@@ -33,12 +34,12 @@ interface JobRow {
 
 type MutableRow = Pick<
   JobRow,
-  'id' | 'status' | 'started_at' | 'finished_at' | 'error_identifier' | 'result_message_id' | 'result_channel_id' | 'attachment_urls' | 'stage_durations'
+  'id' | 'status' | 'started_at' | 'finished_at' | 'error_identifier' | 'status_message_id' | 'result_message_id' | 'result_channel_id' | 'attachment_urls' | 'stage_durations'
 >;
 
 const columns = `id, kind, status, parent_job_id, guild_id, channel_id, user_id, prompt, negative_prompt, seed, steps, guidance,
   width, height, scheduler, count, strength, source_image_url, created_at, started_at, finished_at, error_identifier,
-  result_message_id, result_channel_id, attachment_urls, stage_durations`;
+  status_message_id, result_message_id, result_channel_id, attachment_urls, stage_durations`;
 
 const maxSeed = 2n ** 64n - 1n;
 const unfinished = "('queued', 'running')";
@@ -78,6 +79,7 @@ function toRecord(row: JobRow): JobRecord {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     errorIdentifier: row.error_identifier,
+    statusMessageId: row.status_message_id,
     resultMessageId: row.result_message_id,
     resultChannelId: row.result_channel_id,
     attachmentUrls: Object.freeze(parseJson<string[]>(row.attachment_urls, [])),
@@ -134,11 +136,11 @@ export class JobsRepository {
     this.#now = now;
     this.#insert = db.prepare(`INSERT INTO jobs (${columns}) VALUES (@id, @kind, @status, @parent_job_id, @guild_id, @channel_id, @user_id,
       @prompt, @negative_prompt, @seed, @steps, @guidance, @width, @height, @scheduler, @count, @strength, @source_image_url,
-      @created_at, @started_at, @finished_at, @error_identifier, @result_message_id, @result_channel_id, @attachment_urls, @stage_durations)`);
+      @created_at, @started_at, @finished_at, @error_identifier, @status_message_id, @result_message_id, @result_channel_id, @attachment_urls, @stage_durations)`);
     this.#selectById = db.prepare(`SELECT ${columns} FROM jobs WHERE id = ?`);
     this.#selectByResultMessage = db.prepare(`SELECT ${columns} FROM jobs WHERE result_message_id = ? ORDER BY created_at DESC LIMIT 1`);
     this.#updateMutable = db.prepare(`UPDATE jobs SET status = @status, started_at = @started_at, finished_at = @finished_at,
-      error_identifier = @error_identifier, result_message_id = @result_message_id, result_channel_id = @result_channel_id,
+      error_identifier = @error_identifier, status_message_id = @status_message_id, result_message_id = @result_message_id, result_channel_id = @result_channel_id,
       attachment_urls = @attachment_urls, stage_durations = @stage_durations WHERE id = @id`);
     this.#selectUnfinished = db.prepare(`SELECT ${columns} FROM jobs WHERE status IN ${unfinished} ORDER BY created_at, id`);
     this.#markInterrupted = db.prepare(`UPDATE jobs SET status = 'interrupted', finished_at = ?,
@@ -157,6 +159,7 @@ export class JobsRepository {
         started_at: row.started_at,
         finished_at: row.finished_at,
         error_identifier: row.error_identifier,
+        status_message_id: row.status_message_id,
         result_message_id: row.result_message_id,
         result_channel_id: row.result_channel_id,
         attachment_urls: row.attachment_urls,
@@ -171,6 +174,7 @@ export class JobsRepository {
       if (patch.startedAt !== undefined) next.started_at = patch.startedAt;
       if (patch.finishedAt !== undefined) next.finished_at = patch.finishedAt;
       if (patch.errorIdentifier !== undefined) next.error_identifier = patch.errorIdentifier;
+      if (patch.statusMessageId !== undefined) next.status_message_id = patch.statusMessageId;
       if (patch.resultMessageId !== undefined) next.result_message_id = patch.resultMessageId;
       if (patch.resultChannelId !== undefined) next.result_channel_id = patch.resultChannelId;
       if (patch.attachmentUrls !== undefined) next.attachment_urls = JSON.stringify([...patch.attachmentUrls]);
@@ -218,6 +222,7 @@ export class JobsRepository {
       started_at: status === 'running' ? createdAt : null,
       finished_at: null,
       error_identifier: null,
+      status_message_id: null,
       result_message_id: null,
       result_channel_id: null,
       attachment_urls: '[]',

@@ -70,6 +70,11 @@ export const migrations: readonly Migration[] = Object.freeze([
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    description: 'jobs remember their status message, so a restart can mark it interrupted',
+    sql: `ALTER TABLE jobs ADD COLUMN status_message_id TEXT;`,
+  },
 ]);
 
 /** What {@link runMigrations} did. */

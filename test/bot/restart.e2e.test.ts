@@ -136,17 +136,28 @@ describe('restarts end to end (real bot process, fake Discord, tiny model)', () 
     await waitForExit(pipeline, 10_000);
     assert.equal(storedJob(world, runningJob)?.status, 'running', 'the record still says running: nobody could update it');
 
+    // Bob's status message cannot be edited after the restart (say, the bot lost access to it): the rest of
+    // the report must still happen.
+    const bobStatusEdit = (r: { method: string; path: string }) => r.method === 'PATCH' && r.path === `/channels/${other.id}/messages/${queued.id}`;
+    discord.injectFault({ route: bobStatusEdit, status: 403, body: { message: 'Missing Access', code: 50001 } });
     await world.restartBot();
-    const aliceNotice = await discord.waitForMessage(channel.id, (m) => m.content.includes('**a very slow picture**') && m.content.includes('restarted'), { timeoutMs: 15_000 });
+    const aliceNotice = await discord.waitForMessage(channel.id, (m) => m.content.startsWith('<@') && m.content.includes('**a very slow picture**') && m.content.includes('restarted'), { timeoutMs: 15_000 });
     assert.equal(aliceNotice.content, `<@${alice.id}> The bot restarted before your picture **a very slow picture** was done. Please ask again.`);
     assert.deepEqual(aliceNotice.mentions.map((u) => u.id), [alice.id]);
-    const bobNotice = await discord.waitForMessage(other.id, (m) => m.content.includes('**a waiting picture**') && m.content.includes('restarted'), { timeoutMs: 15_000 });
+    const bobNotice = await discord.waitForMessage(other.id, (m) => m.content.startsWith('<@') && m.content.includes('**a waiting picture**') && m.content.includes('restarted'), { timeoutMs: 15_000 });
     assert.equal(bobNotice.content, `<@${bob.id}> The bot restarted before your picture **a waiting picture** was done. Please ask again.`);
     assert.equal(storedJob(world, runningJob)?.status, 'interrupted');
     assert.equal(storedJob(world, waitingJob)?.status, 'interrupted');
 
-    // The stale Cancel button of the dead process's progress message answers clearly.
-    const stale = discord.clickButton({ user: alice, message: progress, customId: button(progress, 'cancel') });
+    // Alice's frozen progress message now says what happened and no longer offers Cancel.
+    const marked = await discord.waitForMessage(channel.id, (m) => m.id === progress.id && m.content.startsWith('❌'), { timeoutMs: 15_000 });
+    assert.equal(marked.content, '❌ **a very slow picture** — the bot restarted before this picture was done. Please ask again.');
+    assert.deepEqual(buttonIds(marked), []);
+    assert.ok(world.bot.logs.some((l) => l.msg === 'could not mark the status message of an interrupted job'), 'the failed edit is logged');
+
+    // Bob's message kept its stale Cancel button: it answers clearly.
+    assert.equal(discord.message(queued.id)?.content, queued.content);
+    const stale = discord.clickButton({ user: bob, message: queued, customId: button(queued, 'cancel') });
     const staleAnswer = await stale.waitForResponse();
     assert.equal(staleAnswer.type, 4);
     assert.match(String((staleAnswer.data as { content?: string }).content), /^❌ This job is not running or waiting any more\.$/);

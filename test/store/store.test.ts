@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -51,6 +52,23 @@ describe('openStore', () => {
     assert.equal(store.schemaVersion, migrations.length);
     assert.deepEqual(logger.infos, ['database schema migrated']);
     assert.equal(store.getJob('nothing'), undefined);
+  });
+
+  it('upgrades a database of the first schema in place: its jobs keep their data and gain a status message column', () => {
+    // What the previous release left behind: schema 1 and a job written by it.
+    const old = new Database(join(dir, databaseFileName));
+    old.exec(migrations[0]!.sql);
+    old.pragma('user_version = 1');
+    old.prepare(`INSERT INTO jobs (id, kind, status, channel_id, user_id, prompt, negative_prompt, seed, steps, guidance, width, height,
+      scheduler, count, strength, created_at) VALUES ('old-job', 'imagine', 'succeeded', 'c', 'u', 'p', '', '1', 4, 1, 64, 64, 'lcm', 1, 0.7, 1000)`).run();
+    old.close();
+    const logger = recordingLogger();
+    const store = open({ logger });
+    assert.equal(store.schemaVersion, migrations.length);
+    assert.deepEqual(logger.infos, ['database schema migrated']);
+    assert.equal(store.getJob('old-job')?.prompt, 'p');
+    assert.equal(store.getJob('old-job')?.statusMessageId, null);
+    assert.equal(store.updateJob('old-job', { statusMessageId: 'm1' })?.statusMessageId, 'm1');
   });
 
   it('re-opens without migrating again and keeps the data', () => {
@@ -318,7 +336,7 @@ describe('jobs', () => {
       store.updateJob('finished', { status: 'succeeded' });
       job('waiting', 'queued');
       job('working', 'running');
-      store.updateJob('working', { stageDurations: { textEncoder: 5 } });
+      store.updateJob('working', { stageDurations: { textEncoder: 5 }, statusMessageId: 'm-working' });
       process.kill(process.pid, 'SIGKILL');
     `;
     const child = spawnSync(process.execPath, ['--input-type=module', '-e', script, dir], { encoding: 'utf8' });
@@ -336,6 +354,7 @@ describe('jobs', () => {
       ],
     );
     assert.deepEqual(store.getJob('working')?.stageDurations, { textEncoder: 5 });
+    assert.deepEqual(interrupted.map((job) => job.statusMessageId), [null, 'm-working'], 'the restart finds the status messages to mark');
     assert.equal(store.getJob('finished')?.status, 'succeeded');
     assert.deepEqual(store.markUnfinishedJobsInterrupted(), []);
   });
