@@ -229,33 +229,46 @@ export class InteractionJobObserver extends StatusMessageObserver {
  * the progress and finally carries the result.
  */
 export class MessageJobObserver extends StatusMessageObserver {
-  constructor(private readonly status: Message, context: BotContext) {
+  /**
+   * @param status - The status reply, possibly still on its way; nothing is edited before it exists. When
+   *   it could not be posted the job is cancelled by the caller, and a result that was faster is posted to
+   *   the channel instead.
+   */
+  constructor(private readonly status: Promise<Message>, context: BotContext) {
     super(
       context,
-      (payload) => status.edit(payload),
-      (error) => context.logger.warn({ err: error, message: status.id }, 'could not update the status message'),
+      async (payload) => (await settled(status))?.edit(payload),
+      (error) => context.logger.warn({ err: error }, 'could not update the status message'),
     );
   }
 
   async deliver(job: FinishedJob): Promise<Delivery> {
     return this.editor.final(async () => {
-      const limit = attachmentLimitOf(this.status);
-      const messages = messagesFor(job, this.context, limit);
-      const sent: Message[] = [await this.status.edit(messages[0]!)];
-      const channel = await sendableChannel(this.context, this.status.channelId);
-      for (const extra of messages.slice(1)) sent.push(await channel.send(extra));
+      const status = await settled(this.status);
+      const channel = () => sendableChannel(this.context, job.record.channelId);
+      const messages = messagesFor(job, this.context, attachmentLimitOf(status ?? (await channel())));
+      const sent: Message[] = [status ? await status.edit(messages[0]!) : await (await channel()).send(messages[0]!)];
+      for (const extra of messages.slice(1)) sent.push(await (await channel()).send(extra));
       return deliveryOf(sent);
     });
   }
 
   async failed(error: Error, record: JobRecord): Promise<void> {
     const reason = failureReason(error, this.context, { job: record.id, guild: record.guildId, user: record.userId });
-    await this.editor.final(() => this.status.edit({ content: failedText(record, reason), components: [] }));
+    await this.editor.final(async () => {
+      await (await settled(this.status))?.edit({ content: failedText(record, reason), components: [] });
+    });
   }
 }
 
+/** The message once posted, or undefined when posting it failed (the caller handles that failure). */
+function settled(message: Promise<Message>): Promise<Message | undefined> {
+  return message.catch(() => undefined);
+}
+
 /** Upload limit for messages the bot posts itself, from the server's boost tier (10, 50 or 100 MiB). */
-function attachmentLimitOf(message: Message): number {
-  const tier = message.guild?.premiumTier ?? 0;
+function attachmentLimitOf(where: Message | SendableChannels): number {
+  const guild = 'guild' in where ? where.guild : null;
+  const tier = guild?.premiumTier ?? 0;
   return tier >= 3 ? 100 * 2 ** 20 : tier === 2 ? 50 * 2 ** 20 : 10 * 2 ** 20;
 }

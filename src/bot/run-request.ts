@@ -32,19 +32,28 @@ export async function runInteractionRequest(interaction: RepliableInteraction, c
 
 /**
  * The same for a message that mentions the bot: a status reply to it carries refusals, progress and the
- * result.
+ * result. As with interactions, a request without a picture is queued while its status reply is on the way,
+ * so mentions keep the order they arrived in.
  */
 export async function runMessageRequest(message: Message, context: BotContext, request: GenerationRequest): Promise<void> {
-  let status: Message | undefined;
+  let status: Promise<Message> | undefined;
   try {
     const checked = checkRequest(context, request);
-    status = await message.reply({ content: '⏳ Getting the picture…', allowedMentions: { repliedUser: false, parse: [] } });
-    const initImage = await prepareSourceImage(context, checked);
-    const observer = new MessageJobObserver(status, context);
+    const reply = message.reply({ content: checked.request.source ? '⏳ Getting the picture…' : '⏳ Queued…', allowedMentions: { repliedUser: false, parse: [] } });
+    status = reply;
+    const initImage = checked.request.source ? await reply.then(() => prepareSourceImage(context, checked)) : undefined;
+    const observer = new MessageJobObserver(reply, context);
     const { record, position } = submitRequest(context, checked, initImage, observer);
     if (position > 0) observer.queued(position, record);
+    try {
+      await reply;
+    } catch (error) {
+      // Without its status reply nobody can follow or cancel the job: it must not run.
+      context.jobs.cancel(record.id);
+      throw error;
+    }
   } catch (error) {
-    await replyWithMessageError(message, context, error, status);
+    await replyWithMessageError(message, context, error, await status?.catch(() => undefined));
   }
 }
 

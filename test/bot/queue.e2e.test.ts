@@ -66,6 +66,15 @@ function startTimes(world: BotWorld, jobIds: readonly string[]): number[] {
   }
 }
 
+/** Polls `condition` until it holds; fails after `timeoutMs`. */
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 function jobCounts(world: BotWorld): Record<string, number> {
   const store = openStore(join(world.dataDir, 'data'));
   try {
@@ -131,6 +140,36 @@ describe('the queue end to end (real bot process, fake Discord, tiny model)', ()
     const lastShown = positionsShown(handles[3]!);
     assert.equal(lastShown[0], 4, 'the last one first saw position 4');
     assert.ok(lastShown.length >= 2 && lastShown.every((p, i) => i === 0 || p < lastShown[i - 1]!), `its position went down as others started: ${lastShown.join(' → ')}`);
+  });
+
+  it('mentions are served in the order they were sent, even when the first status reply is slow to post', async () => {
+    const { discord, guild, channel, alice, bob } = world;
+    const side = discord.createChannel(guild.id, { name: 'side' });
+    const blocker = imagine(world.admin, blockerOptions);
+    await running(blocker);
+    // Alice's status reply takes 1.5 s to post; Bob's (another channel, so another REST queue) does not.
+    discord.injectDelay({ route: (r) => r.method === 'POST' && r.path === `/channels/${channel.id}/messages`, delayMs: 1500 });
+    const first = discord.postMessage({ user: alice, channelId: channel.id, content: 'imagine first mention width:80 steps:8', mentionsBot: true });
+    const second = discord.postMessage({ user: bob, channelId: side.id, content: 'imagine second mention width:96 steps:8', mentionsBot: true });
+    const resultFor = (mention: ApiMessage) =>
+      discord.waitForMessage(mention.channel_id, (m) => m.message_reference?.message_id === mention.id && (m.attachments.length > 0 || m.content.startsWith('❌')), { timeoutMs: 90_000 });
+    const [firstResult, secondResult] = await Promise.all([resultFor(first), resultFor(second)]);
+    await resultOf(blocker);
+    assert.match(firstResult.content, new RegExp(`^<@${alice.id}> \\*\\*first mention\\*\\*`));
+    assert.match(secondResult.content, new RegExp(`^<@${bob.id}> \\*\\*second mention\\*\\*`));
+    const [firstStart, secondStart] = startTimes(world, [jobIdOf(firstResult), jobIdOf(secondResult)]);
+    assert.ok(firstStart! <= secondStart!, `the first mention ran first (started ${firstStart} vs ${secondStart})`);
+  });
+
+  it('a mention whose status reply Discord refused is not drawn (nobody could follow or cancel it)', async () => {
+    const { discord, channel, alice } = world;
+    const countsBefore = jobCounts(world);
+    discord.injectFault({ route: (r) => r.method === 'POST' && r.path === `/channels/${channel.id}/messages`, status: 403, body: { message: 'Missing Permissions', code: 50013 } });
+    const mention = discord.postMessage({ user: alice, channelId: channel.id, content: 'imagine an unseen picture', mentionsBot: true });
+    const answer = await discord.waitForMessage(channel.id, (m) => m.message_reference?.message_id === mention.id, { timeoutMs: 15_000 });
+    assert.match(answer.content, /^❌ Something went wrong on my side \(ref `[^`]+`\)/);
+    await waitFor(() => jobCounts(world).cancelled === countsBefore.cancelled! + 1, 'the job is cancelled');
+    assert.equal(jobCounts(world).succeeded, countsBefore.succeeded, 'nothing was drawn');
   });
 
   it('compatible jobs are batched, and each batched picture equals the same job run alone', async () => {

@@ -33,7 +33,7 @@ import {
   type PermissionInput,
 } from './permissions.js';
 import { RateLimiter, type GlobalRateLimit, type RateLimitRule } from './rate-limit.js';
-import { RestRouter, sendJson, type FaultRule, type RequestLogEntry } from './rest-router.js';
+import { RestRouter, sendJson, type DelayRule, type FaultRule, type RequestLogEntry } from './rest-router.js';
 import { createDm, gatewayUrl, registerBasicRoutes } from './routes-basic.js';
 import { registerChannelRoutes } from './routes-channels.js';
 import { registerCommandRoutes } from './routes-commands.js';
@@ -951,7 +951,12 @@ export class FakeDiscord {
     this.router.addFault(rule);
   }
 
-  /** Removes pending injected faults. */
+  /** Slows the next matching requests down: they are handled normally after `delayMs`. */
+  injectDelay(rule: DelayRule): void {
+    this.router.addDelay(rule);
+  }
+
+  /** Removes pending injected faults and delays. */
   clearFaults(): void {
     this.router.clearFaults();
   }

@@ -21,7 +21,7 @@ export type {
 export type { FakeDiscordOptions, ResolvedOptions } from './options.js';
 export { InteractionHandle } from './interaction.js';
 export type { CallbackStep, InteractionStep } from './interaction.js';
-export type { FaultRule, RequestLogEntry } from './rest-router.js';
+export type { DelayRule, FaultRule, RequestLogEntry } from './rest-router.js';
 export type { GlobalRateLimit, RateLimitRule } from './rate-limit.js';
 export type { CdnBehavior } from './store.js';
 export type { DropMode, GatewayConnectionInfo, GatewaySessionInfo } from './gateway.js';

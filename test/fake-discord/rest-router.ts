@@ -86,6 +86,16 @@ export interface FaultRule {
   delayMs?: number;
 }
 
+/** A slow answer: matching requests are handled normally, but only after `delayMs`. */
+export interface DelayRule {
+  /** Matched like a {@link FaultRule}. */
+  route: FaultRule['route'];
+  /** How long the server "works" before handling the request. */
+  delayMs: number;
+  /** How many matching requests are slowed (default 1). */
+  times?: number;
+}
+
 function matchRule(route: FaultRule['route'], request: RateLimitedRequest): boolean {
   const key = `${request.method} ${request.route}`;
   if (typeof route === 'function') return route(request);
@@ -131,6 +141,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 export class RestRouter {
   private readonly routes: RouteDefinition[] = [];
   private readonly faults: Array<FaultRule & { remaining: number }> = [];
+  private readonly delays: Array<DelayRule & { remaining: number }> = [];
   private seq = 0;
   private readonly pendingDelays = new Map<NodeJS.Timeout, () => void>();
 
@@ -160,9 +171,15 @@ export class RestRouter {
     this.faults.push({ ...rule, remaining: rule.times ?? 1 });
   }
 
-  /** Removes every queued fault. */
+  /** Queues slow answers. */
+  addDelay(rule: DelayRule): void {
+    this.delays.push({ ...rule, remaining: rule.times ?? 1 });
+  }
+
+  /** Removes every queued fault and delay. */
   clearFaults(): void {
     this.faults.length = 0;
+    this.delays.length = 0;
   }
 
   /** A sequence number for a log entry (shared with CDN requests). */
@@ -252,6 +269,11 @@ export class RestRouter {
         fault.remaining--;
         if (fault.delayMs) await this.delay(fault.delayMs);
         throw this.faultError(fault);
+      }
+      const slow = this.delays.find((d) => d.remaining > 0 && matchRule(d.route, limited));
+      if (slow) {
+        slow.remaining--;
+        await this.delay(slow.delayMs);
       }
       const verdict = this.settings.rateLimiter.check(limited, Date.now(), route.global);
       headers = verdict.headers;

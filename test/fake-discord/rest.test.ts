@@ -149,6 +149,14 @@ describe('fake Discord REST with a real discord.js client', () => {
       assert.ok(error instanceof HTTPError, String(error));
       assert.equal(error.status, 503);
       f.discord.clearFaults();
+
+      f.discord.injectDelay({ route: 'GET /channels/:channelId', delayMs: 300 });
+      const started = performance.now();
+      const slow = (await f.client.rest.get(Routes.channel(f.channel.id))) as { id: string };
+      const slowMs = performance.now() - started;
+      assert.equal(slow.id, f.channel.id, 'a delayed request is still answered normally');
+      assert.ok(slowMs >= 290, `answered after ${slowMs} ms`);
+      assert.equal(f.discord.requests.filter((r) => r.route === 'GET /channels/:channelId').at(-1)?.status, 200);
     } finally {
       await f.close();
     }
