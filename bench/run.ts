@@ -6,6 +6,7 @@
  *                          [--sections generation,throughput,startup,soak | all]
  */
 import { parseArgs } from 'node:util';
+import { isUserError } from '../src/errors.js';
 import { defaultRuntimeOptions } from '../src/runtime/session-factory.js';
 import { tinyModelDir } from '../test/helpers/fixtures.js';
 import type { BenchOptions } from './common.js';
@@ -23,16 +24,35 @@ const sectionRunners = {
 } as const satisfies Record<string, (options: BenchOptions) => Promise<void>>;
 type SectionName = keyof typeof sectionRunners;
 
-const { values } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '5' },
-    sizes: { type: 'string', default: '128,256' },
-    steps: { type: 'string', default: '20' },
-    model: { type: 'string', default: tinyModelDir },
-    'soak-jobs': { type: 'string', default: '200' },
-    sections: { type: 'string', default: 'generation' },
-  },
-});
+const usage = `Usage: npm run bench -- [--runs N] [--sizes 128,256] [--steps 20] [--model DIR] [--soak-jobs 200]
+                        [--sections generation,throughput,startup,soak | all]
+
+Prints medians of several runs on the tiny fixture model (or --model DIR); see docs/benchmarks.md.`;
+
+function parseCommandLine() {
+  try {
+    return parseArgs({
+      options: {
+        runs: { type: 'string', default: '5' },
+        sizes: { type: 'string', default: '128,256' },
+        steps: { type: 'string', default: '20' },
+        model: { type: 'string', default: tinyModelDir },
+        'soak-jobs': { type: 'string', default: '200' },
+        sections: { type: 'string', default: 'generation' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${usage}`);
+    process.exit(2);
+  }
+}
+
+const { values } = parseCommandLine();
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
 
 function positiveInteger(name: string, text: string): number {
   const value = Number(text);
@@ -51,19 +71,32 @@ function chosenSections(text: string): SectionName[] {
 }
 
 const { log: _log, ...runtime } = defaultRuntimeOptions;
-const options: BenchOptions = {
-  runs: positiveInteger('runs', values.runs!),
-  steps: positiveInteger('steps', values.steps!),
-  sizes: values.sizes!.split(',').map((size) => positiveInteger('sizes', size)),
-  model: values.model!,
-  runtime,
-  soakJobs: positiveInteger('soak-jobs', values['soak-jobs']!),
-};
-const sections = chosenSections(values.sections!);
+let options: BenchOptions;
+let sections: SectionName[];
+try {
+  options = {
+    runs: positiveInteger('runs', values.runs!),
+    steps: positiveInteger('steps', values.steps!),
+    sizes: values.sizes!.split(',').map((size) => positiveInteger('sizes', size)),
+    model: values.model!,
+    runtime,
+    soakJobs: positiveInteger('soak-jobs', values['soak-jobs']!),
+  };
+  sections = chosenSections(values.sections!);
+} catch (error) {
+  console.error(`${(error as Error).message}\n\n${usage}`);
+  process.exit(2);
+}
 
 console.log(`# latentcord benchmark — node ${process.version}, ${new Date().toISOString()}, ${machineLoad()}`);
 for (const name of sections) {
   const started = performance.now();
-  await sectionRunners[name](options);
+  try {
+    await sectionRunners[name](options);
+  } catch (error) {
+    // A user error (e.g. a missing model folder) is a message; anything else keeps its stack.
+    console.error(`\nsection ${name} failed: ${isUserError(error) ? error.message : ((error as Error).stack ?? String(error))}`);
+    process.exit(1);
+  }
   console.log(`\n(section ${name}: ${((performance.now() - started) / 1000).toFixed(1)} s; ${machineLoad()})`);
 }
