@@ -1,6 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { dirname, extname, resolve } from 'node:path';
-import { mkdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { extname, resolve } from 'node:path';
 import type { Config } from '../config/index.js';
 import { UserError } from '../errors.js';
 import { prepareInitImage } from '../image/index.js';
@@ -14,6 +13,7 @@ import { PipelineWorker } from '../worker/pipeline-worker.js';
 import { numberOption, parseCommandArgs, stringOption } from './args.js';
 import { StepProgressBar, type ProgressStream } from './progress-bar.js';
 import { ensureModelDir } from './model-location.js';
+import { OutputFiles } from './output-files.js';
 import { runtimeOptionsFrom } from '../worker/runtime-options.js';
 
 const generationOptions = {
@@ -81,7 +81,14 @@ export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readon
 
   const device = stringOption(values, 'device');
   if (device !== undefined && device !== 'cpu' && device !== 'cuda') throw new UserError('options.device', `Expected \`--device\` to be cpu or cuda, got \`${device}\`.`);
-  const worker = await PipelineWorker.start({ modelDir, runtime: runtimeOptionsFrom(config, device) });
+  const outputs = await OutputFiles.claim(outputPaths(resolve(io.cwd, stringOption(values, 'out') ?? `${kind}-${options.seed}.png`), options.count));
+  let worker: PipelineWorker;
+  try {
+    worker = await PipelineWorker.start({ modelDir, runtime: runtimeOptionsFrom(config, device) });
+  } catch (error) {
+    await outputs.discard();
+    throw error;
+  }
   worker.on('log', (level: string, message: string) => io.stderr.write(`${level}: ${message}\n`));
   try {
     const info = worker.info;
@@ -117,9 +124,6 @@ export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readon
     if (job.prompt.truncated) io.stderr.write(`note: the prompt is longer than CLIP's 77 tokens; ignored: "${job.prompt.droppedText}"\n`);
     if (job.negativePrompt.truncated) io.stderr.write(`note: the negative prompt is longer than 77 tokens; ignored: "${job.negativePrompt.droppedText}"\n`);
 
-    const outPath = resolve(io.cwd, stringOption(values, 'out') ?? `${kind}-${options.seed}.png`);
-    const paths = outputPaths(outPath, job.images.length);
-    await mkdir(dirname(outPath), { recursive: true });
     const pngs = await renderPngs(job.images, {
       prompt: options.prompt,
       negativePrompt: options.negativePrompt,
@@ -131,16 +135,14 @@ export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readon
       ...(initImage ? { strength: options.strength } : {}),
       modelName: info.description.name,
     });
-    for (const [index, png] of pngs.entries()) {
-      await writeFile(paths[index]!, png);
-      io.stdout.write(`${paths[index]}\n`);
-    }
+    for (const [index, png] of pngs.entries()) io.stdout.write(`${await outputs.write(index, png)}\n`);
     const t = result.timings;
     io.stderr.write(
       `${kind}: ${target.width}x${target.height}, ${t.steps} steps, seed ${options.seed}, ${(t.totalMs / 1000).toFixed(2)} s ` +
         `(denoise ${(t.denoiseMs / 1000).toFixed(2)} s, ${(t.denoiseMs / Math.max(1, t.steps)).toFixed(0)} ms/step) on ${info.device}\n`,
     );
   } finally {
+    await outputs.discard();
     await worker.close();
   }
 }

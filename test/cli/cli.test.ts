@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -78,6 +78,22 @@ describe('latentcord CLI', () => {
     assert.equal(info.vaeEncoder, 'parameters');
     assert.equal(info.sizeMultiple, 16);
     assert.equal(info.device, 'cpu');
+  });
+
+  it('an output path that cannot be written fails before any denoising and leaves no file behind', async () => {
+    const work = join(dir, 'outputs');
+    await mkdir(work);
+    await writeFile(join(work, 'a-file'), 'not a folder');
+    const underFile = await latentcord(['imagine', 'a dog', '--steps', '2', '--width', '64', '--height', '64', '--out', 'a-file/x.png'], work);
+    assert.equal(underFile.code, 2, underFile.stderr);
+    assert.match(underFile.stderr, new RegExp(`^error: Cannot write ${join(work, 'a-file', 'x.png')}: part of the path is a file, not a folder \\(EEXIST\\)\\.$`, 'm'));
+    assert.doesNotMatch(underFile.stderr, /steps \(/, 'nothing was generated');
+    await mkdir(join(work, 'pictures'));
+    const folder = await latentcord(['imagine', 'a dog', '--steps', '2', '--width', '64', '--height', '64', '--out', 'pictures'], work);
+    assert.equal(folder.code, 2, folder.stderr);
+    assert.match(folder.stderr, /Cannot write .*pictures: it is a folder; give a file name such as .*pictures\/picture\.png\./);
+    assert.deepEqual((await readdir(work)).sort(), ['a-file', 'pictures']);
+    assert.deepEqual(await readdir(join(work, 'pictures')), []);
   });
 
   it('bad options give a clear message and exit code 2, without a stack trace', async () => {

@@ -1,0 +1,80 @@
+import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { UserError, isUserError } from '../errors.js';
+
+/**
+ * The CLI's output files, claimed before the generation starts: a path that cannot be written fails in a
+ * second instead of after minutes of denoising. Each picture is written to a temporary file beside its
+ * destination and renamed into place, so an interrupted run never leaves a half-written PNG behind.
+ */
+export class OutputFiles {
+  private constructor(
+    private readonly paths: readonly string[],
+    private readonly pending: Array<{ temporary: string; handle: FileHandle } | undefined>,
+  ) {}
+
+  /** Creates the folders and one temporary file per destination; a UserError names a path that cannot be written. */
+  static async claim(paths: readonly string[]): Promise<OutputFiles> {
+    const pending: Array<{ temporary: string; handle: FileHandle } | undefined> = [];
+    const claimed = new OutputFiles(paths, pending);
+    try {
+      for (const path of paths) {
+        if ((await stat(path).catch(() => undefined))?.isDirectory()) {
+          throw new UserError('cli.output', `Cannot write ${path}: it is a folder; give a file name such as ${join(path, 'picture.png')}.`);
+        }
+        await mkdir(dirname(path), { recursive: true });
+        const temporary = `${path}.partial-${process.pid}`;
+        pending.push({ temporary, handle: await open(temporary, 'w') });
+      }
+    } catch (error) {
+      await claimed.discard();
+      if (isUserError(error)) throw error;
+      throw new UserError('cli.output', `Cannot write ${paths[pending.length] ?? paths[0]}: ${describe(error)}.`, { cause: error });
+    }
+    return claimed;
+  }
+
+  /** Writes picture `index` and moves it to its destination; returns that path. */
+  async write(index: number, bytes: Uint8Array): Promise<string> {
+    const entry = this.pending[index];
+    const path = this.paths[index];
+    if (entry === undefined || path === undefined) throw new Error(`output ${index} was not claimed or is already written`);
+    this.pending[index] = undefined;
+    try {
+      await entry.handle.writeFile(bytes);
+      await entry.handle.close();
+      await rename(entry.temporary, path);
+    } catch (error) {
+      await entry.handle.close().catch(() => undefined);
+      await rm(entry.temporary, { force: true });
+      throw new UserError('cli.output', `Cannot write ${path}: ${describe(error)}.`, { cause: error });
+    }
+    return path;
+  }
+
+  /** Removes the temporary files of pictures that were not written (after a failure or cancellation). */
+  async discard(): Promise<void> {
+    for (const [index, entry] of this.pending.entries()) {
+      if (entry === undefined) continue;
+      this.pending[index] = undefined;
+      await entry.handle.close().catch(() => undefined);
+      await rm(entry.temporary, { force: true });
+    }
+  }
+}
+
+/** A file-system error in words, with its code for searching. */
+function describe(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const words: Record<string, string> = {
+    EEXIST: 'part of the path is a file, not a folder',
+    ENOTDIR: 'part of the path is a file, not a folder',
+    ENOENT: 'no such folder, or files cannot be created there',
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    EROFS: 'the file system is read-only',
+    ENOSPC: 'the disk is full',
+    EISDIR: 'it is a folder',
+  };
+  return code && words[code] ? `${words[code]} (${code})` : (error as Error).message;
+}
