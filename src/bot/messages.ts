@@ -52,11 +52,21 @@ export function queuedText(record: JobRecord, position: number): string {
   return `⏳ ${record.kind === 'remix' ? 'Remix' : 'Imagine'} **${shownPrompt(record.prompt, 120)}**: ${place}`;
 }
 
-/** Text of a running job. */
+/** `7 s`, `2 min`: a rough duration for people. */
+function roughDuration(ms: number): string {
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  return seconds < 90 ? `${seconds} s` : `${Math.round(seconds / 60)} min`;
+}
+
+/**
+ * Text of a running job. From the second step on it estimates the time left from the pace so far (the first
+ * step alone includes the text encoder and cold kernels).
+ */
 export function progressText(record: JobRecord, step: number, totalSteps: number, elapsedMs: number): string {
   const filled = totalSteps > 0 ? Math.round((step / totalSteps) * 12) : 0;
   const bar = `${'█'.repeat(filled)}${'░'.repeat(12 - filled)}`;
-  return `🎨 **${shownPrompt(record.prompt, 120)}** — step ${step}/${totalSteps} \`${bar}\` ${(elapsedMs / 1000).toFixed(1)} s`;
+  const left = step >= 2 && step < totalSteps ? ` · about ${roughDuration((elapsedMs / step) * (totalSteps - step))} left` : '';
+  return `🎨 **${shownPrompt(record.prompt, 120)}** — step ${step}/${totalSteps} \`${bar}\` ${(elapsedMs / 1000).toFixed(1)} s${left}`;
 }
 
 /** Text of a delivered job. */
