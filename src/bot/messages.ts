@@ -46,16 +46,17 @@ export function parameterLine(record: JobRecord): string {
   return parts.join(' · ');
 }
 
-/** Text of a waiting job. */
-export function queuedText(record: JobRecord, position: number): string {
-  const place = position <= 0 ? 'starting…' : `queued — position **${position}**`;
-  return `⏳ ${record.kind === 'remix' ? 'Remix' : 'Imagine'} **${shownPrompt(record.prompt, 120)}**: ${place}`;
-}
-
 /** `7 s`, `2 min`: a rough duration for people. */
 function roughDuration(ms: number): string {
   const seconds = Math.max(1, Math.ceil(ms / 1000));
   return seconds < 90 ? `${seconds} s` : `${Math.round(seconds / 60)} min`;
+}
+
+/** Text of a waiting job, with its expected wait when known. */
+export function queuedText(record: JobRecord, position: number, expectedWaitMs?: number): string {
+  const wait = expectedWaitMs !== undefined ? ` · about ${roughDuration(expectedWaitMs)}` : '';
+  const place = position <= 0 ? 'starting…' : `queued — position **${position}**${wait}`;
+  return `⏳ ${record.kind === 'remix' ? 'Remix' : 'Imagine'} **${shownPrompt(record.prompt, 120)}**: ${place}`;
 }
 
 /**

@@ -114,9 +114,9 @@ abstract class StatusMessageObserver implements JobObserver {
     this.editor = new ThrottledEditor<StatusPayload>(async (payload) => this.storeStatusMessage(await edit(payload)), context.config.progress.editIntervalMs, onEditError);
   }
 
-  queued(position: number, record: JobRecord): void {
+  queued(position: number, record: JobRecord, expectedWaitMs?: number): void {
     this.jobId = record.id;
-    this.editor.show({ content: queuedText(record, position), components: cancelButton(record) });
+    this.editor.show({ content: queuedText(record, position, expectedWaitMs), components: cancelButton(record) });
   }
 
   started(record: JobRecord): void {

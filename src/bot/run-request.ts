@@ -19,8 +19,8 @@ export async function runInteractionRequest(interaction: RepliableInteraction, c
   const acknowledged = interaction.deferred || interaction.replied ? Promise.resolve() : interaction.deferReply().then(() => undefined);
   const initImage = checked.request.source ? await acknowledged.then(() => prepareSourceImage(context, checked)) : undefined;
   const observer = new InteractionJobObserver(interaction, context, acknowledged);
-  const { record, position } = submitRequest(context, checked, initImage, observer);
-  if (position > 0) observer.queued(position, record);
+  const { record, position, expectedWaitMs } = submitRequest(context, checked, initImage, observer);
+  if (position > 0) observer.queued(position, record, expectedWaitMs);
   try {
     await acknowledged;
   } catch (error) {
@@ -43,8 +43,8 @@ export async function runMessageRequest(message: Message, context: BotContext, r
     status = reply;
     const initImage = checked.request.source ? await reply.then(() => prepareSourceImage(context, checked)) : undefined;
     const observer = new MessageJobObserver(reply, context);
-    const { record, position } = submitRequest(context, checked, initImage, observer);
-    if (position > 0) observer.queued(position, record);
+    const { record, position, expectedWaitMs } = submitRequest(context, checked, initImage, observer);
+    if (position > 0) observer.queued(position, record, expectedWaitMs);
     try {
       await reply;
     } catch (error) {

@@ -10,6 +10,7 @@ import type { GenerationOptions } from '../settings/index.js';
 import type { JobKind, JobRecord, Store } from '../store/index.js';
 import type { PipelineWorker } from '../worker/pipeline-worker.js';
 import { renderPngs } from './png-output.js';
+import { WaitEstimator, jobWork } from './wait-estimate.js';
 
 /** A validated request, ready to queue. */
 export interface JobRequest {
@@ -45,8 +46,11 @@ export interface Delivery {
  * their own updates; the runner calls them as things happen.
  */
 export interface JobObserver {
-  /** The job's place in the queue changed (1-based; 0 means it is about to run). */
-  queued(position: number, record: JobRecord): void;
+  /**
+   * The job's place in the queue changed (1-based; 0 means it is about to run), with the expected wait in ms
+   * once the pipeline's pace is known.
+   */
+  queued(position: number, record: JobRecord, expectedWaitMs?: number): void;
   /** The job's batch started on the pipeline. */
   started(record: JobRecord): void;
   /** A denoising step finished. */
@@ -137,6 +141,7 @@ interface ActiveJob {
 export class JobRunner extends EventEmitter<JobRunnerEvents> {
   readonly queue: GenerationQueue<ActiveJob>;
   private readonly deliveries = new Set<Promise<void>>();
+  private readonly waitEstimator = new WaitEstimator();
 
   constructor(private readonly options: JobRunnerOptions) {
     super();
@@ -146,12 +151,23 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
       run: (batch) => this.runBatch(batch),
     });
     this.queue.on('positions', () => {
-      this.queue.queued.forEach((job, index) => job.payload.observer.queued(index + 1, job.payload.record));
+      const waits = this.expectedWaits();
+      this.queue.queued.forEach((job, index) => job.payload.observer.queued(index + 1, job.payload.record, waits[index]));
     });
   }
 
-  /** Records and queues a job; returns its record and queue position (0 = starting now). */
-  submit(request: JobRequest, observer: JobObserver): { record: JobRecord; position: number } {
+  /** Expected waits (ms) of the waiting jobs in queue order; undefined entries until the pace is known. */
+  expectedWaits(): (number | undefined)[] {
+    const running = this.queue.running;
+    const current = running.length > 0 ? { key: running.map((job) => job.id).join(','), work: running.reduce((sum, job) => sum + jobWork(job.payload.record), 0) } : undefined;
+    return this.waitEstimator.waits(current, this.queue.queued.map((job) => jobWork(job.payload.record)), Date.now());
+  }
+
+  /**
+   * Records and queues a job; returns its record, queue position (0 = starting now) and, once the pipeline's
+   * pace is known, its expected wait in ms.
+   */
+  submit(request: JobRequest, observer: JobObserver): { record: JobRecord; position: number; expectedWaitMs?: number } {
     const { options } = request;
     const record = this.options.store.createJob({
       id: randomUUID(),
@@ -185,7 +201,8 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     logger.info({ kind: record.kind, prompt: record.prompt, size: `${record.width}x${record.height}`, steps: record.steps, count: record.count, waiting: this.queue.queued.length }, 'job submitted');
     try {
       const position = this.queue.add(queued);
-      return { record, position };
+      const expectedWaitMs = position > 0 ? this.expectedWaits()[position - 1] : undefined;
+      return { record, position, ...(expectedWaitMs !== undefined ? { expectedWaitMs } : {}) };
     } catch (error) {
       const identifier = isUserError(error) ? error.identifier : 'internal';
       const refused = this.options.store.updateJob(record.id, { status: 'cancelled', errorIdentifier: identifier }) ?? record;
@@ -272,6 +289,7 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
         },
       );
       const { timings } = result;
+      this.waitEstimator.observeBatch(batch.reduce((sum, job) => sum + jobWork(job.payload.record), 0), timings.totalMs);
       logger.info({ jobs: batch.map((j) => j.id), images, steps: timings.steps, encode: timings.encodeMs, denoise: timings.denoiseMs, decode: timings.decodeMs }, 'batch generated');
       this.emit('batchEnd', { jobs: records, images, timings, errorIdentifier: null });
       batch.forEach((job, index) => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { progressText } from '../../src/bot/messages.js';
+import { progressText, queuedText } from '../../src/bot/messages.js';
 import type { JobRecord } from '../../src/store/index.js';
 
-const record = { prompt: 'a *bold* fox', steps: 20 } as JobRecord;
+const record = { prompt: 'a *bold* fox', steps: 20, kind: 'imagine' } as JobRecord;
 
 describe('progressText', () => {
   it('shows the step, a bar and the time so far; no estimate before the pace is known', () => {
@@ -19,5 +19,14 @@ describe('progressText', () => {
 
   it('drops the estimate on the last step', () => {
     assert.equal(progressText(record, 20, 20, 8_000), '🎨 **a \\*bold\\* fox** — step 20/20 `████████████` 8.0 s');
+  });
+});
+
+describe('queuedText', () => {
+  it('shows the position, and the expected wait once the pace is known', () => {
+    assert.equal(queuedText(record, 2), '⏳ Imagine **a \\*bold\\* fox**: queued — position **2**');
+    assert.equal(queuedText(record, 2, 41_200), '⏳ Imagine **a \\*bold\\* fox**: queued — position **2** · about 42 s');
+    assert.equal(queuedText(record, 3, 0), '⏳ Imagine **a \\*bold\\* fox**: queued — position **3** · about 1 s');
+    assert.equal(queuedText(record, 0, 5_000), '⏳ Imagine **a \\*bold\\* fox**: starting…');
   });
 });

@@ -142,6 +142,16 @@ describe('the queue end to end (real bot process, fake Discord, tiny model)', ()
     assert.ok(lastShown.length >= 2 && lastShown.every((p, i) => i === 0 || p < lastShown[i - 1]!), `its position went down as others started: ${lastShown.join(' → ')}`);
   });
 
+  it('once the pipeline has finished a job, waiting jobs are shown their expected wait', async () => {
+    await resultOf(imagine(world.alice, { prompt: 'pace maker', seed: '3', steps: 8 }));
+    const blocker = imagine(world.admin, blockerOptions);
+    await running(blocker);
+    const waiting = imagine(world.bob, { prompt: 'patient', seed: '5', width: 80, steps: 8 });
+    const shown = await waiting.waitForOriginal((m) => m.content.includes('queued — position **1**'), { timeoutMs: 15_000 });
+    assert.match(shown.content, /queued — position \*\*1\*\* · about \d+ (s|min)$/);
+    await Promise.all([resultOf(blocker), resultOf(waiting)]);
+  });
+
   it('mentions are served in the order they were sent, even when the first status reply is slow to post', async () => {
     const { discord, guild, channel, alice, bob } = world;
     const side = discord.createChannel(guild.id, { name: 'side' });
