@@ -199,7 +199,10 @@ export class FakeDiscord {
 
   /** Starts a fake Discord on 127.0.0.1 with a random port. */
   static async start(options: FakeDiscordOptions = {}): Promise<FakeDiscord> {
-    const resolved = resolveOptions(options, `${Buffer.from(randomBytes(9)).toString('base64url')}.${randomBytes(4).toString('base64url')}.${randomBytes(20).toString('base64url')}`);
+    // Shaped like Discord's: the first part encodes a numeric id, so it starts with M–O. (A random first part
+    // could start with "bot", which discord.js strips from tokens as a prefix.)
+    const idPart = Buffer.from(`1${randomBytes(8).readBigUInt64BE(0)}`).toString('base64url');
+    const resolved = resolveOptions(options, `${idPart}.${randomBytes(4).toString('base64url')}.${randomBytes(20).toString('base64url')}`);
     const core = new Core(resolved);
     const rateLimiter = new RateLimiter(resolved.rateLimits, resolved.globalRateLimit, resolved.retryAfterPrecision);
     const server = createServer();
