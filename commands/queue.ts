@@ -1,7 +1,7 @@
 import { MessageFlags, SlashCommandBuilder } from 'discord.js';
 import type { CommandModule } from '../src/bot/command-module.js';
 import type { BotContext } from '../src/bot/context.js';
-import { shownPrompt } from '../src/bot/messages.js';
+import { roughDuration, shownPrompt } from '../src/bot/messages.js';
 
 /** `/queue`: what is running and waiting, for anyone. */
 export const queue: CommandModule = {
@@ -10,6 +10,7 @@ export const queue: CommandModule = {
   async execute(interaction, context: BotContext) {
     const running = context.jobs.queue.running;
     const waiting = context.jobs.queue.queued;
+    const waits = context.jobs.expectedWaits();
     const describe = (job: (typeof waiting)[number]) => {
       const here = job.payload.record.guildId === interaction.guildId;
       // Other servers' prompts stay private; only the fact that something is waiting is shown.
@@ -19,7 +20,10 @@ export const queue: CommandModule = {
     lines.push(running.length > 0 ? `🎨 **Drawing:** ${running.map(describe).join('; ')}` : '🎨 Nothing is being drawn right now.');
     if (waiting.length > 0) {
       lines.push(`⏳ **Waiting (${waiting.length}):**`);
-      waiting.slice(0, 15).forEach((job, i) => lines.push(`${i + 1}. ${describe(job)}`));
+      waiting.slice(0, 15).forEach((job, i) => {
+        const wait = waits[i];
+        lines.push(`${i + 1}. ${describe(job)}${wait !== undefined ? ` · about ${roughDuration(wait)}` : ''}`);
+      });
       if (waiting.length > 15) lines.push(`… and ${waiting.length - 15} more`);
     } else {
       lines.push('⏳ The queue is empty.');

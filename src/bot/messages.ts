@@ -47,7 +47,7 @@ export function parameterLine(record: JobRecord): string {
 }
 
 /** `7 s`, `2 min`: a rough duration for people. */
-function roughDuration(ms: number): string {
+export function roughDuration(ms: number): string {
   const seconds = Math.max(1, Math.ceil(ms / 1000));
   return seconds < 90 ? `${seconds} s` : `${Math.round(seconds / 60)} min`;
 }

@@ -271,6 +271,7 @@ describe('the queue end to end (real bot process, fake Discord, tiny model)', ()
 
   it('/queue shows what runs and what waits, privately', async () => {
     const { discord, channel, alice, bob } = world;
+    await resultOf(imagine(carol, { prompt: 'pace maker', seed: '6', steps: 4 }));
     const blocker = imagine(world.admin, { ...blockerOptions, prompt: 'the big one' });
     await running(blocker);
     const first = imagine(alice, { prompt: 'first *waiting*', width: 80 });
@@ -281,8 +282,12 @@ describe('the queue end to end (real bot process, fake Discord, tiny model)', ()
     assert.equal(response.type, 4);
     const data = response.data as { content?: string; flags?: number; allowed_mentions?: { parse?: string[] } };
     assert.equal((data.flags ?? 0) & 64, 64);
+    // A job has run, so the pace is known and each waiting job shows its expected wait.
+    const waitPattern = / · about \d+ (s|min)$/;
+    const lines = (data.content ?? '').split('\n');
+    assert.ok(waitPattern.test(lines[2]!) && waitPattern.test(lines[3]!), data.content);
     assert.equal(
-      data.content,
+      lines.map((line) => line.replace(waitPattern, '')).join('\n'),
       [`🎨 **Drawing:** <@${world.admin.id}> — the big one`, '⏳ **Waiting (2):**', `1. <@${alice.id}> — first \\*waiting\\*`, `2. <@${bob.id}> — second waiting`].join('\n'),
     );
     await Promise.all([resultOf(blocker), resultOf(first), resultOf(second)]);
