@@ -1,6 +1,7 @@
 import type { Message, RepliableInteraction } from 'discord.js';
 import type { BotContext } from './context.js';
-import { checkRequest, prepareSourceImage, submitRequest, type GenerationRequest } from './generation-request.js';
+import type { JobObserver } from '../jobs/job-runner.js';
+import { checkRequest, prepareSourceImage, submitRequest, type CheckedRequest, type GenerationRequest } from './generation-request.js';
 import { InteractionJobObserver, MessageJobObserver, failureReason } from './observers.js';
 
 /**
@@ -17,17 +18,7 @@ import { InteractionJobObserver, MessageJobObserver, failureReason } from './obs
 export async function runInteractionRequest(interaction: RepliableInteraction, context: BotContext, request: GenerationRequest): Promise<void> {
   const checked = checkRequest(context, request);
   const acknowledged = interaction.deferred || interaction.replied ? Promise.resolve() : interaction.deferReply().then(() => undefined);
-  const initImage = checked.request.source ? await acknowledged.then(() => prepareSourceImage(context, checked)) : undefined;
-  const observer = new InteractionJobObserver(interaction, context, acknowledged);
-  const { record, position, expectedWaitMs } = submitRequest(context, checked, initImage, observer);
-  if (position > 0) observer.queued(position, record, expectedWaitMs);
-  try {
-    await acknowledged;
-  } catch (error) {
-    // Discord refused the acknowledgement (e.g. too late): nobody can see this job, so it must not run.
-    context.jobs.cancel(record.id);
-    throw error;
-  }
+  await queueWhileShown(context, checked, acknowledged, () => new InteractionJobObserver(interaction, context, acknowledged));
 }
 
 /**
@@ -41,19 +32,27 @@ export async function runMessageRequest(message: Message, context: BotContext, r
     const checked = checkRequest(context, request);
     const reply = message.reply({ content: checked.request.source ? '⏳ Getting the picture…' : '⏳ Queued…', allowedMentions: { repliedUser: false, parse: [] } });
     status = reply;
-    const initImage = checked.request.source ? await reply.then(() => prepareSourceImage(context, checked)) : undefined;
-    const observer = new MessageJobObserver(reply, context);
-    const { record, position, expectedWaitMs } = submitRequest(context, checked, initImage, observer);
-    if (position > 0) observer.queued(position, record, expectedWaitMs);
-    try {
-      await reply;
-    } catch (error) {
-      // Without its status reply nobody can follow or cancel the job: it must not run.
-      context.jobs.cancel(record.id);
-      throw error;
-    }
+    await queueWhileShown(context, checked, reply, () => new MessageJobObserver(reply, context));
   } catch (error) {
     await replyWithMessageError(message, context, error, await status?.catch(() => undefined));
+  }
+}
+
+/**
+ * Queues a checked request while the message that will show it (`shown`: an acknowledgement or a status
+ * reply) is still on its way; a remix waits for it and then for its picture. When that message fails, the
+ * job is cancelled — nobody could follow or cancel it — and the failure is rethrown.
+ */
+async function queueWhileShown(context: BotContext, checked: CheckedRequest, shown: Promise<unknown>, observerFor: () => JobObserver): Promise<void> {
+  const initImage = checked.request.source ? await shown.then(() => prepareSourceImage(context, checked)) : undefined;
+  const observer = observerFor();
+  const { record, position, expectedWaitMs } = submitRequest(context, checked, initImage, observer);
+  if (position > 0) observer.queued(position, record, expectedWaitMs);
+  try {
+    await shown;
+  } catch (error) {
+    context.jobs.cancel(record.id);
+    throw error;
   }
 }
 
