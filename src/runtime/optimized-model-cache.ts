@@ -87,8 +87,27 @@ export function publishEntry(entry: CacheEntry, modelPath: string): void {
   }
 }
 
-/** Prepares a clean staging folder. */
+/**
+ * Prepares a clean staging folder, and removes those that processes which died while writing left behind (a
+ * full-size UNet's staging folder holds gigabytes).
+ */
 export function prepareStaging(entry: CacheEntry): void {
+  const cacheDir = dirname(entry.stagingDir);
+  for (const name of existsSync(cacheDir) ? readdirSync(cacheDir) : []) {
+    const pid = /\.staging-(\d+)$/.exec(name)?.[1];
+    if (pid !== undefined && !isRunning(Number(pid))) rmSync(join(cacheDir, name), { recursive: true, force: true });
+  }
   rmSync(entry.stagingDir, { recursive: true, force: true });
   mkdirSync(entry.stagingDir, { recursive: true });
+}
+
+function isRunning(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, under another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -70,6 +71,22 @@ describe('optimised-graph cache', () => {
     assert.equal(after.size, 4, 'the stale UNet entry was replaced, not kept beside the new one');
     assert.equal([...after].filter((name) => !before.has(name)).length, 1);
     assert.ok(result.paths.some((p) => p.startsWith(modelDir) && p.includes('unet')));
+  });
+
+  it('staging folders left by a process that died while writing are removed; a live one is left alone', async () => {
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const abandoned = join(cacheDir, `0123456789abcdef.staging-${dead}`);
+    const live = join(cacheDir, `fedcba9876543210.staging-${process.ppid}`);
+    for (const dir of [abandoned, live]) {
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'model.onnx.data'), 'half-written weights');
+    }
+    const later = new Date(Date.now() + 120_000);
+    utimesSync(join(modelDir, 'vae_decoder', 'model.onnx'), later, later); // forces one new entry to be written
+    await run(cacheDir);
+    assert.equal(existsSync(abandoned), false, 'the staging folder of the dead process is gone');
+    assert.equal(existsSync(live), true, 'a running process may still be writing');
+    rmSync(live, { recursive: true });
   });
 
   it('a damaged cached graph is rebuilt with a warning instead of failing', async () => {
