@@ -29,6 +29,11 @@ const usage = `Usage: npm run bench -- [--runs N] [--sizes 128,256] [--steps 20]
 
 Prints medians of several runs on the tiny fixture model (or --model DIR); see docs/benchmarks.md.`;
 
+function exitWithUsage(error: unknown): never {
+  console.error(`${(error as Error).message}\n\n${usage}`);
+  process.exit(2);
+}
+
 function parseCommandLine() {
   try {
     return parseArgs({
@@ -43,8 +48,7 @@ function parseCommandLine() {
       },
     });
   } catch (error) {
-    console.error(`${(error as Error).message}\n\n${usage}`);
-    process.exit(2);
+    exitWithUsage(error);
   }
 }
 
@@ -84,8 +88,7 @@ try {
   };
   sections = chosenSections(values.sections!);
 } catch (error) {
-  console.error(`${(error as Error).message}\n\n${usage}`);
-  process.exit(2);
+  exitWithUsage(error);
 }
 
 console.log(`# latentcord benchmark — node ${process.version}, ${new Date().toISOString()}, ${machineLoad()}`);

@@ -112,13 +112,13 @@ export async function prepareSourceImage(context: BotContext, checked: CheckedRe
   });
 }
 
-/** Queues a checked request; returns its record, queue position and expected wait (once known). */
+/** Queues a checked request; returns its record and queue position. */
 export function submitRequest(
   context: BotContext,
   checked: CheckedRequest,
   initImage: InitImage | undefined,
   observer: JobObserver,
-): { record: JobRecord; position: number; expectedWaitMs?: number } {
+): { record: JobRecord; position: number } {
   const { request, options } = checked;
   return context.jobs.submit(
     {

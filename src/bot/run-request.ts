@@ -45,9 +45,8 @@ export async function runMessageRequest(message: Message, context: BotContext, r
  */
 async function queueWhileShown(context: BotContext, checked: CheckedRequest, shown: Promise<unknown>, observerFor: () => JobObserver): Promise<void> {
   const initImage = checked.request.source ? await shown.then(() => prepareSourceImage(context, checked)) : undefined;
-  const observer = observerFor();
-  const { record, position, expectedWaitMs } = submitRequest(context, checked, initImage, observer);
-  if (position > 0) observer.queued(position, record, expectedWaitMs);
+  // The runner tells the observer its queue position (and expected wait) as it queues the job.
+  const { record } = submitRequest(context, checked, initImage, observerFor());
   try {
     await shown;
   } catch (error) {

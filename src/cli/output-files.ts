@@ -28,8 +28,7 @@ export class OutputFiles {
       }
     } catch (error) {
       await claimed.discard();
-      if (isUserError(error)) throw error;
-      throw new UserError('cli.output', `Cannot write ${paths[pending.length] ?? paths[0]}: ${describe(error)}.`, { cause: error });
+      throw isUserError(error) ? error : cannotWrite(paths[pending.length] ?? paths[0]!, error);
     }
     return claimed;
   }
@@ -47,7 +46,7 @@ export class OutputFiles {
     } catch (error) {
       await entry.handle.close().catch(() => undefined);
       await rm(entry.temporary, { force: true });
-      throw new UserError('cli.output', `Cannot write ${path}: ${describe(error)}.`, { cause: error });
+      throw cannotWrite(path, error);
     }
     return path;
   }
@@ -61,6 +60,10 @@ export class OutputFiles {
       await rm(entry.temporary, { force: true });
     }
   }
+}
+
+function cannotWrite(path: string, error: unknown): UserError {
+  return new UserError('cli.output', `Cannot write ${path}: ${describe(error)}.`, { cause: error });
 }
 
 /** A file-system error in words, with its code for searching. */

@@ -164,10 +164,10 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
   }
 
   /**
-   * Records and queues a job; returns its record, queue position (0 = starting now) and, once the pipeline's
-   * pace is known, its expected wait in ms.
+   * Records and queues a job; returns its record and queue position (0 = starting now). A waiting job's
+   * observer has already been told its position and expected wait when this returns.
    */
-  submit(request: JobRequest, observer: JobObserver): { record: JobRecord; position: number; expectedWaitMs?: number } {
+  submit(request: JobRequest, observer: JobObserver): { record: JobRecord; position: number } {
     const { options } = request;
     const record = this.options.store.createJob({
       id: randomUUID(),
@@ -201,8 +201,7 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     logger.info({ kind: record.kind, prompt: record.prompt, size: `${record.width}x${record.height}`, steps: record.steps, count: record.count, waiting: this.queue.queued.length }, 'job submitted');
     try {
       const position = this.queue.add(queued);
-      const expectedWaitMs = position > 0 ? this.expectedWaits()[position - 1] : undefined;
-      return { record, position, ...(expectedWaitMs !== undefined ? { expectedWaitMs } : {}) };
+      return { record, position };
     } catch (error) {
       const identifier = isUserError(error) ? error.identifier : 'internal';
       const refused = this.options.store.updateJob(record.id, { status: 'cancelled', errorIdentifier: identifier }) ?? record;

@@ -151,15 +151,14 @@ export class LCMScheduler implements Scheduler {
     const denoised = new Float32Array(n);
     for (let i = 0; i < n; i++) denoised[i] = f(f(cOut * predicted[i]!) + f(cSkip * sample[i]!));
 
-    let prevSample: Float32Array = denoised;
+    // The last step returns the denoised sample itself (as a copy in the caller's buffer).
+    const prevSample = prevSampleBuffer(context, n, sample, modelOutput);
     if (index !== this.numInferenceSteps - 1) {
       const noise = drawNoise(context, this.className, n);
       const sqrtAlphaPrev = f(Math.sqrt(alphaProdTPrev));
       const sqrtBetaPrev = f(Math.sqrt(f(1 - alphaProdTPrev)));
-      prevSample = prevSampleBuffer(context, n, sample, modelOutput);
       for (let i = 0; i < n; i++) prevSample[i] = f(f(sqrtAlphaPrev * denoised[i]!) + f(sqrtBetaPrev * noise[i]!));
-    } else if (context.prevSampleOut !== undefined) {
-      prevSample = prevSampleBuffer(context, n, sample, modelOutput);
+    } else {
       prevSample.set(denoised);
     }
     this.stepIndexValue = index + 1;
