@@ -54,10 +54,22 @@ export async function generationSection({ runs, steps, sizes, model, runtime }: 
     }
   }
   printTable(
-    ['size', 'wall / image (ms)', 'inside session.run (ms)', 'overhead / step, median (ms)', 'incl. loop set-up (ms)', 'event-loop delay p50 / p99 / max (ms)', 'pipeline process peak RSS (MiB)'],
+    [
+      'size',
+      'wall / image (ms)',
+      'inside session.run (ms)',
+      'overhead / step, median (ms)',
+      'incl. loop set-up (ms)',
+      'event-loop delay p50 / p99 / max (ms)',
+      'pipeline process peak RSS (MiB)',
+    ],
     rows,
   );
-  console.log('\nOverhead / step = median over the steps of (step time − time inside session.run): scheduler, CFG, scaling, progress messages and the yield between steps.');
-  console.log('incl. loop set-up = (denoising time − UNet session.run time) / steps, i.e. also the scheduler set-up and initial noise spread over the steps.');
+  console.log(
+    '\nOverhead / step = median over the steps of (step time − time inside session.run): scheduler, CFG, scaling, progress messages and the yield between steps.',
+  );
+  console.log(
+    'incl. loop set-up = (denoising time − UNet session.run time) / steps, i.e. also the scheduler set-up and initial noise spread over the steps.',
+  );
   console.log('Event-loop delay is measured on the main (bot) process while the pipeline process generates.');
 }

@@ -22,6 +22,9 @@ if (file) {
     gc();
     const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
     const newSpace = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0;
-    appendFileSync(file, `${JSON.stringify({ pid: process.pid, at: Date.now(), rss, heapUsed, heapTotal, newSpace, external, arrayBuffers, loop })}\n`);
+    appendFileSync(
+      file,
+      `${JSON.stringify({ pid: process.pid, at: Date.now(), rss, heapUsed, heapTotal, newSpace, external, arrayBuffers, loop })}\n`,
+    );
   });
 }

@@ -67,7 +67,10 @@ function positiveInteger(name: string, text: string): number {
 function chosenSections(text: string): SectionName[] {
   const all = Object.keys(sectionRunners) as SectionName[];
   if (text === 'all') return all;
-  const names = text.split(',').map((name) => name.trim()).filter(Boolean);
+  const names = text
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
   for (const name of names) {
     if (!(all as string[]).includes(name)) throw new Error(`Unknown section \`${name}\`; expected some of ${all.join(', ')} (or \`all\`)`);
   }

@@ -103,10 +103,24 @@ async function probe(file: string, pids: readonly (number | undefined)[]): Promi
     if (!existsSync(file)) continue;
     for (const line of readFileSync(file, 'utf8').split('\n')) {
       if (!line) continue;
-      const entry = JSON.parse(line) as { pid: number; at: number; heapUsed: number; heapTotal: number; newSpace: number; arrayBuffers: number; loop: ProbeReading['loop'] };
+      const entry = JSON.parse(line) as {
+        pid: number;
+        at: number;
+        heapUsed: number;
+        heapTotal: number;
+        newSpace: number;
+        arrayBuffers: number;
+        loop: ProbeReading['loop'];
+      };
       if (entry.at < askedAt) continue;
       const mb = (bytes: number) => bytes / 2 ** 20;
-      readings.set(entry.pid, { heapUsed: mb(entry.heapUsed), heapTotal: mb(entry.heapTotal), newSpace: mb(entry.newSpace), arrayBuffers: mb(entry.arrayBuffers), loop: entry.loop });
+      readings.set(entry.pid, {
+        heapUsed: mb(entry.heapUsed),
+        heapTotal: mb(entry.heapTotal),
+        newSpace: mb(entry.newSpace),
+        arrayBuffers: mb(entry.arrayBuffers),
+        loop: entry.loop,
+      });
     }
     if (pids.every((pid) => pid === undefined || readings.has(pid))) break;
   }
@@ -124,7 +138,12 @@ function sendImagine(world: BotWorld, user: ApiUser, random: () => number, index
     user,
     channelId: world.channel.id,
     name: 'imagine',
-    options: { prompt: `soak job ${index}: a lighthouse in a storm, oil painting`, seed: String(Math.floor(random() * 2 ** 32)), steps, count: images },
+    options: {
+      prompt: `soak job ${index}: a lighthouse in a storm, oil painting`,
+      seed: String(Math.floor(random() * 2 ** 32)),
+      steps,
+      count: images,
+    },
   });
   const answer = handle.waitForOriginal(isAnswer, { timeoutMs: answerTimeoutMs }).then(
     (message) => (message.attachments.length > 0 ? { delivered: true } : { delivered: false, error: message.content.slice(0, 120) }),
@@ -147,11 +166,15 @@ function resultLatency(handle: InteractionHandle): number | undefined {
 const mib = (value: number | undefined) => fixed(value ?? Number.NaN, 1);
 const finite = (values: readonly (number | undefined)[]) => values.filter((v): v is number => v !== undefined && Number.isFinite(v));
 const heapText = (reading: ProbeReading | undefined) =>
-  reading ? `${fixed(reading.heapUsed, 1)} / ${fixed(reading.heapTotal, 1)} (young ${fixed(reading.newSpace, 1)}) / ${fixed(reading.arrayBuffers, 2)}` : '–';
+  reading
+    ? `${fixed(reading.heapUsed, 1)} / ${fixed(reading.heapTotal, 1)} (young ${fixed(reading.newSpace, 1)}) / ${fixed(reading.arrayBuffers, 2)}`
+    : '–';
 /** RSS outside the V8 heap: native allocations (onnxruntime, sharp, SQLite, buffers), code and stacks. */
 const nonHeap = (rss: number | undefined, reading: ProbeReading | undefined) => (rss ?? Number.NaN) - (reading?.heapTotal ?? Number.NaN);
-const fdText = (fds: FdCounts | undefined) => (fds ? `${fds.total} (${fds.sockets} sock, ${fds.pipes} pipe, ${fds.anonInodes} anon, ${fds.files} file)` : '–');
-const loopText = (reading: ProbeReading | undefined) => (reading ? `${fixed(reading.loop.p50, 0)} / ${fixed(reading.loop.p99, 0)} / ${fixed(reading.loop.max, 0)}` : '–');
+const fdText = (fds: FdCounts | undefined) =>
+  fds ? `${fds.total} (${fds.sockets} sock, ${fds.pipes} pipe, ${fds.anonInodes} anon, ${fds.files} file)` : '–';
+const loopText = (reading: ProbeReading | undefined) =>
+  reading ? `${fixed(reading.loop.p50, 0)} / ${fixed(reading.loop.p99, 0)} / ${fixed(reading.loop.max, 0)}` : '–';
 const growth = (from: number | undefined, to: number | undefined) => {
   const delta = (to ?? Number.NaN) - (from ?? Number.NaN);
   return `${signed(delta, 1)} MiB (${signed((100 * delta) / (from ?? Number.NaN), 1)} %)`;
@@ -208,7 +231,12 @@ export async function soakSection(options: BenchOptions): Promise<void> {
     }
     const sample = () => {
       const pipelinePid = pipelinePidOf(botPid);
-      samples.push({ at: performance.now(), botRss: rssMb(botPid), pipelinePid, pipelineRss: pipelinePid === undefined ? undefined : rssMb(pipelinePid) });
+      samples.push({
+        at: performance.now(),
+        botRss: rssMb(botPid),
+        pipelinePid,
+        pipelineRss: pipelinePid === undefined ? undefined : rssMb(pipelinePid),
+      });
     };
     const snapshot = async (label: string, busyFrom: number, busyTo: number) => {
       const pipelinePid = pipelinePidOf(botPid);
@@ -259,7 +287,9 @@ export async function soakSection(options: BenchOptions): Promise<void> {
     const exit = await world.stopBot();
     const stopMs = performance.now() - stopStarted;
 
-    console.log(`### Memory (quiet moments: ${settleMs / 1000} s after a phase's last answer; heap and ArrayBuffers right after a forced full GC)\n`);
+    console.log(
+      `### Memory (quiet moments: ${settleMs / 1000} s after a phase's last answer; heap and ArrayBuffers right after a forced full GC)\n`,
+    );
     const busyMedian = (s: Snapshot, pick: (sample: Sample) => number | undefined) => mib(median(finite(s.busy.map(pick))));
     const busyMax = (s: Snapshot, pick: (sample: Sample) => number | undefined) => mib(Math.max(...finite(s.busy.map(pick))));
     printTable(
@@ -291,7 +321,9 @@ export async function soakSection(options: BenchOptions): Promise<void> {
       ]),
     );
 
-    console.log('\n### Handles and event loops (open fds from /proc/<pid>/fd at the quiet moments; event-loop delay of each process over the phase and its quiet time, p50 / p99 / max ms, 10 ms resolution; the first row includes start-up)\n');
+    console.log(
+      '\n### Handles and event loops (open fds from /proc/<pid>/fd at the quiet moments; event-loop delay of each process over the phase and its quiet time, p50 / p99 / max ms, 10 ms resolution; the first row includes start-up)\n',
+    );
     printTable(
       ['after', 'bot open fds', 'pipeline open fds', 'bot event-loop delay', 'pipeline event-loop delay'],
       snapshots.map((s) => [s.label, fdText(s.botFds), fdText(s.pipelineFds), loopText(s.bot), loopText(s.pipeline)]),
@@ -324,13 +356,32 @@ export async function soakSection(options: BenchOptions): Promise<void> {
       ];
     };
     printTable(
-      ['process, from', 'quiet RSS (MiB)', 'quiet RSS growth', 'heap used after GC growth', 'heap held growth', 'RSS − heap held growth', 'ArrayBuffers after GC growth', 'busy RSS median growth', 'max RSS sampled (MiB)', 'open fds: start → from → end'],
+      [
+        'process, from',
+        'quiet RSS (MiB)',
+        'quiet RSS growth',
+        'heap used after GC growth',
+        'heap held growth',
+        'RSS − heap held growth',
+        'ArrayBuffers after GC growth',
+        'busy RSS median growth',
+        'max RSS sampled (MiB)',
+        'open fds: start → from → end',
+      ],
       [growthRow('bot', plateau), growthRow('bot', firstMeasured), growthRow('pipeline', plateau), growthRow('pipeline', firstMeasured)],
     );
-    console.log(`\nRSS from /proc/<pid>/status every ${sampleIntervalMs} ms (${samples.length} samples); the pipeline process is the bot's child (/proc/<pid>/task/*/children).`);
-    console.log('Heap, ArrayBuffers and event-loop delay come from a probe preloaded into both processes (bench/heap-probe.ts; SIGUSR2 → full GC → process.memoryUsage()).');
-    console.log('"used" is what survives the GC (a JavaScript leak grows it); "held" is what V8 keeps from the OS, young generation included (V8 grows the young generation up to 32 MiB under a high allocation rate and shrinks it when idle; it counts in RSS). RSS − heap held is native memory, code and stacks.');
-    console.log('Tensors handed to JavaScript are ArrayBuffers; onnxruntime\'s own buffers show only in RSS. The pipeline process blocks its event loop inside session.run by design.');
+    console.log(
+      `\nRSS from /proc/<pid>/status every ${sampleIntervalMs} ms (${samples.length} samples); the pipeline process is the bot's child (/proc/<pid>/task/*/children).`,
+    );
+    console.log(
+      'Heap, ArrayBuffers and event-loop delay come from a probe preloaded into both processes (bench/heap-probe.ts; SIGUSR2 → full GC → process.memoryUsage()).',
+    );
+    console.log(
+      '"used" is what survives the GC (a JavaScript leak grows it); "held" is what V8 keeps from the OS, young generation included (V8 grows the young generation up to 32 MiB under a high allocation rate and shrinks it when idle; it counts in RSS). RSS − heap held is native memory, code and stacks.',
+    );
+    console.log(
+      "Tensors handed to JavaScript are ArrayBuffers; onnxruntime's own buffers show only in RSS. The pipeline process blocks its event loop inside session.run by design.",
+    );
 
     const answers = await Promise.all(sent.map((job) => job.answer));
     const delivered = answers.filter((a) => a.delivered).length;
@@ -351,7 +402,19 @@ export async function soakSection(options: BenchOptions): Promise<void> {
 
     console.log('\n### Answers and latency\n');
     printTable(
-      ['jobs sent', 'images', 'result delivered', 'error replies', 'no answer', 'ack p50 / p99 / max (ms)', 'result p50 / p99 / max (ms)', 'pipeline restarts', 'bot error lines', '429s', 'unexpected requests'],
+      [
+        'jobs sent',
+        'images',
+        'result delivered',
+        'error replies',
+        'no answer',
+        'ack p50 / p99 / max (ms)',
+        'result p50 / p99 / max (ms)',
+        'pipeline restarts',
+        'bot error lines',
+        '429s',
+        'unexpected requests',
+      ],
       [
         [
           String(sent.length),
@@ -369,16 +432,28 @@ export async function soakSection(options: BenchOptions): Promise<void> {
       ],
     );
     for (const error of [...new Set(errors.map((e) => e.error))].slice(0, 5)) console.log(`- not delivered: ${error}`);
-    console.log('\nack = INTERACTION_CREATE dispatched by the fake → the bot\'s callback accepted, on the fake\'s clock (Discord\'s deadline: 3000 ms). The fake runs in this process, so its own delays count too.');
-    console.log('result = dispatch → the edit that carried the images (queue wait included: in bursts and rushes jobs arrive faster than they finish).');
-    console.log(`\nStages per job from the bot's "job finished" lines (median ms): queue wait ${fixed(stage('queueWait'))}, text encode ${fixed(stage('encode'))}, denoise ${fixed(stage('denoise'))}, VAE decode ${fixed(stage('decode'))}, PNG ${fixed(stage('png'))}, upload ${fixed(stage('upload'))} (${finished.length} lines).`);
+    console.log(
+      "\nack = INTERACTION_CREATE dispatched by the fake → the bot's callback accepted, on the fake's clock (Discord's deadline: 3000 ms). The fake runs in this process, so its own delays count too.",
+    );
+    console.log(
+      'result = dispatch → the edit that carried the images (queue wait included: in bursts and rushes jobs arrive faster than they finish).',
+    );
+    console.log(
+      `\nStages per job from the bot's "job finished" lines (median ms): queue wait ${fixed(stage('queueWait'))}, text encode ${fixed(stage('encode'))}, denoise ${fixed(stage('denoise'))}, VAE decode ${fixed(stage('decode'))}, PNG ${fixed(stage('png'))}, upload ${fixed(stage('upload'))} (${finished.length} lines).`,
+    );
     console.log(
       `REST requests to the fake: ${requests.length} (${fixed(requests.length / sent.length, 1)} per job): ` +
-        [...byRoute].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([route, count]) => `${route} ${count}`).join(', ') +
+        [...byRoute]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 5)
+          .map(([route, count]) => `${route} ${count}`)
+          .join(', ') +
         `; edits of a job's reply (queue position, progress, result) p50 ${fixed(percentile(edits, 50), 0)} / max ${Math.max(...edits)}` +
         `; the fake took p50 ${fixed(percentile(uploads, 50), 0)} / p99 ${fixed(percentile(uploads, 99), 0)} ms to answer the ${uploads.length} requests with files.`,
     );
-    console.log(`Event-loop delay of this process (fake Discord + soak driver) over the soak: p50 ${fixed(benchLoop.percentile(50) / 1e6, 1)} ms, p99 ${fixed(benchLoop.percentile(99) / 1e6, 1)} ms, max ${fixed(benchLoop.max / 1e6, 1)} ms.`);
+    console.log(
+      `Event-loop delay of this process (fake Discord + soak driver) over the soak: p50 ${fixed(benchLoop.percentile(50) / 1e6, 1)} ms, p99 ${fixed(benchLoop.percentile(99) / 1e6, 1)} ms, max ${fixed(benchLoop.max / 1e6, 1)} ms.`,
+    );
     console.log(`Bot stopped with SIGTERM in ${fixed(stopMs, 0)} ms: exit ${exit.code ?? exit.signal}.`);
   } finally {
     await world.close();

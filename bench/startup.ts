@@ -69,7 +69,9 @@ function maxPixelDiff(a: Uint8Array, b: Uint8Array): number {
  */
 export async function startupSection(options: BenchOptions): Promise<void> {
   const { runs, steps } = options;
-  console.log(`\n## Start-up of the pipeline process (PipelineWorker.start → ready; then ${generationsPerStart} generations at ${size}x${size}, ${steps} steps, euler, CFG 7.5; ${runs} starts per setting)\n`);
+  console.log(
+    `\n## Start-up of the pipeline process (PipelineWorker.start → ready; then ${generationsPerStart} generations at ${size}x${size}, ${steps} steps, euler, CFG 7.5; ${runs} starts per setting)\n`,
+  );
   const cold: StartTrace[] = [];
   const warm: StartTrace[] = [];
   const cacheFirst: StartTrace[] = [];
@@ -99,7 +101,15 @@ export async function startupSection(options: BenchOptions): Promise<void> {
     fixed(median(traces.map((t) => t.cpuToReadyMs)), 0),
   ];
   printTable(
-    ['start', 'starts', 'ready (ms)', 'process spawn + imports + messages (ms)', 'model folder + sessions (ms)', 'warm-up (ms)', 'pipeline process CPU to ready (ms)'],
+    [
+      'start',
+      'starts',
+      'ready (ms)',
+      'process spawn + imports + messages (ms)',
+      'model folder + sessions (ms)',
+      'warm-up (ms)',
+      'pipeline process CPU to ready (ms)',
+    ],
     [
       startRow('first start in this bench process, no warm-up ("cold")', [first]),
       startRow('later starts, no warm-up ("warm": files and node_modules in the page cache)', restarts),
@@ -108,8 +118,12 @@ export async function startupSection(options: BenchOptions): Promise<void> {
       startRow('optimised-graph cache: restart (cached graphs, optimisation off)', cacheHit),
     ],
   );
-  console.log('\n"cold" is only the first start of this process: the model files and node_modules are in the page cache either way (the bench does not drop the caches of a shared machine). Wall times follow other load on the machine; the CPU column much less.');
-  console.log('Model folder + sessions and warm-up are measured inside the pipeline process; the rest of ready is spawning node, importing onnxruntime-node and the messages.');
+  console.log(
+    '\n"cold" is only the first start of this process: the model files and node_modules are in the page cache either way (the bench does not drop the caches of a shared machine). Wall times follow other load on the machine; the CPU column much less.',
+  );
+  console.log(
+    'Model folder + sessions and warm-up are measured inside the pipeline process; the rest of ready is spawning node, importing onnxruntime-node and the messages.',
+  );
   const pixelDiff = Math.max(...cacheHit.map((t, i) => maxPixelDiff(t.firstImage, cold[i]!.firstImage)));
   console.log(
     `Optimised-graph cache (runtime.cacheOptimizedModels → RuntimeOptions.optimizedModelCacheDir), a fresh folder per pair of starts: ` +
@@ -134,9 +148,21 @@ export async function startupSection(options: BenchOptions): Promise<void> {
     ];
   };
   printTable(
-    ['runtime.warmUp', 'ready (ms)', '1st generation (ms)', '2nd generation (ms)', `warm generation (median of 3rd–${generationsPerStart}th, ms)`, '1st − warm (ms)', 'start → first image (ms)'],
+    [
+      'runtime.warmUp',
+      'ready (ms)',
+      '1st generation (ms)',
+      '2nd generation (ms)',
+      `warm generation (median of 3rd–${generationsPerStart}th, ms)`,
+      '1st − warm (ms)',
+      'start → first image (ms)',
+    ],
     [generationRow('false', cold), generationRow('true', warm), generationRow('false, cached graphs (restart)', cacheHit)],
   );
-  console.log('\nWith warm-up the cold-kernel cost moves from the first user\'s generation into start-up (before the bot connects to Discord).');
-  console.log('These are tiny-model figures; for a full-size SD 1.5 folder issue 4 quotes 40–55 s of session creation on 2 cores. Run with --model DIR for a real folder.');
+  console.log(
+    "\nWith warm-up the cold-kernel cost moves from the first user's generation into start-up (before the bot connects to Discord).",
+  );
+  console.log(
+    'These are tiny-model figures; for a full-size SD 1.5 folder issue 4 quotes 40–55 s of session creation on 2 cores. Run with --model DIR for a real folder.',
+  );
 }

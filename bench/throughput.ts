@@ -151,7 +151,12 @@ async function measure(rig: Rig, scenario: Scenario, n: number, steps: number): 
   const start = scenario === 'burst' ? submittedAt : measured[0]!.start;
   const cpuAtStart = scenario === 'burst' ? cpuAtSubmission : measured[0]!.cpuAtStart;
   const end = Math.max(...jobs.map((job) => rig.deliveredAt.get(job.id)!));
-  return { elapsedMs: end - start, cpuSeconds: cpuNow(rig) - cpuAtStart, shape: measured.map((batch) => batch.jobIds.length).join('+'), batches };
+  return {
+    elapsedMs: end - start,
+    cpuSeconds: cpuNow(rig) - cpuAtStart,
+    shape: measured.map((batch) => batch.jobIds.length).join('+'),
+    batches,
+  };
 }
 
 /** How much of one batch's PNG encoding and delivery ran while the next batch was denoising. */
@@ -191,7 +196,10 @@ function storedStages(rig: Rig, ids: Iterable<string>): { png: number; upload: n
 }
 
 /** Pipeline stages of one batch (shared by its jobs, stored with each), by batch size. */
-function pipelineStagesBySize(rigs: readonly Rig[], traces: readonly RunTrace[][]): Map<number, { encode: number[]; denoise: number[]; decode: number[] }> {
+function pipelineStagesBySize(
+  rigs: readonly Rig[],
+  traces: readonly RunTrace[][],
+): Map<number, { encode: number[]; denoise: number[]; decode: number[] }> {
   const bySize = new Map<number, { encode: number[]; denoise: number[]; decode: number[] }>();
   rigs.forEach((rig, r) => {
     for (const trace of traces[r]!) {
@@ -216,7 +224,9 @@ function pipelineStagesBySize(rigs: readonly Rig[], traces: readonly RunTrace[][
  */
 export async function throughputSection(options: BenchOptions): Promise<void> {
   const { runs, steps } = options;
-  console.log(`\n## Throughput (${size}x${size}, ${steps} steps, euler, CFG 7.5, one image per job; JobRunner + PipelineWorker + SQLite; median of ${runs} runs after ${warmUpPasses} warm-up passes)\n`);
+  console.log(
+    `\n## Throughput (${size}x${size}, ${steps} steps, euler, CFG 7.5, one image per job; JobRunner + PipelineWorker + SQLite; median of ${runs} runs after ${warmUpPasses} warm-up passes)\n`,
+  );
   const root = mkdtempSync(join(tmpdir(), 'latentcord-bench-throughput-'));
   const rigs: Rig[] = [];
   try {
@@ -239,8 +249,10 @@ export async function throughputSection(options: BenchOptions): Promise<void> {
     }
 
     const traces = (mode: Mode, scenario: Scenario, n: number) => results.get(key(mode, scenario, n)) ?? [];
-    const perMinute = (mode: Mode, scenario: Scenario, n: number) => median(traces(mode, scenario, n).map((t) => (n * 60_000) / t.elapsedMs));
-    const cpuPerImage = (mode: Mode, scenario: Scenario, n: number) => median(traces(mode, scenario, n).map((t) => (1000 * t.cpuSeconds) / n));
+    const perMinute = (mode: Mode, scenario: Scenario, n: number) =>
+      median(traces(mode, scenario, n).map((t) => (n * 60_000) / t.elapsedMs));
+    const cpuPerImage = (mode: Mode, scenario: Scenario, n: number) =>
+      median(traces(mode, scenario, n).map((t) => (1000 * t.cpuSeconds) / n));
     const shapes = (mode: Mode, scenario: Scenario, n: number) => [...new Set(traces(mode, scenario, n).map((t) => t.shape))].join(', ');
     const rows: string[][] = [];
     for (const scenario of ['burst', 'backlog'] as const) {
@@ -278,10 +290,16 @@ export async function throughputSection(options: BenchOptions): Promise<void> {
       ],
       rows,
     );
-    console.log('\nburst: N jobs reach an idle runner in the same tick; the first starts at once (as in the bot), the rest are batched when the pipeline frees; timed from submission to the last delivery.');
-    console.log('backlog: N jobs wait behind a running job; timed from the moment the pipeline takes the first of them to the last delivery.');
+    console.log(
+      '\nburst: N jobs reach an idle runner in the same tick; the first starts at once (as in the bot), the rest are batched when the pipeline frees; timed from submission to the last delivery.',
+    );
+    console.log(
+      'backlog: N jobs wait behind a running job; timed from the moment the pipeline takes the first of them to the last delivery.',
+    );
     console.log('UNet batches: jobs per pipeline run, in order (e.g. 1+3); with CFG each image is two UNet rows.');
-    console.log('CPU ms/img: CPU time of the pipeline process and of the main process (job runner, PNG encoding) over the same interval, per image; it depends less on other load on the machine than wall time.');
+    console.log(
+      'CPU ms/img: CPU time of the pipeline process and of the main process (job runner, PNG encoding) over the same interval, per image; it depends less on other load on the machine than wall time.',
+    );
 
     console.log('\n### Pipeline time per image by UNet batch size (every measured batch of both modes; CFG doubles the UNet rows)\n');
     const allTraces = rigs.map((rig) => [...results].filter(([k]) => k.startsWith(`${rig.mode}:`)).flatMap(([, list]) => list));
@@ -292,14 +310,32 @@ export async function throughputSection(options: BenchOptions): Promise<void> {
     };
     const single = bySize.has(1) ? perImage(1) : Number.NaN;
     printTable(
-      ['images per batch', 'batches', 'text encode / batch (ms)', 'denoise / batch (ms)', 'VAE decode / batch (ms)', 'pipeline ms per image', 'speed-up per image vs 1'],
-      [...bySize.keys()].sort((a, b) => a - b).map((size) => {
-        const entry = bySize.get(size)!;
-        return [String(size), String(entry.denoise.length), fixed(median(entry.encode)), fixed(median(entry.denoise)), fixed(median(entry.decode)), fixed(perImage(size)), `${fixed(single / perImage(size), 2)}×`];
-      }),
+      [
+        'images per batch',
+        'batches',
+        'text encode / batch (ms)',
+        'denoise / batch (ms)',
+        'VAE decode / batch (ms)',
+        'pipeline ms per image',
+        'speed-up per image vs 1',
+      ],
+      [...bySize.keys()]
+        .sort((a, b) => a - b)
+        .map((size) => {
+          const entry = bySize.get(size)!;
+          return [
+            String(size),
+            String(entry.denoise.length),
+            fixed(median(entry.encode)),
+            fixed(median(entry.denoise)),
+            fixed(median(entry.decode)),
+            fixed(perImage(size)),
+            `${fixed(single / perImage(size), 2)}×`,
+          ];
+        }),
     );
 
-    console.log('\n### PNG encoding + delivery of one batch vs the next batch\'s denoising (backlog runs with 2 and 4 jobs)\n');
+    console.log("\n### PNG encoding + delivery of one batch vs the next batch's denoising (backlog runs with 2 and 4 jobs)\n");
     const overlapRows: string[][] = [];
     for (const rig of rigs) {
       const traces = [...(results.get(key(rig.mode, 'backlog', 2)) ?? []), ...(results.get(key(rig.mode, 'backlog', 4)) ?? [])];
@@ -317,10 +353,20 @@ export async function throughputSection(options: BenchOptions): Promise<void> {
       ]);
     }
     printTable(
-      ['maxBatchImages', 'batch pairs', 'PNG encode / job (ms)', 'delivery / job (ms)', 'result → last delivery of batch (ms)', 'of which during next denoise', 'pipeline idle between batches (ms)'],
+      [
+        'maxBatchImages',
+        'batch pairs',
+        'PNG encode / job (ms)',
+        'delivery / job (ms)',
+        'result → last delivery of batch (ms)',
+        'of which during next denoise',
+        'pipeline idle between batches (ms)',
+      ],
       overlapRows,
     );
-    console.log('\nPNG encode and delivery are the stage durations the runner stored per job; "during next denoise" is the share of the interval from a batch\'s result to its last delivery that lies inside the next batch\'s pipeline run.');
+    console.log(
+      '\nPNG encode and delivery are the stage durations the runner stored per job; "during next denoise" is the share of the interval from a batch\'s result to its last delivery that lies inside the next batch\'s pipeline run.',
+    );
     console.log('Pipeline idle = next batch start − previous batch end, as the queue saw them (main process).');
   } finally {
     for (const rig of rigs) await closeRig(rig).catch(() => undefined);

@@ -8,10 +8,22 @@ import { imageSide, maxPromptLength, type UserGenerationOptions } from '../src/s
  */
 export function addGenerationOptions(builder: SlashCommandOptionsOnlyBuilder | SlashCommandBuilder): SlashCommandOptionsOnlyBuilder {
   return builder
-    .addStringOption((o) => o.setName('negative').setDescription('What to keep out of the picture (negative prompt)').setMaxLength(maxPromptLength))
-    .addStringOption((o) => o.setName('seed').setDescription('Seed (0 to 18446744073709551615) to reproduce a picture; random if empty').setMaxLength(20))
-    .addIntegerOption((o) => o.setName('steps').setDescription('Denoising steps (more is slower, often better)').setMinValue(1).setMaxValue(150))
-    .addNumberOption((o) => o.setName('guidance').setDescription('How strictly to follow the prompt (CFG scale; 0 or 1 turns it off)').setMinValue(0).setMaxValue(30))
+    .addStringOption((o) =>
+      o.setName('negative').setDescription('What to keep out of the picture (negative prompt)').setMaxLength(maxPromptLength),
+    )
+    .addStringOption((o) =>
+      o.setName('seed').setDescription('Seed (0 to 18446744073709551615) to reproduce a picture; random if empty').setMaxLength(20),
+    )
+    .addIntegerOption((o) =>
+      o.setName('steps').setDescription('Denoising steps (more is slower, often better)').setMinValue(1).setMaxValue(150),
+    )
+    .addNumberOption((o) =>
+      o
+        .setName('guidance')
+        .setDescription('How strictly to follow the prompt (CFG scale; 0 or 1 turns it off)')
+        .setMinValue(0)
+        .setMaxValue(30),
+    )
     .addIntegerOption((o) => o.setName('width').setDescription('Width in pixels').setMinValue(imageSide.min).setMaxValue(imageSide.max))
     .addIntegerOption((o) => o.setName('height').setDescription('Height in pixels').setMinValue(imageSide.min).setMaxValue(imageSide.max))
     .addStringOption((o) =>
@@ -24,7 +36,9 @@ export function addGenerationOptions(builder: SlashCommandOptionsOnlyBuilder | S
 }
 
 /** Reads the shared options of a slash command interaction. */
-export function readGenerationOptions(interaction: ChatInputCommandInteraction): Omit<UserGenerationOptions, 'kind' | 'prompt' | 'strength'> {
+export function readGenerationOptions(
+  interaction: ChatInputCommandInteraction,
+): Omit<UserGenerationOptions, 'kind' | 'prompt' | 'strength'> {
   const { options } = interaction;
   return {
     negativePrompt: options.getString('negative'),

@@ -1,4 +1,9 @@
-import { ApplicationCommandType, ContextMenuCommandBuilder, InteractionContextType, type MessageContextMenuCommandInteraction } from 'discord.js';
+import {
+  ApplicationCommandType,
+  ContextMenuCommandBuilder,
+  InteractionContextType,
+  type MessageContextMenuCommandInteraction,
+} from 'discord.js';
 import type { CommandModule } from '../src/bot/command-module.js';
 import { jobOfMessage, remixModal } from '../src/bot/components.js';
 import { settingsFor, type BotContext } from '../src/bot/context.js';

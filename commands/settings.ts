@@ -31,14 +31,31 @@ export const settings: CommandModule = {
       s
         .setName('set')
         .setDescription('Change one setting')
-        .addStringOption((o) => o.setName('key').setDescription('Setting').setRequired(true).addChoices(...keyChoices))
-        .addStringOption((o) => o.setName('value').setDescription('New value (channels: mentions or ids; words: comma separated)').setRequired(true).setMaxLength(1500)),
+        .addStringOption((o) =>
+          o
+            .setName('key')
+            .setDescription('Setting')
+            .setRequired(true)
+            .addChoices(...keyChoices),
+        )
+        .addStringOption((o) =>
+          o
+            .setName('value')
+            .setDescription('New value (channels: mentions or ids; words: comma separated)')
+            .setRequired(true)
+            .setMaxLength(1500),
+        ),
     )
     .addSubcommand((s) =>
       s
         .setName('reset')
         .setDescription('Go back to the default for one setting, or all')
-        .addStringOption((o) => o.setName('key').setDescription('Setting (all when empty)').addChoices(...keyChoices)),
+        .addStringOption((o) =>
+          o
+            .setName('key')
+            .setDescription('Setting (all when empty)')
+            .addChoices(...keyChoices),
+        ),
     )
     .toJSON(),
 
@@ -70,7 +87,11 @@ export const settings: CommandModule = {
     const key = keyText ? settingKeyFromText(keyText) : undefined;
     const removed = context.store.resetGuildSettings(guildId, key);
     context.logger.info({ guild: guildId, user: command.user.id, key: key ?? 'all' }, 'settings reset');
-    await reply(key ? `✅ \`${key}\` is back to its default (${formatSettingValue(key, settingsFor(context, guildId)[key] as never)}).` : `✅ All ${removed} server setting${removed === 1 ? '' : 's'} reset to the defaults.`);
+    await reply(
+      key
+        ? `✅ \`${key}\` is back to its default (${formatSettingValue(key, settingsFor(context, guildId)[key] as never)}).`
+        : `✅ All ${removed} server setting${removed === 1 ? '' : 's'} reset to the defaults.`,
+    );
   },
 };
 

@@ -17,5 +17,11 @@ export class UserError extends Error {
 
 /** True for a {@link UserError}, also one that crossed a worker boundary as plain data. */
 export function isUserError(error: unknown): error is UserError {
-  return error instanceof UserError || (typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'UserError' && typeof (error as { identifier?: unknown }).identifier === 'string');
+  return (
+    error instanceof UserError ||
+    (typeof error === 'object' &&
+      error !== null &&
+      (error as { name?: unknown }).name === 'UserError' &&
+      typeof (error as { identifier?: unknown }).identifier === 'string')
+  );
 }

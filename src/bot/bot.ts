@@ -55,10 +55,24 @@ export async function startBot({ config, logger, modelDir }: StartBotOptions): P
       jobTimeoutMs: config.queue.jobTimeoutSeconds * 1000,
     });
     const workerLog = logger.child({ module: 'pipeline' });
-    worker.on('log', (level: 'info' | 'warn', message: string, details?: Record<string, unknown>) => workerLog[level](details ?? {}, message));
-    worker.on('restart', (reason: string) => workerLog.warn({ reason, restarts: worker!.restarts, pipelinePid: worker!.pid }, 'pipeline process restarted'));
+    worker.on('log', (level: 'info' | 'warn', message: string, details?: Record<string, unknown>) =>
+      workerLog[level](details ?? {}, message),
+    );
+    worker.on('restart', (reason: string) =>
+      workerLog.warn({ reason, restarts: worker!.restarts, pipelinePid: worker!.pid }, 'pipeline process restarted'),
+    );
     const info = worker.info;
-    logger.info({ pipelinePid: worker.pid, model: info.description.name, device: info.device, loadMs: Math.round(info.loadMs), warmUpMs: info.warmUpMs && Math.round(info.warmUpMs), readyMs: Math.round(performance.now() - startedAt) }, 'pipeline ready');
+    logger.info(
+      {
+        pipelinePid: worker.pid,
+        model: info.description.name,
+        device: info.device,
+        loadMs: Math.round(info.loadMs),
+        warmUpMs: info.warmUpMs && Math.round(info.warmUpMs),
+        readyMs: Math.round(performance.now() - startedAt),
+      },
+      'pipeline ready',
+    );
 
     const jobs = new JobRunner({
       worker,
@@ -79,12 +93,19 @@ export async function startBot({ config, logger, modelDir }: StartBotOptions): P
       store,
       logger,
       jobs,
-      model: { name: info.description.name, sizeMultiple: info.description.sizeMultiple, supportsImageToImage: info.description.vaeEncoder !== 'absent' },
+      model: {
+        name: info.description.name,
+        sizeMultiple: info.description.sizeMultiple,
+        supportsImageToImage: info.description.vaeEncoder !== 'absent',
+      },
       defaults: withModelDefaults(config.guildDefaults, info.description.profile, config.modelDefaults),
     };
     if (context.defaults !== config.guildDefaults) {
       const { steps, guidance, scheduler } = context.defaults;
-      logger.info({ profile: info.description.profile, steps, guidance, scheduler }, 'few-step model: using its recommended defaults (modelDefaults: auto)');
+      logger.info(
+        { profile: info.description.profile, steps, guidance, scheduler },
+        'few-step model: using its recommended defaults (modelDefaults: auto)',
+      );
     }
     const discordClient = client;
     const pipelineWorker = worker;
@@ -93,7 +114,11 @@ export async function startBot({ config, logger, modelDir }: StartBotOptions): P
       logger: logger.child({ module: 'http' }),
       jobs,
       worker,
-      status: { discord: () => gatewayStatusOf(discordClient), pipeline: () => pipelineStatusOf(pipelineWorker), queue: () => ({ waiting: jobs.queue.queued.length, running: jobs.queue.running.length }) },
+      status: {
+        discord: () => gatewayStatusOf(discordClient),
+        pipeline: () => pipelineStatusOf(pipelineWorker),
+        queue: () => ({ waiting: jobs.queue.queued.length, running: jobs.queue.running.length }),
+      },
       interruptedJobs: interrupted.length,
     });
     const route = createInteractionRouter(context, commandModules);
@@ -105,7 +130,14 @@ export async function startBot({ config, logger, modelDir }: StartBotOptions): P
     client.on(Events.Warn, (message) => logger.warn(message));
 
     if (config.discord.deployCommandsOnStart) {
-      await deployCommands({ token, apiUrl: config.discord.apiUrl, store, commands: commandModules.map((c) => c.data), scope: { kind: 'global' }, logger: logger.child({ module: 'deploy' }) });
+      await deployCommands({
+        token,
+        apiUrl: config.discord.apiUrl,
+        store,
+        commands: commandModules.map((c) => c.data),
+        scope: { kind: 'global' },
+        logger: logger.child({ module: 'deploy' }),
+      });
     }
     const ready = new Promise<void>((resolve) => client!.once(Events.ClientReady, () => resolve()));
     await client.login(token);
@@ -122,7 +154,10 @@ export async function startBot({ config, logger, modelDir }: StartBotOptions): P
         const dropped = await jobs.closeQueue(closing);
         if (dropped.length > 0) logger.info({ jobs: dropped.map((j) => j.id) }, 'waiting jobs cancelled for shutdown');
         const grace = config.shutdown.graceSeconds * 1000;
-        const finished = await Promise.race([jobs.idle().then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), grace).unref())]);
+        const finished = await Promise.race([
+          jobs.idle().then(() => true),
+          new Promise<boolean>((resolve) => setTimeout(() => resolve(false), grace).unref()),
+        ]);
         if (!finished) {
           for (const running of jobs.queue.running) jobs.cancel(running.id);
           await Promise.race([jobs.idle(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
@@ -171,8 +206,13 @@ async function reportInterrupted(context: BotContext, jobs: readonly JobRecord[]
       if (!channel?.isSendable()) continue;
       if (job.statusMessageId !== null) {
         await channel.messages
-          .edit(job.statusMessageId, { content: failedText(job, 'the bot restarted before this picture was done. Please ask again.'), components: [] })
-          .catch((error: unknown) => context.logger.warn({ err: error, job: job.id }, 'could not mark the status message of an interrupted job'));
+          .edit(job.statusMessageId, {
+            content: failedText(job, 'the bot restarted before this picture was done. Please ask again.'),
+            components: [],
+          })
+          .catch((error: unknown) =>
+            context.logger.warn({ err: error, job: job.id }, 'could not mark the status message of an interrupted job'),
+          );
       }
       await channel.send({
         content: `<@${job.userId}> The bot restarted before your picture **${shownPrompt(job.prompt, 100)}** was done. Please ask again.`,

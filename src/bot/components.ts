@@ -70,7 +70,10 @@ export function remixModal(customIdValue: string, prefill: { prompt?: string; st
   return new ModalBuilder()
     .setCustomId(customIdValue)
     .setTitle('Remix')
-    .addComponents(new ActionRowBuilder<TextInputBuilder>().addComponents(prompt), new ActionRowBuilder<TextInputBuilder>().addComponents(strength));
+    .addComponents(
+      new ActionRowBuilder<TextInputBuilder>().addComponents(prompt),
+      new ActionRowBuilder<TextInputBuilder>().addComponents(strength),
+    );
 }
 
 /**
@@ -89,7 +92,8 @@ function strengthField(interaction: ModalSubmitInteraction): number | null {
   const text = interaction.fields.getTextInputValue('strength').trim();
   if (text === '') return null;
   const value = Number(text.replace(',', '.'));
-  if (!Number.isFinite(value)) throw new UserError('options.strength', `Expected \`strength\` to be a number from 0 to 1, got \`${text.slice(0, 20)}\`.`);
+  if (!Number.isFinite(value))
+    throw new UserError('options.strength', `Expected \`strength\` to be a number from 0 to 1, got \`${text.slice(0, 20)}\`.`);
   return value;
 }
 
@@ -123,17 +127,27 @@ export async function handleButton(interaction: ButtonInteraction, context: BotC
     }
     case 'remix': {
       const job = jobOrError(context, jobId);
-      await interaction.showModal(remixModal(customId('remix-modal', job.id), { prompt: job.prompt, strength: settingsFor(context, interaction.guildId).strength }));
+      await interaction.showModal(
+        remixModal(customId('remix-modal', job.id), { prompt: job.prompt, strength: settingsFor(context, interaction.guildId).strength }),
+      );
       return;
     }
     case 'info': {
       const job = jobOrError(context, jobId);
-      await interaction.reply({ content: infoText(job, context.model.name), flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+      await interaction.reply({
+        content: infoText(job, context.model.name),
+        flags: MessageFlags.Ephemeral,
+        allowedMentions: { parse: [] },
+      });
       return;
     }
     case 'delete': {
       const job = jobOrError(context, jobId);
-      if (!mayManage(interaction, job)) throw new UserError('access.delete', 'Only the person who asked for this picture, or someone who can manage messages here, can delete it.');
+      if (!mayManage(interaction, job))
+        throw new UserError(
+          'access.delete',
+          'Only the person who asked for this picture, or someone who can manage messages here, can delete it.',
+        );
       await interaction.deferUpdate();
       await interaction.deleteReply();
       return;
@@ -186,7 +200,12 @@ export async function handleModal(interaction: ModalSubmitInteraction, context: 
  * Fetches the message to remix after acknowledging: a message missing from discord.js's cache (e.g. a form
  * opened before a restart) is a REST call, which can take longer than Discord's 3 seconds (rate limits).
  */
-async function deferThenFetch(interaction: ModalSubmitInteraction, context: BotContext, channelId: string | null, messageId: string | null): Promise<Message | null> {
+async function deferThenFetch(
+  interaction: ModalSubmitInteraction,
+  context: BotContext,
+  channelId: string | null,
+  messageId: string | null,
+): Promise<Message | null> {
   if (!interaction.deferred && !interaction.replied) await interaction.deferReply();
   return fetchMessage(context, channelId, messageId);
 }

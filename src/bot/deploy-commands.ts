@@ -20,11 +20,18 @@ export function commandsHash(commands: readonly RESTPostAPIApplicationCommandsJS
   const canonical = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(canonical);
     if (value && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, canonical(v)]));
+      return Object.fromEntries(
+        Object.entries(value as Record<string, unknown>)
+          .filter(([, v]) => v !== undefined)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([k, v]) => [k, canonical(v)]),
+      );
     }
     return value;
   };
-  return createHash('sha256').update(JSON.stringify(canonical(commands))).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(commands)))
+    .digest('hex');
 }
 
 /**
@@ -49,7 +56,10 @@ export async function deployCommands(options: {
     options.logger?.info({ scope: scopeKey }, 'commands unchanged; not deploying');
     return { applicationId: application.id, scope: scopeKey, deployed: false, commandCount: options.commands.length };
   }
-  const route = options.scope.kind === 'global' ? Routes.applicationCommands(application.id) : Routes.applicationGuildCommands(application.id, options.scope.guildId);
+  const route =
+    options.scope.kind === 'global'
+      ? Routes.applicationCommands(application.id)
+      : Routes.applicationGuildCommands(application.id, options.scope.guildId);
   const result = (await rest.put(route, { body: options.commands })) as RESTGetAPIApplicationCommandsResult;
   options.store.setCommandDeploymentHash(scopeKey, hash);
   options.logger?.info({ scope: scopeKey, commands: result.length }, 'commands deployed');

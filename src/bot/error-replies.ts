@@ -16,7 +16,10 @@ export async function replyWithError(interaction: Interaction, error: unknown, c
     context.logger.info({ interaction: interaction.id, user: interaction.user.id, identifier: error.identifier }, 'request refused');
   } else {
     const ref = newReferenceId();
-    context.logger.error({ ref, err: error, interaction: interaction.id, user: interaction.user.id, guild: interaction.guildId }, 'interaction failed');
+    context.logger.error(
+      { ref, err: error, interaction: interaction.id, user: interaction.user.id, guild: interaction.guildId },
+      'interaction failed',
+    );
     content = `❌ Something went wrong on my side (ref \`${ref}\`). The owner can look it up in the logs.`;
   }
   if (!interaction.isRepliable()) return;

@@ -67,14 +67,20 @@ export function checkRequest(context: BotContext, request: GenerationRequest): C
   if (request.botPermissions) {
     const missing = neededPermissions.filter(([flag]) => !request.botPermissions!.has(flag)).map(([, name]) => name);
     if (missing.length > 0) {
-      throw new UserError('access.botPermissions', `I need the ${missing.join(', ')} permission${missing.length > 1 ? 's' : ''} in this channel to post pictures. Ask a server admin to grant ${missing.length > 1 ? 'them' : 'it'}.`);
+      throw new UserError(
+        'access.botPermissions',
+        `I need the ${missing.join(', ')} permission${missing.length > 1 ? 's' : ''} in this channel to post pictures. Ask a server admin to grant ${missing.length > 1 ? 'them' : 'it'}.`,
+      );
     }
   }
   checkCooldown(settings, context.store.lastJobStartedAt(request.guildId, request.userId), Date.now());
   checkUserQueueLimit(settings, context.jobs.queue.activeJobsOf(request.userId));
-  if (!context.jobs.queue.isAccepting) throw new UserError('queue.closed', 'The bot is restarting and not taking new jobs right now. Try again in a minute.');
+  if (!context.jobs.queue.isAccepting)
+    throw new UserError('queue.closed', 'The bot is restarting and not taking new jobs right now. Try again in a minute.');
 
-  const options = resolveGenerationOptions({ ...request.userOptions, kind: request.kind }, settings, { limitOwner: request.guildId === null ? 'bot' : 'server' });
+  const options = resolveGenerationOptions({ ...request.userOptions, kind: request.kind }, settings, {
+    limitOwner: request.guildId === null ? 'bot' : 'server',
+  });
   const multiple = context.model.sizeMultiple;
   for (const key of ['width', 'height'] as const) {
     if (request.userOptions[key] != null && options[key] % multiple !== 0) {
@@ -85,9 +91,13 @@ export function checkRequest(context: BotContext, request: GenerationRequest): C
     if (!context.model.supportsImageToImage) {
       throw new UserError('model.noVaeEncoder', 'The model this bot runs has no VAE encoder, so remixing pictures is not available.');
     }
-    if (!request.source) throw new UserError('remix.noImage', 'There is no picture to remix: attach one, or use this on a message with a picture.');
+    if (!request.source)
+      throw new UserError('remix.noImage', 'There is no picture to remix: attach one, or use this on a message with a picture.');
     if (request.source.size !== undefined && request.source.size > context.config.limits.maxAttachmentBytes) {
-      throw new UserError('attachment.tooLarge', `That picture is ${(request.source.size / 2 ** 20).toFixed(1)} MiB; the limit is ${(context.config.limits.maxAttachmentBytes / 2 ** 20).toFixed(0)} MiB.`);
+      throw new UserError(
+        'attachment.tooLarge',
+        `That picture is ${(request.source.size / 2 ** 20).toFixed(1)} MiB; the limit is ${(context.config.limits.maxAttachmentBytes / 2 ** 20).toFixed(0)} MiB.`,
+      );
     }
   }
   return { request, settings, options };

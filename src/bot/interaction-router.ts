@@ -8,7 +8,10 @@ import { replyWithError } from './error-replies.js';
  * Routes every interaction to its handler: commands by name, our buttons and modals by their `custom_id`.
  * The single catch here answers every failure (see `replyWithError`), so handlers just throw.
  */
-export function createInteractionRouter(context: BotContext, commands: readonly CommandModule[]): (interaction: Interaction) => Promise<void> {
+export function createInteractionRouter(
+  context: BotContext,
+  commands: readonly CommandModule[],
+): (interaction: Interaction) => Promise<void> {
   const byName = new Map(commands.map((command) => [command.data.name, command]));
   return async (interaction) => {
     try {

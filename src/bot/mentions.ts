@@ -14,7 +14,15 @@ export interface MentionCommand {
   readonly options: Omit<UserGenerationOptions, 'kind'>;
 }
 
-const numberKeys = { strength: 'strength', steps: 'steps', guidance: 'guidance', cfg: 'guidance', width: 'width', height: 'height', count: 'count' } as const;
+const numberKeys = {
+  strength: 'strength',
+  steps: 'steps',
+  guidance: 'guidance',
+  cfg: 'guidance',
+  width: 'width',
+  height: 'height',
+  count: 'count',
+} as const;
 const textKeys = { seed: 'seed', scheduler: 'scheduler', sampler: 'scheduler', negative: 'negativePrompt' } as const;
 
 /**
@@ -38,7 +46,8 @@ export function parseMentionCommand(text: string): MentionCommand {
     const value = match[2] ?? match[3] ?? match[4];
     if (key && value !== undefined && key in numberKeys) {
       const number = Number(value.replace(',', '.'));
-      if (!Number.isFinite(number)) throw new UserError(`options.${key}`, `Expected \`${key}\` to be a number, got \`${value.slice(0, 20)}\`.`);
+      if (!Number.isFinite(number))
+        throw new UserError(`options.${key}`, `Expected \`${key}\` to be a number, got \`${value.slice(0, 20)}\`.`);
       options[numberKeys[key as keyof typeof numberKeys]] = number;
     } else if (key && value !== undefined && key in textKeys) {
       options[textKeys[key as keyof typeof textKeys]] = value;
@@ -94,7 +103,10 @@ export async function handleMention(message: Message, context: BotContext): Prom
 
 async function referencedImage(message: Message, context: BotContext): Promise<{ source: SourceImage; message: Message }> {
   if (!message.reference?.messageId) {
-    throw new UserError('remix.noImage', 'Reply to a message with a picture (or attach one) when you mention me to remix it. To make a new picture, write `imagine` first.');
+    throw new UserError(
+      'remix.noImage',
+      'Reply to a message with a picture (or attach one) when you mention me to remix it. To make a new picture, write `imagine` first.',
+    );
   }
   const referenced = await message.fetchReference().catch(() => undefined);
   const image = referenced ? firstImageOf(referenced) : undefined;

@@ -74,7 +74,8 @@ export function progressText(record: JobRecord, step: number, totalSteps: number
 export function resultText(record: JobRecord, prompt?: PromptReport, negativePrompt?: PromptReport): string {
   const lines = [`<@${record.userId}> **${shownPrompt(record.prompt)}**`, parameterLine(record)];
   if (prompt?.truncated) lines.push(`⚠️ The prompt is longer than CLIP's 77 tokens; ignored: “${shownPrompt(prompt.droppedText, 200)}”`);
-  if (negativePrompt?.truncated) lines.push(`⚠️ The negative prompt is longer than 77 tokens; ignored: “${shownPrompt(negativePrompt.droppedText, 200)}”`);
+  if (negativePrompt?.truncated)
+    lines.push(`⚠️ The negative prompt is longer than 77 tokens; ignored: “${shownPrompt(negativePrompt.droppedText, 200)}”`);
   return lines.join('\n');
 }
 
@@ -101,7 +102,12 @@ export function infoText(record: JobRecord, modelName: string): string {
 export function resultButtons(record: JobRecord, remixAvailable: boolean): ActionRowBuilder<MessageActionRowComponentBuilder>[] {
   const row = new ActionRowBuilder<MessageActionRowComponentBuilder>().addComponents(
     new ButtonBuilder().setCustomId(customId('reroll', record.id)).setLabel('Reroll').setEmoji('🎲').setStyle(ButtonStyle.Primary),
-    new ButtonBuilder().setCustomId(customId('remix', record.id)).setLabel('Remix').setEmoji('🎨').setStyle(ButtonStyle.Secondary).setDisabled(!remixAvailable),
+    new ButtonBuilder()
+      .setCustomId(customId('remix', record.id))
+      .setLabel('Remix')
+      .setEmoji('🎨')
+      .setStyle(ButtonStyle.Secondary)
+      .setDisabled(!remixAvailable),
     new ButtonBuilder().setCustomId(customId('info', record.id)).setLabel('Info').setEmoji('ℹ️').setStyle(ButtonStyle.Secondary),
     new ButtonBuilder().setCustomId(customId('delete', record.id)).setLabel('Delete').setEmoji('🗑️').setStyle(ButtonStyle.Danger),
   );

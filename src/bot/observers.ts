@@ -1,10 +1,4 @@
-import {
-  DiscordAPIError,
-  RESTJSONErrorCodes,
-  type Message,
-  type RepliableInteraction,
-  type SendableChannels,
-} from 'discord.js';
+import { DiscordAPIError, RESTJSONErrorCodes, type Message, type RepliableInteraction, type SendableChannels } from 'discord.js';
 import { UserError, isUserError } from '../errors.js';
 import type { Delivery, FinishedJob, JobObserver } from '../jobs/job-runner.js';
 import { newReferenceId } from '../logging/logger.js';
@@ -55,7 +49,10 @@ export function planUploads(pngs: readonly Buffer[], limitBytes: number): number
   let size = 0;
   pngs.forEach((png, index) => {
     if (png.length > limitBytes) {
-      throw new UserError('result.tooLarge', `The picture is ${byteSize(png.length)}, more than this channel's upload limit of ${byteSize(limitBytes)}. Try a smaller size.`);
+      throw new UserError(
+        'result.tooLarge',
+        `The picture is ${byteSize(png.length)}, more than this channel's upload limit of ${byteSize(limitBytes)}. Try a smaller size.`,
+      );
     }
     if (current.length === 10 || size + png.length > limitBytes) {
       groups.push(current);
@@ -110,8 +107,16 @@ abstract class StatusMessageObserver implements JobObserver {
   private statusMessageStored = false;
 
   /** @param edit - Shows a payload in the status message and returns that message (undefined when it did not edit). */
-  constructor(protected readonly context: BotContext, edit: (payload: StatusPayload) => Promise<Message | undefined>, onEditError: (error: unknown) => void) {
-    this.editor = new ThrottledEditor<StatusPayload>(async (payload) => this.storeStatusMessage(await edit(payload)), context.config.progress.editIntervalMs, onEditError);
+  constructor(
+    protected readonly context: BotContext,
+    edit: (payload: StatusPayload) => Promise<Message | undefined>,
+    onEditError: (error: unknown) => void,
+  ) {
+    this.editor = new ThrottledEditor<StatusPayload>(
+      async (payload) => this.storeStatusMessage(await edit(payload)),
+      context.config.progress.editIntervalMs,
+      onEditError,
+    );
   }
 
   queued(position: number, record: JobRecord, expectedWaitMs?: number): void {
@@ -135,7 +140,10 @@ abstract class StatusMessageObserver implements JobObserver {
   }
 
   progress(progress: StepProgress, record: JobRecord): void {
-    this.editor.show({ content: progressText(record, progress.step, progress.totalSteps, progress.elapsedMs), components: cancelButton(record) });
+    this.editor.show({
+      content: progressText(record, progress.step, progress.totalSteps, progress.elapsedMs),
+      components: cancelButton(record),
+    });
   }
 
   abstract deliver(job: FinishedJob): Promise<Delivery>;
@@ -163,7 +171,8 @@ export class InteractionJobObserver extends StatusMessageObserver {
       context,
       async (payload) => ((await this.isAcknowledged()) && this.tokenUsable() ? interaction.editReply(payload) : undefined),
       (error) => {
-        if (!isExpiredToken(error)) context.logger.warn({ err: error, interaction: interaction.id }, 'could not update the progress message');
+        if (!isExpiredToken(error))
+          context.logger.warn({ err: error, interaction: interaction.id }, 'could not update the progress message');
       },
     );
     this.tokenExpiresAt = interaction.createdTimestamp + interactionTokenLifetimeMs - tokenSafetyMarginMs;
@@ -234,7 +243,10 @@ export class MessageJobObserver extends StatusMessageObserver {
    *   it could not be posted the job is cancelled by the caller, and a result that was faster is posted to
    *   the channel instead.
    */
-  constructor(private readonly status: Promise<Message>, context: BotContext) {
+  constructor(
+    private readonly status: Promise<Message>,
+    context: BotContext,
+  ) {
     super(
       context,
       async (payload) => (await settled(status))?.edit(payload),

@@ -15,7 +15,11 @@ import { InteractionJobObserver, MessageJobObserver, failureReason } from './obs
  * order); its observer edits nothing before the acknowledgement succeeded. A remix is queued once its
  * picture is downloaded.
  */
-export async function runInteractionRequest(interaction: RepliableInteraction, context: BotContext, request: GenerationRequest): Promise<void> {
+export async function runInteractionRequest(
+  interaction: RepliableInteraction,
+  context: BotContext,
+  request: GenerationRequest,
+): Promise<void> {
   const checked = checkRequest(context, request);
   const acknowledged = interaction.deferred || interaction.replied ? Promise.resolve() : interaction.deferReply().then(() => undefined);
   await queueWhileShown(context, checked, acknowledged, () => new InteractionJobObserver(interaction, context, acknowledged));
@@ -30,7 +34,10 @@ export async function runMessageRequest(message: Message, context: BotContext, r
   let status: Promise<Message> | undefined;
   try {
     const checked = checkRequest(context, request);
-    const reply = message.reply({ content: checked.request.source ? '⏳ Getting the picture…' : '⏳ Queued…', allowedMentions: { repliedUser: false, parse: [] } });
+    const reply = message.reply({
+      content: checked.request.source ? '⏳ Getting the picture…' : '⏳ Queued…',
+      allowedMentions: { repliedUser: false, parse: [] },
+    });
     status = reply;
     await queueWhileShown(context, checked, reply, () => new MessageJobObserver(reply, context));
   } catch (error) {
@@ -43,7 +50,12 @@ export async function runMessageRequest(message: Message, context: BotContext, r
  * reply) is still on its way; a remix waits for it and then for its picture. When that message fails, the
  * job is cancelled — nobody could follow or cancel it — and the failure is rethrown.
  */
-async function queueWhileShown(context: BotContext, checked: CheckedRequest, shown: Promise<unknown>, observerFor: () => JobObserver): Promise<void> {
+async function queueWhileShown(
+  context: BotContext,
+  checked: CheckedRequest,
+  shown: Promise<unknown>,
+  observerFor: () => JobObserver,
+): Promise<void> {
   const initImage = checked.request.source ? await shown.then(() => prepareSourceImage(context, checked)) : undefined;
   // The runner tells the observer its queue position (and expected wait) as it queues the job.
   const { record } = submitRequest(context, checked, initImage, observerFor());

@@ -28,7 +28,10 @@ export function firstImageOf(message: Message): SourceImage | undefined {
 
 /** The refusal when the bot may not read a channel's history (Read Message History). */
 export function noHistoryError(): UserError {
-  return new UserError('remix.noHistory', "I can't read this channel's history, so attach the picture to remix (or use Apps › Remix on its message).");
+  return new UserError(
+    'remix.noHistory',
+    "I can't read this channel's history, so attach the picture to remix (or use Apps › Remix on its message).",
+  );
 }
 
 /** A picture found in a channel, with the message that carries it. */
@@ -48,7 +51,10 @@ export async function latestImageIn(channel: TextBasedChannel | null, canReadHis
     const image = firstImageOf(message);
     if (image) return { source: image, message };
   }
-  throw new UserError('remix.noImage', 'I found no picture in the last 50 messages here. Attach one to /remix, or use Apps › Remix on a message with a picture.');
+  throw new UserError(
+    'remix.noImage',
+    'I found no picture in the last 50 messages here. Attach one to /remix, or use Apps › Remix on a message with a picture.',
+  );
 }
 
 /** The permission `latestImageIn` needs. */

@@ -41,9 +41,11 @@ export class ThrottledEditor<T> {
     this.pending = undefined;
     if (payload === undefined || this.closed) return;
     this.lastSent = Date.now();
-    this.inFlight = this.inFlight.then(() => this.send(payload)).then(
-      () => undefined,
-      (error) => this.onError(error),
-    );
+    this.inFlight = this.inFlight
+      .then(() => this.send(payload))
+      .then(
+        () => undefined,
+        (error) => this.onError(error),
+      );
   }
 }

@@ -23,7 +23,10 @@ export function numberOption(values: ParsedArgs['values'], name: string, kind: '
   if (raw === undefined) return undefined;
   const value = Number(raw);
   if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(value) || (kind === 'integer' && !Number.isInteger(value))) {
-    throw new UserError(`options.${name}`, `Expected \`--${name}\` to be ${kind === 'integer' ? 'an integer' : 'a number'}, got \`${String(raw)}\`.`);
+    throw new UserError(
+      `options.${name}`,
+      `Expected \`--${name}\` to be ${kind === 'integer' ? 'an integer' : 'a number'}, got \`${String(raw)}\`.`,
+    );
   }
   return value;
 }

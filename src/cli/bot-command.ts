@@ -17,7 +17,8 @@ export const deployUsage = 'latentcord deploy-commands [--guild ID] [--force]  #
 export async function runBotCommand(argv: readonly string[], config: Config, io: CliIo): Promise<void> {
   const { values } = parseCommandArgs(argv, { model: { type: 'string' } }, botUsage);
   // Before a possibly long model download: without a token there is nothing to start.
-  if (!config.discord.token) throw new UserError('config.noToken', 'No bot token: set DISCORD_TOKEN (or `discord.token` in the config file).');
+  if (!config.discord.token)
+    throw new UserError('config.noToken', 'No bot token: set DISCORD_TOKEN (or `discord.token` in the config file).');
   const logger = createLogger({ level: config.logging.level, secrets: [config.discord.token], pretty: config.logging.pretty });
   logger.info({ config: configForLog(config) }, 'starting latentcord');
   const modelDir = await ensureModelDir(config, stringOption(values, 'model'), io.cwd, io.stderr);
@@ -43,7 +44,8 @@ export async function runDeployCommand(argv: readonly string[], config: Config, 
   const token = config.discord.token;
   if (!token) throw new UserError('config.noToken', 'No bot token: set DISCORD_TOKEN (or `discord.token` in the config file).');
   const guild = stringOption(values, 'guild');
-  if (guild !== undefined && !/^\d{15,25}$/.test(guild)) throw new UserError('options.guild', `Expected \`--guild\` to be a server id (digits), got \`${guild}\`.`);
+  if (guild !== undefined && !/^\d{15,25}$/.test(guild))
+    throw new UserError('options.guild', `Expected \`--guild\` to be a server id (digits), got \`${guild}\`.`);
   const store = openStore(config.dataDir);
   try {
     const result = await deployCommands({

@@ -47,7 +47,11 @@ export interface CliIo {
 export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readonly string[], config: Config, io: CliIo): Promise<void> {
   const usage = kind === 'imagine' ? imagineUsage : remixUsage;
   const remixOptions = { image: { type: 'string' }, strength: { type: 'string' } } as const;
-  const { positionals, values } = parseCommandArgs(argv, kind === 'remix' ? { ...generationOptions, ...remixOptions } : generationOptions, usage);
+  const { positionals, values } = parseCommandArgs(
+    argv,
+    kind === 'remix' ? { ...generationOptions, ...remixOptions } : generationOptions,
+    usage,
+  );
   if (positionals.length !== 1) throw new UserError('cli.usage', `Expected one prompt in quotes.\n\nUsage: ${usage}`);
   const rng = (stringOption(values, 'rng') ?? 'cpu') as RngKind;
   if (rng !== 'cpu' && rng !== 'philox') throw new UserError('options.rng', `Expected \`--rng\` to be cpu or philox, got \`${rng}\`.`);
@@ -80,8 +84,11 @@ export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readon
   );
 
   const device = stringOption(values, 'device');
-  if (device !== undefined && device !== 'cpu' && device !== 'cuda') throw new UserError('options.device', `Expected \`--device\` to be cpu or cuda, got \`${device}\`.`);
-  const outputs = await OutputFiles.claim(outputPaths(resolve(io.cwd, stringOption(values, 'out') ?? `${kind}-${options.seed}.png`), options.count));
+  if (device !== undefined && device !== 'cpu' && device !== 'cuda')
+    throw new UserError('options.device', `Expected \`--device\` to be cpu or cuda, got \`${device}\`.`);
+  const outputs = await OutputFiles.claim(
+    outputPaths(resolve(io.cwd, stringOption(values, 'out') ?? `${kind}-${options.seed}.png`), options.count),
+  );
   let worker: PipelineWorker;
   try {
     worker = await PipelineWorker.start({ modelDir, runtime: runtimeOptionsFrom(config, device) });
@@ -108,7 +115,16 @@ export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readon
 
     const bar = new StepProgressBar(io.stderr, kind);
     const result = await worker.run(
-      [{ prompt: options.prompt, negativePrompt: options.negativePrompt, guidanceScale: options.guidance, seed: BigInt(options.seed), numImages: options.count, ...(initImage ? { initImage } : {}) }],
+      [
+        {
+          prompt: options.prompt,
+          negativePrompt: options.negativePrompt,
+          guidanceScale: options.guidance,
+          seed: BigInt(options.seed),
+          numImages: options.count,
+          ...(initImage ? { initImage } : {}),
+        },
+      ],
       {
         width: target.width,
         height: target.height,
@@ -122,7 +138,8 @@ export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readon
     bar.finish();
     const job = result.jobs[0]!;
     if (job.prompt.truncated) io.stderr.write(`note: the prompt is longer than CLIP's 77 tokens; ignored: "${job.prompt.droppedText}"\n`);
-    if (job.negativePrompt.truncated) io.stderr.write(`note: the negative prompt is longer than 77 tokens; ignored: "${job.negativePrompt.droppedText}"\n`);
+    if (job.negativePrompt.truncated)
+      io.stderr.write(`note: the negative prompt is longer than 77 tokens; ignored: "${job.negativePrompt.droppedText}"\n`);
 
     const pngs = await renderPngs(job.images, {
       prompt: options.prompt,
@@ -159,7 +176,10 @@ async function readSourceImage(path: string): Promise<Uint8Array> {
   try {
     return await readFile(path);
   } catch (error) {
-    throw new UserError('cli.imageMissing', `Cannot read the source image ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, { cause: error });
+    throw new UserError(
+      'cli.imageMissing',
+      `Cannot read the source image ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`,
+      { cause: error },
+    );
   }
 }
-

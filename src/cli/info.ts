@@ -11,7 +11,11 @@ export const infoUsage = 'latentcord info [--model DIR] [--device cpu|cuda] [--j
 
 /** `info`: loads the model folder and reports what was detected in it and where it runs. */
 export async function runInfoCommand(argv: readonly string[], config: Config, io: CliIo): Promise<void> {
-  const { values } = parseCommandArgs(argv, { model: { type: 'string' }, device: { type: 'string' }, json: { type: 'boolean' } }, infoUsage);
+  const { values } = parseCommandArgs(
+    argv,
+    { model: { type: 'string' }, device: { type: 'string' }, json: { type: 'boolean' } },
+    infoUsage,
+  );
   const modelDir = resolveModelDir(config, stringOption(values, 'model'), io.cwd);
   const device = stringOption(values, 'device') === 'cuda' ? 'cuda' : undefined;
   const worker = await PipelineWorker.start({ modelDir, runtime: runtimeOptionsFrom(config, device) });

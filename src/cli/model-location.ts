@@ -15,18 +15,30 @@ export function defaultModelDir(config: Config): string {
  * configured default model (`defaultModel.repo`) is fetched into the data folder once, with a progress bar,
  * resuming an interrupted download; a complete earlier download is reused without touching the network.
  */
-export async function ensureModelDir(config: Config, explicit: string | undefined, cwd: string, progress: ProgressStream, signal?: AbortSignal): Promise<string> {
+export async function ensureModelDir(
+  config: Config,
+  explicit: string | undefined,
+  cwd: string,
+  progress: ProgressStream,
+  signal?: AbortSignal,
+): Promise<string> {
   if (explicit) return resolve(cwd, explicit);
   if (config.modelDir) return resolve(cwd, config.modelDir);
   const { repo, revision } = config.defaultModel;
   if (!repo) {
-    throw new UserError('config.noModel', 'No model folder configured: set LATENTCORD_MODEL_DIR to a diffusers ONNX model folder, or set `defaultModel.repo` (LATENTCORD_MODEL_REPO) so one is downloaded.');
+    throw new UserError(
+      'config.noModel',
+      'No model folder configured: set LATENTCORD_MODEL_DIR to a diffusers ONNX model folder, or set `defaultModel.repo` (LATENTCORD_MODEL_REPO) so one is downloaded.',
+    );
   }
   const dir = defaultModelDir(config);
   const manifest = existsSync(dir) ? await readManifest(dir) : undefined;
-  if (manifest?.complete && manifest.repo === repo && (manifest.requestedRevision === revision || manifest.revision === revision)) return dir;
+  if (manifest?.complete && manifest.repo === repo && (manifest.requestedRevision === revision || manifest.revision === revision))
+    return dir;
 
-  progress.write(`No model folder configured: downloading the default model ${repo}@${revision} into ${dir} (only the ONNX files the pipeline needs).\n`);
+  progress.write(
+    `No model folder configured: downloading the default model ${repo}@${revision} into ${dir} (only the ONNX files the pipeline needs).\n`,
+  );
   const reporter = createProgressReporter(progress);
   try {
     await downloadModel({ repo, revision, targetDir: dir, onProgress: reporter.onProgress, ...(signal ? { signal } : {}) });

@@ -9,7 +9,10 @@ export type { ProgressStream } from '../hub/index.js';
 export class StepProgressBar {
   private lastLine = '';
 
-  constructor(private readonly stream: ProgressStream, private readonly label: string) {}
+  constructor(
+    private readonly stream: ProgressStream,
+    private readonly label: string,
+  ) {}
 
   /** Reports that `done` of `total` steps are finished after `elapsedMs`. */
   update(done: number, total: number, elapsedMs: number): void {

@@ -11,5 +11,8 @@ export function resolveModelDir(config: Config, explicit: string | undefined, cw
   if (explicit) return resolve(cwd, explicit);
   if (config.modelDir) return resolve(cwd, config.modelDir);
   if (config.defaultModel.repo) return defaultModelDir(config);
-  throw new UserError('config.noModel', 'No model folder given: pass --model DIR, set LATENTCORD_MODEL_DIR, or run `latentcord download-model`.');
+  throw new UserError(
+    'config.noModel',
+    'No model folder given: pass --model DIR, set LATENTCORD_MODEL_DIR, or run `latentcord download-model`.',
+  );
 }

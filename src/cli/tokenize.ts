@@ -17,6 +17,6 @@ export async function runTokenizeCommand(argv: readonly string[], config: Config
   const tokenizer = ClipTokenizer.fromFolder(folder.tokenizerDir);
   const tokens = tokenizer.encode(positionals[0]!);
   io.stdout.write(`${JSON.stringify(Array.from(tokens.inputIds))}\n`);
-  if (tokens.truncated) io.stderr.write(`note: ${tokens.tokenCount} tokens; CLIP reads ${tokenizer.modelMaxLength - 2}. Ignored: "${tokens.droppedText}"\n`);
+  if (tokens.truncated)
+    io.stderr.write(`note: ${tokens.tokenCount} tokens; CLIP reads ${tokenizer.modelMaxLength - 2}. Ignored: "${tokens.droppedText}"\n`);
 }
-

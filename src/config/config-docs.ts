@@ -11,7 +11,12 @@ const readAs: Readonly<Record<EnvValueType, string>> = {
 /** The environment variables as a Markdown table, for `config/README.md` (a test keeps the copy identical). */
 export function renderEnvTable(): string {
   const rows = envVariables.map((variable) => {
-    const also = variable.alsoSets !== undefined ? ` Also sets ${Object.entries(variable.alsoSets).map(([path, value]) => `\`${path}\` = \`${JSON.stringify(value)}\``).join(', ')}.` : '';
+    const also =
+      variable.alsoSets !== undefined
+        ? ` Also sets ${Object.entries(variable.alsoSets)
+            .map(([path, value]) => `\`${path}\` = \`${JSON.stringify(value)}\``)
+            .join(', ')}.`
+        : '';
     return `| \`${variable.name}\` | \`${variable.path}\` | ${readAs[variable.type]} | ${variable.description}${also} |`;
   });
   return ['| Variable | Key | Read as | Meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');

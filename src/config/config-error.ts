@@ -21,7 +21,10 @@ export class ConfigError extends UserError {
 
   constructor(problems: readonly ConfigProblem[]) {
     const lines = problems.map((problem) => problem.message);
-    super('config.invalid', lines.length === 1 ? lines[0]! : `The configuration has ${lines.length} problems:\n${lines.map((line) => `- ${line}`).join('\n')}`);
+    super(
+      'config.invalid',
+      lines.length === 1 ? lines[0]! : `The configuration has ${lines.length} problems:\n${lines.map((line) => `- ${line}`).join('\n')}`,
+    );
     this.name = 'ConfigError';
     this.problems = Object.freeze([...problems]);
   }

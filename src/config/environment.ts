@@ -51,7 +51,12 @@ export const envVariables: readonly EnvVariable[] = [
     description: '`fallback` (to the CPU) or `fail`.',
   },
   { name: 'LATENTCORD_RNG', path: 'rng', type: 'string', description: '`cpu` (torch CPU generator) or `philox` (NVIDIA GPU generator).' },
-  { name: 'LATENTCORD_THREADS', path: 'runtime.intraOpThreads', type: 'integer', description: 'onnxruntime intra-op threads (0: automatic).' },
+  {
+    name: 'LATENTCORD_THREADS',
+    path: 'runtime.intraOpThreads',
+    type: 'integer',
+    description: 'onnxruntime intra-op threads (0: automatic).',
+  },
   { name: 'LATENTCORD_QUEUE_MAX_LENGTH', path: 'queue.maxLength', type: 'integer', description: 'Most jobs waiting at once.' },
   {
     name: 'LATENTCORD_JOB_TIMEOUT_SECONDS',
@@ -92,6 +97,9 @@ export function parseEnvValue(type: EnvValueType, text: string): unknown {
     case 'autoOrBoolean':
       return lower === 'auto' ? 'auto' : trueWords.has(lower) ? true : falseWords.has(lower) ? false : trimmed;
     case 'list':
-      return trimmed.split(',').map((item) => item.trim()).filter((item) => item !== '');
+      return trimmed
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
   }
 }

@@ -51,7 +51,7 @@ function isPlainObject(value: unknown): value is Tree {
 }
 
 function shownValue(value: unknown, origin: Origin | undefined): string {
-  const text = origin?.raw ?? (value === undefined ? 'nothing' : JSON.stringify(value) ?? String(value));
+  const text = origin?.raw ?? (value === undefined ? 'nothing' : (JSON.stringify(value) ?? String(value)));
   return shown(text, 80);
 }
 
@@ -88,7 +88,8 @@ function readJsonFile(file: string, source: string, problems: Problems): Tree | 
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a folder, not a file' : `cannot be read (${code ?? String(error)})`;
+    const reason =
+      code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a folder, not a file' : `cannot be read (${code ?? String(error)})`;
     problems.add(source, '', `${reason} (${file})`);
     return undefined;
   }
@@ -107,7 +108,15 @@ function readJsonFile(file: string, source: string, problems: Problems): Tree | 
 }
 
 /** Lays `layer` over `target`, rejecting unknown keys and recording where each value came from. */
-function overlay(target: Tree, layer: Tree, spec: ObjectSpec, prefix: string, origin: Origin, origins: Map<string, Origin>, problems: Problems): void {
+function overlay(
+  target: Tree,
+  layer: Tree,
+  spec: ObjectSpec,
+  prefix: string,
+  origin: Origin,
+  origins: Map<string, Origin>,
+  problems: Problems,
+): void {
   for (const [key, value] of Object.entries(layer)) {
     if (prefix === '' && key === '$schema') continue;
     const path = prefix + key;
@@ -191,8 +200,15 @@ function deepFreeze<T>(value: T): T {
 function checkGuildDefaults(settings: GuildSettings, origins: Map<string, Origin>, defaultsSource: string, problems: Problems): void {
   for (const conflict of findSettingConflicts(settings)) {
     const keyOrigins = conflict.keys.map((key) => origins.get(`guildDefaults.${key}`));
-    const latest = keyOrigins.reduce<Origin | undefined>((best, origin) => (origin !== undefined && (best === undefined || origin.rank > best.rank) ? origin : best), undefined);
-    problems.add(latest?.source ?? defaultsSource, `guildDefaults.${conflict.keys[0]}`, conflict.message.replace(/`(\w+)`/gu, '`guildDefaults.$1`'));
+    const latest = keyOrigins.reduce<Origin | undefined>(
+      (best, origin) => (origin !== undefined && (best === undefined || origin.rank > best.rank) ? origin : best),
+      undefined,
+    );
+    problems.add(
+      latest?.source ?? defaultsSource,
+      `guildDefaults.${conflict.keys[0]}`,
+      conflict.message.replace(/`(\w+)`/gu, '`guildDefaults.$1`'),
+    );
   }
 }
 
@@ -223,7 +239,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const userFileSetting = options.configFile !== undefined ? options.configFile : envFile !== undefined && envFile !== '' ? envFile : null;
   if (userFileSetting !== null) {
     const userFile = resolve(cwd, userFileSetting);
-    const source = options.configFile !== undefined ? displayPath(userFile, cwd) : `${displayPath(userFile, cwd)} (from ${configFileVariable})`;
+    const source =
+      options.configFile !== undefined ? displayPath(userFile, cwd) : `${displayPath(userFile, cwd)} (from ${configFileVariable})`;
     const layer = readJsonFile(userFile, source, problems);
     if (layer !== undefined) overlay(tree, layer, configSchema, '', { source, rank: 1 }, origins, problems);
   }

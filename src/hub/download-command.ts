@@ -38,7 +38,8 @@ export function parseDownloadModelArgs(args: readonly string[]): DownloadModelAr
     if (value === undefined || value === '') throw usage(`--${name} needs a value`);
     values.set(name, value);
   }
-  if (positional.length !== 1) throw usage(positional.length === 0 ? 'the model repository is missing' : `unexpected argument "${positional[1]}"`);
+  if (positional.length !== 1)
+    throw usage(positional.length === 0 ? 'the model repository is missing' : `unexpected argument "${positional[1]}"`);
   const repo = positional[0]!;
   return {
     repo,

@@ -108,7 +108,12 @@ export async function downloadModel(options: DownloadModelOptions): Promise<Down
   }
 
   const client: HubClientOptions = {
-    context, token, fetch: fetchImpl, signal: options.signal, retry, requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    context,
+    token,
+    fetch: fetchImpl,
+    signal: options.signal,
+    retry,
+    requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
   };
   const commit = await resolveCommit(client);
   const listing = await listRepoFiles(client, commit);
@@ -118,13 +123,22 @@ export async function downloadModel(options: DownloadModelOptions): Promise<Down
   await mkdirOrExplain(dir);
   const known = new Map((previous?.files ?? []).map((entry) => [entry.path, entry]));
   // Until each file is checked again, the earlier entries stand, so that a run stopped early loses no verification.
-  const recorded = new Map(selection.files.flatMap((file) => {
-    const entry = known.get(file.localPath);
-    return entry ? [[file.localPath, entry] as const] : [];
-  }));
+  const recorded = new Map(
+    selection.files.flatMap((file) => {
+      const entry = known.get(file.localPath);
+      return entry ? [[file.localPath, entry] as const] : [];
+    }),
+  );
   const manifest: DownloadManifest = {
-    version: 1, repo, revision: commit, requestedRevision: revision, subfolder: selection.subfolder, endpoint,
-    complete: false, updatedAt: new Date().toISOString(), files: [],
+    version: 1,
+    repo,
+    revision: commit,
+    requestedRevision: revision,
+    subfolder: selection.subfolder,
+    endpoint,
+    complete: false,
+    updatedAt: new Date().toISOString(),
+    files: [],
   };
   await removeDropped(dir, previous, selection.files);
 
@@ -133,7 +147,12 @@ export async function downloadModel(options: DownloadModelOptions): Promise<Down
   let bytesDownloaded = 0;
   const files: DownloadedFile[] = [];
   const transferOptions: TransferOptions = {
-    context, token, fetch: fetchImpl, signal: options.signal, retry, idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
+    context,
+    token,
+    fetch: fetchImpl,
+    signal: options.signal,
+    retry,
+    idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
   };
 
   for (const file of selection.files) {
@@ -202,7 +221,12 @@ function expectedChecksum(file: SelectedFile): ExpectedChecksum | undefined {
  * True when the final file is there with the expected size and either the manifest vouches for it
  * (same hash, untouched since) or hashing it now gives the expected hash.
  */
-async function isAlreadyPresent(path: string, size: number, checksum: ExpectedChecksum | undefined, recorded: ManifestFile | undefined): Promise<boolean> {
+async function isAlreadyPresent(
+  path: string,
+  size: number,
+  checksum: ExpectedChecksum | undefined,
+  recorded: ManifestFile | undefined,
+): Promise<boolean> {
   let info;
   try {
     info = await stat(path);
@@ -211,7 +235,8 @@ async function isAlreadyPresent(path: string, size: number, checksum: ExpectedCh
   }
   if (!info.isFile() || info.size !== size) return false;
   if (checksum === undefined) return true;
-  if (recorded && recorded.size === size && recorded.mtimeMs === info.mtimeMs && recordedDigest(recorded, checksum) === checksum.digest) return true;
+  if (recorded && recorded.size === size && recorded.mtimeMs === info.mtimeMs && recordedDigest(recorded, checksum) === checksum.digest)
+    return true;
   return fileMatchesChecksum(path, size, checksum);
 }
 
@@ -268,7 +293,10 @@ function checkEndpoint(endpoint: string): string {
   try {
     url = new URL(trimmed);
   } catch {
-    throw new UserError('hub.badEndpoint', `The Hub address "${endpoint}" (HF_ENDPOINT) is not a URL; it looks like https://huggingface.co.`);
+    throw new UserError(
+      'hub.badEndpoint',
+      `The Hub address "${endpoint}" (HF_ENDPOINT) is not a URL; it looks like https://huggingface.co.`,
+    );
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new UserError('hub.badEndpoint', `The Hub address "${endpoint}" (HF_ENDPOINT) must start with https:// or http://.`);
@@ -280,7 +308,10 @@ function checkToken(token: string | undefined): string | undefined {
   const trimmed = token?.trim();
   if (!trimmed) return undefined;
   if (!trimmed.startsWith('hf_')) {
-    throw new UserError('hub.badToken', 'HF_TOKEN does not look like a Hugging Face access token (they start with "hf_"); create one at https://huggingface.co/settings/tokens.');
+    throw new UserError(
+      'hub.badToken',
+      'HF_TOKEN does not look like a Hugging Face access token (they start with "hf_"); create one at https://huggingface.co/settings/tokens.',
+    );
   }
   return trimmed;
 }
@@ -288,7 +319,11 @@ function checkToken(token: string | undefined): string | undefined {
 /** Refuses repository paths that could land outside the model folder. */
 function checkLocalPath(path: string): string {
   const parts = path.split('/');
-  if (path.includes('\\') || path.includes('\0') || parts.some((part) => part === '' || part === '.' || part === '..' || /^[A-Za-z]:/.test(part))) {
+  if (
+    path.includes('\\') ||
+    path.includes('\0') ||
+    parts.some((part) => part === '' || part === '.' || part === '..' || /^[A-Za-z]:/.test(part))
+  ) {
     throw new UserError('hub.badPath', `The repository lists a file with an unsafe path: "${path}".`);
   }
   return path;

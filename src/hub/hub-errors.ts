@@ -49,7 +49,11 @@ export function httpFailureToUserError(context: HubErrorContext, failure: HttpFa
       `Revision "${revision}" does not exist in the model repository ${repo} at ${endpoint}. Use a branch, tag or commit id listed on ${page} (the default is "main").`,
     );
   }
-  if (code === 'RepoNotFound' || (failure.status === 404 && code !== 'EntryNotFound') || (failure.status === 401 && code !== 'GatedRepo' && isApiUrl(failure.url))) {
+  if (
+    code === 'RepoNotFound' ||
+    (failure.status === 404 && code !== 'EntryNotFound') ||
+    (failure.status === 401 && code !== 'GatedRepo' && isApiUrl(failure.url))
+  ) {
     const privateHint = tokenGiven
       ? ' If it is private, check that HF_TOKEN belongs to an account that can read it.'
       : ' If it is private, set HF_TOKEN to an access token of an account that can read it.';
@@ -100,7 +104,11 @@ export function networkErrorCode(error: unknown): string | undefined {
 
 /** Network failures that may well succeed when tried again (a reset, a stall), as opposed to a wrong address. */
 export function isTransientNetworkCode(code: string): boolean {
-  return !['ENOTFOUND', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EACCES'].includes(code) && !code.includes('CERT') && !code.startsWith('ERR_SSL');
+  return (
+    !['ENOTFOUND', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EACCES'].includes(code) &&
+    !code.includes('CERT') &&
+    !code.startsWith('ERR_SSL')
+  );
 }
 
 /** The message for a Hub that cannot be reached at all. */

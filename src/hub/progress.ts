@@ -133,7 +133,9 @@ export function createProgressReporter(stream: ProgressStream, options: Progress
         const reached = progress.fileTotal > 0 ? Math.floor((100 * progress.fileBytes) / progress.fileTotal / step) : 0;
         if (reached > lastStep && progress.fileBytes < progress.fileTotal) {
           lastStep = reached;
-          stream.write(`${progress.file} ${percent(progress.fileBytes, progress.fileTotal)} (${formatBytes(progress.fileBytes)}/${formatBytes(progress.fileTotal)})\n`);
+          stream.write(
+            `${progress.file} ${percent(progress.fileBytes, progress.fileTotal)} (${formatBytes(progress.fileBytes)}/${formatBytes(progress.fileTotal)})\n`,
+          );
         }
       }
     }

@@ -49,8 +49,23 @@ const optionalFiles = ['tokenizer/tokenizer_config.json', 'tokenizer/special_tok
  * to be ONNX external data (`model.onnx_data`, `weights.pb`, one file per tensor...).
  */
 const excludedExtensions: ReadonlySet<string> = new Set([
-  'safetensors', 'bin', 'ckpt', 'pt', 'pth', 'msgpack', 'h5', 'onnx', 'md', 'txt',
-  'png', 'jpg', 'jpeg', 'webp', 'gif', 'bmp', 'svg',
+  'safetensors',
+  'bin',
+  'ckpt',
+  'pt',
+  'pth',
+  'msgpack',
+  'h5',
+  'onnx',
+  'md',
+  'txt',
+  'png',
+  'jpg',
+  'jpeg',
+  'webp',
+  'gif',
+  'bmp',
+  'svg',
 ]);
 
 /**

@@ -264,10 +264,16 @@ export function fileSystemError(error: unknown): UserError | undefined {
   const { code, path } = error as { code?: unknown; path?: unknown };
   const where = typeof path === 'string' ? ` (${path})` : '';
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new UserError('hub.diskFull', `The disk is full${where}: free some space and run the command again; the download resumes where it stopped.`, { cause: error });
+    return new UserError(
+      'hub.diskFull',
+      `The disk is full${where}: free some space and run the command again; the download resumes where it stopped.`,
+      { cause: error },
+    );
   }
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new UserError('hub.cannotWrite', `Cannot write the model files${where}: choose a folder you may write to (--dir).`, { cause: error });
+    return new UserError('hub.cannotWrite', `Cannot write the model files${where}: choose a folder you may write to (--dir).`, {
+      cause: error,
+    });
   }
   return undefined;
 }

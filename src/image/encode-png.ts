@@ -14,7 +14,8 @@ export async function encodePng(image: RgbImage, text: Record<string, string> = 
   if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width < 1 || height < 1) {
     throw new RangeError(`Expected positive integer \`width\` and \`height\`, got ${String(width)}x${String(height)}`);
   }
-  if (rgb.length !== width * height * 3) throw new RangeError(`Expected ${width * height * 3} RGB bytes for ${width}x${height}, got ${rgb.length}`);
+  if (rgb.length !== width * height * 3)
+    throw new RangeError(`Expected ${width * height * 3} RGB bytes for ${width}x${height}, got ${rgb.length}`);
   const chunks = Object.entries(text).map(([key, value]) => encodeTextChunk(key, value));
   const png = await sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), { raw: { width, height, channels: 3 } })
     .png({ palette: false })

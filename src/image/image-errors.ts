@@ -15,12 +15,19 @@ export function unsupportedFormat(name: string): UserError {
 export function tooLarge(width: number | undefined, height: number | undefined, maxPixels: number): UserError {
   const size = width !== undefined && height !== undefined ? ` (${width}x${height})` : '';
   const megapixels = (maxPixels / 1e6).toFixed(1).replace(/\.0$/, '');
-  return new UserError('image.tooLarge', `That picture is too large${size}. The limit is ${megapixels} megapixels; please send a smaller one.`);
+  return new UserError(
+    'image.tooLarge',
+    `That picture is too large${size}. The limit is ${megapixels} megapixels; please send a smaller one.`,
+  );
 }
 
 /** The picture's data is cut off or corrupt (`image.truncated`). */
 export function truncated(formatName: string, cause?: unknown): UserError {
-  return new UserError('image.truncated', `That ${formatName} file is damaged or incomplete (maybe the upload was cut off), so I cannot read it. Please send it again.`, { cause });
+  return new UserError(
+    'image.truncated',
+    `That ${formatName} file is damaged or incomplete (maybe the upload was cut off), so I cannot read it. Please send it again.`,
+    { cause },
+  );
 }
 
 /** Upper-case display name of a format, for messages. */

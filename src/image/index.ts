@@ -5,7 +5,15 @@
 export { inspectImage } from './inspect.js';
 export { decodeRgb, ALPHA_BACKGROUND } from './decode.js';
 export { prepareInitImage, type InitImage } from './init-image.js';
-export { fitWithinLimits, planCoverCrop, planWithinLimits, DEFAULT_MULTIPLE_OF, type Size, type Rect, type ResizePlan } from './size-policy.js';
+export {
+  fitWithinLimits,
+  planCoverCrop,
+  planWithinLimits,
+  DEFAULT_MULTIPLE_OF,
+  type Size,
+  type Rect,
+  type ResizePlan,
+} from './size-policy.js';
 export { encodePng } from './encode-png.js';
 export { readPngText } from './png-chunks.js';
 export { formatInfotext, parseInfotext, type InfotextParams, type ParsedInfotext } from './infotext.js';

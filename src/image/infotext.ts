@@ -61,10 +61,32 @@ export interface ParsedInfotext {
 
 /** The keys of A1111's `generation_params` literal in its order, before `**p.extra_generation_params`. */
 const STANDARD_KEYS = [
-  'Steps', 'Sampler', 'Schedule type', 'CFG scale', 'Image CFG scale', 'Seed', 'Face restoration', 'Size', 'Model hash',
-  'Model', 'FP8 weight', 'Cache FP16 weight for LoRA', 'VAE hash', 'VAE', 'Variation seed', 'Variation seed strength',
-  'Seed resize from', 'Denoising strength', 'Conditional mask weight', 'Clip skip', 'ENSD', 'Token merging ratio',
-  'Token merging ratio hr', 'Init image hash', 'RNG', 'Tiling',
+  'Steps',
+  'Sampler',
+  'Schedule type',
+  'CFG scale',
+  'Image CFG scale',
+  'Seed',
+  'Face restoration',
+  'Size',
+  'Model hash',
+  'Model',
+  'FP8 weight',
+  'Cache FP16 weight for LoRA',
+  'VAE hash',
+  'VAE',
+  'Variation seed',
+  'Variation seed strength',
+  'Seed resize from',
+  'Denoising strength',
+  'Conditional mask weight',
+  'Clip skip',
+  'ENSD',
+  'Token merging ratio',
+  'Token merging ratio hr',
+  'Init image hash',
+  'RNG',
+  'Tiling',
 ] as const;
 
 /** The keys A1111 writes after the extra parameters. */
@@ -72,8 +94,16 @@ const TRAILING_KEYS = ['Version', 'User'] as const;
 
 /** The fields of {@link ParsedInfotext} and the keys they come from. */
 const TYPED_KEYS = {
-  Steps: 'steps', Sampler: 'sampler', 'Schedule type': 'scheduleType', 'CFG scale': 'cfgScale', Seed: 'seed', Size: 'size',
-  'Model hash': 'modelHash', Model: 'model', 'Denoising strength': 'denoisingStrength', Version: 'version',
+  Steps: 'steps',
+  Sampler: 'sampler',
+  'Schedule type': 'scheduleType',
+  'CFG scale': 'cfgScale',
+  Seed: 'seed',
+  Size: 'size',
+  'Model hash': 'modelHash',
+  Model: 'model',
+  'Denoising strength': 'denoisingStrength',
+  Version: 'version',
 } as const;
 
 /** Characters Python's `str.isspace()` accepts (what `str.strip()` removes). */
@@ -89,7 +119,10 @@ function pyStrip(text: string): string {
  * A1111's `re_param`, `\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)`, with Python's Unicode `\w` and `\s`
  * spelled out (JavaScript's differ) and `.` allowed to match `\r` as Python's does.
  */
-const RE_PARAM = new RegExp(`[${PY_SPACE}]*([\\p{L}\\p{N}_][\\p{L}\\p{N}_ \\-/]+):[${PY_SPACE}]*("(?:\\\\[^\\n]|[^\\\\"])+"|[^,]*)(?:,|$)`, 'gu');
+const RE_PARAM = new RegExp(
+  `[${PY_SPACE}]*([\\p{L}\\p{N}_][\\p{L}\\p{N}_ \\-/]+):[${PY_SPACE}]*("(?:\\\\[^\\n]|[^\\\\"])+"|[^,]*)(?:,|$)`,
+  'gu',
+);
 
 /**
  * Python's `str()` of a number as A1111 would hold it: integral values as an `int` (`7`, not `7.0`, which is what
@@ -121,7 +154,11 @@ function valueString(value: string | number | bigint): string {
  * and reads back something else).
  */
 export function quoteInfotextValue(value: string): string {
-  const needsQuotes = value.includes(',') || value.includes('\n') || value.includes(':') || (value.length >= 2 && value.startsWith('"') && value.endsWith('"'));
+  const needsQuotes =
+    value.includes(',') ||
+    value.includes('\n') ||
+    value.includes(':') ||
+    (value.length >= 2 && value.startsWith('"') && value.endsWith('"'));
   return needsQuotes ? JSON.stringify(value) : value;
 }
 

@@ -36,7 +36,12 @@ export async function prepareInitImage(bytes: Uint8Array, target: Size | undefin
   const { image } = await decodeRgb(bytes, limits);
   const plan = target === undefined ? planWithinLimits(image, limits) : planCoverCrop(image, target);
   const prepared = await applyPlan(image, plan);
-  return { width: prepared.width, height: prepared.height, dims: [1, 3, prepared.height, prepared.width], pixels: rgbToNchwMinusOneToOne(prepared) };
+  return {
+    width: prepared.width,
+    height: prepared.height,
+    dims: [1, 3, prepared.height, prepared.width],
+    pixels: rgbToNchwMinusOneToOne(prepared),
+  };
 }
 
 /** Applies a {@link ResizePlan} to an RGB picture: Lanczos3 resampling (sharp/libvips) when planned, then the crop. */
@@ -50,7 +55,9 @@ export async function applyPlan(image: RgbImage, plan: ResizePlan): Promise<RgbI
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
     if (info.width !== plan.resize.width || info.height !== plan.resize.height || info.channels !== 3) {
-      throw new Error(`sharp resized to ${info.width}x${info.height}x${info.channels}, expected ${plan.resize.width}x${plan.resize.height}x3`);
+      throw new Error(
+        `sharp resized to ${info.width}x${info.height}x${info.channels}, expected ${plan.resize.width}x${plan.resize.height}x3`,
+      );
     }
     current = { width: info.width, height: info.height, rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
   }
@@ -60,7 +67,9 @@ export async function applyPlan(image: RgbImage, plan: ResizePlan): Promise<RgbI
 /** Cuts `rect` out of an RGB picture (returns the picture itself when `rect` covers all of it). */
 export function cropRgb(image: RgbImage, rect: Rect): RgbImage {
   if (rect.left < 0 || rect.top < 0 || rect.left + rect.width > image.width || rect.top + rect.height > image.height) {
-    throw new RangeError(`Crop ${rect.width}x${rect.height}+${rect.left}+${rect.top} is outside the ${image.width}x${image.height} picture`);
+    throw new RangeError(
+      `Crop ${rect.width}x${rect.height}+${rect.left}+${rect.top} is outside the ${image.width}x${image.height} picture`,
+    );
   }
   if (rect.width === image.width && rect.height === image.height) return image;
   const rgb = new Uint8Array(rect.width * rect.height * 3);

@@ -19,7 +19,8 @@ export function asBuffer(bytes: Uint8Array): Buffer {
 
 function checkMaxPixels(limits: InspectLimits): number {
   const { maxPixels } = limits;
-  if (!Number.isFinite(maxPixels) || maxPixels < 1) throw new RangeError(`Expected \`maxPixels\` to be a positive number, got \`${String(maxPixels)}\``);
+  if (!Number.isFinite(maxPixels) || maxPixels < 1)
+    throw new RangeError(`Expected \`maxPixels\` to be a positive number, got \`${String(maxPixels)}\``);
   return Math.floor(maxPixels);
 }
 

@@ -3,7 +3,13 @@ import sharpModule from 'sharp';
 function configure(instance: typeof sharpModule): typeof sharpModule {
   instance.block({ operation: ['VipsForeignLoad'] });
   instance.unblock({
-    operation: ['VipsForeignLoadPngBuffer', 'VipsForeignLoadJpegBuffer', 'VipsForeignLoadWebpBuffer', 'VipsForeignLoadNsgifBuffer', 'VipsForeignLoadHeifBuffer'],
+    operation: [
+      'VipsForeignLoadPngBuffer',
+      'VipsForeignLoadJpegBuffer',
+      'VipsForeignLoadWebpBuffer',
+      'VipsForeignLoadNsgifBuffer',
+      'VipsForeignLoadHeifBuffer',
+    ],
   });
   instance.cache(false);
   return instance;

@@ -23,7 +23,8 @@ export interface ResizePlan {
 export const DEFAULT_MULTIPLE_OF = 8;
 
 function assertPositiveInteger(name: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`Expected \`${name}\` to be a positive integer, got \`${String(value)}\``);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new RangeError(`Expected \`${name}\` to be a positive integer, got \`${String(value)}\``);
 }
 
 function floorTo(value: number, multiple: number): number {
@@ -41,9 +42,12 @@ export function fitWithinLimits(source: Size, limits: { maxOutputPixels: number;
   const multipleOf = limits.multipleOf ?? DEFAULT_MULTIPLE_OF;
   assertPositiveInteger('multipleOf', multipleOf);
   const { maxOutputPixels, maxSide } = limits;
-  if (!(maxSide >= multipleOf)) throw new RangeError(`Expected \`maxSide\` to be at least \`multipleOf\` (${multipleOf}), got \`${String(maxSide)}\``);
+  if (!(maxSide >= multipleOf))
+    throw new RangeError(`Expected \`maxSide\` to be at least \`multipleOf\` (${multipleOf}), got \`${String(maxSide)}\``);
   if (!(maxOutputPixels >= multipleOf * maxSide)) {
-    throw new RangeError(`Expected \`maxOutputPixels\` to be at least \`multipleOf\` x \`maxSide\` (${multipleOf * maxSide}), got \`${String(maxOutputPixels)}\``);
+    throw new RangeError(
+      `Expected \`maxOutputPixels\` to be at least \`multipleOf\` x \`maxSide\` (${multipleOf * maxSide}), got \`${String(maxOutputPixels)}\``,
+    );
   }
   const scale = Math.min(1, Math.sqrt(maxOutputPixels / (source.width * source.height)), maxSide / source.width, maxSide / source.height);
   let width = Math.min(floorTo(source.width * scale, multipleOf), floorTo(maxSide, multipleOf));
@@ -62,7 +66,12 @@ export function fitWithinLimits(source: Size, limits: { maxOutputPixels: number;
  * resampling happens.
  */
 export function planCoverCrop(source: Size, target: Size): ResizePlan {
-  for (const [name, value] of [['source width', source.width], ['source height', source.height], ['target width', target.width], ['target height', target.height]] as const) {
+  for (const [name, value] of [
+    ['source width', source.width],
+    ['source height', source.height],
+    ['target width', target.width],
+    ['target height', target.height],
+  ] as const) {
     assertPositiveInteger(name, value);
   }
   const scaleX = target.width / source.width;

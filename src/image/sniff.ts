@@ -2,10 +2,7 @@
 export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'gif' | 'avif';
 
 /** What the first bytes of a file say it is. */
-export type SniffResult =
-  | { kind: 'supported'; format: ImageFormat }
-  | { kind: 'unsupported'; name: string }
-  | { kind: 'unknown' };
+export type SniffResult = { kind: 'supported'; format: ImageFormat } | { kind: 'unsupported'; name: string } | { kind: 'unknown' };
 
 /** Human names of the supported formats, for messages. */
 export const SUPPORTED_FORMAT_NAMES = 'PNG, JPEG, WebP, GIF, AVIF';
@@ -42,19 +39,25 @@ export function sniffImageFormat(bytes: Uint8Array): SniffResult {
   const brands = ftypBrands(bytes);
   if (brands !== undefined) {
     if (brands.includes('avif') || brands.includes('avis')) return { kind: 'supported', format: 'avif' };
-    if (brands.some((b) => ['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mif1', 'msf1'].includes(b))) return { kind: 'unsupported', name: 'HEIC' };
+    if (brands.some((b) => ['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'mif1', 'msf1'].includes(b)))
+      return { kind: 'unsupported', name: 'HEIC' };
     if (brands.includes('jp2 ') || brands.includes('jpx ')) return { kind: 'unsupported', name: 'JPEG 2000' };
     if (brands.includes('jxl ')) return { kind: 'unsupported', name: 'JPEG XL' };
     return { kind: 'unknown' };
   }
-  if (startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a])) return { kind: 'unsupported', name: 'TIFF' };
+  if (startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a]))
+    return { kind: 'unsupported', name: 'TIFF' };
   if (startsWith(bytes, [0x42, 0x4d])) return { kind: 'unsupported', name: 'BMP' };
-  if (startsWith(bytes, [0xff, 0x0a]) || startsWith(bytes, [0, 0, 0, 0x0c, 0x4a, 0x58, 0x4c, 0x20])) return { kind: 'unsupported', name: 'JPEG XL' };
+  if (startsWith(bytes, [0xff, 0x0a]) || startsWith(bytes, [0, 0, 0, 0x0c, 0x4a, 0x58, 0x4c, 0x20]))
+    return { kind: 'unsupported', name: 'JPEG XL' };
   if (startsWith(bytes, [0, 0, 0, 0x0c, 0x6a, 0x50, 0x20, 0x20])) return { kind: 'unsupported', name: 'JPEG 2000' };
   if (ascii(bytes, 0, 4) === '8BPS') return { kind: 'unsupported', name: 'Photoshop' };
   if (ascii(bytes, 0, 5) === '%PDF-') return { kind: 'unsupported', name: 'PDF' };
   if (startsWith(bytes, [0, 0, 1, 0])) return { kind: 'unsupported', name: 'ICO' };
-  const head = Buffer.from(bytes.subarray(0, 1024)).toString('latin1').replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart();
+  const head = Buffer.from(bytes.subarray(0, 1024))
+    .toString('latin1')
+    .replace(/^\uFEFF|^\xEF\xBB\xBF/, '')
+    .trimStart();
   if (head.startsWith('<') && /<svg[\s>]/i.test(head)) return { kind: 'unsupported', name: 'SVG' };
   return { kind: 'unknown' };
 }

@@ -159,8 +159,15 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
   /** Expected waits (ms) of the waiting jobs in queue order; undefined entries until the pace is known. */
   expectedWaits(): (number | undefined)[] {
     const running = this.queue.running;
-    const current = running.length > 0 ? { key: running.map((job) => job.id).join(','), work: running.reduce((sum, job) => sum + jobWork(job.payload.record), 0) } : undefined;
-    return this.waitEstimator.waits(current, this.queue.queued.map((job) => jobWork(job.payload.record)), Date.now());
+    const current =
+      running.length > 0
+        ? { key: running.map((job) => job.id).join(','), work: running.reduce((sum, job) => sum + jobWork(job.payload.record), 0) }
+        : undefined;
+    return this.waitEstimator.waits(
+      current,
+      this.queue.queued.map((job) => jobWork(job.payload.record)),
+      Date.now(),
+    );
   }
 
   /**
@@ -198,7 +205,17 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
       abort: new AbortController(),
       enqueuedAt: Date.now(),
     };
-    logger.info({ kind: record.kind, prompt: record.prompt, size: `${record.width}x${record.height}`, steps: record.steps, count: record.count, waiting: this.queue.queued.length }, 'job submitted');
+    logger.info(
+      {
+        kind: record.kind,
+        prompt: record.prompt,
+        size: `${record.width}x${record.height}`,
+        steps: record.steps,
+        count: record.count,
+        waiting: this.queue.queued.length,
+      },
+      'job submitted',
+    );
     try {
       const position = this.queue.add(queued);
       return { record, position };
@@ -215,9 +232,14 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     const waiting = this.queue.queued.find((job) => job.id === jobId);
     const outcome = this.queue.cancel(jobId);
     if (outcome === 'removed' && waiting) {
-      const record = this.options.store.updateJob(jobId, { status: 'cancelled', errorIdentifier: 'job.cancelled' }) ?? waiting.payload.record;
+      const record =
+        this.options.store.updateJob(jobId, { status: 'cancelled', errorIdentifier: 'job.cancelled' }) ?? waiting.payload.record;
       this.finished(waiting.payload, record, 'cancelled', 'job.cancelled', Date.now() - waiting.enqueuedAt);
-      this.track(waiting.payload.observer.failed(new UserError('job.cancelled', 'Cancelled before it started.'), record).catch((error) => this.logDeliveryError(waiting.payload.logger, error)));
+      this.track(
+        waiting.payload.observer
+          .failed(new UserError('job.cancelled', 'Cancelled before it started.'), record)
+          .catch((error) => this.logDeliveryError(waiting.payload.logger, error)),
+      );
     }
     return outcome;
   }
@@ -227,7 +249,8 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     const dropped = this.queue.close();
     const now = Date.now();
     const records = dropped.map((job) => {
-      const record = this.options.store.updateJob(job.id, { status: 'cancelled', errorIdentifier: reason.identifier }) ?? job.payload.record;
+      const record =
+        this.options.store.updateJob(job.id, { status: 'cancelled', errorIdentifier: reason.identifier }) ?? job.payload.record;
       this.finished(job.payload, record, 'cancelled', reason.identifier, now - job.enqueuedAt);
       return record;
     });
@@ -288,8 +311,21 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
         },
       );
       const { timings } = result;
-      this.waitEstimator.observeBatch(batch.reduce((sum, job) => sum + jobWork(job.payload.record), 0), timings.totalMs);
-      logger.info({ jobs: batch.map((j) => j.id), images, steps: timings.steps, encode: timings.encodeMs, denoise: timings.denoiseMs, decode: timings.decodeMs }, 'batch generated');
+      this.waitEstimator.observeBatch(
+        batch.reduce((sum, job) => sum + jobWork(job.payload.record), 0),
+        timings.totalMs,
+      );
+      logger.info(
+        {
+          jobs: batch.map((j) => j.id),
+          images,
+          steps: timings.steps,
+          encode: timings.encodeMs,
+          denoise: timings.denoiseMs,
+          decode: timings.decodeMs,
+        },
+        'batch generated',
+      );
       this.emit('batchEnd', { jobs: records, images, timings, errorIdentifier: null });
       batch.forEach((job, index) => {
         Object.assign(job.payload.stages, { encode: timings.encodeMs, denoise: timings.denoiseMs, decode: timings.decodeMs });
@@ -300,12 +336,22 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
         const output = result.jobs[index]!;
         // Deliver after this turn: the queue hands the next batch to the pipeline first, so encoding and
         // uploading overlap its denoising instead of delaying its start.
-        this.track(new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.deliver(job, output.images, output.prompt, output.negativePrompt)));
+        this.track(
+          new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+            this.deliver(job, output.images, output.prompt, output.negativePrompt),
+          ),
+        );
       });
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
-      this.emit('batchEnd', { jobs: records, images, timings: null, errorIdentifier: isUserError(failure) ? failure.identifier : 'internal' });
-      for (const job of batch) this.track(this.fail(job, job.abort.signal.aborted ? new UserError('job.cancelled', 'The generation was cancelled.') : failure));
+      this.emit('batchEnd', {
+        jobs: records,
+        images,
+        timings: null,
+        errorIdentifier: isUserError(failure) ? failure.identifier : 'internal',
+      });
+      for (const job of batch)
+        this.track(this.fail(job, job.abort.signal.aborted ? new UserError('job.cancelled', 'The generation was cancelled.') : failure));
     } finally {
       for (const job of batch) job.abort.signal.removeEventListener('abort', onCancel);
     }
@@ -384,7 +430,10 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
   private finished(job: ActiveJob, record: JobRecord, outcome: JobOutcome, errorIdentifier: string | null, queueWait?: number): void {
     if (queueWait !== undefined) job.stages.queueWait = queueWait;
     const stages: JobStages = { ...job.stages };
-    job.logger.info({ outcome, ...(errorIdentifier ? { error: errorIdentifier } : {}), images: record.count, stages: roundStages(stages) }, 'job finished');
+    job.logger.info(
+      { outcome, ...(errorIdentifier ? { error: errorIdentifier } : {}), images: record.count, stages: roundStages(stages) },
+      'job finished',
+    );
     this.emit('jobFinished', { record, outcome, errorIdentifier, stages });
   }
 

@@ -35,7 +35,10 @@ export function createLogger(options: LoggerOptions): Logger {
     {
       level: options.level,
       base: { pid: process.pid },
-      redact: { paths: ['token', '*.token', 'authorization', '*.authorization', 'headers.authorization', 'config.discord.token'], censor: '[redacted]' },
+      redact: {
+        paths: ['token', '*.token', 'authorization', '*.authorization', 'headers.authorization', 'config.discord.token'],
+        censor: '[redacted]',
+      },
       ...(scrub ? { hooks: { streamWrite: scrub } } : {}),
       serializers: { err: pino.stdSerializers.err },
     },

@@ -64,7 +64,13 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
   const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }, createRequestHandler(options));
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
-      reject(new UserError('http.listen', `Cannot listen on ${options.host}:${options.port} for the HTTP endpoint (${error.code ?? error.message}). Set \`http.port\` / LATENTCORD_HTTP_PORT to a free port, or disable it with \`http.enabled\`.`, { cause: error }));
+      reject(
+        new UserError(
+          'http.listen',
+          `Cannot listen on ${options.host}:${options.port} for the HTTP endpoint (${error.code ?? error.message}). Set \`http.port\` / LATENTCORD_HTTP_PORT to a free port, or disable it with \`http.enabled\`.`,
+          { cause: error },
+        ),
+      );
     };
     server.once('error', onError);
     server.listen(options.port, options.host, () => {

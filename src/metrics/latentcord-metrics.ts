@@ -15,7 +15,17 @@ export const jobStages = ['queueWait', 'encode', 'denoise', 'decode', 'png', 'up
 export type JobStage = (typeof jobStages)[number];
 
 /** Discord gateway status names (discord.js `Status`), one series each in `latentcord_discord_gateway_status`. */
-export const gatewayStatuses = ['Ready', 'Connecting', 'Reconnecting', 'Idle', 'Nearly', 'Disconnected', 'WaitingForGuilds', 'Identifying', 'Resuming'] as const;
+export const gatewayStatuses = [
+  'Ready',
+  'Connecting',
+  'Reconnecting',
+  'Idle',
+  'Nearly',
+  'Disconnected',
+  'WaitingForGuilds',
+  'Identifying',
+  'Resuming',
+] as const;
 
 /** Options of {@link LatentcordMetrics}. */
 export interface MetricsOptions {
@@ -119,9 +129,17 @@ export class LatentcordMetrics {
       buckets: stepBuckets,
       registers,
     });
-    this.batches = new Counter({ name: `${metricsPrefix}batches_total`, help: 'UNet batches the pipeline finished with images.', registers });
+    this.batches = new Counter({
+      name: `${metricsPrefix}batches_total`,
+      help: 'UNet batches the pipeline finished with images.',
+      registers,
+    });
     this.images = new Counter({ name: `${metricsPrefix}images_generated_total`, help: 'Images the pipeline generated.', registers });
-    this.restarts = new Counter({ name: `${metricsPrefix}pipeline_restarts_total`, help: 'Times the pipeline process was replaced after a crash or a timeout.', registers });
+    this.restarts = new Counter({
+      name: `${metricsPrefix}pipeline_restarts_total`,
+      help: 'Times the pipeline process was replaced after a crash or a timeout.',
+      registers,
+    });
   }
 
   /** Counts a finished job and observes the stages it reached (durations in ms). */

@@ -14,7 +14,8 @@ export type RestartEvents = Pick<EventEmitter, 'on' | 'off'>;
 
 /** Feeds the job runner's events into the metrics; returns a function that stops it. */
 export function watchJobRunner(metrics: LatentcordMetrics, runner: JobEvents): () => void {
-  const onJobFinished = ({ outcome, errorIdentifier, stages }: JobRunnerEvents['jobFinished'][0]) => metrics.recordJob(outcome, errorIdentifier, stages);
+  const onJobFinished = ({ outcome, errorIdentifier, stages }: JobRunnerEvents['jobFinished'][0]) =>
+    metrics.recordJob(outcome, errorIdentifier, stages);
   const onBatchEnd = ({ images, timings }: JobRunnerEvents['batchEnd'][0]) => {
     if (timings) metrics.recordBatch(images, timings.steps, timings.denoiseMs);
   };
@@ -62,7 +63,8 @@ export interface Observability {
  * logs `http endpoint listening` with its `address`. With it off, nothing is collected or opened.
  */
 export async function startObservability(options: ObservabilityOptions): Promise<Observability> {
-  if (!options.http.enabled) return { metrics: undefined, endpoint: undefined, markStopping: () => undefined, close: async () => undefined };
+  if (!options.http.enabled)
+    return { metrics: undefined, endpoint: undefined, markStopping: () => undefined, close: async () => undefined };
   let stopping = false;
   const status: StatusProviders = { ...options.status, stopping: () => stopping };
   const metrics = new LatentcordMetrics({ status });

@@ -18,7 +18,11 @@ export interface ModelFolder {
   /** The `tokenizer/` folder. */
   readonly tokenizerDir: string;
   /** Path of each component's `model.onnx`; `vae_encoder` is absent when the folder has none. */
-  readonly modelFiles: Readonly<Partial<Record<ComponentName, string>>> & { readonly text_encoder: string; readonly unet: string; readonly vae_decoder: string };
+  readonly modelFiles: Readonly<Partial<Record<ComponentName, string>>> & {
+    readonly text_encoder: string;
+    readonly unet: string;
+    readonly vae_decoder: string;
+  };
   /** The VAE latent scaling factor (`scaling_factor` in the VAE config; diffusers' default 0.18215). */
   readonly vaeScalingFactor: number;
   /** Pixels per latent cell: `2 ** (len(vae.block_out_channels) - 1)`, 8 for every SD VAE. */
@@ -45,7 +49,10 @@ const requiredComponents = ['text_encoder', 'unet', 'vae_decoder'] as const;
 export function readModelFolder(dir: string): ModelFolder {
   const root = resolve(dir);
   if (!existsSync(root) || !statSync(root).isDirectory()) {
-    throw new UserError('model.folderMissing', `Model folder ${root} does not exist. Set LATENTCORD_MODEL_DIR (or \`modelDir\` in the config) to a diffusers ONNX Stable Diffusion folder, or run \`latentcord download-model\`.`);
+    throw new UserError(
+      'model.folderMissing',
+      `Model folder ${root} does not exist. Set LATENTCORD_MODEL_DIR (or \`modelDir\` in the config) to a diffusers ONNX Stable Diffusion folder, or run \`latentcord download-model\`.`,
+    );
   }
   const modelIndex = readJsonObject(join(root, 'model_index.json'), 'the diffusers pipeline index (model_index.json)');
   const schedulerConfig = readJsonObject(join(root, 'scheduler', 'scheduler_config.json'), 'the scheduler configuration');
@@ -62,7 +69,8 @@ export function readModelFolder(dir: string): ModelFolder {
   const encoderFile = join(root, 'vae_encoder', 'model.onnx');
   if (existsSync(encoderFile)) modelFiles.vae_encoder = encoderFile;
 
-  const vaeConfig = readOptionalJsonObject(join(root, 'vae_decoder', 'config.json')) ?? readOptionalJsonObject(join(root, 'vae_encoder', 'config.json'));
+  const vaeConfig =
+    readOptionalJsonObject(join(root, 'vae_decoder', 'config.json')) ?? readOptionalJsonObject(join(root, 'vae_encoder', 'config.json'));
   const unetConfig = readOptionalJsonObject(join(root, 'unet', 'config.json'));
 
   const vaeScalingFactor = positiveNumber(vaeConfig?.['scaling_factor'], 0.18215, 'vae_decoder/config.json', 'scaling_factor');

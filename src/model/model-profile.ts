@@ -39,13 +39,21 @@ export function detectModelProfile(folder: ModelFolder): ModelProfile {
     };
   }
   if (/^Euler(Ancestral)?DiscreteScheduler$/.test(className) && scheduler['timestep_spacing'] === 'trailing') {
-    return { kind: 'turbo', reason: `${className} with trailing timestep spacing (SD-Turbo style)`, recommended: { steps: 1, guidance: 0, scheduler: 'euler' } };
+    return {
+      kind: 'turbo',
+      reason: `${className} with trailing timestep spacing (SD-Turbo style)`,
+      recommended: { steps: 1, guidance: 0, scheduler: 'euler' },
+    };
   }
   return { kind: 'standard', reason: `${className || 'unknown scheduler'}: a multi-step model` };
 }
 
 /** Default settings with a few-step model's recommendations applied (`modelDefaults: "auto"`). */
-export function withModelDefaults<T extends { steps: number; guidance: number; scheduler: string; maxSteps: number }>(defaults: T, profile: ModelProfile, mode: 'auto' | 'config'): T {
+export function withModelDefaults<T extends { steps: number; guidance: number; scheduler: string; maxSteps: number }>(
+  defaults: T,
+  profile: ModelProfile,
+  mode: 'auto' | 'config',
+): T {
   if (mode !== 'auto' || !profile.recommended) return defaults;
   const { steps, guidance, scheduler } = profile.recommended;
   return { ...defaults, steps: Math.min(steps, defaults.maxSteps), guidance, scheduler };

@@ -43,7 +43,7 @@ export function parseIpv6(address: string): number[] | undefined {
     if (head.endsWith(':') && !head.endsWith('::')) head = head.slice(0, -1);
   }
   const parseGroups = (part: string): number[] => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)));
-  const [left, right] = head.includes('::') ? head.split('::') as [string, string] : [head, undefined];
+  const [left, right] = head.includes('::') ? (head.split('::') as [string, string]) : [head, undefined];
   const leftGroups = parseGroups(left);
   const rightGroups = [...(right === undefined ? [] : parseGroups(right)), ...tail];
   if (right === undefined) return [...leftGroups, ...tail];

@@ -35,8 +35,10 @@ const TIMEOUT = Symbol('attachment timeout');
 const STALL = Symbol('attachment stalled');
 
 function checkOptions(opts: FetchAttachmentOptions): void {
-  if (!Number.isSafeInteger(opts.maxBytes) || opts.maxBytes < 1) throw new RangeError(`Expected \`maxBytes\` to be a positive integer, got \`${String(opts.maxBytes)}\``);
-  if (!(opts.timeoutMs > 0) || !Number.isFinite(opts.timeoutMs)) throw new RangeError(`Expected \`timeoutMs\` to be a positive number, got \`${String(opts.timeoutMs)}\``);
+  if (!Number.isSafeInteger(opts.maxBytes) || opts.maxBytes < 1)
+    throw new RangeError(`Expected \`maxBytes\` to be a positive integer, got \`${String(opts.maxBytes)}\``);
+  if (!(opts.timeoutMs > 0) || !Number.isFinite(opts.timeoutMs))
+    throw new RangeError(`Expected \`timeoutMs\` to be a positive number, got \`${String(opts.timeoutMs)}\``);
   if (opts.stallTimeoutMs !== undefined && !(opts.stallTimeoutMs > 0 && Number.isFinite(opts.stallTimeoutMs))) {
     throw new RangeError(`Expected \`stallTimeoutMs\` to be a positive number, got \`${String(opts.stallTimeoutMs)}\``);
   }
@@ -49,13 +51,19 @@ function formatBytes(bytes: number): string {
 }
 
 function tooLarge(maxBytes: number): UserError {
-  return new UserError('attachment.tooLarge', `That attachment is larger than ${formatBytes(maxBytes)}, the most I download. Please send a smaller file.`);
+  return new UserError(
+    'attachment.tooLarge',
+    `That attachment is larger than ${formatBytes(maxBytes)}, the most I download. Please send a smaller file.`,
+  );
 }
 
 function httpStatus(status: number, url: URL): UserError {
   const expired = status === 403 || status === 404 || status === 410 ? ' (the link may have expired; try uploading the file again)' : '';
   const reason = STATUS_CODES[status] ?? 'unknown status';
-  return new UserError('attachment.httpStatus', `Downloading the attachment from ${shortenForMessage(url.host, 64)} failed: the server answered ${status} ${reason}${expired}.`);
+  return new UserError(
+    'attachment.httpStatus',
+    `Downloading the attachment from ${shortenForMessage(url.host, 64)} failed: the server answered ${status} ${reason}${expired}.`,
+  );
 }
 
 /**
@@ -92,7 +100,10 @@ export async function fetchAttachment(url: string, opts: FetchAttachmentOptions)
         const status = response.statusCode ?? 0;
         if (REDIRECT_STATUSES.has(status)) {
           if (redirects >= MAX_REDIRECTS) {
-            throw new UserError('attachment.tooManyRedirects', `The attachment link redirected more than ${MAX_REDIRECTS} times, so I gave up.`);
+            throw new UserError(
+              'attachment.tooManyRedirects',
+              `The attachment link redirected more than ${MAX_REDIRECTS} times, so I gave up.`,
+            );
           }
           const location = response.headers.location;
           if (location === undefined) throw httpStatus(status, current);
@@ -100,7 +111,10 @@ export async function fetchAttachment(url: string, opts: FetchAttachmentOptions)
           try {
             next = new URL(location, current);
           } catch {
-            throw new UserError('attachment.invalidUrl', `The attachment link redirected to "${shortenForMessage(location, 60)}", which is not a web address.`);
+            throw new UserError(
+              'attachment.invalidUrl',
+              `The attachment link redirected to "${shortenForMessage(location, 60)}", which is not a web address.`,
+            );
           }
           current = checkAttachmentUrl(next, allowed);
           continue;
@@ -130,7 +144,11 @@ export async function fetchAttachment(url: string, opts: FetchAttachmentOptions)
  * Sends a GET and resolves with the response head. The request (and later its response) is destroyed when
  * `controller` aborts; a silence longer than `stallTimeoutMs` aborts `controller` with {@link STALL}.
  */
-function sendRequest(url: URL, controller: AbortController, stallTimeoutMs: number): Promise<{ request: ClientRequest; response: IncomingMessage }> {
+function sendRequest(
+  url: URL,
+  controller: AbortController,
+  stallTimeoutMs: number,
+): Promise<{ request: ClientRequest; response: IncomingMessage }> {
   const { signal } = controller;
   return new Promise((resolve, reject) => {
     signal.throwIfAborted();
@@ -176,20 +194,36 @@ async function readBody(response: IncomingMessage, maxBytes: number): Promise<Ui
 function explainFailure(error: unknown, signal: AbortSignal, opts: FetchAttachmentOptions, url: URL): unknown {
   if (error instanceof UserError) return error;
   if (signal.aborted) {
-    if (signal.reason === TIMEOUT) return new UserError('attachment.timeout', `Downloading the attachment took longer than ${formatSeconds(opts.timeoutMs)}, so I gave up.`);
-    if (signal.reason === STALL) return new UserError('attachment.timeout', `The server of ${shortenForMessage(url.host, 64)} stopped sending the attachment, so I gave up.`);
+    if (signal.reason === TIMEOUT)
+      return new UserError(
+        'attachment.timeout',
+        `Downloading the attachment took longer than ${formatSeconds(opts.timeoutMs)}, so I gave up.`,
+      );
+    if (signal.reason === STALL)
+      return new UserError(
+        'attachment.timeout',
+        `The server of ${shortenForMessage(url.host, 64)} stopped sending the attachment, so I gave up.`,
+      );
     return signal.reason;
   }
   if (error instanceof BlockedAddressError || (error as { code?: unknown } | null)?.code === 'ERR_ATTACHMENT_BLOCKED_ADDRESS') {
-    return new UserError('attachment.hostNotAllowed', `${shortenForMessage(url.host, 64)} leads to a private network address; I do not download from there.`, { cause: error });
+    return new UserError(
+      'attachment.hostNotAllowed',
+      `${shortenForMessage(url.host, 64)} leads to a private network address; I do not download from there.`,
+      { cause: error },
+    );
   }
   const code = (error as { code?: unknown } | null)?.code;
   const host = shortenForMessage(url.host, 64);
   if (code === 'INCOMPLETE_BODY' || code === 'ECONNRESET') {
-    return new UserError('attachment.network', `The download of the attachment from ${host} was interrupted; please try again.`, { cause: error });
+    return new UserError('attachment.network', `The download of the attachment from ${host} was interrupted; please try again.`, {
+      cause: error,
+    });
   }
   const detail = typeof code === 'string' ? ` (${shortenForMessage(code, 32)})` : '';
-  return new UserError('attachment.network', `I could not download the attachment from ${host}: the connection failed${detail}.`, { cause: error });
+  return new UserError('attachment.network', `I could not download the attachment from ${host}: the connection failed${detail}.`, {
+    cause: error,
+  });
 }
 
 function formatSeconds(ms: number): string {

@@ -13,7 +13,11 @@ export class BlockedAddressError extends Error {
 }
 
 /** The resolver {@link createGuardedLookup} wraps: `dns.lookup` with `all: true`. */
-export type Resolver = (hostname: string, options: LookupOptions & { all: true }, callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
+export type Resolver = (
+  hostname: string,
+  options: LookupOptions & { all: true },
+  callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+) => void;
 
 /**
  * Wraps a resolver into a lookup for `http.request` that refuses private, loopback and other non-public

@@ -41,7 +41,9 @@ export function parseAllowedHosts(entries: readonly string[]): AllowedHost[] {
       parsed = undefined;
     }
     if (parsed === undefined || parsed.pathname !== '/' || parsed.hostname === '') {
-      throw new TypeError(`Expected \`allowedHosts\` entries like "cdn.discordapp.com" or "127.0.0.1:8080", got ${JSON.stringify(shortenForMessage(trimmed))}`);
+      throw new TypeError(
+        `Expected \`allowedHosts\` entries like "cdn.discordapp.com" or "127.0.0.1:8080", got ${JSON.stringify(shortenForMessage(trimmed))}`,
+      );
     }
     // The URL parser drops ":80" for http; keep it explicit so it only matches port 80.
     const port = parsed.port === '' && /:80$/.test(bracketed) ? '80' : parsed.port;
@@ -57,7 +59,9 @@ function defaultPort(protocol: string): string {
 export function isHostAllowed(url: URL, allowed: readonly AllowedHost[]): boolean {
   const hostname = url.hostname.toLowerCase();
   const port = url.port === '' ? defaultPort(url.protocol) : url.port;
-  return allowed.some((entry) => entry.hostname === hostname && (entry.port === '' ? port === defaultPort(url.protocol) : entry.port === port));
+  return allowed.some(
+    (entry) => entry.hostname === hostname && (entry.port === '' ? port === defaultPort(url.protocol) : entry.port === port),
+  );
 }
 
 function invalidUrl(reason: string): UserError {
@@ -99,7 +103,10 @@ export function checkAttachmentUrl(rawUrl: string | URL, allowed: readonly Allow
   }
   const host = shortenForMessage(url.host, 64);
   if (!isHostAllowed(url, allowed)) {
-    throw new UserError('attachment.hostNotAllowed', `I only download attachments from the hosts this bot allows (such as Discord's CDN), and ${host} is not one of them.`);
+    throw new UserError(
+      'attachment.hostNotAllowed',
+      `I only download attachments from the hosts this bot allows (such as Discord's CDN), and ${host} is not one of them.`,
+    );
   }
   const literal = ipLiteral(url.hostname);
   if (literal !== undefined && isPrivateAddress(literal) && !(loopback && isLoopbackAddress(literal))) {

@@ -20,9 +20,12 @@ export function roundHalfToEven(value: number): number {
 export function imageToUint8Rgb(decoded: Float32Array, shape: readonly number[], index = 0): Uint8Array {
   if (shape.length !== 4 || shape[1] !== 3) throw new RangeError(`Expected a [n, 3, height, width] shape, got [${shape.join(', ')}]`);
   const [count, , height, width] = shape as [number, number, number, number];
-  if (![count, height, width].every((n) => Number.isSafeInteger(n) && n >= 1)) throw new RangeError(`Expected positive integer dimensions, got [${shape.join(', ')}]`);
-  if (decoded.length !== count * 3 * height * width) throw new RangeError(`Expected ${count * 3 * height * width} values for shape [${shape.join(', ')}], got ${decoded.length}`);
-  if (!Number.isSafeInteger(index) || index < 0 || index >= count) throw new RangeError(`Expected \`index\` to be an integer from 0 to ${count - 1}, got \`${String(index)}\``);
+  if (![count, height, width].every((n) => Number.isSafeInteger(n) && n >= 1))
+    throw new RangeError(`Expected positive integer dimensions, got [${shape.join(', ')}]`);
+  if (decoded.length !== count * 3 * height * width)
+    throw new RangeError(`Expected ${count * 3 * height * width} values for shape [${shape.join(', ')}], got ${decoded.length}`);
+  if (!Number.isSafeInteger(index) || index < 0 || index >= count)
+    throw new RangeError(`Expected \`index\` to be an integer from 0 to ${count - 1}, got \`${String(index)}\``);
   const plane = height * width;
   const base = index * 3 * plane;
   const rgb = new Uint8Array(plane * 3);

@@ -188,7 +188,10 @@ export class StableDiffusionPipeline {
       const encoderFile = folder.modelFiles.vae_encoder;
       const vaeEncoder = encoderFile ? new VaeEncoder(await load(encoderFile), folder.vaeScaleFactor) : undefined;
       if (folder.timeCondProjDim !== undefined && unet.timestepCondDim === undefined) {
-        throw new UserError('model.unexpectedLayout', `${folder.modelFiles.unet}: unet/config.json sets time_cond_proj_dim ${folder.timeCondProjDim} but the graph has no \`timestep_cond\` input.`);
+        throw new UserError(
+          'model.unexpectedLayout',
+          `${folder.modelFiles.unet}: unet/config.json sets time_cond_proj_dim ${folder.timeCondProjDim} but the graph has no \`timestep_cond\` input.`,
+        );
       }
       return new StableDiffusionPipeline(folder, tokenizer, sessions, textEncoder, unet, vaeDecoder, vaeEncoder);
     } catch (error) {
@@ -234,7 +237,11 @@ export class StableDiffusionPipeline {
   }
 
   /** Generates the images of one job. */
-  async generate(job: GenerationJob, parameters: BatchParameters, hooks: GenerationHooks = {}): Promise<JobResult & { timings: GenerationTimings }> {
+  async generate(
+    job: GenerationJob,
+    parameters: BatchParameters,
+    hooks: GenerationHooks = {},
+  ): Promise<JobResult & { timings: GenerationTimings }> {
     const result = await this.generateBatch([job], parameters, hooks);
     return { ...result.jobs[0]!, timings: result.timings };
   }
@@ -341,7 +348,9 @@ export class StableDiffusionPipeline {
         images,
         prompt: reports[j]!.prompt,
         negativePrompt: reports[j]!.negativePrompt,
-        ...(hooks.keepIntermediates ? { finalLatents: latents.slice(first * rowSize, row * rowSize), decodedImages: decoded.slice(first, row) } : {}),
+        ...(hooks.keepIntermediates
+          ? { finalLatents: latents.slice(first * rowSize, row * rowSize), decodedImages: decoded.slice(first, row) }
+          : {}),
       };
     });
     return {
@@ -367,9 +376,15 @@ export class StableDiffusionPipeline {
   private checkInputs(jobs: readonly GenerationJob[], parameters: BatchParameters): boolean {
     if (jobs.length === 0) throw new Error('generateBatch needs at least one job');
     const multiple = this.folder.sizeMultiple;
-    for (const [key, value] of [['width', parameters.width], ['height', parameters.height]] as const) {
+    for (const [key, value] of [
+      ['width', parameters.width],
+      ['height', parameters.height],
+    ] as const) {
       if (!Number.isInteger(value) || value < multiple || value % multiple !== 0) {
-        throw new UserError(`options.${key}`, `Expected \`${key}\` to be a positive multiple of ${multiple} for this model, got \`${value}\`.`);
+        throw new UserError(
+          `options.${key}`,
+          `Expected \`${key}\` to be a positive multiple of ${multiple} for this model, got \`${value}\`.`,
+        );
       }
     }
     if (!Number.isInteger(parameters.numInferenceSteps) || parameters.numInferenceSteps < 1) {
@@ -383,26 +398,40 @@ export class StableDiffusionPipeline {
       if (!Number.isInteger(job.numImages) || job.numImages < 1) {
         throw new UserError('options.count', `Expected \`count\` to be a positive integer, got \`${job.numImages}\`.`);
       }
-      if (guidanceOn(job) !== guidanceOn(jobs[0]!)) throw new Error('jobs of one batch must all use classifier-free guidance or all skip it');
-      if ((job.initImage === undefined) !== (jobs[0]!.initImage === undefined)) throw new Error('jobs of one batch must all be text-to-image or all image-to-image');
+      if (guidanceOn(job) !== guidanceOn(jobs[0]!))
+        throw new Error('jobs of one batch must all use classifier-free guidance or all skip it');
+      if ((job.initImage === undefined) !== (jobs[0]!.initImage === undefined))
+        throw new Error('jobs of one batch must all be text-to-image or all image-to-image');
     }
     const isImageToImage = jobs[0]!.initImage !== undefined;
     if (!isImageToImage) return false;
 
     if (!this.vaeEncoder) {
-      throw new UserError('model.noVaeEncoder', `This model folder (${this.folder.dir}) has no vae_encoder/model.onnx, so image-to-image (remix) is not available with it.`);
+      throw new UserError(
+        'model.noVaeEncoder',
+        `This model folder (${this.folder.dir}) has no vae_encoder/model.onnx, so image-to-image (remix) is not available with it.`,
+      );
     }
     const strength = parameters.strength;
     if (strength === undefined || !(strength >= 0 && strength <= 1)) {
       throw new UserError('options.strength', `Expected \`strength\` to be a number from 0 to 1, got \`${strength}\`.`);
     }
     if (Math.min(Math.trunc(parameters.numInferenceSteps * strength), parameters.numInferenceSteps) < 1) {
-      throw new UserError('options.strength', `With strength ${strength} and ${parameters.numInferenceSteps} steps no denoising step would run (diffusers runs int(steps × strength) steps): raise the strength or the steps.`);
+      throw new UserError(
+        'options.strength',
+        `With strength ${strength} and ${parameters.numInferenceSteps} steps no denoising step would run (diffusers runs int(steps × strength) steps): raise the strength or the steps.`,
+      );
     }
     for (const job of jobs) {
       const image = job.initImage!;
-      if (image.width !== parameters.width || image.height !== parameters.height || image.pixels.length !== 3 * image.width * image.height) {
-        throw new Error(`init image is ${image.width}x${image.height} (${image.pixels.length} values), expected ${parameters.width}x${parameters.height}`);
+      if (
+        image.width !== parameters.width ||
+        image.height !== parameters.height ||
+        image.pixels.length !== 3 * image.width * image.height
+      ) {
+        throw new Error(
+          `init image is ${image.width}x${image.height} (${image.pixels.length} values), expected ${parameters.width}x${parameters.height}`,
+        );
       }
     }
     return true;
@@ -440,7 +469,7 @@ export class StableDiffusionPipeline {
     let row = 0;
     const place = (list: readonly (EncodedPrompt | undefined)[]) => {
       jobs.forEach((job, j) => {
-        for (let k = 0; k < job.numImages; k++) embeddings.set(list[j]!.data, (row++) * rowSize);
+        for (let k = 0; k < job.numImages; k++) embeddings.set(list[j]!.data, row++ * rowSize);
       });
     };
     if (doClassifierFreeGuidance) place(negative);
@@ -490,7 +519,10 @@ export class StableDiffusionPipeline {
     for (const [j, job] of jobs.entries()) {
       const image = job.initImage!;
       const encoded = await this.vaeEncoder!.encode(image.pixels, image.height, image.width, timing);
-      const sample = encoded.kind === 'sample' ? encoded.data : sampleLatentDistribution(encoded.data, rowSize, generators[j]!, [1, dims[1], dims[2], dims[3]]);
+      const sample =
+        encoded.kind === 'sample'
+          ? encoded.data
+          : sampleLatentDistribution(encoded.data, rowSize, generators[j]!, [1, dims[1], dims[2], dims[3]]);
       for (let i = 0; i < rowSize; i++) sample[i] = Math.fround(scaling * sample[i]!);
       const jobNoise = generators[j]!.randn([job.numImages, dims[1], dims[2], dims[3]]);
       for (let k = 0; k < job.numImages; k++) initLatents.set(sample.subarray(0, rowSize), (row + k) * rowSize);
@@ -501,7 +533,11 @@ export class StableDiffusionPipeline {
   }
 
   /** Decodes one image at a time, as diffusers' ONNX pipeline does, to bound memory. */
-  private async decodeLatents(latents: Float32Array, dims: readonly [number, number, number, number], timing: ModelTiming): Promise<Float32Array[]> {
+  private async decodeLatents(
+    latents: Float32Array,
+    dims: readonly [number, number, number, number],
+    timing: ModelTiming,
+  ): Promise<Float32Array[]> {
     const [rows, channels, height, width] = dims;
     const rowSize = channels * height * width;
     const scaling = Math.fround(this.folder.vaeScalingFactor);

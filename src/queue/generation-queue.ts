@@ -69,7 +69,8 @@ export class GenerationQueue<T> extends EventEmitter {
    * waiting jobs. Throws `queue.full` or `queue.closed` UserErrors; nothing is queued then.
    */
   add(job: QueuedJob<T>): number {
-    if (!this.accepting) throw new UserError('queue.closed', 'The bot is restarting and not taking new jobs right now. Try again in a minute.');
+    if (!this.accepting)
+      throw new UserError('queue.closed', 'The bot is restarting and not taking new jobs right now. Try again in a minute.');
     if (this.waiting.length >= this.options.maxLength) {
       throw new UserError('queue.full', `The queue is full (${this.options.maxLength} jobs waiting). Try again in a few minutes.`);
     }

@@ -23,13 +23,13 @@ export function fmaf32(a: number, b: number, c: number): number {
   const product = a * b;
   const sum = product + c;
   const virtualC = sum - product;
-  const error = (product - (sum - virtualC)) + (c - virtualC);
+  const error = product - (sum - virtualC) + (c - virtualC);
   if (error === 0) return Math.fround(sum);
   scratch[0] = sum;
   const low = scratchWords[0]!;
   if ((low & 1) === 0) {
     // Inexact and even: step one double ulp towards the exact value to make the last bit sticky.
-    if ((error > 0) === (sum > 0)) {
+    if (error > 0 === sum > 0) {
       scratchWords[0] = low + 1; // low is even, so no carry into the high word
     } else {
       scratchWords[0] = low - 1; // a Uint32Array store wraps 0 - 1 to 0xffffffff

@@ -45,7 +45,10 @@ class OrtModelSession implements ModelSession {
   readonly inputs: readonly ModelIo[];
   readonly outputs: readonly ModelIo[];
 
-  constructor(readonly path: string, private readonly session: ort.InferenceSession) {
+  constructor(
+    readonly path: string,
+    private readonly session: ort.InferenceSession,
+  ) {
     this.inputs = describeIo(session.inputNames, session.inputMetadata);
     this.outputs = describeIo(session.outputNames, session.outputMetadata);
   }
@@ -70,7 +73,9 @@ class OrtModelSession implements ModelSession {
 
 function describeIo(names: readonly string[], metadata: readonly ort.InferenceSession.ValueMetadata[] | undefined): ModelIo[] {
   return names.map((name, index) => {
-    const meta = metadata?.[index] as { name?: string; isTensor?: boolean; type?: string; shape?: readonly (number | string)[] } | undefined;
+    const meta = metadata?.[index] as
+      | { name?: string; isTensor?: boolean; type?: string; shape?: readonly (number | string)[] }
+      | undefined;
     const io: ModelIo = { name, type: meta?.type ?? 'unknown', ...(meta?.shape ? { shape: meta.shape } : {}) };
     return io;
   });

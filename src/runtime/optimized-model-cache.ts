@@ -52,7 +52,16 @@ function sourceFingerprint(modelPath: string): { path: string; size: number; mti
 export function cacheEntryFor(cacheDir: string, modelPath: string, parts: CacheKeyParts): CacheEntry {
   const source = resolve(modelPath);
   const key = createHash('sha256')
-    .update(JSON.stringify({ source, files: sourceFingerprint(source), ...parts, cpu: cpus()[0]?.model ?? 'unknown', arch: process.arch, platform: process.platform }))
+    .update(
+      JSON.stringify({
+        source,
+        files: sourceFingerprint(source),
+        ...parts,
+        cpu: cpus()[0]?.model ?? 'unknown',
+        arch: process.arch,
+        platform: process.platform,
+      }),
+    )
     .digest('hex')
     .slice(0, 32);
   const entryDir = join(cacheDir, key);

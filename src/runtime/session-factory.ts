@@ -35,7 +35,7 @@ export const defaultRuntimeOptions: RuntimeOptions = {
 
 const cudaAdvice =
   'CUDA needs an NVIDIA driver, the CUDA 12 and cuDNN 9 runtime libraries, and onnxruntime-node installed with its CUDA provider ' +
-  '(`ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci`; the Dockerfile\'s `cuda` target does this).';
+  "(`ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci`; the Dockerfile's `cuda` target does this).";
 
 /**
  * Creates sessions on the configured device. The first session decides: when CUDA was asked for and cannot
@@ -70,7 +70,9 @@ export class SessionFactory {
         if (error instanceof UserError) throw error;
         const reason = (error as Error).message.split('\n')[0]!.slice(0, 300);
         if (this.options.onDeviceUnavailable === 'fail') {
-          throw new UserError('runtime.cudaUnavailable', `CUDA device ${this.options.deviceId} is not usable: ${reason}. ${cudaAdvice}`, { cause: error });
+          throw new UserError('runtime.cudaUnavailable', `CUDA device ${this.options.deviceId} is not usable: ${reason}. ${cudaAdvice}`, {
+            cause: error,
+          });
         }
         this.options.log?.('warn', `CUDA is not usable, running on the CPU instead: ${reason}. ${cudaAdvice}`, { reason });
         this.currentDevice = 'cpu';
@@ -80,7 +82,11 @@ export class SessionFactory {
     return this.create(path, ['cpu']);
   }
 
-  private async create(path: string, executionProviders: OrtSessionOptions['executionProviders'], logSeverityLevel?: 4): Promise<ModelSession> {
+  private async create(
+    path: string,
+    executionProviders: OrtSessionOptions['executionProviders'],
+    logSeverityLevel?: 4,
+  ): Promise<ModelSession> {
     const base = {
       executionProviders,
       intraOpThreads: this.options.intraOpThreads,
@@ -90,13 +96,20 @@ export class SessionFactory {
     const cacheDir = this.options.optimizedModelCacheDir;
     if (!cacheDir || this.options.graphOptimizationLevel === 'disabled') return this.createChecked(path, base);
     const provider = this.currentDevice === 'cuda' ? `cuda:${this.options.deviceId}` : 'cpu';
-    const entry = cacheEntryFor(cacheDir, path, { onnxruntimeVersion, provider, graphOptimizationLevel: this.options.graphOptimizationLevel });
+    const entry = cacheEntryFor(cacheDir, path, {
+      onnxruntimeVersion,
+      provider,
+      graphOptimizationLevel: this.options.graphOptimizationLevel,
+    });
     if (entry.hit) {
       try {
         // Already optimised: running the optimisers again would only cost time.
         return await createOrtSession(entry.modelPath, { ...base, graphOptimizationLevel: 'disabled' });
       } catch (error) {
-        this.options.log?.('warn', `cached optimised graph for ${path} is unusable; rebuilding it: ${(error as Error).message.slice(0, 200)}`);
+        this.options.log?.(
+          'warn',
+          `cached optimised graph for ${path} is unusable; rebuilding it: ${(error as Error).message.slice(0, 200)}`,
+        );
       }
     }
     prepareStaging(entry);
@@ -123,7 +136,11 @@ export class SessionFactory {
     } catch (error) {
       const message = (error as Error).message ?? String(error);
       if (!/ExecutionProvider|provider/i.test(message)) {
-        throw new UserError('model.unreadable', `${path} could not be loaded as an ONNX model: ${message.slice(0, 300)}. The file may be truncated or not an ONNX graph; download the model folder again.`, { cause: error });
+        throw new UserError(
+          'model.unreadable',
+          `${path} could not be loaded as an ONNX model: ${message.slice(0, 300)}. The file may be truncated or not an ONNX graph; download the model folder again.`,
+          { cause: error },
+        );
       }
       throw error;
     }

@@ -1,6 +1,14 @@
 import { resolveSchedulerConfig, SchedulerConfigReader, type SchedulerDefaults } from './config.js';
 import { noiseScheduleFromConfig } from './noise-schedule.js';
-import { addNoiseVariancePreserving, assertStepShapes, clampInPlace, drawNoise, prevSampleBuffer, thresholdSampleInPlace, unscaledModelInput } from './sample-ops.js';
+import {
+  addNoiseVariancePreserving,
+  assertStepShapes,
+  clampInPlace,
+  drawNoise,
+  prevSampleBuffer,
+  thresholdSampleInPlace,
+  unscaledModelInput,
+} from './sample-ops.js';
 import type { Scheduler, SchedulerConfig, SchedulerStepOutput, StepContext } from './scheduler.js';
 import { validateInferenceSteps } from './step-count.js';
 import { spacedTimesteps, timestepSpacings } from './timestep-spacing.js';
@@ -78,7 +86,13 @@ export class DDIMScheduler implements Scheduler {
     const numTrain = this.reader.integer('num_train_timesteps');
     validateInferenceSteps(numInferenceSteps, numTrain);
     this.numInferenceSteps = numInferenceSteps;
-    this.timestepSchedule = spacedTimesteps(this.reader.string('timestep_spacing', timestepSpacings), numTrain, numInferenceSteps, this.reader.integer('steps_offset'), 'round');
+    this.timestepSchedule = spacedTimesteps(
+      this.reader.string('timestep_spacing', timestepSpacings),
+      numTrain,
+      numInferenceSteps,
+      this.reader.integer('steps_offset'),
+      'round',
+    );
   }
 
   setBeginIndex(): void {
@@ -120,7 +134,12 @@ export class DDIMScheduler implements Scheduler {
     }
 
     if (reader.boolean('thresholding')) {
-      thresholdSampleInPlace(predOriginalSample, context.shape[0] ?? 1, reader.number('dynamic_thresholding_ratio'), reader.number('sample_max_value'));
+      thresholdSampleInPlace(
+        predOriginalSample,
+        context.shape[0] ?? 1,
+        reader.number('dynamic_thresholding_ratio'),
+        reader.number('sample_max_value'),
+      );
     } else if (reader.boolean('clip_sample')) {
       clampInPlace(predOriginalSample, reader.number('clip_sample_range'));
     }

@@ -4,7 +4,16 @@ import { noiseScheduleFromConfig, trainingSigmas } from './noise-schedule.js';
 import { interpOnIntegerGrid, numpyLinspace, roundHalfEven } from './numpy-compat.js';
 import { assertStepShapes, drawNoise, prevSampleBuffer, thresholdSampleInPlace, unscaledModelInput } from './sample-ops.js';
 import type { Scheduler, SchedulerConfig, SchedulerStepOutput, StepContext } from './scheduler.js';
-import { betaSigmas, exponentialSigmas, karrasSigmas, lambdaFromAlphaSigma, logFloat32, luLambdas, sigmaToAlphaSigmaT, sigmaToT } from './sigma-schedules.js';
+import {
+  betaSigmas,
+  exponentialSigmas,
+  karrasSigmas,
+  lambdaFromAlphaSigma,
+  logFloat32,
+  luLambdas,
+  sigmaToAlphaSigmaT,
+  sigmaToT,
+} from './sigma-schedules.js';
 import { validateBeginIndex, validateInferenceSteps } from './step-count.js';
 import { addNoiseIndex, indexForTimestepOrLast } from './timestep-index.js';
 import { multistepTimesteps, timestepSpacings } from './timestep-spacing.js';
@@ -82,8 +91,15 @@ export class DPMSolverMultistepScheduler implements Scheduler {
   constructor(config: SchedulerConfig = {}) {
     const resolved: Record<string, unknown> = { ...resolveSchedulerConfig(this.className, dpmSolverMultistepDefaults, config) };
     const reader = new SchedulerConfigReader(this.className, resolved);
-    if ([reader.boolean('use_beta_sigmas'), reader.boolean('use_exponential_sigmas'), reader.boolean('use_karras_sigmas')].filter(Boolean).length > 1) {
-      reader.fail('use_karras_sigmas', 'the only one of `use_karras_sigmas`, `use_exponential_sigmas` and `use_beta_sigmas` that is true', true);
+    if (
+      [reader.boolean('use_beta_sigmas'), reader.boolean('use_exponential_sigmas'), reader.boolean('use_karras_sigmas')].filter(Boolean)
+        .length > 1
+    ) {
+      reader.fail(
+        'use_karras_sigmas',
+        'the only one of `use_karras_sigmas`, `use_exponential_sigmas` and `use_beta_sigmas` that is true',
+        true,
+      );
     }
     const requestedAlgorithm = reader.string('algorithm_type', ['dpmsolver', 'dpmsolver++', 'sde-dpmsolver', 'sde-dpmsolver++', 'deis']);
     // diffusers maps other solvers' names onto its own (register_to_config), so the config shows the result.
@@ -149,7 +165,13 @@ export class DPMSolverMultistepScheduler implements Scheduler {
     let clippedIndex = 0;
     for (let i = this.lambdaT.length - 1; i >= 0 && this.lambdaT[i]! < lambdaMinClipped; i--) clippedIndex++;
     const lastTimestep = numTrain - clippedIndex;
-    let timesteps: number[] = multistepTimesteps(reader.string('timestep_spacing', timestepSpacings), lastTimestep, numTrain, numInferenceSteps, reader.integer('steps_offset'));
+    let timesteps: number[] = multistepTimesteps(
+      reader.string('timestep_spacing', timestepSpacings),
+      lastTimestep,
+      numTrain,
+      numInferenceSteps,
+      reader.integer('steps_offset'),
+    );
 
     const logSigmas = logFloat32(this.trainSigmas);
     const descending = this.trainSigmas.slice().reverse();
@@ -216,14 +238,18 @@ export class DPMSolverMultistepScheduler implements Scheduler {
     const count = this.timestepSchedule.length;
     const lowerOrderFinalConfig = reader.boolean('lower_order_final');
     const lowerOrderFinal =
-      index === count - 1 && (reader.boolean('euler_at_final') || (lowerOrderFinalConfig && count < 15) || reader.string('final_sigmas_type') === 'zero');
+      index === count - 1 &&
+      (reader.boolean('euler_at_final') || (lowerOrderFinalConfig && count < 15) || reader.string('final_sigmas_type') === 'zero');
     const lowerOrderSecond = index === count - 2 && lowerOrderFinalConfig && count < 15;
 
     const converted = this.convertModelOutput(output, sample, context);
     for (let i = 0; i < this.solverOrder - 1; i++) this.modelOutputs[i] = this.modelOutputs[i + 1];
     this.modelOutputs[this.solverOrder - 1] = converted;
 
-    const noise = this.algorithmType === 'sde-dpmsolver' || this.algorithmType === 'sde-dpmsolver++' ? drawNoise(context, this.className, sample.length) : undefined;
+    const noise =
+      this.algorithmType === 'sde-dpmsolver' || this.algorithmType === 'sde-dpmsolver++'
+        ? drawNoise(context, this.className, sample.length)
+        : undefined;
 
     const prevSample = prevSampleBuffer(context, sample.length, sample, modelOutput);
     if (this.solverOrder === 1 || this.lowerOrderNums < 1 || lowerOrderFinal) {
@@ -248,13 +274,19 @@ export class DPMSolverMultistepScheduler implements Scheduler {
 
   /** With `variance_type` learned(_range) the model also predicts a variance; only the mean channels are used. */
   private meanOutput(modelOutput: Float32Array, sample: Float32Array, context: StepContext): Float32Array {
-    if (this.predictionType !== 'epsilon' || this.reader.optionalString('variance_type') === undefined || modelOutput.length === sample.length) return modelOutput;
+    if (
+      this.predictionType !== 'epsilon' ||
+      this.reader.optionalString('variance_type') === undefined ||
+      modelOutput.length === sample.length
+    )
+      return modelOutput;
     // diffusers slices `model_output[:, :3]` (pixel-space models); here the sample's channel count.
     const [batch = 1, channels = 1] = context.shape;
     const plane = sample.length / (batch * channels);
     const outputChannels = modelOutput.length / (batch * plane);
     const mean = new Float32Array(sample.length);
-    for (let b = 0; b < batch; b++) mean.set(modelOutput.subarray(b * outputChannels * plane, (b * outputChannels + channels) * plane), b * channels * plane);
+    for (let b = 0; b < batch; b++)
+      mean.set(modelOutput.subarray(b * outputChannels * plane, (b * outputChannels + channels) * plane), b * channels * plane);
     return mean;
   }
 
@@ -466,7 +498,8 @@ export class DPMSolverMultistepScheduler implements Scheduler {
         const c = f(t.alpha * f(f(f(1 - expMinus2h) / f(-2 * h)) + 1));
         const e = f(t.alpha * f(f(f(f(1 - expMinus2h) - twoH) / f(twoH * twoH)) - 0.5));
         const g = f(t.sigma * f(Math.sqrt(f(1 - expMinus2h))));
-        for (let i = 0; i < n; i++) out[i] = f(f(f(f(f(a * sample[i]!) + f(b * m0[i]!)) + f(c * d1[i]!)) + f(e * d2[i]!)) + f(g * noise![i]!));
+        for (let i = 0; i < n; i++)
+          out[i] = f(f(f(f(f(a * sample[i]!) + f(b * m0[i]!)) + f(c * d1[i]!)) + f(e * d2[i]!)) + f(g * noise![i]!));
         break;
       }
       case 'sde-dpmsolver':

@@ -52,7 +52,10 @@ export class EulerAncestralDiscreteScheduler implements Scheduler {
     this.reader = reader;
     const predictionType = reader.string('prediction_type', ['epsilon', 'v_prediction', 'sample']);
     if (predictionType === 'sample') {
-      throw new UserError('scheduler.config', `${this.className} does not implement \`prediction_type\` "sample" (diffusers raises NotImplementedError)`);
+      throw new UserError(
+        'scheduler.config',
+        `${this.className} does not implement \`prediction_type\` "sample" (diffusers raises NotImplementedError)`,
+      );
     }
     this.predictionType = predictionType;
     reader.string('timestep_spacing', timestepSpacings);
@@ -88,7 +91,13 @@ export class EulerAncestralDiscreteScheduler implements Scheduler {
     const numTrain = reader.integer('num_train_timesteps');
     validateInferenceSteps(numInferenceSteps, numTrain);
     this.numInferenceSteps = numInferenceSteps;
-    const timesteps = spacedTimesteps(reader.string('timestep_spacing', timestepSpacings), numTrain, numInferenceSteps, reader.integer('steps_offset'), 'float32');
+    const timesteps = spacedTimesteps(
+      reader.string('timestep_spacing', timestepSpacings),
+      numTrain,
+      numInferenceSteps,
+      reader.integer('steps_offset'),
+      'float32',
+    );
     const schedule = new Float32Array(timesteps.length + 1);
     timesteps.forEach((t, i) => {
       schedule[i] = interpOnIntegerGrid(t, this.trainSigmas);
@@ -144,7 +153,9 @@ export class EulerAncestralDiscreteScheduler implements Scheduler {
   }
 
   addNoise(originalSamples: Float32Array, noise: Float32Array, timestep: number): Float32Array {
-    const index = addNoiseIndex(this.beginIndexValue, this.stepIndexValue, () => indexForTimestep(this.timestepSchedule, timestep, this.className));
+    const index = addNoiseIndex(this.beginIndexValue, this.stepIndexValue, () =>
+      indexForTimestep(this.timestepSchedule, timestep, this.className),
+    );
     const sigma = this.sigmaSchedule[index]!;
     const out = new Float32Array(originalSamples.length);
     for (let i = 0; i < out.length; i++) out[i] = f(originalSamples[i]! + f(noise[i]! * sigma));

@@ -71,14 +71,22 @@ export class EulerDiscreteScheduler implements Scheduler {
     this.config = resolveSchedulerConfig(this.className, eulerDiscreteDefaults, config);
     const reader = new SchedulerConfigReader(this.className, this.config);
     this.reader = reader;
-    if ([reader.boolean('use_beta_sigmas'), reader.boolean('use_exponential_sigmas'), reader.boolean('use_karras_sigmas')].filter(Boolean).length > 1) {
-      reader.fail('use_karras_sigmas', 'the only one of `use_karras_sigmas`, `use_exponential_sigmas` and `use_beta_sigmas` that is true', true);
+    if (
+      [reader.boolean('use_beta_sigmas'), reader.boolean('use_exponential_sigmas'), reader.boolean('use_karras_sigmas')].filter(Boolean)
+        .length > 1
+    ) {
+      reader.fail(
+        'use_karras_sigmas',
+        'the only one of `use_karras_sigmas`, `use_exponential_sigmas` and `use_beta_sigmas` that is true',
+        true,
+      );
     }
     this.predictionType = reader.string<PredictionType>('prediction_type', ['epsilon', 'v_prediction', 'sample', 'original_sample']);
     reader.string('interpolation_type', ['linear', 'log_linear']);
     reader.string('timestep_spacing', timestepSpacings);
     reader.string('final_sigmas_type', ['zero', 'sigma_min']);
-    this.continuousTimesteps = reader.string('timestep_type', ['discrete', 'continuous']) === 'continuous' && this.predictionType === 'v_prediction';
+    this.continuousTimesteps =
+      reader.string('timestep_type', ['discrete', 'continuous']) === 'continuous' && this.predictionType === 'v_prediction';
     reader.integer('steps_offset');
     reader.optionalNumber('sigma_min');
     reader.optionalNumber('sigma_max');
@@ -123,7 +131,13 @@ export class EulerDiscreteScheduler implements Scheduler {
     validateInferenceSteps(numInferenceSteps, numTrain);
     this.numInferenceSteps = numInferenceSteps;
 
-    let timesteps: number[] = spacedTimesteps(reader.string('timestep_spacing', timestepSpacings), numTrain, numInferenceSteps, reader.integer('steps_offset'), 'float32');
+    let timesteps: number[] = spacedTimesteps(
+      reader.string('timestep_spacing', timestepSpacings),
+      numTrain,
+      numInferenceSteps,
+      reader.integer('steps_offset'),
+      'float32',
+    );
     let sigmas: ArrayLike<number>;
     if (reader.string('interpolation_type') === 'linear') {
       sigmas = timesteps.map((t) => interpOnIntegerGrid(t, this.trainSigmas));
@@ -205,7 +219,9 @@ export class EulerDiscreteScheduler implements Scheduler {
   }
 
   addNoise(originalSamples: Float32Array, noise: Float32Array, timestep: number): Float32Array {
-    const index = addNoiseIndex(this.beginIndexValue, this.stepIndexValue, () => indexForTimestep(this.timestepSchedule, timestep, this.className));
+    const index = addNoiseIndex(this.beginIndexValue, this.stepIndexValue, () =>
+      indexForTimestep(this.timestepSchedule, timestep, this.className),
+    );
     const sigma = this.sigmaSchedule[index]!;
     const out = new Float32Array(originalSamples.length);
     for (let i = 0; i < out.length; i++) out[i] = f(originalSamples[i]! + f(noise[i]! * sigma));

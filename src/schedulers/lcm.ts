@@ -1,7 +1,15 @@
 import { resolveSchedulerConfig, SchedulerConfigReader, type SchedulerDefaults } from './config.js';
 import { noiseScheduleFromConfig } from './noise-schedule.js';
 import { numpyLinspace } from './numpy-compat.js';
-import { addNoiseVariancePreserving, assertStepShapes, clampInPlace, drawNoise, prevSampleBuffer, thresholdSampleInPlace, unscaledModelInput } from './sample-ops.js';
+import {
+  addNoiseVariancePreserving,
+  assertStepShapes,
+  clampInPlace,
+  drawNoise,
+  prevSampleBuffer,
+  thresholdSampleInPlace,
+  unscaledModelInput,
+} from './sample-ops.js';
 import type { Scheduler, SchedulerConfig, SchedulerStepOutput, StepContext } from './scheduler.js';
 import { validateBeginIndex, validateInferenceSteps } from './step-count.js';
 import { indexForTimestep } from './timestep-index.js';
@@ -124,7 +132,8 @@ export class LCMScheduler implements Scheduler {
     if (this.numInferenceSteps === undefined) throw new Error(`${this.className}: call setTimesteps() before step()`);
     assertStepShapes(modelOutput, sample, context);
     const reader = this.reader;
-    if (this.stepIndexValue === undefined) this.stepIndexValue = this.beginIndexValue ?? indexForTimestep(this.timestepSchedule, timestep, this.className);
+    if (this.stepIndexValue === undefined)
+      this.stepIndexValue = this.beginIndexValue ?? indexForTimestep(this.timestepSchedule, timestep, this.className);
     const index = this.stepIndexValue;
     const prevTimestep = index + 1 < this.timestepSchedule.length ? this.timestepSchedule[index + 1]! : timestep;
     const alphaProdT = this.alphasCumprod[timestep];
@@ -143,7 +152,12 @@ export class LCMScheduler implements Scheduler {
       else predicted[i] = f(f(sqrtAlphaProdT * sample[i]!) - f(sqrtBetaProdT * m));
     }
     if (reader.boolean('thresholding')) {
-      thresholdSampleInPlace(predicted, context.shape[0] ?? 1, reader.number('dynamic_thresholding_ratio'), reader.number('sample_max_value'));
+      thresholdSampleInPlace(
+        predicted,
+        context.shape[0] ?? 1,
+        reader.number('dynamic_thresholding_ratio'),
+        reader.number('sample_max_value'),
+      );
     } else if (reader.boolean('clip_sample')) {
       clampInPlace(predicted, reader.number('clip_sample_range'));
     }

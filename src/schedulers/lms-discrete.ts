@@ -60,8 +60,15 @@ export class LMSDiscreteScheduler implements Scheduler {
     this.config = resolveSchedulerConfig(this.className, lmsDiscreteDefaults, config);
     const reader = new SchedulerConfigReader(this.className, this.config);
     this.reader = reader;
-    if ([reader.boolean('use_beta_sigmas'), reader.boolean('use_exponential_sigmas'), reader.boolean('use_karras_sigmas')].filter(Boolean).length > 1) {
-      reader.fail('use_karras_sigmas', 'the only one of `use_karras_sigmas`, `use_exponential_sigmas` and `use_beta_sigmas` that is true', true);
+    if (
+      [reader.boolean('use_beta_sigmas'), reader.boolean('use_exponential_sigmas'), reader.boolean('use_karras_sigmas')].filter(Boolean)
+        .length > 1
+    ) {
+      reader.fail(
+        'use_karras_sigmas',
+        'the only one of `use_karras_sigmas`, `use_exponential_sigmas` and `use_beta_sigmas` that is true',
+        true,
+      );
     }
     this.predictionType = reader.string('prediction_type', ['epsilon', 'v_prediction', 'sample']);
     reader.string('timestep_spacing', timestepSpacings);
@@ -97,7 +104,13 @@ export class LMSDiscreteScheduler implements Scheduler {
     const numTrain = reader.integer('num_train_timesteps');
     validateInferenceSteps(numInferenceSteps, numTrain);
     this.numInferenceSteps = numInferenceSteps;
-    let timesteps = spacedTimesteps(reader.string('timestep_spacing', timestepSpacings), numTrain, numInferenceSteps, reader.integer('steps_offset'), 'float32');
+    let timesteps = spacedTimesteps(
+      reader.string('timestep_spacing', timestepSpacings),
+      numTrain,
+      numInferenceSteps,
+      reader.integer('steps_offset'),
+      'float32',
+    );
     let sigmas: ArrayLike<number> = timesteps.map((t) => interpOnIntegerGrid(t, this.trainSigmas));
     const sigmaMin = sigmas[sigmas.length - 1]!;
     const sigmaMax = sigmas[0]!;
@@ -190,7 +203,9 @@ export class LMSDiscreteScheduler implements Scheduler {
   }
 
   addNoise(originalSamples: Float32Array, noise: Float32Array, timestep: number): Float32Array {
-    const index = addNoiseIndex(this.beginIndexValue, this.stepIndexValue, () => indexForTimestep(this.timestepSchedule, timestep, this.className));
+    const index = addNoiseIndex(this.beginIndexValue, this.stepIndexValue, () =>
+      indexForTimestep(this.timestepSchedule, timestep, this.className),
+    );
     const sigma = this.sigmaSchedule[index]!;
     const out = new Float32Array(originalSamples.length);
     for (let i = 0; i < out.length; i++) out[i] = f(originalSamples[i]! + f(noise[i]! * sigma));

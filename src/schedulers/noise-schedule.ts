@@ -73,7 +73,7 @@ export function betasForAlphaBar(numDiffusionTimesteps: number, maxBeta = 0.999,
   const alphaBar = (t: number): number => {
     switch (transform) {
       case 'cosine':
-        return Math.cos(((t + 0.008) / 1.008) * Math.PI / 2) ** 2;
+        return Math.cos((((t + 0.008) / 1.008) * Math.PI) / 2) ** 2;
       case 'exp':
         return Math.exp(t * -12.0);
       case 'laplace': {
@@ -169,7 +169,8 @@ export function noiseScheduleFromConfig(reader: SchedulerConfigReader, options: 
     reader.fail('trained_betas', `a list of ${numTrainTimesteps} numbers (one per training timestep)`, `${trainedBetas.length} numbers`);
   }
   // diffusers only looks at beta_schedule when no trained_betas are given.
-  const betaSchedule = trainedBetas === undefined ? reader.string('beta_schedule', options.allowedBetaSchedules ?? commonBetaSchedules) : 'linear';
+  const betaSchedule =
+    trainedBetas === undefined ? reader.string('beta_schedule', options.allowedBetaSchedules ?? commonBetaSchedules) : 'linear';
   let betas = makeBetas({
     numTrainTimesteps,
     betaStart: reader.number('beta_start'),

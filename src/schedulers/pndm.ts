@@ -124,7 +124,9 @@ export class PNDMScheduler implements Scheduler {
     assertStepShapes(modelOutput, sample, context);
     const out = prevSampleBuffer(context, sample.length, sample, modelOutput);
     const prevSample =
-      this.counter < this.prkTimesteps.length && !this.skipPrkSteps ? this.stepPrk(modelOutput, timestep, sample, out) : this.stepPlms(modelOutput, timestep, sample, out);
+      this.counter < this.prkTimesteps.length && !this.skipPrkSteps
+        ? this.stepPrk(modelOutput, timestep, sample, out)
+        : this.stepPlms(modelOutput, timestep, sample, out);
     return { prevSample };
   }
 
@@ -214,7 +216,13 @@ export class PNDMScheduler implements Scheduler {
   }
 
   /** `_get_prev_sample`: formula (9) of the PNDM paper, written into `prevSample`. */
-  private prevSampleFor(sample: Float32Array, timestep: number, prevTimestep: number, modelOutput: Float32Array, prevSample: Float32Array): Float32Array {
+  private prevSampleFor(
+    sample: Float32Array,
+    timestep: number,
+    prevTimestep: number,
+    modelOutput: Float32Array,
+    prevSample: Float32Array,
+  ): Float32Array {
     const alphaProdT = this.alphasCumprod[timestep];
     if (alphaProdT === undefined) throw new RangeError(`${this.className}: timestep ${timestep} is outside the training schedule`);
     const alphaProdTPrev = prevTimestep >= 0 ? this.alphasCumprod[prevTimestep]! : this.finalAlphaCumprod;

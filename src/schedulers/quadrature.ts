@@ -13,11 +13,14 @@ const kronrodNodes = [
 ];
 const kronrodWeights = [
   0.209482141084727828012999174891714, 0.204432940075298892414161999234649, 0.190350578064785409913256402421014,
-  0.169004726639267902826583426598550, 0.140653259715525918745189590510238, 0.104790010322250183839876322541518,
-  0.063092092629978553290700663189204, 0.022935322010529224963732008058970,
+  0.16900472663926790282658342659855, 0.140653259715525918745189590510238, 0.104790010322250183839876322541518,
+  0.063092092629978553290700663189204, 0.02293532201052922496373200805897,
 ];
 // Weights of the 7-point Gauss rule, whose nodes are `kronrodNodes[0]`, `[2]`, `[4]` and `[6]`.
-const gaussWeights = [0.417959183673469387755102040816327, 0.381830050505118944950369775488975, 0.279705391489276667901467771423780, 0.129484966168869693270611432679082];
+const gaussWeights = [
+  0.417959183673469387755102040816327, 0.381830050505118944950369775488975, 0.27970539148927666790146777142378,
+  0.129484966168869693270611432679082,
+];
 
 /** Result of {@link integrate}. */
 export interface QuadratureResult {
@@ -46,7 +49,13 @@ function kronrod15(fn: (x: number) => number, a: number, b: number): QuadratureR
  * ∫ₐᵇ fn(x) dx by adaptive bisection until the summed error estimate is within
  * `max(absoluteTolerance, relativeTolerance·|value|)`. Works for `b < a` (the integral changes sign).
  */
-export function integrate(fn: (x: number) => number, a: number, b: number, absoluteTolerance = 1e-13, relativeTolerance = 1e-12): QuadratureResult {
+export function integrate(
+  fn: (x: number) => number,
+  a: number,
+  b: number,
+  absoluteTolerance = 1e-13,
+  relativeTolerance = 1e-12,
+): QuadratureResult {
   if (a === b) return { value: 0, error: 0 };
   const intervals: Array<{ a: number; b: number; value: number; error: number }> = [];
   const first = kronrod15(fn, a, b);

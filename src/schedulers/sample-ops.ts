@@ -93,7 +93,12 @@ export function snapshot(values: Float32Array): Float32Array {
  * diffusers' DDPM-family `add_noise`: `√ᾱ_t·x + √(1 − ᾱ_t)·noise` in float32, with `ᾱ_t` looked up at the
  * integer training timestep `timestep`.
  */
-export function addNoiseVariancePreserving(alphasCumprod: Float32Array, originalSamples: Float32Array, noise: Float32Array, timestep: number): Float32Array {
+export function addNoiseVariancePreserving(
+  alphasCumprod: Float32Array,
+  originalSamples: Float32Array,
+  noise: Float32Array,
+  timestep: number,
+): Float32Array {
   const alpha = alphasCumprod[timestep];
   if (alpha === undefined) throw new RangeError(`add_noise: timestep ${timestep} is outside the training schedule`);
   const sqrtAlpha = f(Math.sqrt(alpha));

@@ -80,7 +80,9 @@ export function lambdaFromAlphaSigma(alphaT: number, sigmaT: number): number {
 export function sigmaInitNoiseSigma(sigmas: Float32Array, timestepSpacing: string): number {
   let max = 0;
   for (const sigma of sigmas) if (sigma > max) max = sigma;
-  return timestepSpacing === 'linspace' || timestepSpacing === 'trailing' ? max : Math.fround(Math.sqrt(Math.fround(Math.fround(max * max) + 1)));
+  return timestepSpacing === 'linspace' || timestepSpacing === 'trailing'
+    ? max
+    : Math.fround(Math.sqrt(Math.fround(Math.fround(max * max) + 1)));
 }
 
 /** `scale_model_input` of the sigma-based schedulers: `sample / sqrt(sigma² + 1)` in float32, into `out` or a new array. */

@@ -3,7 +3,15 @@ import { noiseScheduleFromConfig, trainingSigmas } from './noise-schedule.js';
 import { interpOnIntegerGrid, numpyLinspace, roundHalfEven } from './numpy-compat.js';
 import { assertStepShapes, prevSampleBuffer, snapshot, thresholdSampleInPlace, unscaledModelInput } from './sample-ops.js';
 import type { Scheduler, SchedulerConfig, SchedulerStepOutput, StepContext } from './scheduler.js';
-import { betaSigmas, exponentialSigmas, karrasSigmas, lambdaFromAlphaSigma, logFloat32, sigmaToAlphaSigmaT, sigmaToT } from './sigma-schedules.js';
+import {
+  betaSigmas,
+  exponentialSigmas,
+  karrasSigmas,
+  lambdaFromAlphaSigma,
+  logFloat32,
+  sigmaToAlphaSigmaT,
+  sigmaToT,
+} from './sigma-schedules.js';
 import { validateBeginIndex, validateInferenceSteps } from './step-count.js';
 import { addNoiseIndex, indexForTimestepOrLast } from './timestep-index.js';
 import { multistepTimesteps, timestepSpacings } from './timestep-spacing.js';
@@ -79,13 +87,21 @@ export class UniPCMultistepScheduler implements Scheduler {
   constructor(config: SchedulerConfig = {}) {
     const resolved: Record<string, unknown> = { ...resolveSchedulerConfig(this.className, uniPCMultistepDefaults, config) };
     const reader = new SchedulerConfigReader(this.className, resolved);
-    if ([reader.boolean('use_beta_sigmas'), reader.boolean('use_exponential_sigmas'), reader.boolean('use_karras_sigmas')].filter(Boolean).length > 1) {
-      reader.fail('use_karras_sigmas', 'the only one of `use_karras_sigmas`, `use_exponential_sigmas` and `use_beta_sigmas` that is true', true);
+    if (
+      [reader.boolean('use_beta_sigmas'), reader.boolean('use_exponential_sigmas'), reader.boolean('use_karras_sigmas')].filter(Boolean)
+        .length > 1
+    ) {
+      reader.fail(
+        'use_karras_sigmas',
+        'the only one of `use_karras_sigmas`, `use_exponential_sigmas` and `use_beta_sigmas` that is true',
+        true,
+      );
     }
     // diffusers maps the DPM-Solver solver types onto bh2 (register_to_config).
     const requestedSolver = reader.string('solver_type', ['bh1', 'bh2', 'midpoint', 'heun', 'logrho']);
     if (requestedSolver !== 'bh1' && requestedSolver !== 'bh2') resolved['solver_type'] = 'bh2';
-    if (resolved['solver_p'] !== null && resolved['solver_p'] !== undefined) reader.fail('solver_p', 'null (a solver_p scheduler object is not supported)');
+    if (resolved['solver_p'] !== null && resolved['solver_p'] !== undefined)
+      reader.fail('solver_p', 'null (a solver_p scheduler object is not supported)');
     this.config = Object.freeze(resolved);
     this.reader = new SchedulerConfigReader(this.className, this.config);
     this.solverType = this.reader.string<'bh1' | 'bh2'>('solver_type');
@@ -131,7 +147,13 @@ export class UniPCMultistepScheduler implements Scheduler {
     const reader = this.reader;
     const numTrain = reader.integer('num_train_timesteps');
     validateInferenceSteps(numInferenceSteps, numTrain);
-    let timesteps: number[] = multistepTimesteps(reader.string('timestep_spacing', timestepSpacings), numTrain, numTrain, numInferenceSteps, reader.integer('steps_offset'));
+    let timesteps: number[] = multistepTimesteps(
+      reader.string('timestep_spacing', timestepSpacings),
+      numTrain,
+      numTrain,
+      numInferenceSteps,
+      reader.integer('steps_offset'),
+    );
     const logSigmas = logFloat32(this.trainSigmas);
     const descending = this.trainSigmas.slice().reverse();
     const sigmaMin = reader.optionalNumber('sigma_min') ?? descending[descending.length - 1]!;
@@ -150,7 +172,9 @@ export class UniPCMultistepScheduler implements Scheduler {
       sigmas = karras;
       sigmaLast = sigmaMinFinal ? karras[karras.length - 1]! : 0;
     } else if (reader.boolean('use_exponential_sigmas') || reader.boolean('use_beta_sigmas')) {
-      const converted = reader.boolean('use_exponential_sigmas') ? exponentialSigmas(sigmaMin, sigmaMax, numInferenceSteps) : betaSigmas(sigmaMin, sigmaMax, numInferenceSteps);
+      const converted = reader.boolean('use_exponential_sigmas')
+        ? exponentialSigmas(sigmaMin, sigmaMax, numInferenceSteps)
+        : betaSigmas(sigmaMin, sigmaMax, numInferenceSteps);
       timesteps = Array.from(converted, (sigma) => Math.trunc(sigmaToT(sigma, logSigmas)));
       sigmas = converted;
       sigmaLast = sigmaMinFinal ? converted[converted.length - 1]! : 0;
@@ -206,7 +230,9 @@ export class UniPCMultistepScheduler implements Scheduler {
     for (let i = 0; i < this.solverOrder - 1; i++) this.modelOutputs[i] = this.modelOutputs[i + 1];
     this.modelOutputs[this.solverOrder - 1] = converted;
 
-    const order = this.reader.boolean('lower_order_final') ? Math.min(this.solverOrder, this.timestepSchedule.length - index) : this.solverOrder;
+    const order = this.reader.boolean('lower_order_final')
+      ? Math.min(this.solverOrder, this.timestepSchedule.length - index)
+      : this.solverOrder;
     this.thisOrder = Math.min(order, this.lowerOrderNums + 1);
     if (this.thisOrder < 1) throw new Error(`${this.className}: step() ran past the end of the schedule`);
 
@@ -250,7 +276,12 @@ export class UniPCMultistepScheduler implements Scheduler {
         }
       }
       if (this.reader.boolean('thresholding')) {
-        thresholdSampleInPlace(out, context.shape[0] ?? 1, this.reader.number('dynamic_thresholding_ratio'), this.reader.number('sample_max_value'));
+        thresholdSampleInPlace(
+          out,
+          context.shape[0] ?? 1,
+          this.reader.number('dynamic_thresholding_ratio'),
+          this.reader.number('sample_max_value'),
+        );
       }
       return out;
     }

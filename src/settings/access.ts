@@ -17,7 +17,10 @@ export function checkChannelAllowed(settings: EffectiveSettings, place: CommandP
   const allowed = settings.allowedChannels;
   if (allowed.length === 0 || allowed.includes(place.channelId)) return;
   if (place.parentChannelId !== undefined && place.parentChannelId !== null && allowed.includes(place.parentChannelId)) return;
-  const shownChannels = allowed.slice(0, 10).map((id) => `<#${id}>`).join(', ');
+  const shownChannels = allowed
+    .slice(0, 10)
+    .map((id) => `<#${id}>`)
+    .join(', ');
   throw new UserError(
     'access.channel',
     `This server only allows image generation in ${shownChannels}${allowed.length > 10 ? ' and other channels' : ''}.`,
@@ -26,7 +29,8 @@ export function checkChannelAllowed(settings: EffectiveSettings, place: CommandP
 
 /** Throws {@link UserError} `access.dm` unless the configuration (`guildDefaults.allowDMs`) allows direct messages. */
 export function checkDMsAllowed(defaults: EffectiveSettings): void {
-  if (!defaults.allowDMs) throw new UserError('access.dm', 'This bot does not take requests in direct messages; please use it in a server.');
+  if (!defaults.allowDMs)
+    throw new UserError('access.dm', 'This bot does not take requests in direct messages; please use it in a server.');
 }
 
 /**

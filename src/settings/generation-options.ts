@@ -143,7 +143,12 @@ export function resolveGenerationOptions(
   const userNegative = given(userOptions.negativePrompt) ? text('negativePrompt', userOptions.negativePrompt, false) : '';
 
   const steps = integerIn('steps', userOptions.steps ?? settings.steps, 1, settings.maxSteps, settingDefinitions.maxSteps.max, limitNote);
-  const guidance = numberIn('guidance', userOptions.guidance ?? settings.guidance, settingDefinitions.guidance.min, settingDefinitions.guidance.max);
+  const guidance = numberIn(
+    'guidance',
+    userOptions.guidance ?? settings.guidance,
+    settingDefinitions.guidance.min,
+    settingDefinitions.guidance.max,
+  );
 
   const width = side('width', userOptions.width ?? settings.width);
   const height = side('height', userOptions.height ?? settings.height);
@@ -171,7 +176,12 @@ export function resolveGenerationOptions(
   const count = integerIn('count', userOptions.count ?? 1, 1, settings.maxCount, settingDefinitions.maxCount.max, limitNote);
   const seed = seedFrom(userOptions.seed ?? (context.randomSeed ?? defaultRandomSeed)());
 
-  const strength = numberIn('strength', userOptions.strength ?? settings.strength, settingDefinitions.strength.min, settingDefinitions.strength.max);
+  const strength = numberIn(
+    'strength',
+    userOptions.strength ?? settings.strength,
+    settingDefinitions.strength.min,
+    settingDefinitions.strength.max,
+  );
   // diffusers img2img runs int(numInferenceSteps × strength) steps; zero would leave nothing to do.
   if (userOptions.kind === 'remix' && Math.floor(steps * strength) < 1) {
     throw new UserError(
@@ -182,10 +192,16 @@ export function resolveGenerationOptions(
   }
 
   const isBanned = bannedWordMatcher(settings.bannedWords);
-  for (const [key, value] of [['prompt', prompt], ['negativePrompt', userNegative]] as const) {
+  for (const [key, value] of [
+    ['prompt', prompt],
+    ['negativePrompt', userNegative],
+  ] as const) {
     const word = isBanned(value);
     if (word !== undefined) {
-      throw new UserError('options.bannedWord', `Your \`${key}\` contains “${shown(word)}”, which this ${context.limitOwner === 'bot' ? 'bot' : 'server'} does not allow.`);
+      throw new UserError(
+        'options.bannedWord',
+        `Your \`${key}\` contains “${shown(word)}”, which this ${context.limitOwner === 'bot' ? 'bot' : 'server'} does not allow.`,
+      );
     }
   }
 

@@ -68,7 +68,7 @@ export function validateGuildSettings(partial: Readonly<Record<string, unknown>>
     if (!checked.ok) {
       throw new UserError(
         'settings.invalidValue',
-        `Expected \`${key}\` to be ${checked.expected}, got \`${shown(typeof value === 'string' ? value : JSON.stringify(value) ?? String(value))}\`.`,
+        `Expected \`${key}\` to be ${checked.expected}, got \`${shown(typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value)))}\`.`,
       );
     }
     merged[key] = checked.value;
@@ -113,10 +113,7 @@ function roundDownTo8(value: number): number {
  * `maxSteps`, and `width`/`height` scaled down, keeping their ratio and multiples of 8, to fit `maxPixels`.
  * Each adjustment is reported in `problems`.
  */
-export function effectiveGuildSettings(
-  overrides: Readonly<Record<string, unknown>>,
-  defaults: EffectiveSettings,
-): EffectiveSettingsResult {
+export function effectiveGuildSettings(overrides: Readonly<Record<string, unknown>>, defaults: EffectiveSettings): EffectiveSettingsResult {
   const problems: SettingProblem[] = [];
   const merged: Record<string, unknown> = { ...defaults };
   for (const [key, value] of Object.entries(overrides)) {

@@ -8,18 +8,7 @@
  * Scheduler (sampler) names users can pick. Kept here on purpose (this module imports nothing from
  * `src/schedulers`); the scheduler registry is cross-checked against this list.
  */
-export const schedulerNames = [
-  'euler',
-  'euler-a',
-  'ddim',
-  'dpmpp-2m',
-  'dpmpp-2m-karras',
-  'lcm',
-  'pndm',
-  'lms',
-  'unipc',
-  'ddpm',
-] as const;
+export const schedulerNames = ['euler', 'euler-a', 'ddim', 'dpmpp-2m', 'dpmpp-2m-karras', 'lcm', 'pndm', 'lms', 'unipc', 'ddpm'] as const;
 
 /** One of {@link schedulerNames}. */
 export type SchedulerName = (typeof schedulerNames)[number];

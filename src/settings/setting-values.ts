@@ -91,9 +91,7 @@ export function suggestSettingKey(text: string): SettingKey | undefined {
 export function checkSettingValue<K extends SettingKey>(key: K, value: unknown): SettingCheck<GuildSettings[K]> {
   const definition = settingDefinition(key);
   const checked = checkAgainst(definition, value);
-  return checked === undefined
-    ? { ok: false, expected: expectedValueText(definition) }
-    : { ok: true, value: checked as GuildSettings[K] };
+  return checked === undefined ? { ok: false, expected: expectedValueText(definition) } : { ok: true, value: checked as GuildSettings[K] };
 }
 
 function checkAgainst(definition: SettingDefinition, value: unknown): unknown {
@@ -197,11 +195,7 @@ export function parseSettingValue(keyText: string, text: string): GuildSettings[
       for (const token of trimmed.split(/[\s,]+/u).filter((t) => t !== '')) {
         const match = channelToken.exec(token);
         if (match === null) {
-          throw invalidValue(
-            key,
-            'channel mentions or ids separated by spaces or commas (or `all` for every channel)',
-            token,
-          );
+          throw invalidValue(key, 'channel mentions or ids separated by spaces or commas (or `all` for every channel)', token);
         }
         ids.push((match[1] ?? match[2])!);
       }
@@ -209,7 +203,13 @@ export function parseSettingValue(keyText: string, text: string): GuildSettings[
       break;
     }
     case 'wordList':
-      candidate = lower === 'none' ? [] : trimmed.split(/[,\n\r]+/u).map((w) => w.trim()).filter((w) => w !== '');
+      candidate =
+        lower === 'none'
+          ? []
+          : trimmed
+              .split(/[,\n\r]+/u)
+              .map((w) => w.trim())
+              .filter((w) => w !== '');
       break;
   }
   const checked = checkSettingValue(key, candidate);

@@ -40,7 +40,9 @@ export class GuildSettingsRepository {
   readonly #warned = new Set<string>();
 
   constructor(db: BetterSqlite3.Database, logger: StoreLogger, now: () => number) {
-    this.#select = db.prepare<[string], SettingRow>('SELECT key, value, updated_by, updated_at FROM guild_settings WHERE guild_id = ? ORDER BY key');
+    this.#select = db.prepare<[string], SettingRow>(
+      'SELECT key, value, updated_by, updated_at FROM guild_settings WHERE guild_id = ? ORDER BY key',
+    );
     this.#upsert = db.prepare(
       `INSERT INTO guild_settings (guild_id, key, value, updated_by, updated_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (guild_id, key) DO UPDATE SET value = excluded.value, updated_by = excluded.updated_by, updated_at = excluded.updated_at`,

@@ -2,6 +2,15 @@
 export { databaseFileName, openStore, type OpenStoreOptions, type Store } from './open-store.js';
 export type { GuildSettingEntry } from './guild-settings-repository.js';
 export { interruptedErrorIdentifier } from './jobs-repository.js';
-export { finalJobStatuses, jobStatuses, type JobKind, type JobParameters, type JobPatch, type JobRecord, type JobStatus, type NewJob } from './job-types.js';
+export {
+  finalJobStatuses,
+  jobStatuses,
+  type JobKind,
+  type JobParameters,
+  type JobPatch,
+  type JobRecord,
+  type JobStatus,
+  type NewJob,
+} from './job-types.js';
 export { migrations, type Migration } from './migrations.js';
 export type { StoreLogger } from './store-logger.js';

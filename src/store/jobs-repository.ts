@@ -34,7 +34,16 @@ interface JobRow {
 
 type MutableRow = Pick<
   JobRow,
-  'id' | 'status' | 'started_at' | 'finished_at' | 'error_identifier' | 'status_message_id' | 'result_message_id' | 'result_channel_id' | 'attachment_urls' | 'stage_durations'
+  | 'id'
+  | 'status'
+  | 'started_at'
+  | 'finished_at'
+  | 'error_identifier'
+  | 'status_message_id'
+  | 'result_message_id'
+  | 'result_channel_id'
+  | 'attachment_urls'
+  | 'stage_durations'
 >;
 
 const columns = `id, kind, status, parent_job_id, guild_id, channel_id, user_id, prompt, negative_prompt, seed, steps, guidance,
@@ -89,7 +98,9 @@ function toRecord(row: JobRow): JobRecord {
 
 function requireText(name: string, value: unknown, maxLength = Number.POSITIVE_INFINITY): void {
   if (typeof value !== 'string' || value === '' || value.length > maxLength) {
-    throw new TypeError(`job ${name} must be a non-empty string${Number.isFinite(maxLength) ? ` of at most ${maxLength} characters` : ''}, got ${JSON.stringify(value)}`);
+    throw new TypeError(
+      `job ${name} must be a non-empty string${Number.isFinite(maxLength) ? ` of at most ${maxLength} characters` : ''}, got ${JSON.stringify(value)}`,
+    );
   }
 }
 
@@ -99,11 +110,13 @@ function requireStatus(status: unknown): asserts status is JobStatus {
 
 function checkNewJob(job: NewJob, id: string): void {
   requireText('id', id, 64);
-  if (job.kind !== 'imagine' && job.kind !== 'remix') throw new TypeError(`job kind must be imagine or remix, got ${JSON.stringify(job.kind)}`);
+  if (job.kind !== 'imagine' && job.kind !== 'remix')
+    throw new TypeError(`job kind must be imagine or remix, got ${JSON.stringify(job.kind)}`);
   requireText('channelId', job.channelId);
   requireText('userId', job.userId);
   if (job.guildId !== null) requireText('guildId', job.guildId);
-  if (typeof job.prompt !== 'string' || typeof job.negativePrompt !== 'string') throw new TypeError('job prompt and negativePrompt must be strings');
+  if (typeof job.prompt !== 'string' || typeof job.negativePrompt !== 'string')
+    throw new TypeError('job prompt and negativePrompt must be strings');
   if (typeof job.seed !== 'string' || !/^(?:0|[1-9][0-9]{0,19})$/u.test(job.seed) || BigInt(job.seed) > maxSeed) {
     throw new TypeError(`job seed must be decimal text from 0 to ${maxSeed}, got ${JSON.stringify(job.seed)}`);
   }
@@ -114,7 +127,8 @@ function checkNewJob(job: NewJob, id: string): void {
     if (!Number.isFinite(job[name])) throw new TypeError(`job ${name} must be a finite number, got ${JSON.stringify(job[name])}`);
   }
   requireText('scheduler', job.scheduler);
-  if (job.status !== undefined && job.status !== 'queued' && job.status !== 'running') throw new TypeError(`a new job is queued or running, not ${job.status}`);
+  if (job.status !== undefined && job.status !== 'queued' && job.status !== 'running')
+    throw new TypeError(`a new job is queued or running, not ${job.status}`);
 }
 
 /** Job records: what ran, with which parameters, and where its result message is. */

@@ -108,7 +108,8 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
     mkdirSync(folder, { recursive: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way (it must be a folder)' : String((error as Error).message);
+    const reason =
+      code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way (it must be a folder)' : String((error as Error).message);
     throw new UserError('store.open', `Cannot create the data folder ${folder}: ${reason}.`, { cause: error });
   }
 

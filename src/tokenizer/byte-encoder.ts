@@ -6,8 +6,7 @@
 
 function buildByteTables(): { byteToChar: string[]; charToByte: Map<string, number> } {
   const byteToChar = new Array<string>(256);
-  const printable = (b: number): boolean =>
-    (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  const printable = (b: number): boolean => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
   let shifted = 0;
   for (let b = 0; b < 256; b++) {
     byteToChar[b] = printable(b) ? String.fromCharCode(b) : String.fromCharCode(256 + shifted++);
@@ -20,7 +19,6 @@ function buildByteTables(): { byteToChar: string[]; charToByte: Map<string, numb
 const { byteToChar, charToByte } = buildByteTables();
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
-
 
 /** A word's UTF-8 bytes written as byte symbols (what openai does before BPE). */
 export function bytesToSymbols(text: string): string {

@@ -119,7 +119,8 @@ function readAddedTokensDecoder(config: Record<string, unknown>, path: string): 
   const decoder = config['added_tokens_decoder'];
   if (decoder === undefined) return added;
   const expected = '"added_tokens_decoder" to map integer ids to tokens';
-  if (typeof decoder !== 'object' || decoder === null || Array.isArray(decoder)) throw malformed(path, '"added_tokens_decoder" is not an object', expected);
+  if (typeof decoder !== 'object' || decoder === null || Array.isArray(decoder))
+    throw malformed(path, '"added_tokens_decoder" is not an object', expected);
   for (const [idText, token] of Object.entries(decoder)) {
     const id = Number(idText);
     const content = tokenContent(token, path, `added_tokens_decoder.${idText}`);
@@ -168,7 +169,12 @@ export function readTokenizerFiles(tokenizerDir: string): TokenizerFiles {
   const unkToken = special('unk_token');
 
   const addedTokens = new Map(addedTokensDecoder);
-  for (const [key, token] of [['bos_token', bosToken], ['eos_token', eosToken], ['pad_token', padToken], ['unk_token', unkToken]] as const) {
+  for (const [key, token] of [
+    ['bos_token', bosToken],
+    ['eos_token', eosToken],
+    ['pad_token', padToken],
+    ['unk_token', unkToken],
+  ] as const) {
     if (addedTokens.has(token)) continue;
     const id = vocab.get(token);
     if (id === undefined) {

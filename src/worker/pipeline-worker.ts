@@ -186,7 +186,9 @@ export class PipelineWorker extends EventEmitter {
       const how = signal ? `signal ${signal}` : `code ${code}`;
       if (!started) settleReady.reject(new Error(`the pipeline process exited during start-up (${how})`));
       if (this.closed) return;
-      this.failPending(new UserError('worker.crashed', 'The image generator crashed while working on this job and has been restarted. Please try again.'));
+      this.failPending(
+        new UserError('worker.crashed', 'The image generator crashed while working on this job and has been restarted. Please try again.'),
+      );
       if (started) this.restart(`exited with ${how}`);
     });
     child.send({ type: 'start', start } satisfies ToWorker);
@@ -201,7 +203,9 @@ export class PipelineWorker extends EventEmitter {
   private onTimeout(pending: Pending): void {
     if (this.pending !== pending) return;
     const seconds = Math.round((this.options.jobTimeoutMs ?? 0) / 1000);
-    this.failPending(new UserError('worker.timeout', `The generation took longer than ${seconds} s and was stopped. Try fewer steps or a smaller size.`));
+    this.failPending(
+      new UserError('worker.timeout', `The generation took longer than ${seconds} s and was stopped. Try fewer steps or a smaller size.`),
+    );
     // A hung process cannot be interrupted: replace it at once so the next job never reaches the old one.
     const hung = this.child;
     this.restart(`a job exceeded ${seconds} s`);

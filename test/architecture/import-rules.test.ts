@@ -29,7 +29,11 @@ function sourceFiles(dir: string): string[] {
 
 function readImports(path: string): ModuleImports {
   const text = readFileSync(path, 'utf8');
-  const specifiers = [...text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+'([^']+)'/gms), ...text.matchAll(/^\s*import\s+'([^']+)'/gm), ...text.matchAll(/import\(\s*'([^']+)'\s*\)/g)].map((m) => m[1]!);
+  const specifiers = [
+    ...text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+'([^']+)'/gms),
+    ...text.matchAll(/^\s*import\s+'([^']+)'/gm),
+    ...text.matchAll(/import\(\s*'([^']+)'\s*\)/g),
+  ].map((m) => m[1]!);
   const local: string[] = [];
   const packages: string[] = [];
   for (const specifier of specifiers) {
@@ -39,13 +43,20 @@ function readImports(path: string): ModuleImports {
   return { file: relative(repoRoot, path), local, packages };
 }
 
-const modules: ModuleImports[] = [join(repoRoot, 'cli.ts'), ...sourceFiles(join(repoRoot, 'src')), ...sourceFiles(join(repoRoot, 'commands'))].map(readImports);
+const modules: ModuleImports[] = [
+  join(repoRoot, 'cli.ts'),
+  ...sourceFiles(join(repoRoot, 'src')),
+  ...sourceFiles(join(repoRoot, 'commands')),
+].map(readImports);
 
 const core = ['src/pipeline/', 'src/schedulers/', 'src/tokenizer/', 'src/random/', 'src/model/'];
 const isCore = (file: string) => core.some((prefix) => file.startsWith(prefix)) || file === 'src/errors.ts';
 
 function importersOf(packageName: string): string[] {
-  return modules.filter((m) => m.packages.includes(packageName)).map((m) => m.file).sort();
+  return modules
+    .filter((m) => m.packages.includes(packageName))
+    .map((m) => m.file)
+    .sort();
 }
 
 describe('import rules', () => {
@@ -65,15 +76,35 @@ describe('import rules', () => {
   });
 
   it('a scheduler never imports another scheduler', () => {
-    const schedulerFiles = new Set(['euler-discrete', 'euler-ancestral-discrete', 'ddim', 'pndm', 'lms-discrete', 'dpm-solver-multistep', 'unipc-multistep', 'ddpm', 'lcm'].map((n) => `src/schedulers/${n}.ts`));
-    const offenders = modules.filter((m) => schedulerFiles.has(m.file)).flatMap((m) => m.local.filter((t) => schedulerFiles.has(t)).map((t) => `${m.file} → ${t}`));
+    const schedulerFiles = new Set(
+      [
+        'euler-discrete',
+        'euler-ancestral-discrete',
+        'ddim',
+        'pndm',
+        'lms-discrete',
+        'dpm-solver-multistep',
+        'unipc-multistep',
+        'ddpm',
+        'lcm',
+      ].map((n) => `src/schedulers/${n}.ts`),
+    );
+    const offenders = modules
+      .filter((m) => schedulerFiles.has(m.file))
+      .flatMap((m) => m.local.filter((t) => schedulerFiles.has(t)).map((t) => `${m.file} → ${t}`));
     assert.deepEqual(offenders, []);
   });
 
   it('one module each talks to onnxruntime, sharp and SQLite', () => {
     assert.deepEqual(importersOf('onnxruntime-node'), ['src/runtime/onnx-session.ts']);
-    assert.ok(importersOf('sharp').every((file) => file.startsWith('src/image/')), importersOf('sharp').join(', '));
-    assert.ok(importersOf('better-sqlite3').every((file) => file.startsWith('src/store/')), importersOf('better-sqlite3').join(', '));
+    assert.ok(
+      importersOf('sharp').every((file) => file.startsWith('src/image/')),
+      importersOf('sharp').join(', '),
+    );
+    assert.ok(
+      importersOf('better-sqlite3').every((file) => file.startsWith('src/store/')),
+      importersOf('better-sqlite3').join(', '),
+    );
   });
 
   it('only the bot and the commands know discord.js', () => {
@@ -84,7 +115,9 @@ describe('import rules', () => {
   it('commands never reach into pipeline internals, the runtime or the pipeline process', () => {
     const offenders = modules
       .filter((m) => m.file.startsWith('commands/'))
-      .flatMap((m) => m.local.filter((t) => /^src\/(pipeline|runtime|worker|schedulers\/(?!index))/.test(t)).map((t) => `${m.file} → ${t}`));
+      .flatMap((m) =>
+        m.local.filter((t) => /^src\/(pipeline|runtime|worker|schedulers\/(?!index))/.test(t)).map((t) => `${m.file} → ${t}`),
+      );
     assert.deepEqual(offenders, []);
   });
 

@@ -75,8 +75,11 @@ function cdnRequestsFor(world: BotWorld, attachment: ApiAttachment): number {
 
 async function gradientPng(width: number, height: number): Promise<Buffer> {
   const raw = Buffer.alloc(width * height * 3);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) raw.set([(x * 255) / width, (y * 255) / height, 128], (y * width + x) * 3);
-  return sharp(raw, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) raw.set([(x * 255) / width, (y * 255) / height, 128], (y * width + x) * 3);
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 /** Random pixels: they do not compress, so the file is about width × height × 3 bytes. */
@@ -144,9 +147,17 @@ describe('bad input and abuse (real bot process, fake Discord, tiny model)', () 
 
   describe('attachments for /remix', () => {
     /** Runs /remix on an attachment and returns the private error and the identifier the bot logged. */
-    async function remixRefused(image: ApiAttachment | { data: Uint8Array; filename: string; contentType?: string }, options: Record<string, string | number> = {}) {
+    async function remixRefused(
+      image: ApiAttachment | { data: Uint8Array; filename: string; contentType?: string },
+      options: Record<string, string | number> = {},
+    ) {
       const jobsBefore = storedJobs(world);
-      const handle = world.discord.sendSlashCommand({ user: world.alice, channelId: world.channel.id, name: 'remix', options: { prompt: 'a watercolor dog', image, ...options } });
+      const handle = world.discord.sendSlashCommand({
+        user: world.alice,
+        channelId: world.channel.id,
+        name: 'remix',
+        options: { prompt: 'a watercolor dog', image, ...options },
+      });
       const text = await privateError(world, handle);
       const identifier = await refusalIdentifier(world, handle);
       assert.equal(storedJobs(world), jobsBefore, 'nothing was queued');
@@ -154,7 +165,11 @@ describe('bad input and abuse (real bot process, fake Discord, tiny model)', () 
     }
 
     it('refuses a text file named .png (the bytes decide, not the name or content type)', async () => {
-      const { text, identifier } = await remixRefused({ data: Buffer.from('just some notes, not a picture\n'.repeat(20)), filename: 'notes.png', contentType: 'image/png' });
+      const { text, identifier } = await remixRefused({
+        data: Buffer.from('just some notes, not a picture\n'.repeat(20)),
+        filename: 'notes.png',
+        contentType: 'image/png',
+      });
       assert.equal(identifier, 'image.notAnImage');
       assert.match(text, /not a picture|not an image/i);
     });
@@ -175,10 +190,18 @@ describe('bad input and abuse (real bot process, fake Discord, tiny model)', () 
     it('refuses a truncated PNG and a truncated JPEG', async () => {
       const png = await noise(128, 128).png().toBuffer();
       const jpeg = await noise(128, 128).jpeg({ quality: 90 }).toBuffer();
-      const cutPng = await remixRefused({ data: png.subarray(0, Math.floor(png.length / 2)), filename: 'cut.png', contentType: 'image/png' });
+      const cutPng = await remixRefused({
+        data: png.subarray(0, Math.floor(png.length / 2)),
+        filename: 'cut.png',
+        contentType: 'image/png',
+      });
       assert.equal(cutPng.identifier, 'image.truncated');
       assert.match(cutPng.text, /PNG/);
-      const cutJpeg = await remixRefused({ data: jpeg.subarray(0, Math.floor(jpeg.length / 2)), filename: 'cut.jpg', contentType: 'image/jpeg' });
+      const cutJpeg = await remixRefused({
+        data: jpeg.subarray(0, Math.floor(jpeg.length / 2)),
+        filename: 'cut.jpg',
+        contentType: 'image/jpeg',
+      });
       assert.equal(cutJpeg.identifier, 'image.truncated');
       assert.match(cutJpeg.text, /JPEG/);
     });
@@ -206,7 +229,11 @@ describe('bad input and abuse (real bot process, fake Discord, tiny model)', () 
 
     it('stops reading when the CDN sends more than Discord reported (no Content-Length)', async () => {
       const big = await noise(200, 200).png().toBuffer();
-      const attachment = world.discord.uploadAttachment(big, 'sneaky.png', 'image/png', { channelId: world.channel.id, declaredSize: 2000, behavior: { omitContentLength: true } });
+      const attachment = world.discord.uploadAttachment(big, 'sneaky.png', 'image/png', {
+        channelId: world.channel.id,
+        declaredSize: 2000,
+        behavior: { omitContentLength: true },
+      });
       assert.equal(attachment.size, 2000);
       const { text, identifier } = await remixRefused(attachment);
       assert.equal(identifier, 'attachment.tooLarge');
@@ -215,12 +242,19 @@ describe('bad input and abuse (real bot process, fake Discord, tiny model)', () 
     });
 
     it('refuses a Content-Length over the limit, and a body longer than its Content-Length is not taken as more picture', async () => {
-      const declaredHuge = world.discord.uploadAttachment(good, 'huge.png', 'image/png', { channelId: world.channel.id, behavior: { contentLength: 50_000_000 } });
+      const declaredHuge = world.discord.uploadAttachment(good, 'huge.png', 'image/png', {
+        channelId: world.channel.id,
+        behavior: { contentLength: 50_000_000 },
+      });
       const huge = await remixRefused(declaredHuge);
       assert.equal(huge.identifier, 'attachment.tooLarge');
 
       const big = await noise(200, 200).png().toBuffer();
-      const understated = world.discord.uploadAttachment(big, 'understated.png', 'image/png', { channelId: world.channel.id, declaredSize: 1000, behavior: { contentLength: 1000 } });
+      const understated = world.discord.uploadAttachment(big, 'understated.png', 'image/png', {
+        channelId: world.channel.id,
+        declaredSize: 1000,
+        behavior: { contentLength: 1000 },
+      });
       const short = await remixRefused(understated);
       assert.equal(short.identifier, 'image.truncated', 'only the declared 1000 bytes are read: a cut PNG');
     });
@@ -234,13 +268,31 @@ describe('bad input and abuse (real bot process, fake Discord, tiny model)', () 
       assert.match(viaOption.text, /127\.0\.0\.1:\d+ is not one of them/);
 
       // A picture in an embed of another host, found as the channel's latest picture.
-      world.discord.postMessage({ user: world.bob, channelId: world.channel.id, content: 'look', embeds: [{ image: { url: foreign.url('embed.png') } }] });
-      const latest = world.discord.sendSlashCommand({ user: world.alice, channelId: world.channel.id, name: 'remix', options: { prompt: 'a dog' } });
-      assert.match(await privateError(world, latest), /only download attachments from the hosts this bot allows.*127\.0\.0\.1:\d+ is not one of them/);
+      world.discord.postMessage({
+        user: world.bob,
+        channelId: world.channel.id,
+        content: 'look',
+        embeds: [{ image: { url: foreign.url('embed.png') } }],
+      });
+      const latest = world.discord.sendSlashCommand({
+        user: world.alice,
+        channelId: world.channel.id,
+        name: 'remix',
+        options: { prompt: 'a dog' },
+      });
+      assert.match(
+        await privateError(world, latest),
+        /only download attachments from the hosts this bot allows.*127\.0\.0\.1:\d+ is not one of them/,
+      );
       assert.equal(await refusalIdentifier(world, latest), 'attachment.hostNotAllowed');
 
       // Apps › Remix on a message whose attachment points elsewhere.
-      const message = world.discord.postMessage({ user: world.bob, channelId: world.channel.id, content: 'mine', attachments: [{ ...elsewhere, id: real.id }] });
+      const message = world.discord.postMessage({
+        user: world.bob,
+        channelId: world.channel.id,
+        content: 'mine',
+        attachments: [{ ...elsewhere, id: real.id }],
+      });
       const menu = world.discord.sendMessageCommand({ user: world.alice, targetMessage: message, name: 'Remix' });
       await menu.waitForResponse();
       assert.ok(menu.modal, `the remix form opened (${menu.describeSteps()})`);
@@ -249,15 +301,28 @@ describe('bad input and abuse (real bot process, fake Discord, tiny model)', () 
       assert.equal(await refusalIdentifier(world, submitted), 'attachment.hostNotAllowed');
 
       // A mention reply with such an attachment: the status reply says no.
-      const mention = world.discord.postMessage({ user: world.alice, channelId: world.channel.id, content: 'remix a dog', mentionsBot: true, attachments: [{ ...elsewhere, id: real.id }] });
-      const status = await world.discord.waitForMessage(world.channel, (m) => m.message_reference?.message_id === mention.id && m.content.startsWith('❌'), { timeoutMs: 10_000 });
+      const mention = world.discord.postMessage({
+        user: world.alice,
+        channelId: world.channel.id,
+        content: 'remix a dog',
+        mentionsBot: true,
+        attachments: [{ ...elsewhere, id: real.id }],
+      });
+      const status = await world.discord.waitForMessage(
+        world.channel,
+        (m) => m.message_reference?.message_id === mention.id && m.content.startsWith('❌'),
+        { timeoutMs: 10_000 },
+      );
       assert.match(status.content, /127\.0\.0\.1:\d+/);
 
       assert.equal(foreign.connections(), 0, 'the other host was never contacted');
     });
 
     it('gives up on a CDN that hangs, with a message about the time', async () => {
-      const attachment = world.discord.uploadAttachment(good, 'slow.png', 'image/png', { channelId: world.channel.id, behavior: { hang: true } });
+      const attachment = world.discord.uploadAttachment(good, 'slow.png', 'image/png', {
+        channelId: world.channel.id,
+        behavior: { hang: true },
+      });
       const started = Date.now();
       const { text, identifier } = await remixRefused(attachment);
       assert.equal(identifier, 'attachment.timeout');
@@ -266,19 +331,32 @@ describe('bad input and abuse (real bot process, fake Discord, tiny model)', () 
     });
 
     it('explains a 404 from the CDN', async () => {
-      const attachment = world.discord.uploadAttachment(good, 'gone.png', 'image/png', { channelId: world.channel.id, behavior: { status: 404 } });
+      const attachment = world.discord.uploadAttachment(good, 'gone.png', 'image/png', {
+        channelId: world.channel.id,
+        behavior: { status: 404 },
+      });
       const { text, identifier } = await remixRefused(attachment);
       assert.equal(identifier, 'attachment.httpStatus');
       assert.match(text, /404/);
     });
 
     it('still remixes a good picture afterwards (slash command and Apps › Remix)', async () => {
-      const handle = world.discord.sendSlashCommand({ user: world.alice, channelId: world.channel.id, name: 'remix', options: { prompt: 'a watercolor dog', image: { data: good, filename: 'good.png', contentType: 'image/png' }, seed: '1' } });
+      const handle = world.discord.sendSlashCommand({
+        user: world.alice,
+        channelId: world.channel.id,
+        name: 'remix',
+        options: { prompt: 'a watercolor dog', image: { data: good, filename: 'good.png', contentType: 'image/png' }, seed: '1' },
+      });
       const message = await resultOf(handle);
       assert.equal(message.attachments.length, 1, message.content);
       assert.match(message.content, /strength 0\.7/);
 
-      const posted = world.discord.postMessage({ user: world.bob, channelId: world.channel.id, content: 'my drawing', attachments: [{ data: good, filename: 'drawing.png', contentType: 'image/png' }] });
+      const posted = world.discord.postMessage({
+        user: world.bob,
+        channelId: world.channel.id,
+        content: 'my drawing',
+        attachments: [{ data: good, filename: 'drawing.png', contentType: 'image/png' }],
+      });
       const menu = world.discord.sendMessageCommand({ user: world.alice, targetMessage: posted, name: 'Remix' });
       await menu.waitForResponse();
       assert.ok(menu.modal, `the remix form opened (${menu.describeSteps()})`);
@@ -292,7 +370,12 @@ describe('bad input and abuse (real bot process, fake Discord, tiny model)', () 
     /** Runs /imagine and returns the private error and the logged identifier; checks that nothing was queued. */
     async function imagineRefused(options: Record<string, string | number>, place: { channelId?: string; dm?: true } = {}) {
       const jobsBefore = storedJobs(world);
-      const handle = world.discord.sendSlashCommand({ user: world.alice, ...(place.dm ? { dm: true } : { channelId: place.channelId ?? world.channel.id }), name: 'imagine', options: { prompt: 'a cat', ...options } });
+      const handle = world.discord.sendSlashCommand({
+        user: world.alice,
+        ...(place.dm ? { dm: true } : { channelId: place.channelId ?? world.channel.id }),
+        name: 'imagine',
+        options: { prompt: 'a cat', ...options },
+      });
       const text = await privateError(world, handle);
       const identifier = await refusalIdentifier(world, handle);
       assert.equal(storedJobs(world), jobsBefore, 'nothing was queued');
@@ -332,8 +415,15 @@ describe('bad input and abuse (real bot process, fake Discord, tiny model)', () 
       assert.match(long.text, /1000 characters/);
 
       // A mention has no Discord-side length limit at all.
-      const mention = world.discord.postMessage({ user: world.alice, channelId: world.channel.id, content: `imagine ${'tall tower '.repeat(120)}`, mentionsBot: true });
-      const reply = await world.discord.waitForMessage(world.channel, (m) => m.message_reference?.message_id === mention.id, { timeoutMs: 10_000 });
+      const mention = world.discord.postMessage({
+        user: world.alice,
+        channelId: world.channel.id,
+        content: `imagine ${'tall tower '.repeat(120)}`,
+        mentionsBot: true,
+      });
+      const reply = await world.discord.waitForMessage(world.channel, (m) => m.message_reference?.message_id === mention.id, {
+        timeoutMs: 10_000,
+      });
       assert.match(reply.content, /^❌ .*1000 characters/);
     });
 
@@ -348,7 +438,13 @@ describe('bad input and abuse (real bot process, fake Discord, tiny model)', () 
 
     it('refuses commands in a channel the server did not allow', async () => {
       const other = world.discord.createChannel(world.guild.id, { name: 'off-topic' });
-      const set = world.discord.sendSlashCommand({ user: world.admin, channelId: world.channel.id, name: 'settings', subcommand: 'set', options: { key: 'allowedChannels', value: `<#${world.channel.id}>` } });
+      const set = world.discord.sendSlashCommand({
+        user: world.admin,
+        channelId: world.channel.id,
+        name: 'settings',
+        subcommand: 'set',
+        options: { key: 'allowedChannels', value: `<#${world.channel.id}>` },
+      });
       const setReply = await set.waitForResponse();
       assert.doesNotMatch(String((setReply.data as { content?: string }).content), /❌/);
       try {
@@ -356,7 +452,13 @@ describe('bad input and abuse (real bot process, fake Discord, tiny model)', () 
         assert.equal(identifier, 'access.channel');
         assert.match(text, new RegExp(`<#${world.channel.id}>`));
       } finally {
-        const reset = world.discord.sendSlashCommand({ user: world.admin, channelId: world.channel.id, name: 'settings', subcommand: 'reset', options: { key: 'allowedChannels' } });
+        const reset = world.discord.sendSlashCommand({
+          user: world.admin,
+          channelId: world.channel.id,
+          name: 'settings',
+          subcommand: 'reset',
+          options: { key: 'allowedChannels' },
+        });
         await reset.waitForResponse();
       }
     });
@@ -370,7 +472,10 @@ describe('bad input and abuse (real bot process, fake Discord, tiny model)', () 
     it('refuses when the bot cannot send messages or attach files in the channel', async () => {
       const base = ['ViewChannel', 'ReadMessageHistory', 'EmbedLinks'] as const;
       const noSend: ApiChannel = world.discord.createChannel(world.guild.id, { name: 'no-send', botPermissions: [...base, 'AttachFiles'] });
-      const noFiles: ApiChannel = world.discord.createChannel(world.guild.id, { name: 'no-files', botPermissions: [...base, 'SendMessages'] });
+      const noFiles: ApiChannel = world.discord.createChannel(world.guild.id, {
+        name: 'no-files',
+        botPermissions: [...base, 'SendMessages'],
+      });
       const send = await imagineRefused({}, { channelId: noSend.id });
       assert.equal(send.identifier, 'access.botPermissions');
       // Discord voids Attach Files without Send Messages (implicit permissions), so both are named.
@@ -381,13 +486,29 @@ describe('bad input and abuse (real bot process, fake Discord, tiny model)', () 
     });
 
     it('still draws normally afterwards, and nothing crashed or was logged as a bug', async () => {
-      const handle = world.discord.sendSlashCommand({ user: world.alice, channelId: world.channel.id, name: 'imagine', options: { prompt: 'a calm lake', seed: '9', count: 2 } });
+      const handle = world.discord.sendSlashCommand({
+        user: world.alice,
+        channelId: world.channel.id,
+        name: 'imagine',
+        options: { prompt: 'a calm lake', seed: '9', count: 2 },
+      });
       const message = await resultOf(handle);
-      assert.deepEqual(message.attachments.map((a) => a.filename), ['latentcord-9-1.png', 'latentcord-9-2.png']);
+      assert.deepEqual(
+        message.attachments.map((a) => a.filename),
+        ['latentcord-9-1.png', 'latentcord-9-2.png'],
+      );
       assert.equal(world.bot.process.exitCode, null);
       const bugs = world.bot.logs.filter((l) => l.level >= 50);
-      assert.deepEqual(bugs.map((l) => l.msg), [], 'every refusal was a user error');
-      assert.equal(world.bot.output.some((line) => line.includes(world.discord.botToken)), false, 'the token is not in the logs');
+      assert.deepEqual(
+        bugs.map((l) => l.msg),
+        [],
+        'every refusal was a user error',
+      );
+      assert.equal(
+        world.bot.output.some((line) => line.includes(world.discord.botToken)),
+        false,
+        'the token is not in the logs',
+      );
     });
   });
 });

@@ -129,7 +129,9 @@ function spawnBot(env: Record<string, string>): BotProcess {
   const stderr = { rest: '' };
   child.stdout!.on('data', (chunk: Buffer) => onData(chunk, stdout));
   child.stderr!.on('data', (chunk: Buffer) => onData(chunk, stderr));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return {
     process: child,
     output,
@@ -148,7 +150,11 @@ function spawnBot(env: Record<string, string>): BotProcess {
         void exited.then(({ code, signal }) => {
           if (waiters.delete(waiter)) {
             clearTimeout(timer);
-            reject(new Error(`the bot exited (${code ?? signal}) before logging what was expected; last lines:\n${output.slice(-15).join('\n')}`));
+            reject(
+              new Error(
+                `the bot exited (${code ?? signal}) before logging what was expected; last lines:\n${output.slice(-15).join('\n')}`,
+              ),
+            );
           }
         });
       });

@@ -24,7 +24,13 @@ describe('deploy-commands (real CLI against the fake Discord)', () => {
   });
 
   async function deploy(...args: string[]): Promise<string> {
-    const env = { PATH: process.env['PATH'] ?? '', HOME: dataDir, DISCORD_TOKEN: discord.botToken, DISCORD_API_URL: discord.apiUrl, LATENTCORD_DATA_DIR: dataDir };
+    const env = {
+      PATH: process.env['PATH'] ?? '',
+      HOME: dataDir,
+      DISCORD_TOKEN: discord.botToken,
+      DISCORD_API_URL: discord.apiUrl,
+      LATENTCORD_DATA_DIR: dataDir,
+    };
     const { stdout } = await run(process.execPath, [cliPath, 'deploy-commands', ...args], { env });
     return stdout;
   }
@@ -32,7 +38,13 @@ describe('deploy-commands (real CLI against the fake Discord)', () => {
 
   it('registers the commands once, skips unchanged definitions, and registers again with --force', async () => {
     assert.match(await deploy(), /^Registered 5 commands \(global:\d+\)\./);
-    assert.deepEqual(discord.commands().map((c) => c.name).sort(), ['Remix', 'imagine', 'queue', 'remix', 'settings']);
+    assert.deepEqual(
+      discord
+        .commands()
+        .map((c) => c.name)
+        .sort(),
+      ['Remix', 'imagine', 'queue', 'remix', 'settings'],
+    );
     assert.equal(puts(), 1);
     const creations = discord.commandCreations();
 
@@ -53,7 +65,9 @@ describe('deploy-commands (real CLI against the fake Discord)', () => {
 
   it('refuses a malformed server id before any call', async () => {
     const before = discord.requests.length;
-    await assert.rejects(deploy('--guild', 'abc'), (error: unknown) => /Expected `--guild` to be a server id/.test(String((error as { stderr?: string }).stderr)));
+    await assert.rejects(deploy('--guild', 'abc'), (error: unknown) =>
+      /Expected `--guild` to be a server id/.test(String((error as { stderr?: string }).stderr)),
+    );
     assert.equal(discord.requests.length, before);
   });
 });

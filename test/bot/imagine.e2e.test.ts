@@ -6,7 +6,9 @@ import type { ApiMessage } from '../fake-discord/api-types.js';
 import { attachmentsOf, buttonIds, startBotWorld, type BotWorld } from './bot-world.js';
 
 /** Waits until the interaction's original message shows a finished result (attachments). */
-async function resultOf(handle: { waitForOriginal(p: (m: ApiMessage) => boolean, o?: { timeoutMs?: number }): Promise<ApiMessage> }): Promise<ApiMessage> {
+async function resultOf(handle: {
+  waitForOriginal(p: (m: ApiMessage) => boolean, o?: { timeoutMs?: number }): Promise<ApiMessage>;
+}): Promise<ApiMessage> {
   return handle.waitForOriginal((m) => (m.attachments ?? []).length > 0 || m.content.startsWith('❌'), { timeoutMs: 60_000 });
 }
 
@@ -20,7 +22,10 @@ describe('/imagine end to end (real bot process, fake Discord, tiny model)', () 
   });
 
   it('registered its commands at start-up', () => {
-    const names = world.discord.commands().map((c) => c.name).sort();
+    const names = world.discord
+      .commands()
+      .map((c) => c.name)
+      .sort();
     assert.deepEqual(names, ['Remix', 'imagine', 'queue', 'remix', 'settings']);
     const settings = world.discord.commands().find((c) => c.name === 'settings')!;
     assert.equal(settings.default_member_permissions, String(1n << 5n), 'Manage Server');
@@ -40,7 +45,11 @@ describe('/imagine end to end (real bot process, fake Discord, tiny model)', () 
     const message = await resultOf(handle);
     assert.match(message.content, new RegExp(`^<@${alice.id}> \\*\\*a running dog\\*\\*`));
     assert.match(message.content, /seed `42` · 96×64 · 6 steps · Euler · CFG 7\.5/);
-    assert.deepEqual(message.mentions.map((u) => u.id), [alice.id], 'only the requester is pinged');
+    assert.deepEqual(
+      message.mentions.map((u) => u.id),
+      [alice.id],
+      'only the requester is pinged',
+    );
     assert.equal(message.attachments.length, 1);
     assert.equal(message.attachments[0]!.filename, 'latentcord-42.png');
     const [png] = attachmentsOf(discord, message);
@@ -51,7 +60,10 @@ describe('/imagine end to end (real bot process, fake Discord, tiny model)', () 
       'a running dog\nNegative prompt: blur\nSteps: 6, Sampler: Euler, CFG scale: 7.5, Seed: 42, Size: 96x64, Model: tiny-sd, RNG: CPU',
     );
     const ids = buttonIds(message);
-    assert.deepEqual(ids.map((id) => id.split(':')[1]), ['reroll', 'remix', 'info', 'delete']);
+    assert.deepEqual(
+      ids.map((id) => id.split(':')[1]),
+      ['reroll', 'remix', 'info', 'delete'],
+    );
     const progressEdits = handle.steps.filter((s) => s.kind === 'originalEdited');
     assert.ok(progressEdits.length >= 2, `progress was shown (${progressEdits.length} edits)`);
     assert.deepEqual(discord.unexpectedRequests(), []);
@@ -76,7 +88,9 @@ describe('/imagine end to end (real bot process, fake Discord, tiny model)', () 
 
   it('Info shows the parameters privately; Delete is refused to others and works for the owner', async () => {
     const { discord, channel, alice, bob } = world;
-    const message = await resultOf(discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a lighthouse', seed: '5' } }));
+    const message = await resultOf(
+      discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a lighthouse', seed: '5' } }),
+    );
     const [, , infoId, deleteId] = buttonIds(message);
     const info = discord.clickButton({ user: bob, message, customId: infoId! });
     const infoResponse = await info.waitForResponse();
@@ -92,12 +106,25 @@ describe('/imagine end to end (real bot process, fake Discord, tiny model)', () 
 
     const deleted = discord.clickButton({ user: alice, message, customId: deleteId! });
     await deleted.waitFor((step) => step.kind === 'originalDeleted', { timeoutMs: 10_000 });
-    assert.equal(discord.messages(channel.id).some((m) => m.id === message.id), false);
+    assert.equal(
+      discord.messages(channel.id).some((m) => m.id === message.id),
+      false,
+    );
   });
 
   it('several images per job arrive in one message', async () => {
     const { discord, channel, alice } = world;
-    const message = await resultOf(discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'two cats', seed: '3', count: 2 } }));
-    assert.deepEqual(message.attachments.map((a) => a.filename), ['latentcord-3-1.png', 'latentcord-3-2.png']);
+    const message = await resultOf(
+      discord.sendSlashCommand({
+        user: alice,
+        channelId: channel.id,
+        name: 'imagine',
+        options: { prompt: 'two cats', seed: '3', count: 2 },
+      }),
+    );
+    assert.deepEqual(
+      message.attachments.map((a) => a.filename),
+      ['latentcord-3-1.png', 'latentcord-3-2.png'],
+    );
   });
 });

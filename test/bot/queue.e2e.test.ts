@@ -124,22 +124,30 @@ describe('the queue end to end (real bot process, fake Discord, tiny model)', ()
       [96, 64],
       [64, 96],
     ] as const;
-    const handles = users.map((user, i) => imagine(user, { prompt: `job ${i + 1}`, width: sizes[i]![0], height: sizes[i]![1], steps: 8, seed: String(i) }));
+    const handles = users.map((user, i) =>
+      imagine(user, { prompt: `job ${i + 1}`, width: sizes[i]![0], height: sizes[i]![1], steps: 8, seed: String(i) }),
+    );
     for (const handle of handles) assert.equal((await handle.waitForResponse()).type, 5, 'acknowledged at once');
 
     const results = await Promise.all(handles.map(resultOf));
     await resultOf(blocker);
     // Read from the recorded edits, so the check does not race the queue moving on.
-    handles.forEach((handle, i) => assert.equal(positionsShown(handle)[0], i + 1, `${users[i]!.username} was first shown position ${i + 1}`));
+    handles.forEach((handle, i) =>
+      assert.equal(positionsShown(handle)[0], i + 1, `${users[i]!.username} was first shown position ${i + 1}`),
+    );
     results.forEach((result, i) => {
       assert.equal(result.attachments.length, 1, `${users[i]!.username} got a picture: ${result.content}`);
       assert.match(result.content, new RegExp(`^<@${users[i]!.id}> \\*\\*job ${i + 1}\\*\\*`));
     });
     const starts = startTimes(world, results.map(jobIdOf));
-    for (let i = 1; i < starts.length; i++) assert.ok(starts[i - 1]! <= starts[i]!, `job ${i} started before job ${i + 1} (${starts.join(', ')})`);
+    for (let i = 1; i < starts.length; i++)
+      assert.ok(starts[i - 1]! <= starts[i]!, `job ${i} started before job ${i + 1} (${starts.join(', ')})`);
     const lastShown = positionsShown(handles[3]!);
     assert.equal(lastShown[0], 4, 'the last one first saw position 4');
-    assert.ok(lastShown.length >= 2 && lastShown.every((p, i) => i === 0 || p < lastShown[i - 1]!), `its position went down as others started: ${lastShown.join(' → ')}`);
+    assert.ok(
+      lastShown.length >= 2 && lastShown.every((p, i) => i === 0 || p < lastShown[i - 1]!),
+      `its position went down as others started: ${lastShown.join(' → ')}`,
+    );
   });
 
   it('once the pipeline has finished a job, waiting jobs are shown their expected wait', async () => {
@@ -159,10 +167,24 @@ describe('the queue end to end (real bot process, fake Discord, tiny model)', ()
     await running(blocker);
     // Alice's status reply takes 1.5 s to post; Bob's (another channel, so another REST queue) does not.
     discord.injectDelay({ route: (r) => r.method === 'POST' && r.path === `/channels/${channel.id}/messages`, delayMs: 1500 });
-    const first = discord.postMessage({ user: alice, channelId: channel.id, content: 'imagine first mention width:80 steps:8', mentionsBot: true });
-    const second = discord.postMessage({ user: bob, channelId: side.id, content: 'imagine second mention width:96 steps:8', mentionsBot: true });
+    const first = discord.postMessage({
+      user: alice,
+      channelId: channel.id,
+      content: 'imagine first mention width:80 steps:8',
+      mentionsBot: true,
+    });
+    const second = discord.postMessage({
+      user: bob,
+      channelId: side.id,
+      content: 'imagine second mention width:96 steps:8',
+      mentionsBot: true,
+    });
     const resultFor = (mention: ApiMessage) =>
-      discord.waitForMessage(mention.channel_id, (m) => m.message_reference?.message_id === mention.id && (m.attachments.length > 0 || m.content.startsWith('❌')), { timeoutMs: 90_000 });
+      discord.waitForMessage(
+        mention.channel_id,
+        (m) => m.message_reference?.message_id === mention.id && (m.attachments.length > 0 || m.content.startsWith('❌')),
+        { timeoutMs: 90_000 },
+      );
     const [firstResult, secondResult] = await Promise.all([resultFor(first), resultFor(second)]);
     await resultOf(blocker);
     assert.match(firstResult.content, new RegExp(`^<@${alice.id}> \\*\\*first mention\\*\\*`));
@@ -174,7 +196,11 @@ describe('the queue end to end (real bot process, fake Discord, tiny model)', ()
   it('a mention whose status reply Discord refused is not drawn (nobody could follow or cancel it)', async () => {
     const { discord, channel, alice } = world;
     const countsBefore = jobCounts(world);
-    discord.injectFault({ route: (r) => r.method === 'POST' && r.path === `/channels/${channel.id}/messages`, status: 403, body: { message: 'Missing Permissions', code: 50013 } });
+    discord.injectFault({
+      route: (r) => r.method === 'POST' && r.path === `/channels/${channel.id}/messages`,
+      status: 403,
+      body: { message: 'Missing Permissions', code: 50013 },
+    });
     const mention = discord.postMessage({ user: alice, channelId: channel.id, content: 'imagine an unseen picture', mentionsBot: true });
     const answer = await discord.waitForMessage(channel.id, (m) => m.message_reference?.message_id === mention.id, { timeoutMs: 15_000 });
     assert.match(answer.content, /^❌ Something went wrong on my side \(ref `[^`]+`\)/);
@@ -194,20 +220,27 @@ describe('the queue end to end (real bot process, fake Discord, tiny model)', ()
     const batched = await Promise.all(handles.map(resultOf));
     await resultOf(blocker);
     const ids = batched.map(jobIdOf);
-    const batchLine = world.bot.logs.find((line) => line.msg === 'batch generated' && Array.isArray(line['jobs']) && ids.every((id) => (line['jobs'] as string[]).includes(id)));
+    const batchLine = world.bot.logs.find(
+      (line) => line.msg === 'batch generated' && Array.isArray(line['jobs']) && ids.every((id) => (line['jobs'] as string[]).includes(id)),
+    );
     assert.ok(batchLine, 'the three jobs ran as one UNet batch');
     assert.equal(batchLine['images'], 4);
 
     for (const [i, { user, options }] of jobs.entries()) {
       const alone = await resultOf(imagine(user, options));
       const aloneIds = jobIdOf(alone);
-      const aloneLine = world.bot.logs.find((line) => line.msg === 'batch generated' && Array.isArray(line['jobs']) && (line['jobs'] as string[]).includes(aloneIds));
+      const aloneLine = world.bot.logs.find(
+        (line) => line.msg === 'batch generated' && Array.isArray(line['jobs']) && (line['jobs'] as string[]).includes(aloneIds),
+      );
       assert.deepEqual(aloneLine?.['jobs'], [aloneIds], 'ran alone');
       const together = attachmentsOf(world.discord, batched[i]!);
       const solo = attachmentsOf(world.discord, alone);
       assert.equal(together.length, solo.length);
       for (let k = 0; k < solo.length; k++) {
-        assert.ok((await sharp(together[k]!).raw().toBuffer()).equals(await sharp(solo[k]!).raw().toBuffer()), `${options.prompt} #${k + 1}: batched = alone`);
+        assert.ok(
+          (await sharp(together[k]!).raw().toBuffer()).equals(await sharp(solo[k]!).raw().toBuffer()),
+          `${options.prompt} #${k + 1}: batched = alone`,
+        );
       }
     }
   });
@@ -265,8 +298,15 @@ describe('the queue end to end (real bot process, fake Discord, tiny model)', ()
     const after = jobCounts(world);
     assert.equal(after['succeeded'], before['succeeded']! + 1, 'only the probe was drawn');
     assert.deepEqual([after['queued'], after['running']], [0, 0]);
-    assert.deepEqual(late.steps.filter((step) => step.kind !== 'callbackRejected' && step.kind !== 'webhookRejected').map((step) => step.kind), [], 'no message was made or edited');
-    assert.equal(discord.messages(channel.id).some((m) => m.content.includes('nobody sees this')), false);
+    assert.deepEqual(
+      late.steps.filter((step) => step.kind !== 'callbackRejected' && step.kind !== 'webhookRejected').map((step) => step.kind),
+      [],
+      'no message was made or edited',
+    );
+    assert.equal(
+      discord.messages(channel.id).some((m) => m.content.includes('nobody sees this')),
+      false,
+    );
   });
 
   it('/queue shows what runs and what waits, privately', async () => {
@@ -288,7 +328,12 @@ describe('the queue end to end (real bot process, fake Discord, tiny model)', ()
     assert.ok(waitPattern.test(lines[2]!) && waitPattern.test(lines[3]!), data.content);
     assert.equal(
       lines.map((line) => line.replace(waitPattern, '')).join('\n'),
-      [`🎨 **Drawing:** <@${world.admin.id}> — the big one`, '⏳ **Waiting (2):**', `1. <@${alice.id}> — first \\*waiting\\*`, `2. <@${bob.id}> — second waiting`].join('\n'),
+      [
+        `🎨 **Drawing:** <@${world.admin.id}> — the big one`,
+        '⏳ **Waiting (2):**',
+        `1. <@${alice.id}> — first \\*waiting\\*`,
+        `2. <@${bob.id}> — second waiting`,
+      ].join('\n'),
     );
     await Promise.all([resultOf(blocker), resultOf(first), resultOf(second)]);
     const empty = await discord.sendSlashCommand({ user: carol, channelId: channel.id, name: 'queue' }).waitForResponse();

@@ -21,7 +21,9 @@ async function gradientPng(width: number, height: number): Promise<Buffer> {
       rgb[i + 2] = 128;
     }
   }
-  return sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return sharp(rgb, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 /** Waits until the interaction's original message shows a finished result (attachments) or a failure. */
@@ -33,7 +35,10 @@ function resultOf(handle: InteractionHandle): Promise<ApiMessage> {
 function replyTo(world: BotWorld, channel: ApiChannel | string, message: ApiMessage): Promise<ApiMessage> {
   return world.discord.waitForMessage(
     channel,
-    (m) => m.author.id === world.discord.botUser.id && m.message_reference?.message_id === message.id && (m.attachments.length > 0 || m.content.startsWith('❌')),
+    (m) =>
+      m.author.id === world.discord.botUser.id &&
+      m.message_reference?.message_id === message.id &&
+      (m.attachments.length > 0 || m.content.startsWith('❌')),
     { timeoutMs: resultTimeoutMs },
   );
 }
@@ -63,7 +68,12 @@ async function firstPng(world: BotWorld, message: ApiMessage): Promise<{ width: 
   assert.ok(png, 'the result has a PNG');
   const metadata = await sharp(png).metadata();
   assert.equal(metadata.format, 'png');
-  return { width: metadata.width!, height: metadata.height!, parameters: readPngText(png)['parameters'] ?? '', raw: await sharp(png).raw().toBuffer() };
+  return {
+    width: metadata.width!,
+    height: metadata.height!,
+    parameters: readPngText(png)['parameters'] ?? '',
+    raw: await sharp(png).raw().toBuffer(),
+  };
 }
 
 /** The text of an interaction's private (ephemeral) answer: a direct reply, or a follow-up after a deferral. */
@@ -103,7 +113,12 @@ describe('remixes end to end (real bot process, fake Discord, tiny model; no Mes
       user: alice,
       channelId: channel.id,
       name: 'remix',
-      options: { prompt: 'a watercolor landscape', image: { data: source, filename: 'wide.png', contentType: 'image/png' }, strength: 0.7, seed: '11' },
+      options: {
+        prompt: 'a watercolor landscape',
+        image: { data: source, filename: 'wide.png', contentType: 'image/png' },
+        strength: 0.7,
+        seed: '11',
+      },
     });
     const response = await handle.waitForResponse();
     assert.equal(response.type, 5, 'deferred');
@@ -113,7 +128,10 @@ describe('remixes end to end (real bot process, fake Discord, tiny model; no Mes
     assert.match(result.content, /seed `11` · 128×64 · 4 steps · Euler · CFG 7\.5 · strength 0\.7/);
     const png = await firstPng(world, result);
     assert.deepEqual([png.width, png.height], [128, 64], 'the source size (within the limits) is kept');
-    assert.equal(png.parameters, 'a watercolor landscape\nSteps: 4, Sampler: Euler, CFG scale: 7.5, Seed: 11, Size: 128x64, Model: tiny-sd, Denoising strength: 0.7, RNG: CPU');
+    assert.equal(
+      png.parameters,
+      'a watercolor landscape\nSteps: 4, Sampler: Euler, CFG scale: 7.5, Seed: 11, Size: 128x64, Model: tiny-sd, Denoising strength: 0.7, RNG: CPU',
+    );
     const job = storedJob(world, jobIdOf(result));
     assert.equal(job.kind, 'remix');
     assert.equal(job.strength, 0.7);
@@ -127,7 +145,11 @@ describe('remixes end to end (real bot process, fake Discord, tiny model; no Mes
       user: alice,
       channelId: channel.id,
       name: 'remix',
-      options: { prompt: 'a tall tower', image: { data: await gradientPng(256, 512), filename: 'tall.png', contentType: 'image/png' }, seed: '3' },
+      options: {
+        prompt: 'a tall tower',
+        image: { data: await gradientPng(256, 512), filename: 'tall.png', contentType: 'image/png' },
+        seed: '3',
+      },
     });
     const png = await firstPng(world, await resultOf(handle));
     // maxPixels is 65,536 in the test config; the tiny model needs multiples of 16.
@@ -142,25 +164,50 @@ describe('remixes end to end (real bot process, fake Discord, tiny model; no Mes
   it('/remix without an image takes the most recent picture in the channel', async () => {
     const { discord, guild, alice, bob } = world;
     const room = discord.createChannel(guild.id, { name: 'remix-latest' });
-    const older = discord.postMessage({ user: bob, channelId: room.id, content: 'old one', attachments: [{ data: await gradientPng(64, 64), filename: 'old.png', contentType: 'image/png' }] });
-    const newer = discord.postMessage({ user: bob, channelId: room.id, content: 'new one', attachments: [{ data: await gradientPng(96, 64), filename: 'new.png', contentType: 'image/png' }] });
+    const older = discord.postMessage({
+      user: bob,
+      channelId: room.id,
+      content: 'old one',
+      attachments: [{ data: await gradientPng(64, 64), filename: 'old.png', contentType: 'image/png' }],
+    });
+    const newer = discord.postMessage({
+      user: bob,
+      channelId: room.id,
+      content: 'new one',
+      attachments: [{ data: await gradientPng(96, 64), filename: 'new.png', contentType: 'image/png' }],
+    });
     discord.postMessage({ user: bob, channelId: room.id, content: 'just words' });
     const since = discord.requests.length;
-    const handle = discord.sendSlashCommand({ user: alice, channelId: room.id, name: 'remix', options: { prompt: 'same but blue', seed: '4' } });
+    const handle = discord.sendSlashCommand({
+      user: alice,
+      channelId: room.id,
+      name: 'remix',
+      options: { prompt: 'same but blue', seed: '4' },
+    });
     assert.equal((await handle.waitForResponse()).type, 5, 'acknowledged before looking through the channel');
     const result = await resultOf(handle);
     const png = await firstPng(world, result);
     assert.deepEqual([png.width, png.height], [96, 64], 'the newest picture (96×64), not the older 64×64 one');
-    const downloads = discord.requests.slice(since).filter((r) => r.kind === 'cdn').map((r) => r.path);
-    assert.ok(downloads.some((path) => path.includes(newer.attachments[0]!.id)), 'the newest picture was downloaded');
+    const downloads = discord.requests
+      .slice(since)
+      .filter((r) => r.kind === 'cdn')
+      .map((r) => r.path);
+    assert.ok(
+      downloads.some((path) => path.includes(newer.attachments[0]!.id)),
+      'the newest picture was downloaded',
+    );
     assert.ok(!downloads.some((path) => path.includes(older.attachments[0]!.id)), 'the older picture was not');
   });
 
   it('/remix without an image on one of our results records that job as its parent', async () => {
     const { discord, guild, alice, bob } = world;
     const room = discord.createChannel(guild.id, { name: 'remix-ours' });
-    const source = await resultOf(discord.sendSlashCommand({ user: bob, channelId: room.id, name: 'imagine', options: { prompt: 'a boat', seed: '14', width: 80 } }));
-    const remix = await resultOf(discord.sendSlashCommand({ user: alice, channelId: room.id, name: 'remix', options: { prompt: 'a boat in a storm', seed: '15' } }));
+    const source = await resultOf(
+      discord.sendSlashCommand({ user: bob, channelId: room.id, name: 'imagine', options: { prompt: 'a boat', seed: '14', width: 80 } }),
+    );
+    const remix = await resultOf(
+      discord.sendSlashCommand({ user: alice, channelId: room.id, name: 'remix', options: { prompt: 'a boat in a storm', seed: '15' } }),
+    );
     const png = await firstPng(world, remix);
     assert.deepEqual([png.width, png.height], [80, 64]);
     const job = storedJob(world, jobIdOf(remix));
@@ -175,13 +222,22 @@ describe('remixes end to end (real bot process, fake Discord, tiny model; no Mes
     const none = discord.sendSlashCommand({ user: alice, channelId: empty.id, name: 'remix', options: { prompt: 'x' } });
     assert.match(await privateAnswer(none), /found no picture in the last 50 messages/);
     await none.waitFor((step) => step.kind === 'originalDeleted');
-    assert.equal(discord.messages(empty.id).filter((m) => m.author.id === discord.botUser.id).length, 0, 'the public "thinking…" placeholder is gone');
+    assert.equal(
+      discord.messages(empty.id).filter((m) => m.author.id === discord.botUser.id).length,
+      0,
+      'the public "thinking…" placeholder is gone',
+    );
 
     const blind = discord.createChannel(guild.id, {
       name: 'no-history',
       botPermissions: ['ViewChannel', 'SendMessages', 'AttachFiles', 'EmbedLinks', 'UseApplicationCommands'],
     });
-    discord.postMessage({ user: alice, channelId: blind.id, content: 'a picture the bot may not read', attachments: [{ data: await gradientPng(64, 64), filename: 'p.png', contentType: 'image/png' }] });
+    discord.postMessage({
+      user: alice,
+      channelId: blind.id,
+      content: 'a picture the bot may not read',
+      attachments: [{ data: await gradientPng(64, 64), filename: 'p.png', contentType: 'image/png' }],
+    });
     const refused = discord.sendSlashCommand({ user: alice, channelId: blind.id, name: 'remix', options: { prompt: 'x' } });
     assert.equal((await refused.waitForResponse()).type, 4, 'refused at once, without a public "thinking…" first');
     assert.match(await privateAnswer(refused), /can't read this channel's history.*attach the picture/);
@@ -195,7 +251,9 @@ describe('remixes end to end (real bot process, fake Discord, tiny model; no Mes
 
   it('Apps › Remix on one of our results prefills the modal from the source job, and the remix records its parent', async () => {
     const { discord, channel, alice, bob } = world;
-    const first = await resultOf(discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a red fox', seed: '21' } }));
+    const first = await resultOf(
+      discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a red fox', seed: '21' } }),
+    );
     const sourceJobId = jobIdOf(first);
 
     const menu = discord.sendMessageCommand({ user: bob, targetMessage: first, name: 'Remix' });
@@ -224,7 +282,12 @@ describe('remixes end to end (real bot process, fake Discord, tiny model; no Mes
 
   it("Apps › Remix on someone's picture opens an empty-prompt modal and remixes that picture", async () => {
     const { discord, channel, alice, bob } = world;
-    const posted = discord.postMessage({ user: bob, channelId: channel.id, content: 'my cat', attachments: [{ data: await gradientPng(112, 64), filename: 'cat.png', contentType: 'image/png' }] });
+    const posted = discord.postMessage({
+      user: bob,
+      channelId: channel.id,
+      content: 'my cat',
+      attachments: [{ data: await gradientPng(112, 64), filename: 'cat.png', contentType: 'image/png' }],
+    });
     const menu = discord.sendMessageCommand({ user: alice, targetMessage: posted, name: 'Remix' });
     assert.equal((await menu.waitForResponse()).type, 9);
     assert.equal(modalField(menu, 'prompt'), undefined, 'nothing to prefill from');
@@ -250,7 +313,9 @@ describe('remixes end to end (real bot process, fake Discord, tiny model; no Mes
 
   it('the Remix button opens a modal with the job’s prompt; Reroll of a remix keeps the source and strength', async () => {
     const { discord, channel, alice } = world;
-    const source = await resultOf(discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a blue house', seed: '8' } }));
+    const source = await resultOf(
+      discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a blue house', seed: '8' } }),
+    );
     const [, remixButton] = buttonIds(source);
     const click = discord.clickButton({ user: alice, message: source, customId: remixButton! });
     assert.equal((await click.waitForResponse()).type, 9);
@@ -279,13 +344,29 @@ describe('remixes end to end (real bot process, fake Discord, tiny model; no Mes
 
   it('@latentcord remix strength:0.7 … as a reply to one of our pictures remixes it (no intent needed)', async () => {
     const { discord, channel, alice } = world;
-    const source = await resultOf(discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a dog', seed: '30', width: 96, height: 64 } }));
-    const mention = discord.postMessage({ user: alice, channelId: channel.id, content: 'remix strength:0.7 seed:5 a watercolor dog', mentionsBot: true, replyTo: source.id });
+    const source = await resultOf(
+      discord.sendSlashCommand({
+        user: alice,
+        channelId: channel.id,
+        name: 'imagine',
+        options: { prompt: 'a dog', seed: '30', width: 96, height: 64 },
+      }),
+    );
+    const mention = discord.postMessage({
+      user: alice,
+      channelId: channel.id,
+      content: 'remix strength:0.7 seed:5 a watercolor dog',
+      mentionsBot: true,
+      replyTo: source.id,
+    });
     const reply = await replyTo(world, channel, mention);
     assert.match(reply.content, new RegExp(`^<@${alice.id}> \\*\\*a watercolor dog\\*\\*`));
     assert.match(reply.content, /seed `5` · 96×64 · 4 steps · Euler · CFG 7\.5 · strength 0\.7/);
     const png = await firstPng(world, reply);
-    assert.equal(png.parameters, 'a watercolor dog\nSteps: 4, Sampler: Euler, CFG scale: 7.5, Seed: 5, Size: 96x64, Model: tiny-sd, Denoising strength: 0.7, RNG: CPU');
+    assert.equal(
+      png.parameters,
+      'a watercolor dog\nSteps: 4, Sampler: Euler, CFG scale: 7.5, Seed: 5, Size: 96x64, Model: tiny-sd, Denoising strength: 0.7, RNG: CPU',
+    );
     const job = storedJob(world, jobIdOf(reply));
     assert.equal(job.sourceImageUrl, source.attachments[0]!.url);
     assert.equal(job.parentJobId, jobIdOf(source), 'the remix remembers the job it came from');
@@ -320,8 +401,19 @@ describe('remixes end to end (real bot process, fake Discord, tiny model; no Mes
 
   it("without the Message Content intent a reply to someone else's picture says what to do", async () => {
     const { discord, channel, alice, bob } = world;
-    const picture = discord.postMessage({ user: bob, channelId: channel.id, content: 'look', attachments: [{ data: await gradientPng(64, 64), filename: 'look.png', contentType: 'image/png' }] });
-    const mention = discord.postMessage({ user: alice, channelId: channel.id, content: 'remix a watercolor dog', mentionsBot: true, replyTo: picture.id });
+    const picture = discord.postMessage({
+      user: bob,
+      channelId: channel.id,
+      content: 'look',
+      attachments: [{ data: await gradientPng(64, 64), filename: 'look.png', contentType: 'image/png' }],
+    });
+    const mention = discord.postMessage({
+      user: alice,
+      channelId: channel.id,
+      content: 'remix a watercolor dog',
+      mentionsBot: true,
+      replyTo: picture.id,
+    });
     const answer = await replyTo(world, channel, mention);
     assert.match(answer.content, /^❌ The message you replied to has no picture I can see\./);
     assert.match(answer.content, /without the Message Content intent/);
@@ -340,8 +432,19 @@ describe('mention remixes with the Message Content intent', () => {
 
   it("a reply to someone else's picture works", async () => {
     const { discord, channel, alice, bob } = world;
-    const picture = discord.postMessage({ user: bob, channelId: channel.id, content: 'look', attachments: [{ data: await gradientPng(96, 48), filename: 'look.png', contentType: 'image/png' }] });
-    const mention = discord.postMessage({ user: alice, channelId: channel.id, content: 'remix strength:0.7 a watercolor dog', mentionsBot: true, replyTo: picture.id });
+    const picture = discord.postMessage({
+      user: bob,
+      channelId: channel.id,
+      content: 'look',
+      attachments: [{ data: await gradientPng(96, 48), filename: 'look.png', contentType: 'image/png' }],
+    });
+    const mention = discord.postMessage({
+      user: alice,
+      channelId: channel.id,
+      content: 'remix strength:0.7 a watercolor dog',
+      mentionsBot: true,
+      replyTo: picture.id,
+    });
     const reply = await replyTo(world, channel, mention);
     const png = await firstPng(world, reply);
     assert.deepEqual([png.width, png.height], [96, 48]);
@@ -356,7 +459,10 @@ describe('mention remixes with the Message Content intent', () => {
     // A mention afterwards is answered; had the plain message been taken as a request it would be answered first.
     const mention = discord.postMessage({ user: alice, channelId: channel.id, content: 'hello', mentionsBot: true });
     await replyTo(world, channel, mention);
-    const answered = discord.messages(channel.id).slice(before).filter((m) => m.message_reference?.message_id === plain.id);
+    const answered = discord
+      .messages(channel.id)
+      .slice(before)
+      .filter((m) => m.message_reference?.message_id === plain.id);
     assert.deepEqual(answered, []);
   });
 });

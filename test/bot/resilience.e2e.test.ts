@@ -32,7 +32,9 @@ async function ackMs(handle: InteractionHandle): Promise<number> {
 
 /** A quick /imagine that must succeed: the bot still serves normally. */
 async function quickImagineWorks(world: BotWorld, prompt: string): Promise<ApiMessage> {
-  const message = await resultOf(world.discord.sendSlashCommand({ user: world.bob, channelId: world.channel.id, name: 'imagine', options: { prompt, seed: '11' } }));
+  const message = await resultOf(
+    world.discord.sendSlashCommand({ user: world.bob, channelId: world.channel.id, name: 'imagine', options: { prompt, seed: '11' } }),
+  );
   assert.equal(message.attachments.length, 1, `a picture was delivered: ${message.content}`);
   return message;
 }
@@ -107,17 +109,39 @@ describe('resilience (real bot process, fake Discord, tiny model)', () => {
   it('acknowledges every interaction within 3 s while a long job runs, and before any download', async () => {
     const { discord, channel, alice, bob, admin } = world;
     const earlier = await quickImagineWorks(world, 'an earlier picture');
-    const long = discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a very slow picture', seed: '1', ...slowJob } });
+    const long = discord.sendSlashCommand({
+      user: alice,
+      channelId: channel.id,
+      name: 'imagine',
+      options: { prompt: 'a very slow picture', seed: '1', ...slowJob },
+    });
     await running(long);
 
-    const picture = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 80, b: 40 } } }).png().toBuffer();
+    const picture = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 80, b: 40 } } })
+      .png()
+      .toBuffer();
     const slowCdn = discord.uploadAttachment(picture, 'slow.png', 'image/png', { channelId: channel.id, behavior: { delayMs: 3200 } });
-    const posted = discord.postMessage({ user: bob, channelId: channel.id, content: 'a photo', attachments: [{ data: picture, filename: 'photo.png', contentType: 'image/png' }] });
+    const posted = discord.postMessage({
+      user: bob,
+      channelId: channel.id,
+      content: 'a photo',
+      attachments: [{ data: picture, filename: 'photo.png', contentType: 'image/png' }],
+    });
     const [, , infoId] = buttonIds(earlier);
 
     const handles = {
-      imagine: discord.sendSlashCommand({ user: bob, channelId: channel.id, name: 'imagine', options: { prompt: 'a waiting picture', seed: '2' } }),
-      remixSlowCdn: discord.sendSlashCommand({ user: bob, channelId: channel.id, name: 'remix', options: { prompt: 'a remix', image: slowCdn, seed: '3' } }),
+      imagine: discord.sendSlashCommand({
+        user: bob,
+        channelId: channel.id,
+        name: 'imagine',
+        options: { prompt: 'a waiting picture', seed: '2' },
+      }),
+      remixSlowCdn: discord.sendSlashCommand({
+        user: bob,
+        channelId: channel.id,
+        name: 'remix',
+        options: { prompt: 'a remix', image: slowCdn, seed: '3' },
+      }),
       queue: discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'queue' }),
       settings: discord.sendSlashCommand({ user: admin, channelId: channel.id, name: 'settings', subcommand: 'show' }),
       info: discord.clickButton({ user: admin, message: earlier, customId: infoId! }),
@@ -144,9 +168,19 @@ describe('resilience (real bot process, fake Discord, tiny model)', () => {
 
   it('survives the pipeline process being killed mid-job: a clear message, and the next jobs work', async () => {
     const { discord, channel, alice, bob } = world;
-    const victim = discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'an interrupted picture', ...slowJob } });
+    const victim = discord.sendSlashCommand({
+      user: alice,
+      channelId: channel.id,
+      name: 'imagine',
+      options: { prompt: 'an interrupted picture', ...slowJob },
+    });
     await running(victim);
-    const waiting = discord.sendSlashCommand({ user: bob, channelId: channel.id, name: 'imagine', options: { prompt: 'a picture behind it', seed: '4' } });
+    const waiting = discord.sendSlashCommand({
+      user: bob,
+      channelId: channel.id,
+      name: 'imagine',
+      options: { prompt: 'a picture behind it', seed: '4' },
+    });
     await waiting.waitForOriginal((m) => /queued/.test(m.content), { timeoutMs: 10_000 });
     const pid = pipelinePid(world);
     assert.ok(pid, 'found the pipeline process');
@@ -165,17 +199,33 @@ describe('resilience (real bot process, fake Discord, tiny model)', () => {
     const { discord, channel, alice } = world;
     // The pipeline is held before the job arrives, so the job is still running when the token expires, however fast the machine.
     const handle = await whilePipelineHeld(world, async () => {
-      const sent = discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a patient picture', seed: '5', width: 256, height: 256, steps: 20 } });
+      const sent = discord.sendSlashCommand({
+        user: alice,
+        channelId: channel.id,
+        name: 'imagine',
+        options: { prompt: 'a patient picture', seed: '5', width: 256, height: 256, steps: 20 },
+      });
       await sent.waitForResponse({ timeoutMs: 5000 });
       sent.expireToken();
       return sent;
     });
-    const posted = await discord.waitForMessage(channel, (m) => m.attachments.length > 0 && m.content.includes('a patient picture'), { timeoutMs: 60_000 });
+    const posted = await discord.waitForMessage(channel, (m) => m.attachments.length > 0 && m.content.includes('a patient picture'), {
+      timeoutMs: 60_000,
+    });
     assert.match(posted.content, new RegExp(`^<@${alice.id}> \\*\\*a patient picture\\*\\*`));
-    assert.deepEqual(posted.mentions.map((u) => u.id), [alice.id]);
+    assert.deepEqual(
+      posted.mentions.map((u) => u.id),
+      [alice.id],
+    );
     assert.equal(posted.webhook_id, undefined, 'a plain channel message, not an interaction response');
-    assert.deepEqual(buttonIds(posted).map((id) => id.split(':')[1]), ['reroll', 'remix', 'info', 'delete']);
-    assert.ok(handle.steps.some((s) => s.kind === 'webhookRejected' && s.code === 50027), 'the token was really refused');
+    assert.deepEqual(
+      buttonIds(posted).map((id) => id.split(':')[1]),
+      ['reroll', 'remix', 'info', 'delete'],
+    );
+    assert.ok(
+      handle.steps.some((s) => s.kind === 'webhookRejected' && s.code === 50027),
+      'the token was really refused',
+    );
     await world.bot.waitForLog((l) => l.msg === 'interaction token expired; result posted as a channel message', 5000);
   });
 
@@ -184,7 +234,12 @@ describe('resilience (real bot process, fake Discord, tiny model)', () => {
     const sessions = discord.gatewaySessions().length;
     // Holding the pipeline process before the job arrives keeps it running for as long as the reconnect takes.
     const handle = await whilePipelineHeld(world, async () => {
-      const sent = discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a picture across a reconnect', seed: '6', width: 128, height: 128, steps: 20 } });
+      const sent = discord.sendSlashCommand({
+        user: alice,
+        channelId: channel.id,
+        name: 'imagine',
+        options: { prompt: 'a picture across a reconnect', seed: '6', width: 128, height: 128, steps: 20 },
+      });
       await sent.waitForResponse({ timeoutMs: 5000 });
       discord.dropGatewayConnection('abnormal');
       const resumed = await discord.waitForResume({ timeoutMs: 20_000 });
@@ -207,7 +262,12 @@ describe('resilience (real bot process, fake Discord, tiny model)', () => {
     discord.injectFault({ route: editRoute, status: 429, times: 2, retryAfterMs: 300 });
     try {
       const since = discord.requests.length;
-      const handle = discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a throttled picture', seed: '7', width: 128, height: 128, steps: 30 } });
+      const handle = discord.sendSlashCommand({
+        user: alice,
+        channelId: channel.id,
+        name: 'imagine',
+        options: { prompt: 'a throttled picture', seed: '7', width: 128, height: 128, steps: 30 },
+      });
       const message = await resultOf(handle);
       assert.equal(message.attachments.length, 1, message.content);
       const limited = discord.requests.slice(since).filter((r) => r.rateLimited && r.route === editRoute);
@@ -223,7 +283,12 @@ describe('resilience (real bot process, fake Discord, tiny model)', () => {
     // Reading the channel's history fails with 500s (discord.js retries 3 times): not the user's fault.
     discord.injectFault({ route: 'GET /channels/:channelId/messages', status: 500, times: 4 });
     try {
-      const handle = discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'remix', options: { prompt: 'the latest picture, remixed' } });
+      const handle = discord.sendSlashCommand({
+        user: alice,
+        channelId: channel.id,
+        name: 'remix',
+        options: { prompt: 'the latest picture, remixed' },
+      });
       assert.ok((await ackMs(handle)) < 3000);
       const step = await handle.waitFor((s) => /Something went wrong/.test(stepText(s) ?? ''), { timeoutMs: 20_000 });
       const text = stepText(step)!;
@@ -244,17 +309,32 @@ describe('resilience (real bot process, fake Discord, tiny model)', () => {
   it('never wrote the bot token in any log line, error paths included', () => {
     const token = world.discord.botToken;
     assert.ok(world.bot.output.length > 50, 'the bot logged plenty');
-    assert.ok(world.bot.logs.some((l) => l.level >= 50), 'error paths were logged');
+    assert.ok(
+      world.bot.logs.some((l) => l.level >= 50),
+      'error paths were logged',
+    );
     const leaks = world.bot.output.filter((line) => line.includes(token));
     assert.deepEqual(leaks, []);
   });
 
   it('on SIGTERM, tells the waiting users, finishes the running job, exits 0 and starts again on the same database', async () => {
     const { discord, channel, alice, bob, admin } = world;
-    const runningJob = discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'the last picture', seed: '8', width: 256, height: 256, steps: 20 } });
+    const runningJob = discord.sendSlashCommand({
+      user: alice,
+      channelId: channel.id,
+      name: 'imagine',
+      options: { prompt: 'the last picture', seed: '8', width: 256, height: 256, steps: 20 },
+    });
     await running(runningJob);
-    const picture = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 30, g: 90, b: 200 } } }).png().toBuffer();
-    const oldPhoto = discord.postMessage({ user: bob, channelId: channel.id, content: 'an old photo', attachments: [{ data: picture, filename: 'old.png', contentType: 'image/png' }] });
+    const picture = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 30, g: 90, b: 200 } } })
+      .png()
+      .toBuffer();
+    const oldPhoto = discord.postMessage({
+      user: bob,
+      channelId: channel.id,
+      content: 'an old photo',
+      attachments: [{ data: picture, filename: 'old.png', contentType: 'image/png' }],
+    });
     formFromBefore = discord.sendMessageCommand({ user: alice, targetMessage: oldPhoto, name: 'Remix' });
     await formFromBefore.waitForResponse();
 
@@ -278,10 +358,25 @@ describe('resilience (real bot process, fake Discord, tiny model)', () => {
     assert.equal((statuses['queued'] ?? 0) + (statuses['running'] ?? 0), 0, `nothing left unfinished: ${JSON.stringify(statuses)}`);
 
     await world.restartBot();
-    assert.equal(world.bot.logs.some((l) => l.msg === 'jobs interrupted by the previous shutdown'), false);
-    const message = await resultOf(discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'after the restart', seed: '8' } }));
+    assert.equal(
+      world.bot.logs.some((l) => l.msg === 'jobs interrupted by the previous shutdown'),
+      false,
+    );
+    const message = await resultOf(
+      discord.sendSlashCommand({
+        user: alice,
+        channelId: channel.id,
+        name: 'imagine',
+        options: { prompt: 'after the restart', seed: '8' },
+      }),
+    );
     assert.equal(message.attachments.length, 1, message.content);
-    for (const bot of [before, world.bot]) assert.equal(bot.output.some((line) => line.includes(discord.botToken)), false, 'no token in the logs');
+    for (const bot of [before, world.bot])
+      assert.equal(
+        bot.output.some((line) => line.includes(discord.botToken)),
+        false,
+        'no token in the logs',
+      );
   });
 
   it('acknowledges an Apps › Remix form opened before the restart in time, although fetching its message is slow', async () => {
@@ -297,7 +392,13 @@ describe('resilience (real bot process, fake Discord, tiny model)', () => {
       assert.ok(ms < 3000, `acknowledged after ${ms} ms`);
       const message = await resultOf(submitted);
       assert.equal(message.attachments.length, 1, message.content);
-      assert.ok(discord.requests.slice(since).some((r) => r.route === messageRoute && r.rateLimited), `the message was fetched, slowly: ${discord.requests.slice(since).map((r) => `${r.route} ${r.status}`).join(', ')}`);
+      assert.ok(
+        discord.requests.slice(since).some((r) => r.route === messageRoute && r.rateLimited),
+        `the message was fetched, slowly: ${discord.requests
+          .slice(since)
+          .map((r) => `${r.route} ${r.status}`)
+          .join(', ')}`,
+      );
     } finally {
       discord.clearFaults();
     }
@@ -317,7 +418,12 @@ describe('limits: a job that hangs past queue.jobTimeoutSeconds, SIGTERM past sh
 
   it('stops a hung job with a clear message, replaces the hung process, and the next job works', async () => {
     const { discord, channel, alice } = world;
-    const handle = discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a stuck picture', ...slowJob } });
+    const handle = discord.sendSlashCommand({
+      user: alice,
+      channelId: channel.id,
+      name: 'imagine',
+      options: { prompt: 'a stuck picture', ...slowJob },
+    });
     await running(handle);
     stopped = pipelinePid(world);
     assert.ok(stopped, 'found the pipeline process');
@@ -331,10 +437,19 @@ describe('limits: a job that hangs past queue.jobTimeoutSeconds, SIGTERM past sh
 
   it('on SIGTERM, cancels a job that outlasts the grace time, tells its owner, and exits 0', async () => {
     const { discord, channel, alice } = world;
-    const handle = discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a picture too slow to wait for', ...slowJob } });
+    const handle = discord.sendSlashCommand({
+      user: alice,
+      channelId: channel.id,
+      name: 'imagine',
+      options: { prompt: 'a picture too slow to wait for', ...slowJob },
+    });
     await running(handle);
     const exit = world.stopBot();
-    assert.match((await resultOf(handle)).content, /^❌ .*cancelled/, 'cancelled after the grace time (not stopped by the 4 s job timeout)');
+    assert.match(
+      (await resultOf(handle)).content,
+      /^❌ .*cancelled/,
+      'cancelled after the grace time (not stopped by the 4 s job timeout)',
+    );
     assert.deepEqual(await exit, { code: 0, signal: null });
     const statuses = jobsByStatus(world);
     assert.equal((statuses['queued'] ?? 0) + (statuses['running'] ?? 0), 0, `nothing left unfinished: ${JSON.stringify(statuses)}`);

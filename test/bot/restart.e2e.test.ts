@@ -83,7 +83,14 @@ describe('restarts end to end (real bot process, fake Discord, tiny model)', () 
 
   it('Reroll, Remix, Info and Delete work on a result made before a restart (the job lives in SQLite)', async () => {
     const { discord, channel, alice, bob } = world;
-    const result = await resultOf(discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'an old mill', seed: '77', negative: 'people' } }));
+    const result = await resultOf(
+      discord.sendSlashCommand({
+        user: alice,
+        channelId: channel.id,
+        name: 'imagine',
+        options: { prompt: 'an old mill', seed: '77', negative: 'people' },
+      }),
+    );
     const jobId = jobIdOf(result);
     assert.equal((await world.stopBot()).code, 0);
     await world.restartBot();
@@ -121,7 +128,12 @@ describe('restarts end to end (real bot process, fake Discord, tiny model)', () 
   it('jobs running or waiting when the bot process was killed are reported in their channel after the next start', async () => {
     const { discord, guild, channel, alice, bob } = world;
     const other = discord.createChannel(guild.id, { name: 'other' });
-    const slow = discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a very slow picture', width: 256, height: 256, steps: 50 } });
+    const slow = discord.sendSlashCommand({
+      user: alice,
+      channelId: channel.id,
+      name: 'imagine',
+      options: { prompt: 'a very slow picture', width: 256, height: 256, steps: 50 },
+    });
     const progress = await slow.waitForOriginal((m) => /step [1-9]\d*\/50/.test(m.content), { timeoutMs: 30_000 });
     const waiting = discord.sendSlashCommand({ user: bob, channelId: other.id, name: 'imagine', options: { prompt: 'a waiting picture' } });
     const queued = await waiting.waitForOriginal((m) => m.content.includes('queued — position **1**'), { timeoutMs: 15_000 });
@@ -138,19 +150,36 @@ describe('restarts end to end (real bot process, fake Discord, tiny model)', () 
 
     // Bob's status message cannot be edited after the restart (say, the bot lost access to it): the rest of
     // the report must still happen.
-    const bobStatusEdit = (r: { method: string; path: string }) => r.method === 'PATCH' && r.path === `/channels/${other.id}/messages/${queued.id}`;
+    const bobStatusEdit = (r: { method: string; path: string }) =>
+      r.method === 'PATCH' && r.path === `/channels/${other.id}/messages/${queued.id}`;
     discord.injectFault({ route: bobStatusEdit, status: 403, body: { message: 'Missing Access', code: 50001 } });
     await world.restartBot();
-    const aliceNotice = await discord.waitForMessage(channel.id, (m) => m.content.startsWith('<@') && m.content.includes('**a very slow picture**') && m.content.includes('restarted'), { timeoutMs: 15_000 });
-    assert.equal(aliceNotice.content, `<@${alice.id}> The bot restarted before your picture **a very slow picture** was done. Please ask again.`);
-    assert.deepEqual(aliceNotice.mentions.map((u) => u.id), [alice.id]);
-    const bobNotice = await discord.waitForMessage(other.id, (m) => m.content.startsWith('<@') && m.content.includes('**a waiting picture**') && m.content.includes('restarted'), { timeoutMs: 15_000 });
+    const aliceNotice = await discord.waitForMessage(
+      channel.id,
+      (m) => m.content.startsWith('<@') && m.content.includes('**a very slow picture**') && m.content.includes('restarted'),
+      { timeoutMs: 15_000 },
+    );
+    assert.equal(
+      aliceNotice.content,
+      `<@${alice.id}> The bot restarted before your picture **a very slow picture** was done. Please ask again.`,
+    );
+    assert.deepEqual(
+      aliceNotice.mentions.map((u) => u.id),
+      [alice.id],
+    );
+    const bobNotice = await discord.waitForMessage(
+      other.id,
+      (m) => m.content.startsWith('<@') && m.content.includes('**a waiting picture**') && m.content.includes('restarted'),
+      { timeoutMs: 15_000 },
+    );
     assert.equal(bobNotice.content, `<@${bob.id}> The bot restarted before your picture **a waiting picture** was done. Please ask again.`);
     assert.equal(storedJob(world, runningJob)?.status, 'interrupted');
     assert.equal(storedJob(world, waitingJob)?.status, 'interrupted');
 
     // Alice's frozen progress message now says what happened and no longer offers Cancel.
-    const marked = await discord.waitForMessage(channel.id, (m) => m.id === progress.id && m.content.startsWith('❌'), { timeoutMs: 15_000 });
+    const marked = await discord.waitForMessage(channel.id, (m) => m.id === progress.id && m.content.startsWith('❌'), {
+      timeoutMs: 15_000,
+    });
     assert.equal(marked.content, '❌ **a very slow picture** — the bot restarted before this picture was done. Please ask again.');
     assert.deepEqual(buttonIds(marked), []);
     // (The log line travels through a pipe: wait for it rather than look once.)
@@ -163,7 +192,9 @@ describe('restarts end to end (real bot process, fake Discord, tiny model)', () 
     assert.equal(staleAnswer.type, 4);
     assert.match(String((staleAnswer.data as { content?: string }).content), /^❌ This job is not running or waiting any more\.$/);
 
-    const fresh = await resultOf(discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'after the crash', seed: '4' } }));
+    const fresh = await resultOf(
+      discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'after the crash', seed: '4' } }),
+    );
     assert.equal(fresh.attachments.length, 1, 'the next job works');
     // (That a later start does not report them again is the store's markUnfinishedJobsInterrupted test.)
     const notices = (id: string) => discord.messages(id).filter((m) => m.content.includes('The bot restarted before')).length;

@@ -35,8 +35,22 @@ describe('/settings end to end (real bot process, fake Discord, tiny model)', ()
   let world: BotWorld;
 
   /** `/settings <sub> …` as the admin; resolves with the private answer. */
-  const settings = (subcommand: 'show' | 'set' | 'reset', options: Record<string, string> = {}, user: ApiUser = world.admin, override = false) =>
-    ephemeralReply(world.discord.sendSlashCommand({ user, channelId: world.channel.id, name: 'settings', subcommand, options, commandPermissionOverride: override }));
+  const settings = (
+    subcommand: 'show' | 'set' | 'reset',
+    options: Record<string, string> = {},
+    user: ApiUser = world.admin,
+    override = false,
+  ) =>
+    ephemeralReply(
+      world.discord.sendSlashCommand({
+        user,
+        channelId: world.channel.id,
+        name: 'settings',
+        subcommand,
+        options,
+        commandPermissionOverride: override,
+      }),
+    );
 
   /** Sends a request that must be refused before anything is queued; returns the refusal. */
   async function refused(args: Parameters<BotWorld['discord']['sendSlashCommand']>[0]): Promise<string> {
@@ -68,7 +82,10 @@ describe('/settings end to end (real bot process, fake Discord, tiny model)', ()
 
   it('is hidden from members without Manage Server, and refused at run time when shown to them anyway', async () => {
     const { discord, alice, channel } = world;
-    assert.throws(() => discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'settings', subcommand: 'show' }), /default_member_permissions/);
+    assert.throws(
+      () => discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'settings', subcommand: 'show' }),
+      /default_member_permissions/,
+    );
     const refusal = /^❌ Only members with the Manage Server permission can change these settings\.$/;
     assert.match(await settings('show', {}, alice, true), refusal);
     assert.match(await settings('set', { key: 'steps', value: '9' }, alice, true), refusal);
@@ -81,7 +98,10 @@ describe('/settings end to end (real bot process, fake Discord, tiny model)', ()
     assert.match(await settings('set', { key: 'guidance', value: '31' }), /^❌ Expected `guidance` to be .*got `31`/);
     assert.match(await settings('set', { key: 'width', value: '100' }), /^❌ Expected `width` to be .*multiple of 8/);
     assert.match(await settings('set', { key: 'scheduler', value: 'eulr' }), /^❌ Expected `scheduler` to be .*did you mean `euler`\?/);
-    assert.match(await settings('set', { key: 'allowedChannels', value: '#general' }), /^❌ Expected `allowedChannels` to be channel mentions or ids/);
+    assert.match(
+      await settings('set', { key: 'allowedChannels', value: '#general' }),
+      /^❌ Expected `allowedChannels` to be channel mentions or ids/,
+    );
     assert.match(await settings('set', { key: 'steps', value: '60' }), /^❌ .*`maxSteps`.* Lower `steps` first or raise `maxSteps`\./);
     assert.match(await settings('set', { key: 'maxSteps', value: '3' }), /^❌ .*Lower `steps` first or raise `maxSteps`\./);
     assert.match(await settings('set', { key: 'width', value: '2048' }), /^❌ .*`maxPixels`/);
@@ -98,13 +118,25 @@ describe('/settings end to end (real bot process, fake Discord, tiny model)', ()
     assert.match(shown, /^`steps` 6 \*\(set here\)\* — /m);
     assert.match(shown, /^`scheduler` ddim \*\(set here\)\* — /m);
 
-    const result = await resultOf(discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a garden', seed: '12', negative: 'fog' } }));
+    const result = await resultOf(
+      discord.sendSlashCommand({
+        user: alice,
+        channelId: channel.id,
+        name: 'imagine',
+        options: { prompt: 'a garden', seed: '12', negative: 'fog' },
+      }),
+    );
     assert.match(result.content, /seed `12` · 96×64 · 6 steps · DDIM · CFG 7\.5/);
     const [png] = attachmentsOf(discord, result);
-    assert.equal(readPngText(png!)['parameters'], 'a garden\nNegative prompt: blurry, fog\nSteps: 6, Sampler: DDIM, CFG scale: 7.5, Seed: 12, Size: 96x64, Model: tiny-sd, RNG: CPU');
+    assert.equal(
+      readPngText(png!)['parameters'],
+      'a garden\nNegative prompt: blurry, fog\nSteps: 6, Sampler: DDIM, CFG scale: 7.5, Seed: 12, Size: 96x64, Model: tiny-sd, RNG: CPU',
+    );
 
     assert.equal(await settings('reset', { key: 'steps' }), '✅ `steps` is back to its default (4).');
-    const after = await resultOf(discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a garden', seed: '12' } }));
+    const after = await resultOf(
+      discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a garden', seed: '12' } }),
+    );
     assert.match(after.content, /96×64 · 4 steps · DDIM/);
     assert.equal(await settings('reset'), '✅ All 3 server settings reset to the defaults.');
     assert.doesNotMatch(await settings('show'), /set here/);
@@ -120,10 +152,18 @@ describe('/settings end to end (real bot process, fake Discord, tiny model)', ()
     const shown = await settings('show');
     assert.match(shown, /^`steps` 5 \*\(set here\)\* — /m);
     assert.match(shown, /^`bannedWords` dragon, sea serpent \*\(set here\)\* — /m);
-    const result = await resultOf(discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a quiet lake', seed: '2' } }));
+    const result = await resultOf(
+      discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a quiet lake', seed: '2' } }),
+    );
     assert.match(result.content, /64×64 · 5 steps · Euler/);
-    assert.match(await refused({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a Sea  Serpent at dusk' } }), /^❌ Your `prompt` contains “sea serpent”, which this server does not allow\.$/);
-    assert.match(await refused({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a castle', negative: 'dragon' } }), /^❌ Your `negativePrompt` contains “dragon”/);
+    assert.match(
+      await refused({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a Sea  Serpent at dusk' } }),
+      /^❌ Your `prompt` contains “sea serpent”, which this server does not allow\.$/,
+    );
+    assert.match(
+      await refused({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a castle', negative: 'dragon' } }),
+      /^❌ Your `negativePrompt` contains “dragon”/,
+    );
     await settings('reset');
   });
 
@@ -135,7 +175,9 @@ describe('/settings end to end (real bot process, fake Discord, tiny model)', ()
       await refused({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a cat' } }),
       `❌ This server only allows image generation in <#${art.id}>.`,
     );
-    const result = await resultOf(discord.sendSlashCommand({ user: alice, channelId: art.id, name: 'imagine', options: { prompt: 'a cat', seed: '1' } }));
+    const result = await resultOf(
+      discord.sendSlashCommand({ user: alice, channelId: art.id, name: 'imagine', options: { prompt: 'a cat', seed: '1' } }),
+    );
     assert.equal(result.attachments.length, 1);
     // Settings themselves are still reachable from any channel.
     assert.equal(await settings('reset', { key: 'allowedChannels' }), '✅ `allowedChannels` is back to its default (all).');
@@ -155,7 +197,12 @@ describe('/settings end to end (real bot process, fake Discord, tiny model)', ()
     const { discord, channel, bob } = world;
     await settings('set', { key: 'maxSteps', value: '150' });
     await settings('set', { key: 'userQueueLimit', value: '1' });
-    const slow = discord.sendSlashCommand({ user: bob, channelId: channel.id, name: 'imagine', options: { prompt: 'a long job', width: 256, height: 256, steps: 150 } });
+    const slow = discord.sendSlashCommand({
+      user: bob,
+      channelId: channel.id,
+      name: 'imagine',
+      options: { prompt: 'a long job', width: 256, height: 256, steps: 150 },
+    });
     await slow.waitForOriginal((m) => /step \d+\/150/.test(m.content), { timeoutMs: 30_000 });
     assert.equal(
       await refused({ user: bob, channelId: channel.id, name: 'imagine', options: { prompt: 'another' } }),
@@ -175,14 +222,18 @@ describe('/settings end to end (real bot process, fake Discord, tiny model)', ()
     const carol = discord.createUser({ username: 'carol' });
     discord.addMember(guild.id, carol.id);
     await settings('set', { key: 'cooldownSeconds', value: '600' });
-    const first = await resultOf(discord.sendSlashCommand({ user: carol, channelId: channel.id, name: 'imagine', options: { prompt: 'first', seed: '1' } }));
+    const first = await resultOf(
+      discord.sendSlashCommand({ user: carol, channelId: channel.id, name: 'imagine', options: { prompt: 'first', seed: '1' } }),
+    );
     assert.equal(first.attachments.length, 1, 'the first request is served');
     assert.match(
       await refused({ user: carol, channelId: channel.id, name: 'imagine', options: { prompt: 'second' } }),
       /^❌ Please wait (59\d|600) more seconds \(the cooldown here is 600 s\)\.$/,
     );
     await settings('reset', { key: 'cooldownSeconds' });
-    const third = await resultOf(discord.sendSlashCommand({ user: carol, channelId: channel.id, name: 'imagine', options: { prompt: 'third', seed: '3' } }));
+    const third = await resultOf(
+      discord.sendSlashCommand({ user: carol, channelId: channel.id, name: 'imagine', options: { prompt: 'third', seed: '3' } }),
+    );
     assert.equal(third.attachments.length, 1, 'served again once the cooldown is gone');
   });
 });

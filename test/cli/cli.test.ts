@@ -41,7 +41,28 @@ describe('latentcord CLI', () => {
 
   it('imagine writes x-1.png and x-2.png with A1111 parameters and plain progress lines off a terminal', async () => {
     const { code, stdout, stderr } = await latentcord(
-      ['imagine', 'a running dog', '--width', '96', '--height', '64', '--steps', '3', '--guidance', '7.5', '--seed', '42', '--negative', 'blur', '--scheduler', 'euler', '--count', '2', '--out', 'out/x.png'],
+      [
+        'imagine',
+        'a running dog',
+        '--width',
+        '96',
+        '--height',
+        '64',
+        '--steps',
+        '3',
+        '--guidance',
+        '7.5',
+        '--seed',
+        '42',
+        '--negative',
+        'blur',
+        '--scheduler',
+        'euler',
+        '--count',
+        '2',
+        '--out',
+        'out/x.png',
+      ],
       dir,
     );
     assert.equal(code, 0, stderr);
@@ -58,7 +79,22 @@ describe('latentcord CLI', () => {
 
   it('remix reads an image, keeps its size and records the denoising strength', async () => {
     const { code, stdout, stderr } = await latentcord(
-      ['remix', 'a watercolor painting', '--image', fixturePath('img2img-input-A.png'), '--strength', '0.7', '--steps', '20', '--seed', '7', '--scheduler', 'euler', '--out', 'remix.png'],
+      [
+        'remix',
+        'a watercolor painting',
+        '--image',
+        fixturePath('img2img-input-A.png'),
+        '--strength',
+        '0.7',
+        '--steps',
+        '20',
+        '--seed',
+        '7',
+        '--scheduler',
+        'euler',
+        '--out',
+        'remix.png',
+      ],
       dir,
     );
     assert.equal(code, 0, stderr);
@@ -84,9 +120,15 @@ describe('latentcord CLI', () => {
     const work = join(dir, 'outputs');
     await mkdir(work);
     await writeFile(join(work, 'a-file'), 'not a folder');
-    const underFile = await latentcord(['imagine', 'a dog', '--steps', '2', '--width', '64', '--height', '64', '--out', 'a-file/x.png'], work);
+    const underFile = await latentcord(
+      ['imagine', 'a dog', '--steps', '2', '--width', '64', '--height', '64', '--out', 'a-file/x.png'],
+      work,
+    );
     assert.equal(underFile.code, 2, underFile.stderr);
-    assert.match(underFile.stderr, new RegExp(`^error: Cannot write ${join(work, 'a-file', 'x.png')}: part of the path is a file, not a folder \\(EEXIST\\)\\.$`, 'm'));
+    assert.match(
+      underFile.stderr,
+      new RegExp(`^error: Cannot write ${join(work, 'a-file', 'x.png')}: part of the path is a file, not a folder \\(EEXIST\\)\\.$`, 'm'),
+    );
     assert.doesNotMatch(underFile.stderr, /steps \(/, 'nothing was generated');
     await mkdir(join(work, 'pictures'));
     const folder = await latentcord(['imagine', 'a dog', '--steps', '2', '--width', '64', '--height', '64', '--out', 'pictures'], work);
@@ -100,7 +142,10 @@ describe('latentcord CLI', () => {
     const cases: [string[], RegExp][] = [
       [['imagine', 'a dog', '--steps', '500'], /Expected `steps` to be an integer from 1 to 50/],
       [['imagine', 'a dog', '--width', '100', '--height', '64'], /Expected `width` to be a multiple of 8/],
-      [['imagine', 'a dog', '--width', '72', '--height', '64', '--steps', '2'], /Expected `width` to be a positive multiple of 16 for this model, got `72`/],
+      [
+        ['imagine', 'a dog', '--width', '72', '--height', '64', '--steps', '2'],
+        /Expected `width` to be a positive multiple of 16 for this model, got `72`/,
+      ],
       [['imagine', 'a dog', '--scheduler', 'nope'], /scheduler/],
       [['imagine', 'a dog', '--rng', 'gpu'], /Expected `--rng` to be cpu or philox/],
       [['imagine', 'a dog', '--model', join(dir, 'missing')], /does not exist/],

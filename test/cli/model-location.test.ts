@@ -79,6 +79,9 @@ describe('ensureModelDir (zero-setup default model)', () => {
   it('without a model folder and without a default repository: a clear configuration error', async () => {
     const config = configWith({ LATENTCORD_DATA_DIR: dataDir, LATENTCORD_MODEL_REPO: '' });
     const noRepo = { ...config, defaultModel: { repo: '', revision: 'main' } } as Config;
-    await assert.rejects(ensureModelDir(noRepo, undefined, '/', sink().stream), (e: unknown) => isUserError(e) && e.identifier === 'config.noModel');
+    await assert.rejects(
+      ensureModelDir(noRepo, undefined, '/', sink().stream),
+      (e: unknown) => isUserError(e) && e.identifier === 'config.noModel',
+    );
   });
 });

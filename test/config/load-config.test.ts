@@ -3,7 +3,15 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ConfigError, configForLog, envVariables, leafPaths, loadConfig, packageDefaultsFile, type Config } from '../../src/config/index.js';
+import {
+  ConfigError,
+  configForLog,
+  envVariables,
+  leafPaths,
+  loadConfig,
+  packageDefaultsFile,
+  type Config,
+} from '../../src/config/index.js';
 import { isUserError } from '../../src/errors.js';
 import { settingKeys } from '../../src/settings/index.js';
 
@@ -73,7 +81,10 @@ describe('loadConfig: defaults', () => {
     const raw = JSON.parse(readFileSync(packageDefaultsFile(), 'utf8')) as { queue: Record<string, unknown> };
     delete raw.queue.jobTimeoutSeconds;
     const file = writeConfig('incomplete-defaults.json', raw);
-    assert.deepEqual(problemsOf(() => load({}, { defaultsFile: file })), [`${file}: \`queue.jobTimeoutSeconds\` is missing`]);
+    assert.deepEqual(
+      problemsOf(() => load({}, { defaultsFile: file })),
+      [`${file}: \`queue.jobTimeoutSeconds\` is missing`],
+    );
   });
 
   it('redacts the token for logs', () => {
@@ -88,7 +99,12 @@ describe('loadConfig: environment variables', () => {
   const overrides: ReadonlyArray<readonly [string, string, string, unknown]> = [
     ['DISCORD_TOKEN', ' abc.def ', 'discord.token', 'abc.def'],
     ['DISCORD_API_URL', 'http://127.0.0.1:8080/api/', 'discord.apiUrl', 'http://127.0.0.1:8080/api'],
-    ['LATENTCORD_ATTACHMENT_HOSTS', '127.0.0.1:8080, CDN.Example.com,,[::1]:3000', 'discord.attachmentHosts', ['127.0.0.1:8080', 'cdn.example.com', '[::1]:3000']],
+    [
+      'LATENTCORD_ATTACHMENT_HOSTS',
+      '127.0.0.1:8080, CDN.Example.com,,[::1]:3000',
+      'discord.attachmentHosts',
+      ['127.0.0.1:8080', 'cdn.example.com', '[::1]:3000'],
+    ],
     ['LATENTCORD_MESSAGE_CONTENT_INTENT', 'true', 'discord.messageContentIntent', true],
     ['LATENTCORD_MODEL_DIR', 'models/sd15', 'modelDir', '<cwd>/models/sd15'],
     ['LATENTCORD_MODEL_REPO', 'someone/some-model', 'defaultModel.repo', 'someone/some-model'],
@@ -131,29 +147,43 @@ describe('loadConfig: environment variables', () => {
   });
 
   it('names the variable, the key, the expectation and the text in errors', () => {
-    assert.deepEqual(problemsOf(() => load({ LATENTCORD_QUEUE_MAX_LENGTH: '-1' })), [
-      'environment variable LATENTCORD_QUEUE_MAX_LENGTH: `queue.maxLength` must be an integer from 1 to 1000, got `-1`',
-    ]);
-    assert.deepEqual(problemsOf(() => load({ LATENTCORD_DEVICE: 'gpu' })), [
-      'environment variable LATENTCORD_DEVICE: `device` must be one of `cpu`, `cuda`, got `gpu`',
-    ]);
-    assert.deepEqual(problemsOf(() => load({ LATENTCORD_HTTP_PORT: 'abc' })), [
-      'environment variable LATENTCORD_HTTP_PORT: `http.port` must be an integer from 0 to 65535, got `abc`',
-    ]);
-    assert.deepEqual(problemsOf(() => load({ LATENTCORD_MESSAGE_CONTENT_INTENT: 'sometimes' })), [
-      'environment variable LATENTCORD_MESSAGE_CONTENT_INTENT: `discord.messageContentIntent` must be `true` or `false`, got `sometimes`',
-    ]);
-    assert.deepEqual(problemsOf(() => load({ DISCORD_API_URL: 'discord.com/api' })), [
-      'environment variable DISCORD_API_URL: `discord.apiUrl` must be an http:// or https:// URL without query or fragment, got `discord.com/api`',
-    ]);
-    assert.deepEqual(problemsOf(() => load({ LATENTCORD_ATTACHMENT_HOSTS: 'cdn.discordapp.com, https://evil.example' })), [
-      'environment variable LATENTCORD_ATTACHMENT_HOSTS: `discord.attachmentHosts` must be a list of host names, each `host` or `host:port`, got `cdn.discordapp.com, https://evil.example`',
-    ]);
+    assert.deepEqual(
+      problemsOf(() => load({ LATENTCORD_QUEUE_MAX_LENGTH: '-1' })),
+      ['environment variable LATENTCORD_QUEUE_MAX_LENGTH: `queue.maxLength` must be an integer from 1 to 1000, got `-1`'],
+    );
+    assert.deepEqual(
+      problemsOf(() => load({ LATENTCORD_DEVICE: 'gpu' })),
+      ['environment variable LATENTCORD_DEVICE: `device` must be one of `cpu`, `cuda`, got `gpu`'],
+    );
+    assert.deepEqual(
+      problemsOf(() => load({ LATENTCORD_HTTP_PORT: 'abc' })),
+      ['environment variable LATENTCORD_HTTP_PORT: `http.port` must be an integer from 0 to 65535, got `abc`'],
+    );
+    assert.deepEqual(
+      problemsOf(() => load({ LATENTCORD_MESSAGE_CONTENT_INTENT: 'sometimes' })),
+      ['environment variable LATENTCORD_MESSAGE_CONTENT_INTENT: `discord.messageContentIntent` must be `true` or `false`, got `sometimes`'],
+    );
+    assert.deepEqual(
+      problemsOf(() => load({ DISCORD_API_URL: 'discord.com/api' })),
+      [
+        'environment variable DISCORD_API_URL: `discord.apiUrl` must be an http:// or https:// URL without query or fragment, got `discord.com/api`',
+      ],
+    );
+    assert.deepEqual(
+      problemsOf(() => load({ LATENTCORD_ATTACHMENT_HOSTS: 'cdn.discordapp.com, https://evil.example' })),
+      [
+        'environment variable LATENTCORD_ATTACHMENT_HOSTS: `discord.attachmentHosts` must be a list of host names, each `host` or `host:port`, got `cdn.discordapp.com, https://evil.example`',
+      ],
+    );
   });
 
   it('warns about unknown LATENTCORD_ variables with a suggestion, without failing', () => {
     const warnings: string[] = [];
-    loadConfig({ env: { LATENTCORD_DEVCE: 'cuda', LATENTCORD_SOMETHING_ELSE: 'x', OTHER: 'y' }, cwd, onWarning: (message) => warnings.push(message) });
+    loadConfig({
+      env: { LATENTCORD_DEVCE: 'cuda', LATENTCORD_SOMETHING_ELSE: 'x', OTHER: 'y' },
+      cwd,
+      onWarning: (message) => warnings.push(message),
+    });
     assert.deepEqual(warnings, [
       'Unknown environment variable LATENTCORD_DEVCE ignored — did you mean LATENTCORD_DEVICE?',
       'Unknown environment variable LATENTCORD_SOMETHING_ELSE ignored',
@@ -163,7 +193,11 @@ describe('loadConfig: environment variables', () => {
 
 describe('loadConfig: user file', () => {
   it('merges a partial file over the defaults; lists replace', () => {
-    const file = writeConfig('merge.json', { queue: { maxLength: 3 }, discord: { attachmentHosts: ['localhost:1234'] }, guildDefaults: { bannedWords: ['gore'] } });
+    const file = writeConfig('merge.json', {
+      queue: { maxLength: 3 },
+      discord: { attachmentHosts: ['localhost:1234'] },
+      guildDefaults: { bannedWords: ['gore'] },
+    });
     const config = load({}, { configFile: file });
     assert.equal(config.queue.maxLength, 3);
     assert.equal(config.queue.jobTimeoutSeconds, load().queue.jobTimeoutSeconds);
@@ -197,12 +231,14 @@ describe('loadConfig: user file', () => {
   it('names the file, the key, the expectation and the value of a bad value', () => {
     const file = writeConfig('local.json', { queue: { maxLength: -1 } });
     assert.equal(file, 'config/local.json');
-    assert.deepEqual(problemsOf(() => load({}, { configFile: file })), [
-      'config/local.json: `queue.maxLength` must be an integer from 1 to 1000, got `-1`',
-    ]);
-    assert.deepEqual(problemsOf(() => load({ LATENTCORD_CONFIG: file })), [
-      'config/local.json (from LATENTCORD_CONFIG): `queue.maxLength` must be an integer from 1 to 1000, got `-1`',
-    ]);
+    assert.deepEqual(
+      problemsOf(() => load({}, { configFile: file })),
+      ['config/local.json: `queue.maxLength` must be an integer from 1 to 1000, got `-1`'],
+    );
+    assert.deepEqual(
+      problemsOf(() => load({ LATENTCORD_CONFIG: file })),
+      ['config/local.json (from LATENTCORD_CONFIG): `queue.maxLength` must be an integer from 1 to 1000, got `-1`'],
+    );
   });
 
   it('checks values of every kind', () => {
@@ -214,17 +250,20 @@ describe('loadConfig: user file', () => {
       runtime: { graphOptimizationLevel: 'max' },
       guildDefaults: { width: 500, scheduler: 'heun' },
     });
-    assert.deepEqual(problemsOf(() => load({}, { configFile: file })), [
-      'config/kinds.json: `discord.token` must be a non-empty token or `null` (not configured), got `""`',
-      'config/kinds.json: `discord.messageContentIntent` must be `true` or `false`, got `"yes"`',
-      'config/kinds.json: `modelDir` must be a non-empty path or `null` (use the default model), got `5`',
-      'config/kinds.json: `defaultModel.repo` must be a Hugging Face repository `owner/name` (or "" until one is chosen), got `"not a repo"`',
-      'config/kinds.json: `runtime.graphOptimizationLevel` must be one of `disabled`, `basic`, `extended`, `all`, got `"max"`',
-      'config/kinds.json: `logging.level` must be one of `fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`, got `"verbose"`',
-      'config/kinds.json: `logging.pretty` must be `"auto"`, `true` or `false`, got `"sometimes"`',
-      'config/kinds.json: `guildDefaults.width` must be a multiple of 8 from 64 to 2048, got `500`',
-      'config/kinds.json: `guildDefaults.scheduler` must be one of `euler`, `euler-a`, `ddim`, `dpmpp-2m`, `dpmpp-2m-karras`, `lcm`, `pndm`, `lms`, `unipc`, `ddpm`, got `"heun"`',
-    ]);
+    assert.deepEqual(
+      problemsOf(() => load({}, { configFile: file })),
+      [
+        'config/kinds.json: `discord.token` must be a non-empty token or `null` (not configured), got `""`',
+        'config/kinds.json: `discord.messageContentIntent` must be `true` or `false`, got `"yes"`',
+        'config/kinds.json: `modelDir` must be a non-empty path or `null` (use the default model), got `5`',
+        'config/kinds.json: `defaultModel.repo` must be a Hugging Face repository `owner/name` (or "" until one is chosen), got `"not a repo"`',
+        'config/kinds.json: `runtime.graphOptimizationLevel` must be one of `disabled`, `basic`, `extended`, `all`, got `"max"`',
+        'config/kinds.json: `logging.level` must be one of `fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`, got `"verbose"`',
+        'config/kinds.json: `logging.pretty` must be `"auto"`, `true` or `false`, got `"sometimes"`',
+        'config/kinds.json: `guildDefaults.width` must be a multiple of 8 from 64 to 2048, got `500`',
+        'config/kinds.json: `guildDefaults.scheduler` must be one of `euler`, `euler-a`, `ddim`, `dpmpp-2m`, `dpmpp-2m-karras`, `lcm`, `pndm`, `lms`, `unipc`, `ddpm`, got `"heun"`',
+      ],
+    );
   });
 
   it('rejects unknown keys with a did-you-mean suggestion', () => {
@@ -234,13 +273,16 @@ describe('loadConfig: user file', () => {
       guildDefaults: { maxWidth: 1024, stpes: 3 },
       colour: 'blue',
     });
-    assert.deepEqual(problemsOf(() => load({}, { configFile: file })), [
-      'config/typos.json: unknown key `queue.maxLenght` — did you mean `queue.maxLength`?',
-      'config/typos.json: unknown key `maxLength` — did you mean `queue.maxLength`?',
-      'config/typos.json: unknown key `guildDefaults.maxWidth` — did you mean `guildDefaults.maxPixels`?',
-      'config/typos.json: unknown key `guildDefaults.stpes` — did you mean `guildDefaults.steps`?',
-      'config/typos.json: unknown key `colour`',
-    ]);
+    assert.deepEqual(
+      problemsOf(() => load({}, { configFile: file })),
+      [
+        'config/typos.json: unknown key `queue.maxLenght` — did you mean `queue.maxLength`?',
+        'config/typos.json: unknown key `maxLength` — did you mean `queue.maxLength`?',
+        'config/typos.json: unknown key `guildDefaults.maxWidth` — did you mean `guildDefaults.maxPixels`?',
+        'config/typos.json: unknown key `guildDefaults.stpes` — did you mean `guildDefaults.steps`?',
+        'config/typos.json: unknown key `colour`',
+      ],
+    );
   });
 
   it('allows a $schema key', () => {
@@ -250,25 +292,33 @@ describe('loadConfig: user file', () => {
 
   it('refuses an object key given a plain value', () => {
     const file = writeConfig('shape.json', { queue: 5 });
-    assert.deepEqual(problemsOf(() => load({}, { configFile: file })), ['config/shape.json: `queue` must be an object, got `5`']);
+    assert.deepEqual(
+      problemsOf(() => load({}, { configFile: file })),
+      ['config/shape.json: `queue` must be an object, got `5`'],
+    );
   });
 
   it('refuses a per-server default above its limit, naming the source of the change', () => {
     const file = writeConfig('conflict.json', { guildDefaults: { steps: 60 } });
-    assert.deepEqual(problemsOf(() => load({}, { configFile: file })), [
-      'config/conflict.json: `guildDefaults.steps` (60) may not exceed `guildDefaults.maxSteps` (50).',
-    ]);
+    assert.deepEqual(
+      problemsOf(() => load({}, { configFile: file })),
+      ['config/conflict.json: `guildDefaults.steps` (60) may not exceed `guildDefaults.maxSteps` (50).'],
+    );
   });
 
   it('reports unreadable files and bad JSON', () => {
-    assert.deepEqual(problemsOf(() => load({}, { configFile: 'config/missing.json' })), [
-      `config/missing.json: file not found (${join(cwd, 'config', 'missing.json')})`,
-    ]);
+    assert.deepEqual(
+      problemsOf(() => load({}, { configFile: 'config/missing.json' })),
+      [`config/missing.json: file not found (${join(cwd, 'config', 'missing.json')})`],
+    );
     const broken = writeConfig('broken.json', '{ "queue": { "maxLength": 3, } }');
     const [message] = problemsOf(() => load({}, { configFile: broken }));
     assert.match(message!, /^config\/broken\.json: not valid JSON: /u);
     const array = writeConfig('array.json', '[1, 2]');
-    assert.deepEqual(problemsOf(() => load({}, { configFile: array })), ['config/array.json: must contain a JSON object, got `[1,2]`']);
+    assert.deepEqual(
+      problemsOf(() => load({}, { configFile: array })),
+      ['config/array.json: must contain a JSON object, got `[1,2]`'],
+    );
   });
 
   it('reports every problem of every source at once', () => {

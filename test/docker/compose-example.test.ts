@@ -86,7 +86,10 @@ describe('docker-compose.example.yml', () => {
     const match = /^\s+stop_grace_period: (\S+)$/mu.exec(common);
     assert.ok(match, 'stop_grace_period is set');
     const grace = durationSeconds(match[1]!);
-    assert.ok(grace >= defaults.shutdown.graceSeconds + 10, `${grace} s >= graceSeconds ${defaults.shutdown.graceSeconds} s + 10 s for the rest of the shutdown`);
+    assert.ok(
+      grace >= defaults.shutdown.graceSeconds + 10,
+      `${grace} s >= graceSeconds ${defaults.shutdown.graceSeconds} s + 10 s for the rest of the shutdown`,
+    );
   });
 
   test('docs/docker.md documents stop timeout and grace period consistently', () => {
@@ -95,8 +98,15 @@ describe('docker-compose.example.yml', () => {
     assert.ok(grace);
     assert.ok(docs.includes(`--stop-timeout ${grace}`), `docs use --stop-timeout ${grace}`);
     assert.ok(docs.includes(`stop_grace_period: ${grace}s`));
-    for (const needed of ['--gpus all', 'NVIDIA Container Toolkit', 'docker build --target cuda', 'docker build --target cpu',
-      '/healthz', 'LATENTCORD_MODEL_DIR=/models', 'docker logs']) {
+    for (const needed of [
+      '--gpus all',
+      'NVIDIA Container Toolkit',
+      'docker build --target cuda',
+      'docker build --target cpu',
+      '/healthz',
+      'LATENTCORD_MODEL_DIR=/models',
+      'docker logs',
+    ]) {
       assert.ok(docs.includes(needed), `docs mention ${needed}`);
     }
   });
@@ -117,7 +127,8 @@ describe('docker-compose.example.yml', () => {
         );
         if (result.ok) return;
         // ENOENT: not installed; `docker: 'compose' is not a docker command`: no plugin.
-        const missing = result.error.code === 'ENOENT' || /is not a docker command|unknown (shorthand )?flag/u.test(result.error.stderr ?? '');
+        const missing =
+          result.error.code === 'ENOENT' || /is not a docker command|unknown (shorthand )?flag/u.test(result.error.stderr ?? '');
         if (!missing) assert.fail(`${program} ${args.join(' ')} rejected the file:\n${result.error.stderr ?? ''}`);
       }
       t.skip('no Docker Compose CLI installed (docker compose or docker-compose)');

@@ -93,7 +93,10 @@ describe('Dockerfile lint (dockerfile-utils via npm run lint:docker)', () => {
       assert.match(failure.stdout, /Dockerfile:3:\d+: WORKDIR paths should be absolute/u);
       assert.match(failure.stdout, /Dockerfile:4:\d+: .*missing unit in duration 30/u);
       assert.match(failure.stdout, /Dockerfile:5:\d+: Unknown flag: chwon/u);
-      assert.ok(lines.every((line) => /^Dockerfile:\d+:\d+: /u.test(line)), failure.stdout);
+      assert.ok(
+        lines.every((line) => /^Dockerfile:\d+:\d+: /u.test(line)),
+        failure.stdout,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -118,7 +121,10 @@ describe('Dockerfile structure', () => {
     assert.deepEqual(commands, ['npm ci', 'npm run build', 'npm prune --omit=dev']);
     // Sources are copied after `npm ci`, so that a source change reuses the dependency layer.
     const ciLine = instructions(build, 'RUN').find((instruction) => runCommands(instruction.args).includes('npm ci'))!.line;
-    const copies = instructions(build, 'COPY').map((copy) => ({ line: copy.line, sources: splitFlags(copy.args).rest.split(/\s+/u).slice(0, -1) }));
+    const copies = instructions(build, 'COPY').map((copy) => ({
+      line: copy.line,
+      sources: splitFlags(copy.args).rest.split(/\s+/u).slice(0, -1),
+    }));
     const manifestCopy = copies.find((copy) => copy.sources.includes('package-lock.json'));
     assert.ok(manifestCopy && manifestCopy.line < ciLine, 'package*.json are copied before npm ci');
     for (const copy of copies.filter((c) => c.sources.includes('src') || c.sources.includes('tsconfig.json'))) {
@@ -136,7 +142,8 @@ describe('Dockerfile structure', () => {
     assert.match(text, /(^|[\s;&|(])npm ci(?=$|[\s;&|)])/mu, '.ci/run installs with npm ci');
     const scripts = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
     const buildsDirectly = /(^|[\s;&|(])npm run build(?=$|[\s;&|)])/mu.test(text);
-    const buildsThroughTest = /(^|[\s;&|(])npm (?:run )?test(?=$|[\s;&|)])/mu.test(text) && /^npm run build(\s|$)/u.test(scripts['test'] ?? '');
+    const buildsThroughTest =
+      /(^|[\s;&|(])npm (?:run )?test(?=$|[\s;&|)])/mu.test(text) && /^npm run build(\s|$)/u.test(scripts['test'] ?? '');
     assert.ok(buildsDirectly || buildsThroughTest, '.ci/run builds with npm run build (directly or through npm test)');
   });
 
@@ -154,17 +161,24 @@ describe('Dockerfile structure', () => {
     for (const needed of ['src/cli/main.ts', 'config/default.json', 'commands/index.ts', 'cli.ts', '.npmrc']) {
       assert.ok(sent(needed), `${needed} is in the build context`);
     }
-    for (const kept of ['.env', '.git/config', 'node_modules/sharp/package.json', 'dist/cli.js', 'data/latentcord.sqlite',
-      'models/x/unet/model.onnx', 'config/local.json', 'test/fixtures/SOURCE-README.md', '.build-docker/cli.js']) {
+    for (const kept of [
+      '.env',
+      '.git/config',
+      'node_modules/sharp/package.json',
+      'dist/cli.js',
+      'data/latentcord.sqlite',
+      'models/x/unet/model.onnx',
+      'config/local.json',
+      'test/fixtures/SOURCE-README.md',
+      '.build-docker/cli.js',
+    ]) {
       assert.ok(!sent(kept), `${kept} stays out of the build context`);
     }
   });
 
   test('the build compiles every source folder the application needs', () => {
     const tsconfig = JSON.parse(readFileSync(join(repoRoot, 'tsconfig.json'), 'utf8')) as { include: string[] };
-    const copied = new Set(
-      instructions(stage('build'), 'COPY').flatMap((copy) => splitFlags(copy.args).rest.split(/\s+/u).slice(0, -1)),
-    );
+    const copied = new Set(instructions(stage('build'), 'COPY').flatMap((copy) => splitFlags(copy.args).rest.split(/\s+/u).slice(0, -1)));
     // Tests and benchmarks are compiled by CI, not shipped.
     const application = tsconfig.include.filter((entry) => entry !== 'test' && entry !== 'bench');
     for (const entry of application) assert.ok(copied.has(entry), `the build stage copies ${entry} (tsconfig include)`);
@@ -180,7 +194,9 @@ describe('Dockerfile structure', () => {
         const name = user.split(':')[0]!;
         assert.notEqual(name, 'root');
         assert.notEqual(name, '0');
-        const created = instructions(stage(target), 'RUN').some((instruction) => new RegExp(`useradd\\b.*\\b${name}\\b`, 'u').test(instruction.args));
+        const created = instructions(stage(target), 'RUN').some((instruction) =>
+          new RegExp(`useradd\\b.*\\b${name}\\b`, 'u').test(instruction.args),
+        );
         assert.ok(created, `user ${name} is created with useradd in the stage`);
       });
 
@@ -201,7 +217,10 @@ describe('Dockerfile structure', () => {
         const cmd = jsonArray(instructions(stage(target), 'CMD').at(-1)?.args ?? 'null');
         assert.match(entrypoint[0] ?? '', /\/tini$/u);
         assert.equal(entrypoint[1], '--');
-        const packageJson = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { bin: Record<string, string>; scripts: Record<string, string> };
+        const packageJson = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+          bin: Record<string, string>;
+          scripts: Record<string, string>;
+        };
         assert.deepEqual(entrypoint.slice(2), ['node', `/app/${packageJson.bin['latentcord']}`]);
         assert.deepEqual(cmd, ['bot']);
         assert.equal(packageJson.scripts['start'], 'node dist/cli.js bot', 'npm start runs the same command');
@@ -216,7 +235,10 @@ describe('Dockerfile structure', () => {
           .filter((copy) => splitFlags(copy.args).flags.has('from'))
           .map((copy) => splitFlags(copy.args).rest.split(/\s+/u));
         for (const needed of ['package.json', 'config', 'dist', 'node_modules']) {
-          assert.ok(destinations.some((parts) => parts[0] === `/app/${needed}`), `copies /app/${needed}`);
+          assert.ok(
+            destinations.some((parts) => parts[0] === `/app/${needed}`),
+            `copies /app/${needed}`,
+          );
         }
       });
 
@@ -272,7 +294,9 @@ describe('Dockerfile structure', () => {
     assert.equal(major, 20);
     assert.ok(minor >= 9, 'package.json engines: >=20.9');
     assert.equal(stage('build').base, stage('cpu').base, 'built on the same Node and Debian as the cpu image');
-    const copiesNode = instructions(stage('cuda'), 'COPY').some((copy) => /--from=build\s+\/usr\/local\/bin\/node\s+\/usr\/local\/bin\/node$/u.test(copy.args));
+    const copiesNode = instructions(stage('cuda'), 'COPY').some((copy) =>
+      /--from=build\s+\/usr\/local\/bin\/node\s+\/usr\/local\/bin\/node$/u.test(copy.args),
+    );
     assert.ok(copiesNode, 'the cuda image takes node from the build stage');
   });
 
@@ -280,7 +304,8 @@ describe('Dockerfile structure', () => {
     const cudaPath = stagesBuiltFor(model, 'cuda');
     const cpuPath = stagesBuiltFor(model, 'cpu');
     const setters = model.stages.filter((s) =>
-      s.instructions.some((instruction) => /\bONNXRUNTIME_NODE_INSTALL(?:_CUDA)?\b/u.test(instruction.args)));
+      s.instructions.some((instruction) => /\bONNXRUNTIME_NODE_INSTALL(?:_CUDA)?\b/u.test(instruction.args)),
+    );
     assert.ok(setters.length > 0, 'some stage installs the CUDA provider');
     for (const s of setters) {
       assert.ok(cudaPath.has(s), `stage ${s.name} is built for the cuda target`);

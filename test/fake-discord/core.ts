@@ -59,7 +59,13 @@ export class Core {
     this.applicationId = this.snowflakes.next();
     this.botUserId = this.applicationId;
     this.store = new Store(this.botUserId);
-    this.store.users.set(this.botUserId, { id: this.botUserId, username: options.botUsername, globalName: null, bot: true, acceptsDms: true });
+    this.store.users.set(this.botUserId, {
+      id: this.botUserId,
+      username: options.botUsername,
+      globalName: null,
+      bot: true,
+      acceptsDms: true,
+    });
     this.sessionStartRemaining = options.sessionStartLimit;
     const privileged = options.privilegedIntents;
     this.gateway = new Gateway(
@@ -136,7 +142,13 @@ export class Core {
     const id = this.snowflakes.next();
     const clean = sanitizeFilename(filename);
     const type = contentType && contentType !== 'application/octet-stream' ? contentType : guessContentType(clean, data);
-    this.store.blobs.set(id, { id, filename: clean, contentType: type ?? 'application/octet-stream', data, behavior: extras.behavior ?? {} });
+    this.store.blobs.set(id, {
+      id,
+      filename: clean,
+      contentType: type ?? 'application/octet-stream',
+      data,
+      behavior: extras.behavior ?? {},
+    });
     const size = imageSize(data);
     return {
       id,
@@ -180,7 +192,10 @@ export class Core {
           continue;
         }
         const kept = existing.find((a) => a.id === spec.id);
-        if (!kept) throw DiscordErrors.invalidFormBody([{ path: 'attachments', code: 'ATTACHMENT_NOT_FOUND', message: `Attachment ${spec.id} not found` }]);
+        if (!kept)
+          throw DiscordErrors.invalidFormBody([
+            { path: 'attachments', code: 'ATTACHMENT_NOT_FOUND', message: `Attachment ${spec.id} not found` },
+          ]);
         result.push({ ...kept, ...(spec.description !== undefined ? { description: spec.description } : {}) });
       }
     } else {
@@ -190,7 +205,9 @@ export class Core {
       if (!used.has(index)) result.push(this.storeBlob(channelId, file.data, file.filename, file.contentType, { ephemeral }));
     }
     if (result.length > this.options.maxFilesPerMessage) {
-      throw DiscordErrors.invalidFormBody([{ path: 'attachments', code: 'BASE_TYPE_MAX_LENGTH', message: `Must be ${this.options.maxFilesPerMessage} or fewer in length.` }]);
+      throw DiscordErrors.invalidFormBody([
+        { path: 'attachments', code: 'BASE_TYPE_MAX_LENGTH', message: `Must be ${this.options.maxFilesPerMessage} or fewer in length.` },
+      ]);
     }
     return result;
   }
@@ -236,7 +253,12 @@ export class Core {
       if (!media || !media.url.startsWith('attachment://')) return media;
       const attachment = attachments.find((a) => a.filename === media.url.slice('attachment://'.length));
       if (!attachment) return media;
-      return { ...media, url: attachment.url, proxy_url: attachment.proxy_url, ...(attachment.width ? { width: attachment.width, height: attachment.height ?? 0 } : {}) };
+      return {
+        ...media,
+        url: attachment.url,
+        proxy_url: attachment.proxy_url,
+        ...(attachment.width ? { width: attachment.width, height: attachment.height ?? 0 } : {}),
+      };
     };
     return embeds.map((embed) => {
       const out: ApiEmbed = { type: 'rich', ...embed };
@@ -253,7 +275,9 @@ export class Core {
     const referenced = this.store.findMessage(ref.message_id);
     if (!referenced || referenced.channel_id !== (ref.channel_id ?? channelId)) {
       if (ref.fail_if_not_exists === false) return null;
-      throw DiscordErrors.invalidFormBody([{ path: 'message_reference', code: 'MESSAGE_REFERENCE_UNKNOWN_MESSAGE', message: 'Unknown message' }]);
+      throw DiscordErrors.invalidFormBody([
+        { path: 'message_reference', code: 'MESSAGE_REFERENCE_UNKNOWN_MESSAGE', message: 'Unknown message' },
+      ]);
     }
     return referenced;
   }
@@ -270,12 +294,21 @@ export class Core {
     const { channelId, authorId, input } = args;
     const channel = this.store.requireChannel(channelId);
     const referenced = this.resolveReference(channelId, input);
-    const flags = (input.flags ?? 0) & (MessageFlags.SuppressEmbeds | MessageFlags.Ephemeral | MessageFlags.SuppressNotifications | MessageFlags.IsComponentsV2);
+    const flags =
+      (input.flags ?? 0) &
+      (MessageFlags.SuppressEmbeds | MessageFlags.Ephemeral | MessageFlags.SuppressNotifications | MessageFlags.IsComponentsV2);
     const ephemeral = args.ephemeral ?? (flags & MessageFlags.Ephemeral) !== 0;
     const attachments = this.buildAttachments(channelId, input, [], ephemeral);
     const id = this.snowflakes.next();
     const content = input.content ?? '';
-    const mentionInfo = this.computeMentions(content, channel.guildId, authorId, channelId, input.allowedMentions, referenced?.author.id ?? null);
+    const mentionInfo = this.computeMentions(
+      content,
+      channel.guildId,
+      authorId,
+      channelId,
+      input.allowedMentions,
+      referenced?.author.id ?? null,
+    );
     const message: ApiMessage = {
       type: referenced ? MessageType.Reply : (args.type ?? MessageType.Default),
       content,
@@ -296,7 +329,12 @@ export class Core {
       ...(input.nonce !== undefined ? { nonce: input.nonce } : {}),
       ...(referenced
         ? {
-            message_reference: { type: 0, channel_id: channelId, message_id: referenced.id, ...(channel.guildId ? { guild_id: channel.guildId } : {}) },
+            message_reference: {
+              type: 0,
+              channel_id: channelId,
+              message_id: referenced.id,
+              ...(channel.guildId ? { guild_id: channel.guildId } : {}),
+            },
             referenced_message: referenced,
           }
         : {}),
@@ -313,7 +351,8 @@ export class Core {
     if (input.present.has('content')) edited.content = input.content ?? '';
     if (input.present.has('embeds')) edited.embeds = input.embeds ?? [];
     if (input.present.has('components')) edited.components = input.components ?? [];
-    if (input.present.has('attachments') || input.files.length > 0) edited.attachments = this.buildAttachments(message.channel_id, input, message.attachments, ephemeral);
+    if (input.present.has('attachments') || input.files.length > 0)
+      edited.attachments = this.buildAttachments(message.channel_id, input, message.attachments, ephemeral);
     if (input.present.has('embeds') || input.present.has('attachments') || input.files.length > 0) {
       edited.embeds = this.resolveEmbedAttachments(edited.embeds, edited.attachments);
     }
@@ -322,7 +361,10 @@ export class Core {
       edited.flags = (message.flags & ~changeable) | ((input.flags ?? 0) & changeable);
     }
     if (input.present.has('content') || input.present.has('allowed_mentions')) {
-      Object.assign(edited, this.computeMentions(edited.content, channel.guildId, message.author.id, message.channel_id, input.allowedMentions, null));
+      Object.assign(
+        edited,
+        this.computeMentions(edited.content, channel.guildId, message.author.id, message.channel_id, input.allowedMentions, null),
+      );
     }
     const empty =
       edited.content.trim() === '' &&
@@ -353,7 +395,14 @@ export class Core {
     const referenced = message.referenced_message ? this.redact(message.referenced_message) : message.referenced_message;
     if (visible) return referenced === message.referenced_message ? message : { ...message, referenced_message: referenced ?? null };
     const { poll: _poll, ...rest } = message;
-    return { ...rest, content: '', embeds: [], attachments: [], components: [], ...(referenced !== undefined ? { referenced_message: referenced } : {}) };
+    return {
+      ...rest,
+      content: '',
+      embeds: [],
+      attachments: [],
+      components: [],
+      ...(referenced !== undefined ? { referenced_message: referenced } : {}),
+    };
   }
 
   /**
@@ -381,20 +430,29 @@ export class Core {
   private messageRouting(message: ApiMessage): DispatchRouting {
     const channel = this.store.requireChannel(message.channel_id);
     const asGuild = channel.guildId !== null && (message.flags & MessageFlags.Ephemeral) === 0;
-    return asGuild ? { guildId: channel.guildId, intents: GatewayIntent.GuildMessages } : { guildId: null, intents: GatewayIntent.DirectMessages };
+    return asGuild
+      ? { guildId: channel.guildId, intents: GatewayIntent.GuildMessages }
+      : { guildId: null, intents: GatewayIntent.DirectMessages };
   }
 
   /** Dispatches MESSAGE_CREATE or MESSAGE_UPDATE (`tts` is always false in updates, as on Discord). */
   dispatchMessage(t: 'MESSAGE_CREATE' | 'MESSAGE_UPDATE', message: ApiMessage): void {
     const data = this.messageEventData(t === 'MESSAGE_UPDATE' ? { ...message, tts: false } : message);
-    this.gateway.dispatch(t, data, { ...this.messageRouting(message), transform: (d, session) => this.redactForSession(d as ApiMessage, session) });
+    this.gateway.dispatch(t, data, {
+      ...this.messageRouting(message),
+      transform: (d, session) => this.redactForSession(d as ApiMessage, session),
+    });
     this.events.emit('message', { kind: t === 'MESSAGE_CREATE' ? 'create' : 'update', message });
   }
 
   /** Dispatches MESSAGE_DELETE. */
   dispatchMessageDelete(message: ApiMessage): void {
     const routing = this.messageRouting(message);
-    this.gateway.dispatch('MESSAGE_DELETE', { id: message.id, channel_id: message.channel_id, ...(routing.guildId ? { guild_id: routing.guildId } : {}) }, routing);
+    this.gateway.dispatch(
+      'MESSAGE_DELETE',
+      { id: message.id, channel_id: message.channel_id, ...(routing.guildId ? { guild_id: routing.guildId } : {}) },
+      routing,
+    );
     this.events.emit('message', { kind: 'delete', message });
   }
 
@@ -631,7 +689,14 @@ export function guessContentType(filename: string, data: Buffer): string | undef
   if (data.length >= 6 && data.toString('latin1', 0, 3) === 'GIF') return 'image/gif';
   if (data.length >= 12 && data.toString('latin1', 0, 4) === 'RIFF' && data.toString('latin1', 8, 12) === 'WEBP') return 'image/webp';
   const ext = filename.toLowerCase().split('.').pop();
-  const byExt: Record<string, string> = { txt: 'text/plain; charset=utf-8', json: 'application/json; charset=utf-8', png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif' };
+  const byExt: Record<string, string> = {
+    txt: 'text/plain; charset=utf-8',
+    json: 'application/json; charset=utf-8',
+    png: 'image/png',
+    jpg: 'image/jpeg',
+    jpeg: 'image/jpeg',
+    webp: 'image/webp',
+    gif: 'image/gif',
+  };
   return ext ? byExt[ext] : undefined;
 }
-

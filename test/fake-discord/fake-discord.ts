@@ -173,7 +173,11 @@ export class FakeDiscord {
   private resumesAtLastDrop = 0;
   private closed = false;
 
-  private constructor(private readonly server: Server, core: Core, rateLimiter: RateLimiter) {
+  private constructor(
+    private readonly server: Server,
+    core: Core,
+    rateLimiter: RateLimiter,
+  ) {
     this.core = core;
     this.rateLimiter = rateLimiter;
     const { port } = server.address() as AddressInfo;
@@ -186,7 +190,12 @@ export class FakeDiscord {
     this.ownerUserId = this.createUser({ username: 'app-owner' }).id;
     this.uploadChannelId = core.snowflakes.next();
     this.router = new RestRouter(
-      { botToken: () => core.options.botToken, maxRequestBytes: core.options.maxRequestBytes, rateLimiter, retryAfterPrecision: core.options.retryAfterPrecision },
+      {
+        botToken: () => core.options.botToken,
+        maxRequestBytes: core.options.maxRequestBytes,
+        rateLimiter,
+        retryAfterPrecision: core.options.retryAfterPrecision,
+      },
       (entry) => this.logRequest(entry),
     );
     registerBasicRoutes(this.router, core, () => this.ownerUserId);
@@ -281,7 +290,13 @@ export class FakeDiscord {
   /** Creates a user. */
   createUser(args: { username: string; globalName?: string; bot?: boolean; acceptsDms?: boolean }): ApiUser {
     const id = this.core.snowflakes.next();
-    this.core.store.users.set(id, { id, username: args.username, globalName: args.globalName ?? null, bot: args.bot ?? false, acceptsDms: args.acceptsDms ?? true });
+    this.core.store.users.set(id, {
+      id,
+      username: args.username,
+      globalName: args.globalName ?? null,
+      bot: args.bot ?? false,
+      acceptsDms: args.acceptsDms ?? true,
+    });
     return this.core.store.userJson(id);
   }
 
@@ -290,10 +305,19 @@ export class FakeDiscord {
    * {@link DEFAULT_BOT_PERMISSIONS}), an @everyone role, and an owner (created when not given). A
    * connected bot gets GUILD_CREATE.
    */
-  createGuild(args: { name: string; ownerId?: UserRef; locale?: string; everyonePermissions?: PermissionInput; botPermissions?: PermissionInput }): FakeGuild {
+  createGuild(args: {
+    name: string;
+    ownerId?: UserRef;
+    locale?: string;
+    everyonePermissions?: PermissionInput;
+    botPermissions?: PermissionInput;
+  }): FakeGuild {
     const { store, snowflakes } = this.core;
     const id = snowflakes.next();
-    const ownerId = args.ownerId !== undefined ? idOf(args.ownerId) : this.createUser({ username: `${args.name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-owner` }).id;
+    const ownerId =
+      args.ownerId !== undefined
+        ? idOf(args.ownerId)
+        : this.createUser({ username: `${args.name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-owner` }).id;
     store.requireUser(ownerId);
     const botRoleId = snowflakes.next();
     const joinedAt = discordTimestamp();
@@ -303,8 +327,34 @@ export class FakeDiscord {
       ownerId,
       locale: args.locale ?? 'en-US',
       roles: new Map([
-        [id, { id, name: '@everyone', permissions: args.everyonePermissions !== undefined ? resolvePermissions(args.everyonePermissions) : DEFAULT_EVERYONE_PERMISSIONS, position: 0, managed: false, color: 0, hoist: false, mentionable: false }],
-        [botRoleId, { id: botRoleId, name: this.core.options.botUsername, permissions: args.botPermissions !== undefined ? resolvePermissions(args.botPermissions) : DEFAULT_BOT_PERMISSIONS, position: 1, managed: true, botId: this.core.botUserId, color: 0, hoist: false, mentionable: false }],
+        [
+          id,
+          {
+            id,
+            name: '@everyone',
+            permissions:
+              args.everyonePermissions !== undefined ? resolvePermissions(args.everyonePermissions) : DEFAULT_EVERYONE_PERMISSIONS,
+            position: 0,
+            managed: false,
+            color: 0,
+            hoist: false,
+            mentionable: false,
+          },
+        ],
+        [
+          botRoleId,
+          {
+            id: botRoleId,
+            name: this.core.options.botUsername,
+            permissions: args.botPermissions !== undefined ? resolvePermissions(args.botPermissions) : DEFAULT_BOT_PERMISSIONS,
+            position: 1,
+            managed: true,
+            botId: this.core.botUserId,
+            color: 0,
+            hoist: false,
+            mentionable: false,
+          },
+        ],
       ]),
       members: new Map([
         [ownerId, { userId: ownerId, roles: [], nick: null, joinedAt }],
@@ -325,10 +375,23 @@ export class FakeDiscord {
   createRole(guild: GuildRef, args: { name: string; permissions?: PermissionInput; mentionable?: boolean }): ApiRole {
     const record = this.core.store.requireGuild(idOf(guild));
     const id = this.core.snowflakes.next();
-    const role = { id, name: args.name, permissions: args.permissions !== undefined ? resolvePermissions(args.permissions) : 0n, position: record.roles.size, managed: false, color: 0, hoist: false, mentionable: args.mentionable ?? false };
+    const role = {
+      id,
+      name: args.name,
+      permissions: args.permissions !== undefined ? resolvePermissions(args.permissions) : 0n,
+      position: record.roles.size,
+      managed: false,
+      color: 0,
+      hoist: false,
+      mentionable: args.mentionable ?? false,
+    };
     record.roles.set(id, role);
     const json = this.core.store.roleJson(role);
-    this.core.gateway.dispatch('GUILD_ROLE_CREATE', { guild_id: record.id, role: json }, { guildId: record.id, intents: GatewayIntent.Guilds });
+    this.core.gateway.dispatch(
+      'GUILD_ROLE_CREATE',
+      { guild_id: record.id, role: json },
+      { guildId: record.id, intents: GatewayIntent.Guilds },
+    );
     return json;
   }
 
@@ -338,7 +401,15 @@ export class FakeDiscord {
    */
   createChannel(
     guild: GuildRef,
-    args: { name: string; type?: number; botPermissions?: PermissionInput; everyonePermissions?: PermissionInput; topic?: string; parentId?: ChannelRef; nsfw?: boolean },
+    args: {
+      name: string;
+      type?: number;
+      botPermissions?: PermissionInput;
+      everyonePermissions?: PermissionInput;
+      topic?: string;
+      parentId?: ChannelRef;
+      nsfw?: boolean;
+    },
   ): ApiChannel {
     const record = this.core.store.requireGuild(idOf(guild));
     const id = this.core.snowflakes.next();
@@ -375,7 +446,10 @@ export class FakeDiscord {
   }
 
   /** Changes a channel's overwrites for the bot and/or @everyone (CHANNEL_UPDATE for a connected bot). */
-  setChannelPermissions(channelRef: ChannelRef, args: { botPermissions?: PermissionInput; everyonePermissions?: PermissionInput }): ApiChannel {
+  setChannelPermissions(
+    channelRef: ChannelRef,
+    args: { botPermissions?: PermissionInput; everyonePermissions?: PermissionInput },
+  ): ApiChannel {
     const channel = this.core.store.requireChannel(idOf(channelRef));
     this.applyOverwrites(channel, args);
     const json = this.core.store.channelJson(channel.id);
@@ -387,16 +461,25 @@ export class FakeDiscord {
    * Adds a user to a guild. `permissions` are granted through a personal role (on top of @everyone's);
    * `roles` are existing role ids. GUILD_MEMBER_ADD for a bot with the GuildMembers intent.
    */
-  addMember(guild: GuildRef, userRef: UserRef, args: { permissions?: PermissionInput; roles?: Snowflake[]; nick?: string } = {}): ApiMember {
+  addMember(
+    guild: GuildRef,
+    userRef: UserRef,
+    args: { permissions?: PermissionInput; roles?: Snowflake[]; nick?: string } = {},
+  ): ApiMember {
     const record = this.core.store.requireGuild(idOf(guild));
     const userId = idOf(userRef);
     const user = this.core.store.requireUser(userId);
     const roles = [...(args.roles ?? [])];
     for (const role of roles) if (!record.roles.has(role)) throw new Error(`unknown role ${role} in guild ${record.id}`);
-    if (args.permissions !== undefined) roles.push(this.createRole(record.id, { name: `${user.username}-permissions`, permissions: args.permissions }).id);
+    if (args.permissions !== undefined)
+      roles.push(this.createRole(record.id, { name: `${user.username}-permissions`, permissions: args.permissions }).id);
     record.members.set(userId, { userId, roles, nick: args.nick ?? null, joinedAt: discordTimestamp() });
     const json = this.core.store.memberJson(record.id, userId);
-    this.core.gateway.dispatch('GUILD_MEMBER_ADD', { ...json, guild_id: record.id }, { guildId: record.id, intents: GatewayIntent.GuildMembers });
+    this.core.gateway.dispatch(
+      'GUILD_MEMBER_ADD',
+      { ...json, guild_id: record.id },
+      { guildId: record.id, intents: GatewayIntent.GuildMembers },
+    );
     return json;
   }
 
@@ -417,13 +500,24 @@ export class FakeDiscord {
   // ------------------------------------------------------------------ acting as users
 
   /** Stores bytes on the CDN and returns the attachment object (url/proxy_url point at this fake). */
-  uploadAttachment(data: Uint8Array, filename: string, contentType?: string, options: { behavior?: CdnBehavior; declaredSize?: number; description?: string; channelId?: ChannelRef; ephemeral?: boolean } = {}): ApiAttachment {
-    return this.core.storeBlob(options.channelId !== undefined ? idOf(options.channelId) : this.uploadChannelId, Buffer.from(data), filename, contentType, {
-      ...(options.behavior ? { behavior: options.behavior } : {}),
-      ...(options.declaredSize !== undefined ? { declaredSize: options.declaredSize } : {}),
-      ...(options.description !== undefined ? { description: options.description } : {}),
-      ...(options.ephemeral ? { ephemeral: true } : {}),
-    });
+  uploadAttachment(
+    data: Uint8Array,
+    filename: string,
+    contentType?: string,
+    options: { behavior?: CdnBehavior; declaredSize?: number; description?: string; channelId?: ChannelRef; ephemeral?: boolean } = {},
+  ): ApiAttachment {
+    return this.core.storeBlob(
+      options.channelId !== undefined ? idOf(options.channelId) : this.uploadChannelId,
+      Buffer.from(data),
+      filename,
+      contentType,
+      {
+        ...(options.behavior ? { behavior: options.behavior } : {}),
+        ...(options.declaredSize !== undefined ? { declaredSize: options.declaredSize } : {}),
+        ...(options.description !== undefined ? { description: options.description } : {}),
+        ...(options.ephemeral ? { ephemeral: true } : {}),
+      },
+    );
   }
 
   /** Changes how the CDN serves an attachment (see {@link CdnBehavior}). */
@@ -446,12 +540,15 @@ export class FakeDiscord {
     else if (place.channelId !== undefined) channelId = idOf(place.channelId);
     else throw new Error('give channelId (or dm: true)');
     const channel = this.core.store.requireChannel(channelId);
-    if (place.guildId !== undefined && channel.guildId !== idOf(place.guildId)) throw new Error(`channel ${channelId} is not in guild ${idOf(place.guildId)}`);
+    if (place.guildId !== undefined && channel.guildId !== idOf(place.guildId))
+      throw new Error(`channel ${channelId} is not in guild ${idOf(place.guildId)}`);
     if (channel.guildId === null) {
       if (!channel.recipientIds.includes(userId)) throw new Error(`user ${userId} is not in DM channel ${channelId}`);
     } else {
-      if (!this.core.store.requireGuild(channel.guildId).members.has(userId)) throw new Error(`user ${userId} is not a member of guild ${channel.guildId}: addMember first`);
-      if ((this.core.store.permissionsIn(channelId, userId) & PermissionFlags.ViewChannel) === 0n) throw new Error(`user ${userId} cannot see channel ${channelId}`);
+      if (!this.core.store.requireGuild(channel.guildId).members.has(userId))
+        throw new Error(`user ${userId} is not a member of guild ${channel.guildId}: addMember first`);
+      if ((this.core.store.permissionsIn(channelId, userId) & PermissionFlags.ViewChannel) === 0n)
+        throw new Error(`user ${userId} cannot see channel ${channelId}`);
     }
     return { channel, userId };
   }
@@ -468,10 +565,12 @@ export class FakeDiscord {
     }
     if (channel.guildId) {
       const permissions = store.permissionsIn(channel.id, userId);
-      if ((permissions & PermissionFlags.UseApplicationCommands) === 0n) throw new Error(`user ${userId} lacks UseApplicationCommands in channel ${channel.id}`);
+      if ((permissions & PermissionFlags.UseApplicationCommands) === 0n)
+        throw new Error(`user ${userId} lacks UseApplicationCommands in channel ${channel.id}`);
       if (command.default_member_permissions !== null && !overridden) {
         const needed = BigInt(command.default_member_permissions);
-        if ((permissions & needed) !== needed) throw new Error(`user ${userId} lacks the default_member_permissions of "${name}" and cannot see it`);
+        if ((permissions & needed) !== needed)
+          throw new Error(`user ${userId} lacks the default_member_permissions of "${name}" and cannot see it`);
       }
     } else {
       const contexts = command.contexts as number[] | null | undefined;
@@ -499,7 +598,8 @@ export class FakeDiscord {
     const strict = this.core.options.strictCommands && definitions !== undefined;
     for (const [name, value] of Object.entries(options ?? {})) {
       const definition = definitions?.find((d) => d.name === name);
-      if (!definition && strict) throw new Error(`option "${name}" is not defined; defined: ${(definitions ?? []).map((d) => d.name).join(', ') || 'none'}`);
+      if (!definition && strict)
+        throw new Error(`option "${name}" is not defined; defined: ${(definitions ?? []).map((d) => d.name).join(', ') || 'none'}`);
       const type = definition?.type ?? inferOptionType(value);
       if (name === focused) {
         if (strict && definition?.autocomplete !== true) throw new Error(`option "${name}" has no autocomplete`);
@@ -512,14 +612,27 @@ export class FakeDiscord {
         case OptionType.Number:
         case OptionType.Boolean: {
           const expected = type === OptionType.String ? 'string' : type === OptionType.Boolean ? 'boolean' : 'number';
-          if (typeof value !== expected || (type === OptionType.Integer && !Number.isInteger(value))) throw new Error(`option "${name}" needs a ${type === OptionType.Integer ? 'integer' : expected}`);
-          if (definition?.choices && !definition.choices.some((c) => c.value === value)) throw new Error(`option "${name}": ${String(value)} is not one of its choices`);
+          if (typeof value !== expected || (type === OptionType.Integer && !Number.isInteger(value)))
+            throw new Error(`option "${name}" needs a ${type === OptionType.Integer ? 'integer' : expected}`);
+          if (definition?.choices && !definition.choices.some((c) => c.value === value))
+            throw new Error(`option "${name}": ${String(value)} is not one of its choices`);
           out.push({ name, type, value: value as string | number | boolean });
           break;
         }
         case OptionType.Attachment: {
           const attachment = isUpload(value as AttachmentRef)
-            ? this.uploadAttachment((value as AttachmentUpload).data, (value as AttachmentUpload).filename, (value as AttachmentUpload).contentType, { ...((value as AttachmentUpload).behavior ? { behavior: (value as AttachmentUpload).behavior! } : {}), ...((value as AttachmentUpload).declaredSize !== undefined ? { declaredSize: (value as AttachmentUpload).declaredSize! } : {}), ephemeral: true })
+            ? this.uploadAttachment(
+                (value as AttachmentUpload).data,
+                (value as AttachmentUpload).filename,
+                (value as AttachmentUpload).contentType,
+                {
+                  ...((value as AttachmentUpload).behavior ? { behavior: (value as AttachmentUpload).behavior! } : {}),
+                  ...((value as AttachmentUpload).declaredSize !== undefined
+                    ? { declaredSize: (value as AttachmentUpload).declaredSize! }
+                    : {}),
+                  ephemeral: true,
+                },
+              )
             : (value as ApiAttachment);
           add('attachments', attachment.id, { ...attachment, ephemeral: true });
           out.push({ name, type, value: attachment.id });
@@ -540,13 +653,20 @@ export class FakeDiscord {
     }
     if (strict) {
       for (const definition of definitions ?? []) {
-        if (definition.required && !out.some((o) => o.name === definition.name)) throw new Error(`required option "${definition.name}" missing`);
+        if (definition.required && !out.some((o) => o.name === definition.name))
+          throw new Error(`required option "${definition.name}" missing`);
       }
     }
     return { options: out, resolved };
   }
 
-  private resolveEntity(id: string, type: number, channel: ChannelRecord, userId: Snowflake, add: (kind: string, id: string, value: unknown) => void): void {
+  private resolveEntity(
+    id: string,
+    type: number,
+    channel: ChannelRecord,
+    userId: Snowflake,
+    add: (kind: string, id: string, value: unknown) => void,
+  ): void {
     const { store } = this.core;
     if ((type === OptionType.User || type === OptionType.Mentionable) && store.users.has(id)) {
       add('users', id, store.userJson(id));
@@ -563,7 +683,13 @@ export class FakeDiscord {
     }
     if (type === OptionType.Channel && store.channels.has(id)) {
       const target = store.channelJson(id);
-      return add('channels', id, { id, name: target.name ?? '', type: target.type, permissions: store.permissionsIn(id, userId).toString(), ...(target.parent_id !== undefined ? { parent_id: target.parent_id } : {}) });
+      return add('channels', id, {
+        id,
+        name: target.name ?? '',
+        type: target.type,
+        permissions: store.permissionsIn(id, userId).toString(),
+        ...(target.parent_id !== undefined ? { parent_id: target.parent_id } : {}),
+      });
     }
     throw new Error(`cannot resolve ${id} as option type ${type}`);
   }
@@ -573,10 +699,14 @@ export class FakeDiscord {
     const command = this.findCommand(args.name, 1, channel, userId, args.commandPermissionOverride === true);
     let definitions: ApiCommandOption[] | undefined = command ? (command.options ?? []) : undefined;
     const path: ApiCommandOption[] = [];
-    for (const [wanted, kind] of [[args.subcommandGroup, OptionType.SubcommandGroup], [args.subcommand, OptionType.Subcommand]] as const) {
+    for (const [wanted, kind] of [
+      [args.subcommandGroup, OptionType.SubcommandGroup],
+      [args.subcommand, OptionType.Subcommand],
+    ] as const) {
       if (wanted === undefined) continue;
       const found = definitions?.find((d) => d.name === wanted && d.type === kind);
-      if (!found && command) throw new Error(`"${args.name}" has no ${kind === OptionType.Subcommand ? 'subcommand' : 'subcommand group'} "${wanted}"`);
+      if (!found && command)
+        throw new Error(`"${args.name}" has no ${kind === OptionType.Subcommand ? 'subcommand' : 'subcommand group'} "${wanted}"`);
       path.push(found ?? { type: kind, name: wanted, description: '' });
       definitions = found?.options ?? (command ? [] : undefined);
     }
@@ -654,13 +784,24 @@ export class FakeDiscord {
       type: InteractionType.ApplicationCommand,
       channelId: channel.id,
       userId,
-      data: { id: command?.id ?? this.core.snowflakes.next(), name: args.name, type: 2, target_id: targetId, resolved, ...(command?.guild_id ? { guild_id: command.guild_id } : {}) },
+      data: {
+        id: command?.id ?? this.core.snowflakes.next(),
+        name: args.name,
+        type: 2,
+        target_id: targetId,
+        resolved,
+        ...(command?.guild_id ? { guild_id: command.guild_id } : {}),
+      },
       commandName: args.name,
       responseMessageType: MessageType.ContextMenuCommand,
     });
   }
 
-  private componentInteraction(args: { user: UserRef; message: MessageRef; customId: string; locale?: string }, accept: (c: ApiComponent) => boolean, data: (c: ApiComponent) => Record<string, unknown>): InteractionHandle {
+  private componentInteraction(
+    args: { user: UserRef; message: MessageRef; customId: string; locale?: string },
+    accept: (c: ApiComponent) => boolean,
+    data: (c: ApiComponent) => Record<string, unknown>,
+  ): InteractionHandle {
     const message = this.core.findAnyMessage(idOf(args.message));
     if (!message) throw new Error(`unknown message ${idOf(args.message)}`);
     const { channel, userId } = this.resolvePlace({ user: args.user, channelId: message.channel_id });
@@ -683,7 +824,11 @@ export class FakeDiscord {
 
   /** A user clicks a button (type 3, `component_type` 2) on a message the bot sent. */
   clickButton(args: { user: UserRef; message: MessageRef; customId: string; locale?: string }): InteractionHandle {
-    return this.componentInteraction(args, (c) => c.type === 2 && c.style !== 5, () => ({ component_type: 2 }));
+    return this.componentInteraction(
+      args,
+      (c) => c.type === 2 && c.style !== 5,
+      () => ({ component_type: 2 }),
+    );
   }
 
   /** A user picks values in a select menu (type 3); string selects check the values against the options. */
@@ -693,7 +838,9 @@ export class FakeDiscord {
       (c) => [3, 5, 6, 7, 8].includes(c.type),
       (component) => {
         if (component.type === 3) {
-          for (const value of args.values) if (!component.options?.some((o) => o.value === value)) throw new Error(`"${value}" is not an option of select "${args.customId}"`);
+          for (const value of args.values)
+            if (!component.options?.some((o) => o.value === value))
+              throw new Error(`"${value}" is not an option of select "${args.customId}"`);
         }
         return { component_type: component.type, values: args.values };
       },
@@ -705,11 +852,19 @@ export class FakeDiscord {
    * structure is mirrored, field ids checked and required fields enforced; user and channel default to
    * that interaction's. Without `from`, `customId` and `channelId` are needed and fields become text inputs.
    */
-  submitModal(args: { from?: InteractionHandle; user?: UserRef; channelId?: ChannelRef; customId?: string; fields: Record<string, string | string[]>; locale?: string }): InteractionHandle {
+  submitModal(args: {
+    from?: InteractionHandle;
+    user?: UserRef;
+    channelId?: ChannelRef;
+    customId?: string;
+    fields: Record<string, string | string[]>;
+    locale?: string;
+  }): InteractionHandle {
     const source = args.from ? this.core.interactions.get(args.from.id) : undefined;
     if (args.from && !source) throw new Error('unknown interaction handle');
     const modal = args.from?.modal ?? null;
-    if (args.from && !modal) throw new Error(`interaction ${args.from.id} did not answer with a modal (steps: ${args.from.describeSteps()})`);
+    if (args.from && !modal)
+      throw new Error(`interaction ${args.from.id} did not answer with a modal (steps: ${args.from.describeSteps()})`);
     const user = args.user ?? source?.userId;
     if (user === undefined) throw new Error('give user (or from)');
     const channelId = args.channelId ?? source?.channelId;
@@ -723,13 +878,20 @@ export class FakeDiscord {
       const value = args.fields[id];
       used.add(id);
       if (component.type === 4) {
-        const text = typeof value === 'string' ? value : (component.value as string | undefined) ?? '';
+        const text = typeof value === 'string' ? value : ((component.value as string | undefined) ?? '');
         if (component.required !== false && text === '') throw new Error(`modal field "${id}" is required`);
-        if (typeof component.max_length === 'number' && text.length > component.max_length) throw new Error(`modal field "${id}" is longer than ${component.max_length}`);
-        if (typeof component.min_length === 'number' && text !== '' && text.length < component.min_length) throw new Error(`modal field "${id}" is shorter than ${component.min_length}`);
+        if (typeof component.max_length === 'number' && text.length > component.max_length)
+          throw new Error(`modal field "${id}" is longer than ${component.max_length}`);
+        if (typeof component.min_length === 'number' && text !== '' && text.length < component.min_length)
+          throw new Error(`modal field "${id}" is shorter than ${component.min_length}`);
         return { type: 4, ...(component.id !== undefined ? { id: component.id } : {}), custom_id: id, value: text };
       }
-      return { type: component.type, ...(component.id !== undefined ? { id: component.id } : {}), custom_id: id, values: Array.isArray(value) ? value : value === undefined ? [] : [value] };
+      return {
+        type: component.type,
+        ...(component.id !== undefined ? { id: component.id } : {}),
+        custom_id: id,
+        values: Array.isArray(value) ? value : value === undefined ? [] : [value],
+      };
     };
     let components: ApiComponent[];
     if (modal) {
@@ -740,7 +902,10 @@ export class FakeDiscord {
       });
       for (const name of Object.keys(args.fields)) if (!used.has(name)) throw new Error(`modal "${customId}" has no field "${name}"`);
     } else {
-      components = Object.entries(args.fields).map(([id, value]) => ({ type: 1, components: [{ type: 4, custom_id: id, value: Array.isArray(value) ? value.join(',') : value }] }));
+      components = Object.entries(args.fields).map(([id, value]) => ({
+        type: 1,
+        components: [{ type: 4, custom_id: id, value: Array.isArray(value) ? value.join(',') : value }],
+      }));
     }
     const message = source?.sourceMessageId ? this.core.findAnyMessage(source.sourceMessageId) : undefined;
     return this.core.createInteraction({
@@ -759,7 +924,16 @@ export class FakeDiscord {
    * author unless `replyMention: false`. Without the MessageContent intent the bot gets the content only
    * when mentioned (or in DMs), as on Discord.
    */
-  postMessage(args: Place & { content?: string; attachments?: AttachmentRef[]; embeds?: ApiEmbed[]; replyTo?: MessageRef; mentionsBot?: boolean; replyMention?: boolean }): ApiMessage {
+  postMessage(
+    args: Place & {
+      content?: string;
+      attachments?: AttachmentRef[];
+      embeds?: ApiEmbed[];
+      replyTo?: MessageRef;
+      mentionsBot?: boolean;
+      replyMention?: boolean;
+    },
+  ): ApiMessage {
     const { channel, userId } = this.resolvePlace(args);
     if (!isTextChannelType(channel.type)) throw new Error(`channel ${channel.id} holds no messages`);
     if (channel.guildId && (this.core.store.permissionsIn(channel.id, userId) & PermissionFlags.SendMessages) === 0n) {
@@ -767,10 +941,16 @@ export class FakeDiscord {
     }
     let content = args.content ?? '';
     const mention = `<@${this.core.botUserId}>`;
-    if (args.mentionsBot && !content.includes(mention) && !content.includes(`<@!${this.core.botUserId}>`)) content = `${mention} ${content}`.trim();
+    if (args.mentionsBot && !content.includes(mention) && !content.includes(`<@!${this.core.botUserId}>`))
+      content = `${mention} ${content}`.trim();
     const uploads = (args.attachments ?? []).filter(isUpload);
     const existing = (args.attachments ?? []).filter((a): a is ApiAttachment => !isUpload(a));
-    const files: MultipartFile[] = uploads.map((u, index) => ({ field: `files[${index}]`, filename: u.filename, contentType: u.contentType ?? 'application/octet-stream', data: Buffer.from(u.data) }));
+    const files: MultipartFile[] = uploads.map((u, index) => ({
+      field: `files[${index}]`,
+      filename: u.filename,
+      contentType: u.contentType ?? 'application/octet-stream',
+      data: Buffer.from(u.data),
+    }));
     const input: MessageInput = {
       present: new Set(['content']),
       content,
@@ -810,7 +990,9 @@ export class FakeDiscord {
    * 429, except 429s with `X-RateLimit-Scope: shared`.
    */
   invalidRequests(): RequestLogEntry[] {
-    return this.requests.filter((r) => r.kind === 'rest' && (r.status === 401 || r.status === 403 || (r.status === 429 && r.rateLimitScope !== 'shared')));
+    return this.requests.filter(
+      (r) => r.kind === 'rest' && (r.status === 401 || r.status === 403 || (r.status === 429 && r.rateLimitScope !== 'shared')),
+    );
   }
 
   /** Requests to no known route or with a wrong method (the fake answered 404/405). */
@@ -831,7 +1013,9 @@ export class FakeDiscord {
   /** How many commands the bot created in the last 24 h (global, or in a guild); Discord allows 200. */
   commandCreations(guild?: GuildRef): number {
     const now = Date.now();
-    return (this.core.store.commandCreations.get(guild === undefined ? 'global' : idOf(guild)) ?? []).filter((t) => now - t < 24 * 3600 * 1000).length;
+    return (this.core.store.commandCreations.get(guild === undefined ? 'global' : idOf(guild)) ?? []).filter(
+      (t) => now - t < 24 * 3600 * 1000,
+    ).length;
   }
 
   /**
@@ -862,15 +1046,27 @@ export class FakeDiscord {
   }
 
   /** Resolves with the first logged request (with `seq` > `since`, default 0: any) matching `predicate`. */
-  waitForRequest(predicate: (request: RequestLogEntry) => boolean, options: WaitOptions & { since?: number } = {}): Promise<RequestLogEntry> {
+  waitForRequest(
+    predicate: (request: RequestLogEntry) => boolean,
+    options: WaitOptions & { since?: number } = {},
+  ): Promise<RequestLogEntry> {
     const since = options.since ?? 0;
     return this.waitUntil(() => this.requests.find((r) => r.seq > since && predicate(r)), ['request'], 'a matching request', options);
   }
 
   /** Resolves with the first message of a channel (existing or future, in its current state) matching `predicate`. */
-  waitForMessage(channelRef: ChannelRef, predicate: (message: ApiMessage) => boolean = () => true, options: WaitOptions = {}): Promise<ApiMessage> {
+  waitForMessage(
+    channelRef: ChannelRef,
+    predicate: (message: ApiMessage) => boolean = () => true,
+    options: WaitOptions = {},
+  ): Promise<ApiMessage> {
     const channelId = idOf(channelRef);
-    return this.waitUntil(() => this.core.store.requireChannel(channelId).messages.find(predicate), ['message'], `a matching message in channel ${channelId}`, options);
+    return this.waitUntil(
+      () => this.core.store.requireChannel(channelId).messages.find(predicate),
+      ['message'],
+      `a matching message in channel ${channelId}`,
+      options,
+    );
   }
 
   // ------------------------------------------------------------------ gateway control

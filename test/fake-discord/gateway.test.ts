@@ -11,7 +11,13 @@ const DIRECT_MESSAGES = 1 << 12;
 const MESSAGE_CONTENT = 1 << 15;
 
 /** Resolves with the first message the client sees whose content matches. */
-function nextMessage(client: { on(e: typeof Events.MessageCreate, f: (m: Message) => void): unknown; off(e: typeof Events.MessageCreate, f: (m: Message) => void): unknown }, content: string): Promise<Message> {
+function nextMessage(
+  client: {
+    on(e: typeof Events.MessageCreate, f: (m: Message) => void): unknown;
+    off(e: typeof Events.MessageCreate, f: (m: Message) => void): unknown;
+  },
+  content: string,
+): Promise<Message> {
   return new Promise((resolve) => {
     const listener = (message: Message): void => {
       if (message.content !== content) return;
@@ -66,7 +72,9 @@ describe('fake Discord gateway with a real discord.js client', () => {
   });
 
   it('resumes after the connection drops (abnormal close, 4000, 1001) and receives the events it missed', async () => {
-    const f = await startBotFixture({ intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent] });
+    const f = await startBotFixture({
+      intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent],
+    });
     try {
       const [session] = f.discord.gatewaySessions();
       for (const mode of ['abnormal', 4000, 1001] as const) {
@@ -87,7 +95,10 @@ describe('fake Discord gateway with a real discord.js client', () => {
       const [after] = f.discord.gatewaySessions();
       assert.equal(f.discord.gatewaySessions().length, 1, 'no new IDENTIFY');
       assert.equal(after?.resumes, 3);
-      assert.deepEqual(after?.connections.map((c) => c.kind), ['identify', 'resume', 'resume', 'resume']);
+      assert.deepEqual(
+        after?.connections.map((c) => c.kind),
+        ['identify', 'resume', 'resume', 'resume'],
+      );
     } finally {
       await f.close();
     }
@@ -135,7 +146,11 @@ describe('fake Discord gateway with a real discord.js client', () => {
     await f.client.destroy();
     try {
       const [session] = f.discord.gatewaySessions();
-      await f.discord.waitUntil(() => (session && f.discord.gatewaySessions()[0]?.invalidated ? true : undefined), ['gateway:close'], 'the session to end');
+      await f.discord.waitUntil(
+        () => (session && f.discord.gatewaySessions()[0]?.invalidated ? true : undefined),
+        ['gateway:close'],
+        'the session to end',
+      );
       const connection = f.discord.gatewayConnections()[0];
       assert.equal(connection?.closeCode, 1000);
       assert.equal(connection?.closedBy, 'client');
@@ -167,7 +182,11 @@ describe('fake Discord gateway protocol (raw socket)', () => {
       assert.equal(guildCreate.t, 'GUILD_CREATE');
       assert.equal(guildCreate.s, 2);
       assert.equal(guildCreate.d.unavailable, false);
-      assert.deepEqual(guildCreate.d.members.map((m: { user: { id: string } }) => m.user.id), [discord.applicationId], 'without presences only the bot member');
+      assert.deepEqual(
+        guildCreate.d.members.map((m: { user: { id: string } }) => m.user.id),
+        [discord.applicationId],
+        'without presences only the bot member',
+      );
       client.send({ op: 1, d: 2 });
       assert.deepEqual(await client.next(), { op: 11, d: null, s: null, t: null });
     } finally {
@@ -187,7 +206,14 @@ describe('fake Discord gateway protocol (raw socket)', () => {
         ['unknown opcode', (c) => c.send({ op: 42, d: null }), 4001],
         ['invalid JSON', (c) => c.send('{nope'), 4002],
         ['bad shard', (c) => c.identify(discord.botToken, GUILDS, { shard: [2, 2] }), 4010],
-        ['second IDENTIFY', (c) => { c.identify(discord.botToken, GUILDS); c.identify(discord.botToken, GUILDS); }, 4005],
+        [
+          'second IDENTIFY',
+          (c) => {
+            c.identify(discord.botToken, GUILDS);
+            c.identify(discord.botToken, GUILDS);
+          },
+          4005,
+        ],
         ['API version 6', () => undefined, 4012, 'v=6&encoding=json'],
       ];
       for (const [name, act, code, query] of cases) {
@@ -287,7 +313,12 @@ describe('fake Discord gateway protocol (raw socket)', () => {
       await client.next();
       client.identify(discord.botToken, GUILDS | GUILD_MESSAGES);
       await client.nextDispatch('GUILD_CREATE');
-      const plain = discord.postMessage({ user, channelId: channel, content: 'secret prompt', attachments: [{ data: Buffer.from('x'), filename: 'x.txt' }] });
+      const plain = discord.postMessage({
+        user,
+        channelId: channel,
+        content: 'secret prompt',
+        attachments: [{ data: Buffer.from('x'), filename: 'x.txt' }],
+      });
       const redacted = await client.nextDispatch('MESSAGE_CREATE');
       assert.equal(redacted.d.id, plain.id);
       assert.equal(redacted.d.content, '');
@@ -422,8 +453,14 @@ describe('fake Discord gateway protocol (raw socket)', () => {
         assert.deepEqual(ready.d.shard, [shard, 2]);
         seen.push(ready.d.guilds.map((g: { id: string }) => g.id));
       }
-      assert.deepEqual(seen[0], guilds.filter((id) => shardOf(id, 2) === 0));
-      assert.deepEqual(seen[1], guilds.filter((id) => shardOf(id, 2) === 1));
+      assert.deepEqual(
+        seen[0],
+        guilds.filter((id) => shardOf(id, 2) === 0),
+      );
+      assert.deepEqual(
+        seen[1],
+        guilds.filter((id) => shardOf(id, 2) === 1),
+      );
     } finally {
       for (const client of clients) client.close(1000);
       await discord.close();

@@ -174,7 +174,10 @@ class GatewayConnection {
   /** Receive times of client payloads within the last minute (for the send rate limit). */
   readonly sendTimes: number[] = [];
 
-  constructor(readonly ws: WebSocket, info: GatewayConnectionInfo) {
+  constructor(
+    readonly ws: WebSocket,
+    info: GatewayConnectionInfo,
+  ) {
     this.info = info;
     this.lastHeartbeatAt = Date.now();
     if (info.compression === 'zlib-stream') {
@@ -238,7 +241,10 @@ export class Gateway extends EventEmitter {
   completedResumes = 0;
   private closed = false;
 
-  constructor(private readonly options: GatewayOptions, private readonly hooks: GatewayHooks) {
+  constructor(
+    private readonly options: GatewayOptions,
+    private readonly hooks: GatewayHooks,
+  ) {
     super();
   }
 
@@ -283,13 +289,16 @@ export class Gateway extends EventEmitter {
     ws.on('error', () => undefined);
     this.emit('connection', info);
     if (query.v !== '10' && query.v !== '9') return this.closeWith(connection, GatewayCloseCode.InvalidApiVersion, 'Invalid API version.');
-    if (query.encoding !== undefined && query.encoding !== 'json') return this.closeWith(connection, GatewayCloseCode.DecodeError, 'Only encoding=json is supported by this fake.');
-    if (compress !== undefined && compress !== 'zlib-stream') return this.closeWith(connection, GatewayCloseCode.DecodeError, `Unsupported compression: ${compress}`);
+    if (query.encoding !== undefined && query.encoding !== 'json')
+      return this.closeWith(connection, GatewayCloseCode.DecodeError, 'Only encoding=json is supported by this fake.');
+    if (compress !== undefined && compress !== 'zlib-stream')
+      return this.closeWith(connection, GatewayCloseCode.DecodeError, `Unsupported compression: ${compress}`);
     connection.send({ op: GatewayOp.Hello, d: { heartbeat_interval: this.options.heartbeatIntervalMs }, s: null, t: null }, Infinity);
     if (this.options.zombieAfterIntervals > 0) {
       const limit = this.options.heartbeatIntervalMs * this.options.zombieAfterIntervals;
       connection.zombieTimer = setInterval(() => {
-        if (Date.now() - connection.lastHeartbeatAt > limit) this.closeWith(connection, GatewayCloseCode.SessionTimedOut, 'Session timed out.');
+        if (Date.now() - connection.lastHeartbeatAt > limit)
+          this.closeWith(connection, GatewayCloseCode.SessionTimedOut, 'Session timed out.');
       }, this.options.heartbeatIntervalMs);
       connection.zombieTimer.unref();
     }
@@ -335,7 +344,11 @@ export class Gateway extends EventEmitter {
     if (connection.sendTimes.length > this.options.sendLimitPerMinute) {
       return this.closeWith(connection, GatewayCloseCode.RateLimited, 'You are being rate limited.');
     }
-    this.emit('op', { connectionId: connection.info.id, op, d: op === GatewayOp.Identify || op === GatewayOp.Resume ? '[redacted]' : payload.d });
+    this.emit('op', {
+      connectionId: connection.info.id,
+      op,
+      d: op === GatewayOp.Identify || op === GatewayOp.Resume ? '[redacted]' : payload.d,
+    });
     switch (op) {
       case GatewayOp.Heartbeat:
         connection.info.heartbeats++;
@@ -375,7 +388,15 @@ export class Gateway extends EventEmitter {
     let shard: [number, number] = [0, 1];
     if (data.shard !== undefined) {
       const s = data.shard;
-      if (!Array.isArray(s) || s.length !== 2 || !Number.isInteger(s[0]) || !Number.isInteger(s[1]) || s[1] < 1 || s[0] < 0 || s[0] >= s[1]) {
+      if (
+        !Array.isArray(s) ||
+        s.length !== 2 ||
+        !Number.isInteger(s[0]) ||
+        !Number.isInteger(s[1]) ||
+        s[1] < 1 ||
+        s[0] < 0 ||
+        s[0] >= s[1]
+      ) {
         return this.closeWith(connection, GatewayCloseCode.InvalidShard, 'Invalid shard.');
       }
       shard = [s[0] as number, s[1] as number];
@@ -389,7 +410,8 @@ export class Gateway extends EventEmitter {
       connection.send({ op: GatewayOp.InvalidSession, d: false, s: null, t: null }, Infinity);
       return;
     }
-    if (this.options.onIdentify?.() === false) return this.closeWith(connection, GatewayCloseCode.AuthenticationFailed, 'Authentication failed.');
+    if (this.options.onIdentify?.() === false)
+      return this.closeWith(connection, GatewayCloseCode.AuthenticationFailed, 'Authentication failed.');
     this.lastIdentifyByBucket.set(bucket, Date.now());
     const { token: _token, ...identifyRest } = data;
     const session: GatewaySession = {
@@ -491,7 +513,11 @@ export class Gateway extends EventEmitter {
       const members = this.hooks.guildMembers(guildId, {
         ...(typeof data.query === 'string' ? { query: data.query } : {}),
         ...(typeof data.limit === 'number' ? { limit: data.limit } : {}),
-        ...(Array.isArray(data.user_ids) ? { userIds: data.user_ids.map(String) } : typeof data.user_ids === 'string' ? { userIds: [data.user_ids] } : {}),
+        ...(Array.isArray(data.user_ids)
+          ? { userIds: data.user_ids.map(String) }
+          : typeof data.user_ids === 'string'
+            ? { userIds: [data.user_ids] }
+            : {}),
       });
       if (!members) continue;
       this.sendDispatch(session, 'GUILD_MEMBERS_CHUNK', {
@@ -529,7 +555,12 @@ export class Gateway extends EventEmitter {
     let count = 0;
     for (const session of this.sessions.values()) {
       if (session.invalidated) continue;
-      if (session.connection === null && session.disconnectedAt !== null && Date.now() - session.disconnectedAt > this.options.resumeWindowMs) continue;
+      if (
+        session.connection === null &&
+        session.disconnectedAt !== null &&
+        Date.now() - session.disconnectedAt > this.options.resumeWindowMs
+      )
+        continue;
       if (routing.intents && (session.intents & routing.intents) === 0) continue;
       if (routing.guildId && this.shardOf(routing.guildId, session.shard[1]) !== session.shard[0]) continue;
       if (!routing.guildId && session.shard[0] !== 0) continue;
@@ -606,7 +637,9 @@ export class Gateway extends EventEmitter {
       connected: Boolean(session.connection?.open),
       invalidated: session.invalidated,
       resumes: session.resumes,
-      connections: session.connectionIds.map((id) => this.allConnections.find((c) => c.id === id)).filter((c): c is GatewayConnectionInfo => c !== undefined),
+      connections: session.connectionIds
+        .map((id) => this.allConnections.find((c) => c.id === id))
+        .filter((c): c is GatewayConnectionInfo => c !== undefined),
       identify: session.identify,
     };
   }

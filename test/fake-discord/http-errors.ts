@@ -64,18 +64,15 @@ export const DiscordErrors = {
   unknownApplication: () => new DiscordHttpError(404, { message: 'Unknown Application', code: 10002 }),
   unknownInteraction: () => new DiscordHttpError(404, { message: 'Unknown interaction', code: 10062 }),
   unknownCommand: () => new DiscordHttpError(404, { message: 'Unknown application command', code: 10063 }),
-  alreadyAcknowledged: () =>
-    new DiscordHttpError(400, { message: 'Interaction has already been acknowledged.', code: 40060 }),
+  alreadyAcknowledged: () => new DiscordHttpError(400, { message: 'Interaction has already been acknowledged.', code: 40060 }),
   invalidWebhookToken: () => new DiscordHttpError(401, { message: 'Invalid Webhook Token', code: 50027 }),
   entityTooLarge: () => new DiscordHttpError(413, { message: 'Request entity too large', code: 40005 }),
   missingAccess: () => new DiscordHttpError(403, { message: 'Missing Access', code: 50001 }),
   missingPermissions: () => new DiscordHttpError(403, { message: 'Missing Permissions', code: 50013 }),
-  cannotEditOthersMessage: () =>
-    new DiscordHttpError(403, { message: 'Cannot edit a message authored by another user', code: 50005 }),
+  cannotEditOthersMessage: () => new DiscordHttpError(403, { message: 'Cannot edit a message authored by another user', code: 50005 }),
   emptyMessage: () => new DiscordHttpError(400, { message: 'Cannot send an empty message', code: 50006 }),
   cannotMessageUser: () => new DiscordHttpError(403, { message: 'Cannot send messages to this user', code: 50007 }),
-  maxCommands: () =>
-    new DiscordHttpError(400, { message: 'Maximum number of application commands reached (100)', code: 30032 }),
+  maxCommands: () => new DiscordHttpError(400, { message: 'Maximum number of application commands reached (100)', code: 30032 }),
   dailyCommandCreates: (limit: number, retryAfterSeconds: number) =>
     new DiscordHttpError(
       429,

@@ -26,6 +26,12 @@ export type { GlobalRateLimit, RateLimitRule } from './rate-limit.js';
 export type { CdnBehavior } from './store.js';
 export type { DropMode, GatewayConnectionInfo, GatewaySessionInfo } from './gateway.js';
 export type { TypingEvent } from './core.js';
-export { PermissionFlags, resolvePermissions, permissionNames, DEFAULT_BOT_PERMISSIONS, DEFAULT_EVERYONE_PERMISSIONS } from './permissions.js';
+export {
+  PermissionFlags,
+  resolvePermissions,
+  permissionNames,
+  DEFAULT_BOT_PERMISSIONS,
+  DEFAULT_EVERYONE_PERMISSIONS,
+} from './permissions.js';
 export type { PermissionInput, PermissionName } from './permissions.js';
 export * from './api-types.js';

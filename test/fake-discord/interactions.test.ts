@@ -32,11 +32,16 @@ const imagine = {
 } as const;
 
 function redSquare(width = 64, height = 48): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: '#ff0000' } }).png().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: '#ff0000' } })
+    .png()
+    .toBuffer();
 }
 
 /** Runs the bot-side handler and reports its failure (an unhandled rejection would not fail the test). */
-function onInteraction(client: { on(event: typeof Events.InteractionCreate, fn: (i: Interaction) => void): unknown }, handler: (i: Interaction) => Promise<void>) {
+function onInteraction(
+  client: { on(event: typeof Events.InteractionCreate, fn: (i: Interaction) => void): unknown },
+  handler: (i: Interaction) => Promise<void>,
+) {
   const failures = deferred<never>();
   client.on(Events.InteractionCreate, (interaction) => {
     handler(interaction).catch((error: unknown) => failures.reject(error));
@@ -55,10 +60,18 @@ describe('fake Discord interactions with a real discord.js client', () => {
         await interaction.deferReply();
         const prompt = interaction.options.getString('prompt', true);
         const steps = interaction.options.getInteger('steps');
-        await interaction.editReply({ content: `done: ${prompt} (${steps} steps)`, files: [new AttachmentBuilder(png, { name: 'result.png' })] });
+        await interaction.editReply({
+          content: `done: ${prompt} (${steps} steps)`,
+          files: [new AttachmentBuilder(png, { name: 'result.png' })],
+        });
         await interaction.followUp({ content: 'seed 42', flags: MessageFlags.Ephemeral });
       });
-      const handle = f.discord.sendSlashCommand({ user: f.user, channelId: f.channel, name: 'imagine', options: { prompt: 'a red square', steps: 20 } });
+      const handle = f.discord.sendSlashCommand({
+        user: f.user,
+        channelId: f.channel,
+        name: 'imagine',
+        options: { prompt: 'a red square', steps: 20 },
+      });
       assert.equal((handle.payload.data as { options: unknown[] }).options.length, 2);
 
       const response = await Promise.race([handle.waitForResponse(), botFailure]);
@@ -81,15 +94,28 @@ describe('fake Discord interactions with a real discord.js client', () => {
       assert.ok(edit, 'editReply went to the webhook route');
       assert.match(edit.path, /\/messages\/(@|%40)original$/, edit.path);
       assert.equal(edit.auth, 'none');
-      assert.deepEqual(edit.files.map((file) => [file.field, file.filename, file.contentType, file.size]), [['files[0]', 'result.png', 'image/png', png.length]]);
-      assert.deepEqual((edit.json as { attachments: Array<{ id: string }> }).attachments.map((a) => a.id), ['0']);
+      assert.deepEqual(
+        edit.files.map((file) => [file.field, file.filename, file.contentType, file.size]),
+        [['files[0]', 'result.png', 'image/png', png.length]],
+      );
+      assert.deepEqual(
+        (edit.json as { attachments: Array<{ id: string }> }).attachments.map((a) => a.id),
+        ['0'],
+      );
 
       const followUp = await handle.waitForFollowUp();
       assert.equal(followUp.content, 'seed 42');
       assert.equal(followUp.flags & MessageFlags.Ephemeral, MessageFlags.Ephemeral);
-      assert.deepEqual(handle.steps.map((s) => s.kind), ['callback', 'originalEdited', 'followUp']);
+      assert.deepEqual(
+        handle.steps.map((s) => s.kind),
+        ['callback', 'originalEdited', 'followUp'],
+      );
       assert.ok(handle.steps.every((s, i) => i === 0 || s.at >= handle.steps[i - 1]!.at));
-      assert.deepEqual(f.discord.messages(f.channel).map((m) => m.id), [original.id], 'the ephemeral follow-up is not a channel message');
+      assert.deepEqual(
+        f.discord.messages(f.channel).map((m) => m.id),
+        [original.id],
+        'the ephemeral follow-up is not a channel message',
+      );
       assert.deepEqual(f.discord.unexpectedRequests(), []);
     } finally {
       await f.close();
@@ -108,7 +134,12 @@ describe('fake Discord interactions with a real discord.js client', () => {
         seen.resolve({ name: image.name, width: image.width, bytes });
         await interaction.reply({ content: 'ok', flags: MessageFlags.Ephemeral });
       }).catch(seen.reject);
-      const handle = f.discord.sendSlashCommand({ user: f.user, channelId: f.channel.id, name: 'imagine', options: { prompt: 'x', image: { data: png, filename: 'init image.png' } } });
+      const handle = f.discord.sendSlashCommand({
+        user: f.user,
+        channelId: f.channel.id,
+        name: 'imagine',
+        options: { prompt: 'x', image: { data: png, filename: 'init image.png' } },
+      });
       const result = await seen.promise;
       assert.equal(result.name, 'init_image.png');
       assert.equal(result.width, 32);
@@ -125,9 +156,18 @@ describe('fake Discord interactions with a real discord.js client', () => {
     const f = await startBotFixture({ commands: [imagine] });
     try {
       assert.throws(() => f.discord.sendSlashCommand({ user: f.user, channelId: f.channel, name: 'nope' }), /not registered/);
-      assert.throws(() => f.discord.sendSlashCommand({ user: f.user, channelId: f.channel, name: 'imagine', options: { prompt: 'x', seed: 1 } }), /"seed" is not defined/);
-      assert.throws(() => f.discord.sendSlashCommand({ user: f.user, channelId: f.channel, name: 'imagine', options: { steps: 3 } }), /required option "prompt"/);
-      assert.throws(() => f.discord.sendSlashCommand({ user: f.user, channelId: f.channel, name: 'imagine', options: { prompt: 'x', steps: 1.5 } }), /integer/);
+      assert.throws(
+        () => f.discord.sendSlashCommand({ user: f.user, channelId: f.channel, name: 'imagine', options: { prompt: 'x', seed: 1 } }),
+        /"seed" is not defined/,
+      );
+      assert.throws(
+        () => f.discord.sendSlashCommand({ user: f.user, channelId: f.channel, name: 'imagine', options: { steps: 3 } }),
+        /required option "prompt"/,
+      );
+      assert.throws(
+        () => f.discord.sendSlashCommand({ user: f.user, channelId: f.channel, name: 'imagine', options: { prompt: 'x', steps: 1.5 } }),
+        /integer/,
+      );
     } finally {
       await f.close();
     }
@@ -142,10 +182,16 @@ describe('fake Discord interactions with a real discord.js client', () => {
             .setCustomId('settings-modal')
             .setTitle('Settings')
             .addLabelComponents(
-              new LabelBuilder().setLabel('Steps').setTextInputComponent(new TextInputBuilder().setCustomId('steps').setStyle(TextInputStyle.Short).setRequired(true)),
+              new LabelBuilder()
+                .setLabel('Steps')
+                .setTextInputComponent(new TextInputBuilder().setCustomId('steps').setStyle(TextInputStyle.Short).setRequired(true)),
               new LabelBuilder()
                 .setLabel('Scheduler')
-                .setStringSelectMenuComponent(new StringSelectMenuBuilder().setCustomId('scheduler').addOptions({ label: 'Euler', value: 'euler' }, { label: 'DDIM', value: 'ddim' })),
+                .setStringSelectMenuComponent(
+                  new StringSelectMenuBuilder()
+                    .setCustomId('scheduler')
+                    .addOptions({ label: 'Euler', value: 'euler' }, { label: 'DDIM', value: 'ddim' }),
+                ),
             );
           await interaction.showModal(modal);
         } else if (interaction.isModalSubmit()) {
@@ -210,7 +256,10 @@ describe('fake Discord interactions with a real discord.js client', () => {
       onInteraction(f.client, async (interaction) => {
         if (!interaction.isChatInputCommand()) return;
         await sleep(400);
-        await interaction.deferReply().then(() => seen.resolve('no error'), (error: unknown) => seen.resolve(error));
+        await interaction.deferReply().then(
+          () => seen.resolve('no error'),
+          (error: unknown) => seen.resolve(error),
+        );
       }).catch(seen.reject);
       const handle = f.discord.sendSlashCommand({ user: f.user, channelId: f.channel, name: 'imagine', options: { prompt: 'x' } });
       const error = await seen.promise;
@@ -235,15 +284,24 @@ describe('fake Discord interactions with a real discord.js client', () => {
         await interaction.deferReply();
         // discord.js itself refuses a second reply, so the second callback goes through its REST client directly.
         await f.client.rest
-          .post(Routes.interactionCallback(interaction.id, interaction.token), { body: { type: 4, data: { content: 'again' } }, auth: false })
-          .then(() => seen.resolve('no error'), (error: unknown) => seen.resolve(error));
+          .post(Routes.interactionCallback(interaction.id, interaction.token), {
+            body: { type: 4, data: { content: 'again' } },
+            auth: false,
+          })
+          .then(
+            () => seen.resolve('no error'),
+            (error: unknown) => seen.resolve(error),
+          );
       }).catch(seen.reject);
       const handle = f.discord.sendSlashCommand({ user: f.user, channelId: f.channel, name: 'imagine', options: { prompt: 'x' } });
       const error = await seen.promise;
       assert.ok(error instanceof DiscordAPIError, String(error));
       assert.equal(error.code, 40060);
       assert.equal(error.status, 400);
-      assert.deepEqual(handle.steps.map((s) => s.kind), ['callback', 'callbackRejected']);
+      assert.deepEqual(
+        handle.steps.map((s) => s.kind),
+        ['callback', 'callbackRejected'],
+      );
       assert.equal(handle.response?.type, 5);
     } finally {
       await f.close();
@@ -258,14 +316,20 @@ describe('fake Discord interactions with a real discord.js client', () => {
         if (!interaction.isChatInputCommand()) return;
         const early = await f.client.rest
           .patch(Routes.webhookMessage(interaction.applicationId, interaction.token), { body: { content: 'early' }, auth: false })
-          .then(() => 'no error', (error: unknown) => error);
+          .then(
+            () => 'no error',
+            (error: unknown) => error,
+          );
         await interaction.reply('ok');
         seen.resolve(early);
       }).catch(seen.reject);
       const handle = f.discord.sendSlashCommand({ user: f.user, channelId: f.channel, name: 'imagine', options: { prompt: 'x' } });
       const error = await seen.promise;
       assert.ok(error instanceof DiscordAPIError && error.code === 10015, String(error));
-      assert.deepEqual(handle.steps.map((s) => s.kind), ['webhookRejected', 'callback']);
+      assert.deepEqual(
+        handle.steps.map((s) => s.kind),
+        ['webhookRejected', 'callback'],
+      );
     } finally {
       await f.close();
     }
@@ -279,7 +343,10 @@ describe('fake Discord interactions with a real discord.js client', () => {
         if (!interaction.isChatInputCommand()) return;
         await interaction.deferReply();
         await sleep(400);
-        await interaction.editReply('too late').then(() => seen.resolve('no error'), (error: unknown) => seen.resolve(error));
+        await interaction.editReply('too late').then(
+          () => seen.resolve('no error'),
+          (error: unknown) => seen.resolve(error),
+        );
       }).catch(seen.reject);
       const handle = f.discord.sendSlashCommand({ user: f.user, channelId: f.channel, name: 'imagine', options: { prompt: 'x' } });
       const error = await seen.promise;
@@ -301,12 +368,24 @@ describe('fake Discord interactions with a real discord.js client', () => {
         if (!interaction.isChatInputCommand()) return;
         await interaction.deferReply();
         const limit = interaction.attachmentSizeLimit;
-        const tooBig = await interaction.editReply({ files: [new AttachmentBuilder(Buffer.alloc(limit + 1), { name: 'big.bin' })] }).then(() => 'no error', (e: unknown) => e);
+        const tooBig = await interaction.editReply({ files: [new AttachmentBuilder(Buffer.alloc(limit + 1), { name: 'big.bin' })] }).then(
+          () => 'no error',
+          (e: unknown) => e,
+        );
         const files = Array.from({ length: 11 }, (_, i) => new AttachmentBuilder(Buffer.from([i]), { name: `f${i}.bin` }));
-        const tooMany = await interaction.editReply({ files }).then(() => 'no error', (e: unknown) => e);
+        const tooMany = await interaction.editReply({ files }).then(
+          () => 'no error',
+          (e: unknown) => e,
+        );
         seen.resolve({ tooBig, tooMany, limit });
       }).catch(seen.reject);
-      f.discord.sendSlashCommand({ user: f.user, channelId: f.channel, name: 'imagine', options: { prompt: 'x' }, attachmentSizeLimit: 4096 });
+      f.discord.sendSlashCommand({
+        user: f.user,
+        channelId: f.channel,
+        name: 'imagine',
+        options: { prompt: 'x' },
+        attachmentSizeLimit: 4096,
+      });
       const { tooBig, tooMany, limit } = await seen.promise;
       assert.equal(limit, 4096);
       assert.ok(tooBig instanceof DiscordAPIError, String(tooBig));
@@ -337,9 +416,15 @@ describe('fake Discord interactions with a real discord.js client', () => {
       assert.equal(original?.id, firstId);
       assert.equal(original?.content, 'first');
       assert.equal((original?.flags ?? 0) & MessageFlags.Ephemeral, MessageFlags.Ephemeral, 'keeps the ephemeral flag of the deferral');
-      assert.deepEqual(handle.followUps().map((m) => m.id), [secondId]);
+      assert.deepEqual(
+        handle.followUps().map((m) => m.id),
+        [secondId],
+      );
       const steps = handle.steps.filter((s) => s.kind === 'followUp');
-      assert.deepEqual(steps.map((s) => s.kind === 'followUp' && s.filledOriginal), [true, false]);
+      assert.deepEqual(
+        steps.map((s) => s.kind === 'followUp' && s.filledOriginal),
+        [true, false],
+      );
     } finally {
       await f.close();
     }
@@ -348,7 +433,13 @@ describe('fake Discord interactions with a real discord.js client', () => {
   it('withResponse: the callback answers with the interaction callback resource', async () => {
     const f = await startBotFixture({ commands: [imagine] });
     try {
-      type Seen = { messageId: string | undefined; content: string | undefined; type: number | undefined; loading: boolean | null; responseId: string | null };
+      type Seen = {
+        messageId: string | undefined;
+        content: string | undefined;
+        type: number | undefined;
+        loading: boolean | null;
+        responseId: string | null;
+      };
       const seen: Seen[] = [];
       const two = deferred<void>();
       onInteraction(f.client, async (interaction) => {
@@ -368,10 +459,27 @@ describe('fake Discord interactions with a real discord.js client', () => {
       }).catch(two.reject);
       const replied = f.discord.sendSlashCommand({ user: f.user, channelId: f.channel, name: 'imagine', options: { prompt: 'reply' } });
       await replied.waitForResponse();
-      const deferredHandle = f.discord.sendSlashCommand({ user: f.user, channelId: f.channel, name: 'imagine', options: { prompt: 'defer' } });
+      const deferredHandle = f.discord.sendSlashCommand({
+        user: f.user,
+        channelId: f.channel,
+        name: 'imagine',
+        options: { prompt: 'defer' },
+      });
       await two.promise;
-      assert.deepEqual(seen[0], { messageId: replied.original()?.id, content: 'hello', type: 4, loading: false, responseId: replied.original()?.id });
-      assert.deepEqual(seen[1], { messageId: undefined, content: undefined, type: 5, loading: true, responseId: deferredHandle.original()?.id });
+      assert.deepEqual(seen[0], {
+        messageId: replied.original()?.id,
+        content: 'hello',
+        type: 4,
+        loading: false,
+        responseId: replied.original()?.id,
+      });
+      assert.deepEqual(seen[1], {
+        messageId: undefined,
+        content: undefined,
+        type: 5,
+        loading: true,
+        responseId: deferredHandle.original()?.id,
+      });
       const request = f.discord.requests.find((r) => r.route === 'POST /interactions/:interactionId/:token/callback');
       assert.equal(request?.query.with_response, 'true');
       assert.equal(request?.status, 200);
@@ -383,7 +491,11 @@ describe('fake Discord interactions with a real discord.js client', () => {
   it('autocomplete and message context-menu commands', async () => {
     const f = await startBotFixture({
       commands: [
-        { name: 'model', description: 'Pick a model', options: [{ type: ApplicationCommandOptionType.String, name: 'name', description: 'Model', required: true, autocomplete: true }] },
+        {
+          name: 'model',
+          description: 'Pick a model',
+          options: [{ type: ApplicationCommandOptionType.String, name: 'name', description: 'Model', required: true, autocomplete: true }],
+        },
         { name: 'Upscale', type: ApplicationCommandType.Message },
       ],
     });
@@ -396,7 +508,13 @@ describe('fake Discord interactions with a real discord.js client', () => {
           await interaction.reply({ content: `upscaling ${interaction.targetMessage.id}: ${interaction.targetMessage.content}` });
         }
       });
-      const auto = f.discord.sendAutocomplete({ user: f.user, channelId: f.channel, name: 'model', options: { name: 'sd' }, focused: 'name' });
+      const auto = f.discord.sendAutocomplete({
+        user: f.user,
+        channelId: f.channel,
+        name: 'model',
+        options: { name: 'sd' },
+        focused: 'name',
+      });
       const choices = await Promise.race([auto.waitForResponse(), botFailure]);
       assert.equal(choices.type, 8);
       assert.deepEqual(choices.data, { choices: [{ name: 'sd-v1-5', value: 'sd-v1-5' }] });
@@ -418,7 +536,13 @@ describe('fake Discord interactions with a real discord.js client', () => {
       f.client.on(Events.InteractionCreate, (interaction) => seen.resolve(interaction));
       const admin = f.discord.createUser({ username: 'root' });
       f.discord.addMember(f.guild, admin, { permissions: ['Administrator'] });
-      const handle = f.discord.sendSlashCommand({ user: admin, channelId: f.channel, name: 'imagine', options: { prompt: 'x' }, locale: 'de' });
+      const handle = f.discord.sendSlashCommand({
+        user: admin,
+        channelId: f.channel,
+        name: 'imagine',
+        options: { prompt: 'x' },
+        locale: 'de',
+      });
       const interaction = await seen.promise;
       assert.ok(interaction.isChatInputCommand());
       assert.equal(interaction.locale, 'de');
@@ -431,7 +555,7 @@ describe('fake Discord interactions with a real discord.js client', () => {
       assert.equal(interaction.attachmentSizeLimit, 10 * 1024 * 1024);
       assert.equal(interaction.entitlements.size, 0);
       assert.equal(interaction.authorizingIntegrationOwners.guildId, f.guild.id);
-      assert.equal((handle.payload.app_permissions as string), f.discord.permissionsOf(f.discord.botUser, f.channel).bits.toString());
+      assert.equal(handle.payload.app_permissions as string, f.discord.permissionsOf(f.discord.botUser, f.channel).bits.toString());
       await interaction.reply('ok');
     } finally {
       await f.close();

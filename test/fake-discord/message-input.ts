@@ -114,38 +114,61 @@ export function validateMessageComponents(components: unknown, flags: number, er
       return;
     }
     const children = Array.isArray(row.components) ? row.components : [];
-    if (children.length === 0) errors.push({ path: `components.${r}.components`, code: 'BASE_TYPE_MIN_LENGTH', message: 'Must be 1 or more in length.' });
+    if (children.length === 0)
+      errors.push({ path: `components.${r}.components`, code: 'BASE_TYPE_MIN_LENGTH', message: 'Must be 1 or more in length.' });
     const hasSelect = children.some((c) => SELECT_TYPES.has(c.type));
     if (children.length > 5 || (hasSelect && children.length > 1)) {
-      errors.push({ path: `components.${r}.components`, code: 'COMPONENT_LAYOUT_WIDTH_EXCEEDED', message: 'The specified component exceeds the maximum width' });
+      errors.push({
+        path: `components.${r}.components`,
+        code: 'COMPONENT_LAYOUT_WIDTH_EXCEEDED',
+        message: 'The specified component exceeds the maximum width',
+      });
     }
     children.forEach((child, c) => {
       const path = `components.${r}.components.${c}`;
       if (child.type === 2) {
         const style = child.style;
-        if (typeof style !== 'number' || style < 1 || style > 6) errors.push({ path: `${path}.style`, code: 'BASE_TYPE_CHOICES', message: 'Value must be one of {1, 2, 3, 4, 5, 6}.' });
+        if (typeof style !== 'number' || style < 1 || style > 6)
+          errors.push({ path: `${path}.style`, code: 'BASE_TYPE_CHOICES', message: 'Value must be one of {1, 2, 3, 4, 5, 6}.' });
         if (style === 5) {
           if (typeof child.url !== 'string') errors.push(required(`${path}.url`));
-          if (child.custom_id !== undefined) errors.push({ path: `${path}.custom_id`, code: 'BUTTON_COMPONENT_CUSTOM_ID_NOT_ALLOWED', message: 'A custom id cannot be specified for this button style' });
+          if (child.custom_id !== undefined)
+            errors.push({
+              path: `${path}.custom_id`,
+              code: 'BUTTON_COMPONENT_CUSTOM_ID_NOT_ALLOWED',
+              message: 'A custom id cannot be specified for this button style',
+            });
         } else if (style !== 6 && typeof child.custom_id !== 'string') {
           errors.push(required(`${path}.custom_id`));
         }
         if (typeof child.label === 'string' && child.label.length > 80) errors.push(tooLong(`${path}.label`, 80));
-        if (child.label === undefined && child.emoji === undefined) errors.push({ path, code: 'BUTTON_COMPONENT_INVALID', message: 'A button must have a label or an emoji' });
+        if (child.label === undefined && child.emoji === undefined)
+          errors.push({ path, code: 'BUTTON_COMPONENT_INVALID', message: 'A button must have a label or an emoji' });
       } else if (SELECT_TYPES.has(child.type)) {
         if (typeof child.custom_id !== 'string') errors.push(required(`${path}.custom_id`));
         if (child.type === 3) {
           const options = Array.isArray(child.options) ? child.options : [];
-          if (options.length === 0) errors.push({ path: `${path}.options`, code: 'BASE_TYPE_MIN_LENGTH', message: 'Must be 1 or more in length.' });
+          if (options.length === 0)
+            errors.push({ path: `${path}.options`, code: 'BASE_TYPE_MIN_LENGTH', message: 'Must be 1 or more in length.' });
           if (options.length > 25) errors.push(tooLong(`${path}.options`, 25));
         }
       } else {
-        errors.push({ path: `${path}.type`, code: 'UNION_TYPE_CHOICES', message: 'Value of field "type" must be one of (2, 3, 5, 6, 7, 8).' });
+        errors.push({
+          path: `${path}.type`,
+          code: 'UNION_TYPE_CHOICES',
+          message: 'Value of field "type" must be one of (2, 3, 5, 6, 7, 8).',
+        });
       }
       if (typeof child.custom_id === 'string') {
-        if (child.custom_id.length === 0) errors.push({ path: `${path}.custom_id`, code: 'BASE_TYPE_MIN_LENGTH', message: 'Must be 1 or more in length.' });
+        if (child.custom_id.length === 0)
+          errors.push({ path: `${path}.custom_id`, code: 'BASE_TYPE_MIN_LENGTH', message: 'Must be 1 or more in length.' });
         if (child.custom_id.length > 100) errors.push(tooLong(`${path}.custom_id`, 100));
-        if (customIds.has(child.custom_id)) errors.push({ path: `${path}.custom_id`, code: 'COMPONENT_CUSTOM_ID_DUPLICATED', message: 'Component custom id cannot be duplicated' });
+        if (customIds.has(child.custom_id))
+          errors.push({
+            path: `${path}.custom_id`,
+            code: 'COMPONENT_CUSTOM_ID_DUPLICATED',
+            message: 'Component custom id cannot be duplicated',
+          });
         customIds.add(child.custom_id);
       }
     });
@@ -173,7 +196,8 @@ export function parseMessageInput(json: unknown, files: MultipartFile[], limits:
     else input.content = b.content;
   }
   if (b.flags !== undefined && b.flags !== null) {
-    if (typeof b.flags !== 'number' || !Number.isInteger(b.flags)) errors.push({ path: 'flags', code: 'NUMBER_TYPE_COERCE', message: 'Value is not int.' });
+    if (typeof b.flags !== 'number' || !Number.isInteger(b.flags))
+      errors.push({ path: 'flags', code: 'NUMBER_TYPE_COERCE', message: 'Value is not int.' });
     else input.flags = b.flags;
   }
   const embeds = validateEmbeds(b.embeds, errors);
@@ -185,7 +209,8 @@ export function parseMessageInput(json: unknown, files: MultipartFile[], limits:
   if (b.allowed_mentions !== undefined && b.allowed_mentions !== null) input.allowedMentions = b.allowed_mentions as AllowedMentions;
   if (b.message_reference !== undefined && b.message_reference !== null) {
     const ref = b.message_reference as ApiMessageReference;
-    if (typeof ref !== 'object' || (ref.message_id === undefined && (ref.type ?? 0) === 0)) errors.push(required('message_reference.message_id'));
+    if (typeof ref !== 'object' || (ref.message_id === undefined && (ref.type ?? 0) === 0))
+      errors.push(required('message_reference.message_id'));
     else input.messageReference = ref;
   }
   if (Array.isArray(b.sticker_ids)) input.stickerIds = b.sticker_ids.map(String);
@@ -210,7 +235,8 @@ export function parseMessageInput(json: unknown, files: MultipartFile[], limits:
     }
   }
   const newFiles = files.length;
-  if (newFiles > limits.maxFiles || (input.attachments?.length ?? 0) > limits.maxFiles) errors.push(tooLong('attachments', limits.maxFiles));
+  if (newFiles > limits.maxFiles || (input.attachments?.length ?? 0) > limits.maxFiles)
+    errors.push(tooLong('attachments', limits.maxFiles));
   if (errors.length > 0) throw DiscordErrors.invalidFormBody(errors);
   if (mode === 'create' && isEmptyMessage(input)) throw DiscordErrors.emptyMessage();
   return input;

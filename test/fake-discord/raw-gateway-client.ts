@@ -25,13 +25,18 @@ export class RawGatewayClient {
   readonly closed: Promise<{ code: number; reason: string }>;
   private readonly ws: WebSocket;
 
-  private constructor(url: string, private readonly zlibStream: boolean) {
+  private constructor(
+    url: string,
+    private readonly zlibStream: boolean,
+  ) {
     this.ws = new WebSocket(url);
     this.ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
-    this.closed = new Promise((resolve) => this.ws.on('close', (code, reason) => {
-      resolve({ code, reason: reason.toString() });
-      this.wake();
-    }));
+    this.closed = new Promise((resolve) =>
+      this.ws.on('close', (code, reason) => {
+        resolve({ code, reason: reason.toString() });
+        this.wake();
+      }),
+    );
     this.ws.on('error', () => undefined);
   }
 

@@ -146,7 +146,12 @@ export class RestRouter {
   private readonly pendingDelays = new Map<NodeJS.Timeout, () => void>();
 
   constructor(
-    private readonly settings: { botToken: () => string; maxRequestBytes: number; rateLimiter: RateLimiter; retryAfterPrecision: 'seconds' | 'milliseconds' },
+    private readonly settings: {
+      botToken: () => string;
+      maxRequestBytes: number;
+      rateLimiter: RateLimiter;
+      retryAfterPrecision: 'seconds' | 'milliseconds';
+    },
     private readonly log: (entry: RequestLogEntry) => void,
   ) {}
 
@@ -154,7 +159,12 @@ export class RestRouter {
    * Adds a route. `major` names the params forming the rate-limit major parameter; `global: false` exempts
    * it from the global rate limit.
    */
-  add(method: string, template: string, handler: RouteHandler, options: { auth?: 'bot' | 'none'; major?: string[]; global?: boolean } = {}): void {
+  add(
+    method: string,
+    template: string,
+    handler: RouteHandler,
+    options: { auth?: 'bot' | 'none'; major?: string[]; global?: boolean } = {},
+  ): void {
     this.routes.push({
       method,
       template,
@@ -346,7 +356,12 @@ export class RestRouter {
       const retryAfter = (fault.retryAfterMs ?? 100) / 1000;
       return new DiscordHttpError(
         429,
-        (fault.body as { code: number; message: string } | undefined) ?? { message: 'You are being rate limited.', retry_after: retryAfter, global: fault.global === true, code: 0 },
+        (fault.body as { code: number; message: string } | undefined) ?? {
+          message: 'You are being rate limited.',
+          retry_after: retryAfter,
+          global: fault.global === true,
+          code: 0,
+        },
         {
           'Retry-After': retryAfterHeader(fault.retryAfterMs ?? 100, this.settings.retryAfterPrecision),
           'X-RateLimit-Scope': fault.global ? 'global' : 'user',
@@ -354,8 +369,16 @@ export class RestRouter {
         },
       );
     }
-    const defaults: Record<number, string> = { 500: '500: Internal Server Error', 502: '502: Bad Gateway', 503: '503: Service Unavailable', 504: '504: Gateway Timeout' };
-    return new DiscordHttpError(fault.status, (fault.body as { code: number; message: string } | undefined) ?? { message: defaults[fault.status] ?? `${fault.status}`, code: 0 });
+    const defaults: Record<number, string> = {
+      500: '500: Internal Server Error',
+      502: '502: Bad Gateway',
+      503: '503: Service Unavailable',
+      504: '504: Gateway Timeout',
+    };
+    return new DiscordHttpError(
+      fault.status,
+      (fault.body as { code: number; message: string } | undefined) ?? { message: defaults[fault.status] ?? `${fault.status}`, code: 0 },
+    );
   }
 
   private delay(ms: number): Promise<void> {

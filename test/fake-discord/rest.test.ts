@@ -32,15 +32,22 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 
 describe('fake Discord REST with a real discord.js client', () => {
   it('channel messages: send with an attachment, fetch, reply, edit, typing, delete', async () => {
-    const f = await startBotFixture({ intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent] });
+    const f = await startBotFixture({
+      intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent],
+    });
     try {
       const channel = await textChannel(f.client, f.channel.id);
-      const png = await sharp({ create: { width: 8, height: 8, channels: 4, background: '#00ff0080' } }).png().toBuffer();
+      const png = await sharp({ create: { width: 8, height: 8, channels: 4, background: '#00ff0080' } })
+        .png()
+        .toBuffer();
       const seenOwn = deferred<Message>();
       f.client.on(Events.MessageCreate, (m) => {
         if (m.author.id === f.client.user.id && m.attachments.size === 1) seenOwn.resolve(m);
       });
-      const sent = await channel.send({ content: 'here', files: [new AttachmentBuilder(png, { name: 'tile.png', description: 'a tile' })] });
+      const sent = await channel.send({
+        content: 'here',
+        files: [new AttachmentBuilder(png, { name: 'tile.png', description: 'a tile' })],
+      });
       const attachment = sent.attachments.first();
       assert.equal(attachment?.name, 'tile.png');
       assert.equal(attachment?.description, 'a tile');
@@ -48,13 +55,20 @@ describe('fake Discord REST with a real discord.js client', () => {
       assert.ok(Buffer.from(await (await fetch(attachment!.url)).arrayBuffer()).equals(png));
       assert.equal((await seenOwn.promise).id, sent.id, 'the bot receives MESSAGE_CREATE for its own message');
       const stored = f.discord.messages(f.channel);
-      assert.deepEqual(stored.map((m) => [m.id, m.content, m.author.id]), [[sent.id, 'here', f.discord.applicationId]]);
+      assert.deepEqual(
+        stored.map((m) => [m.id, m.content, m.author.id]),
+        [[sent.id, 'here', f.discord.applicationId]],
+      );
 
       const userMessage = f.discord.postMessage({ user: f.user, channelId: f.channel, content: 'make it bigger' });
       const reply = await (await channel.messages.fetch(userMessage.id)).reply('on it');
       assert.equal(f.discord.message(reply.id)?.message_reference?.message_id, userMessage.id);
       assert.equal(f.discord.message(reply.id)?.type, 19);
-      assert.deepEqual(f.discord.message(reply.id)?.mentions.map((u) => u.id), [f.user.id], 'a reply pings its author by default');
+      assert.deepEqual(
+        f.discord.message(reply.id)?.mentions.map((u) => u.id),
+        [f.user.id],
+        'a reply pings its author by default',
+      );
 
       const fetched = await channel.messages.fetch({ limit: 2 });
       assert.deepEqual([...fetched.keys()], [reply.id, userMessage.id], 'newest first, limited');
@@ -65,11 +79,16 @@ describe('fake Discord REST with a real discord.js client', () => {
       assert.equal(edited.content, 'here (edited)');
       assert.equal(f.discord.message(sent.id)?.attachments.length, 0);
       const foreign = await channel.messages.fetch(userMessage.id);
-      const editError = await rejection(f.client.rest.patch(Routes.channelMessage(f.channel.id, foreign.id), { body: { content: 'hijack' } }));
+      const editError = await rejection(
+        f.client.rest.patch(Routes.channelMessage(f.channel.id, foreign.id), { body: { content: 'hijack' } }),
+      );
       assert.ok(editError instanceof DiscordAPIError && editError.code === 50005, String(editError));
 
       await reply.react('⏳');
-      assert.deepEqual((f.discord.message(reply.id)?.reactions as Array<{ emoji: { name: string }; me: boolean }>).map((r) => [r.emoji.name, r.me]), [['⏳', true]]);
+      assert.deepEqual(
+        (f.discord.message(reply.id)?.reactions as Array<{ emoji: { name: string }; me: boolean }>).map((r) => [r.emoji.name, r.me]),
+        [['⏳', true]],
+      );
       await reply.reactions.cache.get('⏳')?.users.remove(f.client.user.id);
       assert.deepEqual(f.discord.message(reply.id)?.reactions, []);
 
@@ -89,14 +108,24 @@ describe('fake Discord REST with a real discord.js client', () => {
       f.discord.setRateLimits([{ route: 'POST /channels/:channelId/messages', limit: 2, windowMs: 300, announce: false }]);
       const channel = await textChannel(f.client, f.channel.id);
       const sent = await Promise.all(['m1', 'm2', 'm3', 'm4', 'm5'].map((content) => channel.send(content)));
-      assert.deepEqual(sent.map((m) => m.content), ['m1', 'm2', 'm3', 'm4', 'm5']);
-      assert.deepEqual(f.discord.messages(f.channel).map((m) => m.content), ['m1', 'm2', 'm3', 'm4', 'm5']);
+      assert.deepEqual(
+        sent.map((m) => m.content),
+        ['m1', 'm2', 'm3', 'm4', 'm5'],
+      );
+      assert.deepEqual(
+        f.discord.messages(f.channel).map((m) => m.content),
+        ['m1', 'm2', 'm3', 'm4', 'm5'],
+      );
       const log = f.discord.requests.filter((r) => r.route === 'POST /channels/:channelId/messages');
       const statuses = log.map((r) => r.status);
       assert.ok(statuses.includes(429), `a 429 happened: ${statuses.join(',')}`);
       assert.equal(statuses.filter((s) => s === 200).length, 5);
       assert.equal(statuses[statuses.length - 1], 200, 'the client retried after the 429');
-      assert.equal(f.discord.invalidRequests().length, statuses.filter((s) => s === 429).length, '429s count towards the invalid-request limit');
+      assert.equal(
+        f.discord.invalidRequests().length,
+        statuses.filter((s) => s === 429).length,
+        '429s count towards the invalid-request limit',
+      );
 
       // What discord.js read: Discord's 429 headers and JSON body.
       for (let i = 0; i < 3; i++) {
@@ -143,7 +172,10 @@ describe('fake Discord REST with a real discord.js client', () => {
       f.discord.injectFault({ route: 'GET /channels/:channelId', status: 500 });
       const channel = (await f.client.rest.get(Routes.channel(f.channel.id))) as { id: string };
       assert.equal(channel.id, f.channel.id);
-      assert.deepEqual(f.discord.requests.filter((r) => r.route === 'GET /channels/:channelId').map((r) => r.status), [429, 500, 200]);
+      assert.deepEqual(
+        f.discord.requests.filter((r) => r.route === 'GET /channels/:channelId').map((r) => r.status),
+        [429, 500, 200],
+      );
       f.discord.injectFault({ route: 'GET /channels/:channelId', status: 503, times: 10 });
       const error = await rejection(f.client.rest.get(Routes.channel(f.channel.id)));
       assert.ok(error instanceof HTTPError, String(error));
@@ -215,7 +247,10 @@ describe('fake Discord REST with a real discord.js client', () => {
       assert.equal(notFound.message, '404: Not Found');
       const wrongMethod = await rejection(f.client.rest.delete(Routes.gatewayBot()));
       assert.ok(wrongMethod instanceof DiscordAPIError && wrongMethod.status === 405, String(wrongMethod));
-      assert.deepEqual(f.discord.unexpectedRequests().map((r) => `${r.method} ${r.path} ${r.status}`), ['GET /definitely/not/a/route 404', 'DELETE /gateway/bot 405']);
+      assert.deepEqual(
+        f.discord.unexpectedRequests().map((r) => `${r.method} ${r.path} ${r.status}`),
+        ['GET /definitely/not/a/route 404', 'DELETE /gateway/bot 405'],
+      );
     } finally {
       await f.close();
     }
@@ -254,7 +289,10 @@ describe('fake Discord REST with a real discord.js client', () => {
       assert.ok(requiredOrder instanceof DiscordAPIError && requiredOrder.code === 50035, String(requiredOrder));
 
       await f.client.application.commands.set([{ name: 'imagine', description: 'Draw' }], f.guild.id);
-      assert.deepEqual(f.discord.commands(f.guild).map((c) => c.name), ['imagine']);
+      assert.deepEqual(
+        f.discord.commands(f.guild).map((c) => c.name),
+        ['imagine'],
+      );
       assert.deepEqual(f.discord.commands(), []);
       const first = await f.client.application.commands.create({ name: 'upscale', description: 'Bigger' });
       const again = await f.client.application.commands.create({ name: 'upscale', description: 'Even bigger' });
@@ -270,7 +308,10 @@ describe('fake Discord REST with a real discord.js client', () => {
       assert.equal(answer?.status, 429);
       assert.equal(answer?.error?.code, 30034);
       await f.client.application.commands.delete(first.id);
-      assert.deepEqual(f.discord.commands().map((c) => c.name), ['c2', 'c3']);
+      assert.deepEqual(
+        f.discord.commands().map((c) => c.name),
+        ['c2', 'c3'],
+      );
     } finally {
       await f.close();
     }
@@ -304,7 +345,11 @@ describe('fake Discord REST with a real discord.js client', () => {
       const error = await rejection(greedy.login(f.discord.botToken));
       await greedy.destroy();
       assert.match(String(error), /disallowed intents/i);
-      const closed = await f.discord.waitUntil(() => f.discord.gatewayConnections().find((c) => c.closeCode === 4014), ['gateway:close'], 'the 4014 close');
+      const closed = await f.discord.waitUntil(
+        () => f.discord.gatewayConnections().find((c) => c.closeCode === 4014),
+        ['gateway:close'],
+        'the 4014 close',
+      );
       assert.equal(closed.closedBy, 'server');
     } finally {
       await f.close();
@@ -318,7 +363,10 @@ describe('fake Discord REST with a real discord.js client', () => {
       const dm = await friendly.send('your picture is ready');
       const channel = f.discord.openDm(f.user);
       assert.equal(dm.channelId, channel.id);
-      assert.deepEqual(f.discord.messages(channel).map((m) => m.content), ['your picture is ready']);
+      assert.deepEqual(
+        f.discord.messages(channel).map((m) => m.content),
+        ['your picture is ready'],
+      );
       const shy = f.discord.createUser({ username: 'shy', acceptsDms: false });
       const error = await rejection((await f.client.users.fetch(shy.id)).send('hi'));
       assert.ok(error instanceof DiscordAPIError && error.code === 50007, String(error));

@@ -26,7 +26,14 @@ export function registerBasicRoutes(router: RestRouter, core: Core, ownerId: () 
     },
   }));
 
-  const currentUser = (): Record<string, unknown> => ({ ...core.botUser(), verified: true, mfa_enabled: false, email: null, locale: 'en-US', premium_type: 0 });
+  const currentUser = (): Record<string, unknown> => ({
+    ...core.botUser(),
+    verified: true,
+    mfa_enabled: false,
+    email: null,
+    locale: 'en-US',
+    premium_type: 0,
+  });
   router.add('GET', '/users/@me', () => ({ body: currentUser() }));
   router.add('GET', '/users/@me/guilds', () => ({
     body: [...store.guilds.values()]
@@ -95,43 +102,74 @@ export function registerBasicRoutes(router: RestRouter, core: Core, ownerId: () 
     (ctx) => {
       const guildId = requireGuild(ctx.params.guildId);
       const guild = store.requireGuild(guildId);
-      const counts = ctx.query.get('with_counts') === 'true' ? { approximate_member_count: guild.members.size, approximate_presence_count: 0 } : {};
+      const counts =
+        ctx.query.get('with_counts') === 'true' ? { approximate_member_count: guild.members.size, approximate_presence_count: 0 } : {};
       return { body: { ...core.guildJson(guildId), ...counts } };
     },
     { major: ['guildId'] },
   );
-  router.add('GET', '/guilds/:guildId/channels', (ctx) => {
-    const guild = store.requireGuild(requireGuild(ctx.params.guildId));
-    return { body: guild.channelIds.map((id) => store.channelJson(id)) };
-  }, { major: ['guildId'] });
-  router.add('GET', '/guilds/:guildId/roles', (ctx) => {
-    const guild = store.requireGuild(requireGuild(ctx.params.guildId));
-    return { body: [...guild.roles.values()].map((r) => store.roleJson(r)) };
-  }, { major: ['guildId'] });
-  router.add('GET', '/guilds/:guildId/members/search', (ctx) => {
-    const guild = store.requireGuild(requireGuild(ctx.params.guildId));
-    const query = (ctx.query.get('query') ?? '').toLowerCase();
-    const limit = Number(ctx.query.get('limit') ?? '1');
-    const ids = [...guild.members.keys()].filter((id) => store.users.get(id)?.username.toLowerCase().startsWith(query)).slice(0, limit);
-    return { body: ids.map((id) => store.memberJson(guild.id, id)) };
-  }, { major: ['guildId'] });
-  router.add('GET', '/guilds/:guildId/members', (ctx) => {
-    const guild = store.requireGuild(requireGuild(ctx.params.guildId));
-    // Listing members needs the GUILD_MEMBERS privileged intent enabled for the application.
-    if (!core.options.privilegedIntents.guildMembers) throw DiscordErrors.missingAccess();
-    const limit = Number(ctx.query.get('limit') ?? '1');
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-      throw DiscordErrors.invalidFormBody([{ path: 'limit', code: 'NUMBER_TYPE_MAX', message: 'int value should be less than or equal to 1000.' }]);
-    }
-    const after = BigInt(ctx.query.get('after') ?? '0');
-    const ids = [...guild.members.keys()].filter((id) => BigInt(id) > after).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1)).slice(0, limit);
-    return { body: ids.map((id) => store.memberJson(guild.id, id)) };
-  }, { major: ['guildId'] });
-  router.add('GET', '/guilds/:guildId/members/:userId', (ctx) => {
-    const guild = store.requireGuild(requireGuild(ctx.params.guildId));
-    if (!guild.members.has(ctx.params.userId ?? '')) throw DiscordErrors.unknownMember();
-    return { body: store.memberJson(guild.id, ctx.params.userId ?? '') };
-  }, { major: ['guildId'] });
+  router.add(
+    'GET',
+    '/guilds/:guildId/channels',
+    (ctx) => {
+      const guild = store.requireGuild(requireGuild(ctx.params.guildId));
+      return { body: guild.channelIds.map((id) => store.channelJson(id)) };
+    },
+    { major: ['guildId'] },
+  );
+  router.add(
+    'GET',
+    '/guilds/:guildId/roles',
+    (ctx) => {
+      const guild = store.requireGuild(requireGuild(ctx.params.guildId));
+      return { body: [...guild.roles.values()].map((r) => store.roleJson(r)) };
+    },
+    { major: ['guildId'] },
+  );
+  router.add(
+    'GET',
+    '/guilds/:guildId/members/search',
+    (ctx) => {
+      const guild = store.requireGuild(requireGuild(ctx.params.guildId));
+      const query = (ctx.query.get('query') ?? '').toLowerCase();
+      const limit = Number(ctx.query.get('limit') ?? '1');
+      const ids = [...guild.members.keys()].filter((id) => store.users.get(id)?.username.toLowerCase().startsWith(query)).slice(0, limit);
+      return { body: ids.map((id) => store.memberJson(guild.id, id)) };
+    },
+    { major: ['guildId'] },
+  );
+  router.add(
+    'GET',
+    '/guilds/:guildId/members',
+    (ctx) => {
+      const guild = store.requireGuild(requireGuild(ctx.params.guildId));
+      // Listing members needs the GUILD_MEMBERS privileged intent enabled for the application.
+      if (!core.options.privilegedIntents.guildMembers) throw DiscordErrors.missingAccess();
+      const limit = Number(ctx.query.get('limit') ?? '1');
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+        throw DiscordErrors.invalidFormBody([
+          { path: 'limit', code: 'NUMBER_TYPE_MAX', message: 'int value should be less than or equal to 1000.' },
+        ]);
+      }
+      const after = BigInt(ctx.query.get('after') ?? '0');
+      const ids = [...guild.members.keys()]
+        .filter((id) => BigInt(id) > after)
+        .sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1))
+        .slice(0, limit);
+      return { body: ids.map((id) => store.memberJson(guild.id, id)) };
+    },
+    { major: ['guildId'] },
+  );
+  router.add(
+    'GET',
+    '/guilds/:guildId/members/:userId',
+    (ctx) => {
+      const guild = store.requireGuild(requireGuild(ctx.params.guildId));
+      if (!guild.members.has(ctx.params.userId ?? '')) throw DiscordErrors.unknownMember();
+      return { body: store.memberJson(guild.id, ctx.params.userId ?? '') };
+    },
+    { major: ['guildId'] },
+  );
 }
 
 /** Opens the DM channel between the bot and a user. */

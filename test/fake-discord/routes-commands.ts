@@ -16,7 +16,8 @@ function checkName(name: unknown, path: string, chatInput: boolean, errors: Form
 }
 
 function checkDescription(description: unknown, path: string, errors: FormFieldError[]): void {
-  if (typeof description !== 'string' || description.length === 0) errors.push({ path, code: 'BASE_TYPE_REQUIRED', message: 'This field is required' });
+  if (typeof description !== 'string' || description.length === 0)
+    errors.push({ path, code: 'BASE_TYPE_REQUIRED', message: 'This field is required' });
   else if (description.length > 100) errors.push({ path, code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 100 or fewer in length.' });
 }
 
@@ -39,7 +40,8 @@ function checkOptions(options: unknown, path: string, depth: number, errors: For
     checkName(option.name, `${at}.name`, true, errors);
     checkDescription(option.description, `${at}.description`, errors);
     if (typeof option.name === 'string') {
-      if (names.has(option.name)) errors.push({ path: `${at}.name`, code: 'APPLICATION_COMMAND_OPTION_NAME_ALREADY_EXISTS', message: 'Option name already exists' });
+      if (names.has(option.name))
+        errors.push({ path: `${at}.name`, code: 'APPLICATION_COMMAND_OPTION_NAME_ALREADY_EXISTS', message: 'Option name already exists' });
       names.add(option.name);
     }
     const isSub = option.type === OptionType.Subcommand || option.type === OptionType.SubcommandGroup;
@@ -50,7 +52,11 @@ function checkOptions(options: unknown, path: string, depth: number, errors: For
       checkOptions(option.options, `${at}.options`, depth + 1, errors);
     } else {
       if (option.required === true && sawOptional) {
-        errors.push({ path: `${at}.required`, code: 'APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID', message: 'Required options must be placed before non-required options' });
+        errors.push({
+          path: `${at}.required`,
+          code: 'APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID',
+          message: 'Required options must be placed before non-required options',
+        });
       }
       if (option.required !== true) sawOptional = true;
       if (Array.isArray(option.choices) && option.choices.length > 25) {
@@ -69,15 +75,24 @@ export function normalizeCommand(body: unknown, applicationId: string, guildId: 
   }
   const b = body as Record<string, unknown>;
   const type = b.type === undefined || b.type === null ? 1 : b.type;
-  if (type !== 1 && type !== 2 && type !== 3 && type !== 4) errors.push({ path: 'type', code: 'BASE_TYPE_CHOICES', message: 'Value must be one of {1, 2, 3, 4}.' });
+  if (type !== 1 && type !== 2 && type !== 3 && type !== 4)
+    errors.push({ path: 'type', code: 'BASE_TYPE_CHOICES', message: 'Value must be one of {1, 2, 3, 4}.' });
   const chatInput = type === 1;
   checkName(b.name, 'name', chatInput, errors);
   if (chatInput) checkDescription(b.description, 'description', errors);
   else if (typeof b.description === 'string' && b.description !== '') {
-    errors.push({ path: 'description', code: 'APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION', message: 'Context menu commands cannot have description' });
+    errors.push({
+      path: 'description',
+      code: 'APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION',
+      message: 'Context menu commands cannot have description',
+    });
   }
   const options = chatInput ? checkOptions(b.options, 'options', 0, errors) : undefined;
-  if (b.default_member_permissions !== undefined && b.default_member_permissions !== null && !/^\d+$/.test(String(b.default_member_permissions))) {
+  if (
+    b.default_member_permissions !== undefined &&
+    b.default_member_permissions !== null &&
+    !/^\d+$/.test(String(b.default_member_permissions))
+  ) {
     errors.push({ path: 'default_member_permissions', code: 'PERMISSIONS_INVALID', message: 'Invalid permissions' });
   }
   if (errors.length > 0) throw DiscordErrors.invalidFormBody(errors);
@@ -90,7 +105,8 @@ export function normalizeCommand(body: unknown, applicationId: string, guildId: 
     description_localizations: (b.description_localizations as Record<string, string> | undefined) ?? null,
     ...(guildId ? { guild_id: guildId } : {}),
     ...(options ? { options } : {}),
-    default_member_permissions: b.default_member_permissions === undefined || b.default_member_permissions === null ? null : String(b.default_member_permissions),
+    default_member_permissions:
+      b.default_member_permissions === undefined || b.default_member_permissions === null ? null : String(b.default_member_permissions),
     ...(guildId ? {} : { dm_permission: b.dm_permission !== false }),
     contexts: (b.contexts as number[] | undefined) ?? null,
     integration_types: (b.integration_types as number[] | undefined) ?? [0],
@@ -138,86 +154,115 @@ export function registerCommandRoutes(router: RestRouter, core: Core): void {
     const major = prefix.includes(':guildId') ? ['applicationId', 'guildId'] : ['applicationId'];
     router.add('GET', `${prefix}/commands`, (ctx) => ({ body: list(scopeOf(ctx)) }), { major });
 
-    router.add('PUT', `${prefix}/commands`, (ctx) => {
-      const scope = scopeOf(ctx);
-      if (!Array.isArray(ctx.json)) throw DiscordErrors.invalidFormBody([{ path: '', code: 'BASE_TYPE_ARRAY', message: 'Must be an array.' }]);
-      const guildId = scope === 'global' ? null : scope;
-      const normalized = ctx.json.map((body: unknown, index) => {
-        try {
-          return normalizeCommand(body, core.applicationId, guildId);
-        } catch (error) {
-          if (error instanceof DiscordHttpError && error.code === 50035) {
-            // In a bulk body the field paths are prefixed with the command's index.
-            throw new DiscordHttpError(400, { ...error.body, errors: { [index]: error.body.errors } });
+    router.add(
+      'PUT',
+      `${prefix}/commands`,
+      (ctx) => {
+        const scope = scopeOf(ctx);
+        if (!Array.isArray(ctx.json))
+          throw DiscordErrors.invalidFormBody([{ path: '', code: 'BASE_TYPE_ARRAY', message: 'Must be an array.' }]);
+        const guildId = scope === 'global' ? null : scope;
+        const normalized = ctx.json.map((body: unknown, index) => {
+          try {
+            return normalizeCommand(body, core.applicationId, guildId);
+          } catch (error) {
+            if (error instanceof DiscordHttpError && error.code === 50035) {
+              // In a bulk body the field paths are prefixed with the command's index.
+              throw new DiscordHttpError(400, { ...error.body, errors: { [index]: error.body.errors } });
+            }
+            throw error;
           }
-          throw error;
+        });
+        const names = new Set<string>();
+        normalized.forEach((c, index) => {
+          const key = `${c.type}:${c.name}`;
+          if (names.has(key))
+            throw DiscordErrors.invalidFormBody([
+              { path: `${index}.name`, code: 'APPLICATION_COMMANDS_DUPLICATE_NAME', message: `Application command names must be unique` },
+            ]);
+          names.add(key);
+        });
+        checkCounts(normalized);
+        const previous = list(scope);
+        const next: ApiCommand[] = normalized.map((c) => {
+          const existing = previous.find((p) => p.type === c.type && p.name === c.name);
+          if (existing) {
+            const { id: _id, version: _version, ...existingBody } = existing;
+            return sameCommand(existingBody, c) ? existing : { ...c, id: existing.id, version: core.snowflakes.next() };
+          }
+          countCreation(scope);
+          return { ...c, id: core.snowflakes.next(), version: core.snowflakes.next() };
+        });
+        store.commands.set(scope, next);
+        return { body: next };
+      },
+      { major },
+    );
+
+    router.add(
+      'POST',
+      `${prefix}/commands`,
+      (ctx) => {
+        const scope = scopeOf(ctx);
+        const command = normalizeCommand(ctx.json, core.applicationId, scope === 'global' ? null : scope);
+        const commands = list(scope);
+        const index = commands.findIndex((c) => c.type === command.type && c.name === command.name);
+        if (index >= 0) {
+          const existing = commands[index]!;
+          const updated = { ...command, id: existing.id, version: core.snowflakes.next() };
+          commands[index] = updated;
+          return { status: 200, body: updated };
         }
-      });
-      const names = new Set<string>();
-      normalized.forEach((c, index) => {
-        const key = `${c.type}:${c.name}`;
-        if (names.has(key)) throw DiscordErrors.invalidFormBody([{ path: `${index}.name`, code: 'APPLICATION_COMMANDS_DUPLICATE_NAME', message: `Application command names must be unique` }]);
-        names.add(key);
-      });
-      checkCounts(normalized);
-      const previous = list(scope);
-      const next: ApiCommand[] = normalized.map((c) => {
-        const existing = previous.find((p) => p.type === c.type && p.name === c.name);
-        if (existing) {
-          const { id: _id, version: _version, ...existingBody } = existing;
-          return sameCommand(existingBody, c) ? existing : { ...c, id: existing.id, version: core.snowflakes.next() };
-        }
+        checkCounts([...commands, command]);
         countCreation(scope);
-        return { ...c, id: core.snowflakes.next(), version: core.snowflakes.next() };
-      });
-      store.commands.set(scope, next);
-      return { body: next };
-    }, { major });
+        const created = { ...command, id: core.snowflakes.next(), version: core.snowflakes.next() };
+        store.commands.set(scope, [...commands, created]);
+        return { status: 201, body: created };
+      },
+      { major },
+    );
 
-    router.add('POST', `${prefix}/commands`, (ctx) => {
-      const scope = scopeOf(ctx);
-      const command = normalizeCommand(ctx.json, core.applicationId, scope === 'global' ? null : scope);
-      const commands = list(scope);
-      const index = commands.findIndex((c) => c.type === command.type && c.name === command.name);
-      if (index >= 0) {
-        const existing = commands[index]!;
-        const updated = { ...command, id: existing.id, version: core.snowflakes.next() };
+    router.add(
+      'GET',
+      `${prefix}/commands/:commandId`,
+      (ctx) => {
+        const command = list(scopeOf(ctx)).find((c) => c.id === ctx.params.commandId);
+        if (!command) throw DiscordErrors.unknownCommand();
+        return { body: command };
+      },
+      { major },
+    );
+
+    router.add(
+      'PATCH',
+      `${prefix}/commands/:commandId`,
+      (ctx) => {
+        const scope = scopeOf(ctx);
+        const commands = list(scope);
+        const index = commands.findIndex((c) => c.id === ctx.params.commandId);
+        const existing = commands[index];
+        if (!existing) throw DiscordErrors.unknownCommand();
+        const { id, version: _version, ...rest } = existing;
+        const merged = normalizeCommand({ ...rest, ...(ctx.json as object) }, core.applicationId, scope === 'global' ? null : scope);
+        const updated = { ...merged, id, version: core.snowflakes.next() };
         commands[index] = updated;
-        return { status: 200, body: updated };
-      }
-      checkCounts([...commands, command]);
-      countCreation(scope);
-      const created = { ...command, id: core.snowflakes.next(), version: core.snowflakes.next() };
-      store.commands.set(scope, [...commands, created]);
-      return { status: 201, body: created };
-    }, { major });
+        return { body: updated };
+      },
+      { major },
+    );
 
-    router.add('GET', `${prefix}/commands/:commandId`, (ctx) => {
-      const command = list(scopeOf(ctx)).find((c) => c.id === ctx.params.commandId);
-      if (!command) throw DiscordErrors.unknownCommand();
-      return { body: command };
-    }, { major });
-
-    router.add('PATCH', `${prefix}/commands/:commandId`, (ctx) => {
-      const scope = scopeOf(ctx);
-      const commands = list(scope);
-      const index = commands.findIndex((c) => c.id === ctx.params.commandId);
-      const existing = commands[index];
-      if (!existing) throw DiscordErrors.unknownCommand();
-      const { id, version: _version, ...rest } = existing;
-      const merged = normalizeCommand({ ...rest, ...(ctx.json as object) }, core.applicationId, scope === 'global' ? null : scope);
-      const updated = { ...merged, id, version: core.snowflakes.next() };
-      commands[index] = updated;
-      return { body: updated };
-    }, { major });
-
-    router.add('DELETE', `${prefix}/commands/:commandId`, (ctx) => {
-      const scope = scopeOf(ctx);
-      const commands = list(scope);
-      const index = commands.findIndex((c) => c.id === ctx.params.commandId);
-      if (index < 0) throw DiscordErrors.unknownCommand();
-      commands.splice(index, 1);
-      return {};
-    }, { major });
+    router.add(
+      'DELETE',
+      `${prefix}/commands/:commandId`,
+      (ctx) => {
+        const scope = scopeOf(ctx);
+        const commands = list(scope);
+        const index = commands.findIndex((c) => c.id === ctx.params.commandId);
+        if (index < 0) throw DiscordErrors.unknownCommand();
+        commands.splice(index, 1);
+        return {};
+      },
+      { major },
+    );
   }
 }

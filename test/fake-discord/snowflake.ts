@@ -10,7 +10,10 @@ export class SnowflakeGenerator {
   private lastMs = 0n;
   private increment = 0n;
 
-  constructor(private readonly workerId = 1n, private readonly processId = 0n) {}
+  constructor(
+    private readonly workerId = 1n,
+    private readonly processId = 0n,
+  ) {}
 
   /** A new snowflake for the given time (default: now), unique within this generator. */
   next(atMs: number = Date.now()): string {

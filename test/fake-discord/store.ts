@@ -1,11 +1,6 @@
 import type { ApiChannel, ApiCommand, ApiMember, ApiMessage, ApiRole, ApiUser, Snowflake } from './api-types.js';
 import { ChannelType } from './api-types.js';
-import {
-  computeChannelPermissions,
-  DM_PERMISSIONS,
-  type Overwrite,
-  type PermissionSubject,
-} from './permissions.js';
+import { computeChannelPermissions, DM_PERMISSIONS, type Overwrite, type PermissionSubject } from './permissions.js';
 
 /** A user as the fake keeps it. */
 export interface UserRecord {
@@ -103,7 +98,13 @@ export function discordTimestamp(ms: number = Date.now()): string {
   return new Date(ms).toISOString().replace('Z', '000+00:00');
 }
 
-const TEXT_CHANNEL_TYPES: ReadonlySet<number> = new Set([ChannelType.GuildText, ChannelType.DM, ChannelType.GuildVoice, ChannelType.GroupDM, ChannelType.GuildAnnouncement]);
+const TEXT_CHANNEL_TYPES: ReadonlySet<number> = new Set([
+  ChannelType.GuildText,
+  ChannelType.DM,
+  ChannelType.GuildVoice,
+  ChannelType.GroupDM,
+  ChannelType.GuildAnnouncement,
+]);
 
 /** True for channel types that hold messages. */
 export function isTextChannelType(type: number): boolean {
@@ -205,7 +206,12 @@ export class Store {
       ...(options.inGuildCreate || channel.guildId === null ? {} : { guild_id: channel.guildId }),
       name: channel.name ?? '',
       position: channel.position,
-      permission_overwrites: channel.overwrites.map((o) => ({ id: o.id, type: o.type, allow: o.allow.toString(), deny: o.deny.toString() })),
+      permission_overwrites: channel.overwrites.map((o) => ({
+        id: o.id,
+        type: o.type,
+        allow: o.allow.toString(),
+        deny: o.deny.toString(),
+      })),
       parent_id: channel.parentId,
       flags: 0,
       ...(channel.type === ChannelType.GuildCategory
@@ -297,7 +303,8 @@ export class Store {
   /** The DM channel between the bot and a user, if one was opened. */
   findDmChannel(userId: Snowflake): ChannelRecord | undefined {
     for (const channel of this.channels.values()) {
-      if (channel.type === ChannelType.DM && channel.recipientIds.includes(userId) && channel.recipientIds.includes(this.botUserId)) return channel;
+      if (channel.type === ChannelType.DM && channel.recipientIds.includes(userId) && channel.recipientIds.includes(this.botUserId))
+        return channel;
     }
     return undefined;
   }

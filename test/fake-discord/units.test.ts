@@ -6,13 +6,7 @@ import { DiscordHttpError, nestFormErrors } from './http-errors.js';
 import { imageSize } from './image-size.js';
 import { parseMessageInput } from './message-input.js';
 import { parseMultipart, multipartBoundary } from './multipart.js';
-import {
-  ALL_PERMISSIONS,
-  computeChannelPermissions,
-  PermissionFlags,
-  resolvePermissions,
-  type PermissionSubject,
-} from './permissions.js';
+import { ALL_PERMISSIONS, computeChannelPermissions, PermissionFlags, resolvePermissions, type PermissionSubject } from './permissions.js';
 import { RateLimiter } from './rate-limit.js';
 import { normalizeCommand } from './routes-commands.js';
 import { isSnowflake, SnowflakeGenerator, snowflakeTimestamp } from './snowflake.js';
@@ -50,7 +44,13 @@ describe('fake Discord building blocks', () => {
     assert.equal(computeChannelPermissions(base, [denyEveryoneSend, roleAllowsSend]), all, 'role overwrites beat @everyone');
     const memberDeniesView = { id: user, type: 1 as const, allow: 0n, deny: PermissionFlags.ViewChannel };
     assert.equal(computeChannelPermissions(base, [roleAllowsSend, memberDeniesView]), 0n, 'no VIEW_CHANNEL means nothing');
-    const admin = { ...base, rolePermissions: new Map([[guildId, 0n], [role, PermissionFlags.Administrator]]) };
+    const admin = {
+      ...base,
+      rolePermissions: new Map([
+        [guildId, 0n],
+        [role, PermissionFlags.Administrator],
+      ]),
+    };
     assert.equal(computeChannelPermissions(admin, [memberDeniesView]), ALL_PERMISSIONS);
     assert.equal(computeChannelPermissions({ ...base, ownerId: user }, [memberDeniesView]), ALL_PERMISSIONS);
     assert.equal(resolvePermissions(['ViewChannel', 'SendMessages']), PermissionFlags.ViewChannel | PermissionFlags.SendMessages);
@@ -68,16 +68,21 @@ describe('fake Discord building blocks', () => {
     assert.ok(boundary);
     const parsed = parseMultipart(Buffer.from(await request.arrayBuffer()), boundary);
     assert.equal(parsed.fields.get('payload_json'), JSON.stringify({ content: 'hi "there"' }));
-    assert.deepEqual(parsed.files.map((f) => [f.field, f.filename, f.contentType, [...f.data]]), [
-      ['files[0]', 'a "quoted".png', 'image/png', [0, 1, 2, 13, 10, 45, 45]],
-      ['files[1]', 'b.txt', 'application/octet-stream', [...Buffer.from('text')]],
-    ]);
+    assert.deepEqual(
+      parsed.files.map((f) => [f.field, f.filename, f.contentType, [...f.data]]),
+      [
+        ['files[0]', 'a "quoted".png', 'image/png', [0, 1, 2, 13, 10, 45, 45]],
+        ['files[1]', 'b.txt', 'application/octet-stream', [...Buffer.from('text')]],
+      ],
+    );
     assert.equal(multipartBoundary('application/json'), null);
   });
 
   it('image sizes of PNG, JPEG, GIF, WebP', async () => {
     for (const format of ['png', 'jpeg', 'gif', 'webp'] as const) {
-      const data = await sharp({ create: { width: 37, height: 23, channels: 3, background: '#123456' } }).toFormat(format).toBuffer();
+      const data = await sharp({ create: { width: 37, height: 23, channels: 3, background: '#123456' } })
+        .toFormat(format)
+        .toBuffer();
       assert.deepEqual(imageSize(data), { width: 37, height: 23 }, format);
     }
     assert.equal(imageSize(Buffer.from('not an image')), null);
@@ -85,7 +90,12 @@ describe('fake Discord building blocks', () => {
 
   it('rate limiter: per-major buckets, headers, 429 with retry_after, window reset, global limit', () => {
     const limiter = new RateLimiter([{ route: 'POST /channels/:channelId/messages', limit: 2, windowMs: 1000 }]);
-    const request = (major: string) => ({ method: 'POST', route: '/channels/:channelId/messages', path: `/channels/${major}/messages`, major });
+    const request = (major: string) => ({
+      method: 'POST',
+      route: '/channels/:channelId/messages',
+      path: `/channels/${major}/messages`,
+      major,
+    });
     const first = limiter.check(request('1'), 10_000);
     assert.equal(first.limited, null);
     assert.equal(first.headers['X-RateLimit-Limit'], '2');
@@ -99,7 +109,10 @@ describe('fake Discord building blocks', () => {
     assert.deepEqual(third.limited?.body, { message: 'You are being rate limited.', retry_after: 0.6, global: false });
     assert.equal(limiter.check(request('2'), 10_400).limited, null, 'another channel has its own bucket');
     assert.equal(limiter.check(request('1'), 11_000).limited, null, 'the window reset');
-    assert.equal(limiter.check({ method: 'GET', route: '/users/@me', path: '/users/@me', major: '' }, 10_000).headers['X-RateLimit-Limit'], undefined);
+    assert.equal(
+      limiter.check({ method: 'GET', route: '/users/@me', path: '/users/@me', major: '' }, 10_000).headers['X-RateLimit-Limit'],
+      undefined,
+    );
 
     const precise = new RateLimiter([{ route: '/x', limit: 0, windowMs: 250 }], null, 'milliseconds');
     assert.equal(precise.check({ method: 'GET', route: '/x', path: '/x', major: '' }, 0).headers['Retry-After'], '0.250');
@@ -125,24 +138,60 @@ describe('fake Discord building blocks', () => {
     assert.equal(errorOf(() => parseMessageInput({ content: '' }, [], limits, 'create')).code, 50006);
     const long = errorOf(() => parseMessageInput({ content: 'x'.repeat(2001) }, [], limits, 'create'));
     assert.equal(long.code, 50035);
-    assert.deepEqual(long.body.errors, { content: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 2000 or fewer in length.' }] } });
-    const big = errorOf(() => parseMessageInput({}, [{ field: 'files[0]', filename: 'a', contentType: 'x', data: Buffer.alloc(11) }], limits, 'create'));
+    assert.deepEqual(long.body.errors, {
+      content: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 2000 or fewer in length.' }] },
+    });
+    const big = errorOf(() =>
+      parseMessageInput({}, [{ field: 'files[0]', filename: 'a', contentType: 'x', data: Buffer.alloc(11) }], limits, 'create'),
+    );
     assert.deepEqual([big.status, big.code], [413, 40005]);
     const buttons = errorOf(() =>
-      parseMessageInput({ components: [{ type: 1, components: [{ type: 2, style: 1, label: 'a', custom_id: 'x' }, { type: 2, style: 1, label: 'b', custom_id: 'x' }, { type: 2, style: 5, label: 'c' }] }] }, [], limits, 'create'),
+      parseMessageInput(
+        {
+          components: [
+            {
+              type: 1,
+              components: [
+                { type: 2, style: 1, label: 'a', custom_id: 'x' },
+                { type: 2, style: 1, label: 'b', custom_id: 'x' },
+                { type: 2, style: 5, label: 'c' },
+              ],
+            },
+          ],
+        },
+        [],
+        limits,
+        'create',
+      ),
     );
-    assert.deepEqual(Object.keys((buttons.body.errors as { components: { 0: { components: object } } }).components[0].components), ['1', '2']);
+    assert.deepEqual(Object.keys((buttons.body.errors as { components: { 0: { components: object } } }).components[0].components), [
+      '1',
+      '2',
+    ]);
     assert.equal(parseMessageInput({ content: 'ok', embeds: [{ title: 't' }] }, [], limits, 'create').content, 'ok');
     assert.deepEqual(nestFormErrors([{ path: '', code: 'X', message: 'y' }]), { _errors: [{ code: 'X', message: 'y' }] });
   });
 
   it('command validation follows Discord naming rules', () => {
-    const ok = normalizeCommand({ name: 'imagine', description: 'Draw', options: [{ type: 3, name: 'prompt', description: 'p', required: true }] }, '1', null);
+    const ok = normalizeCommand(
+      { name: 'imagine', description: 'Draw', options: [{ type: 3, name: 'prompt', description: 'p', required: true }] },
+      '1',
+      null,
+    );
     assert.equal(ok.type, 1);
     assert.equal(ok.dm_permission, true);
     assert.equal(normalizeCommand({ name: 'Upscale This', type: 3 }, '1', '2').guild_id, '2');
-    for (const bad of [{ name: 'Imagine', description: 'x' }, { name: 'has space', description: 'x' }, { name: 'x'.repeat(33), description: 'x' }, { name: 'ok' }]) {
-      assert.throws(() => normalizeCommand(bad, '1', null), (e: unknown) => e instanceof DiscordHttpError && e.code === 50035, JSON.stringify(bad));
+    for (const bad of [
+      { name: 'Imagine', description: 'x' },
+      { name: 'has space', description: 'x' },
+      { name: 'x'.repeat(33), description: 'x' },
+      { name: 'ok' },
+    ]) {
+      assert.throws(
+        () => normalizeCommand(bad, '1', null),
+        (e: unknown) => e instanceof DiscordHttpError && e.code === 50035,
+        JSON.stringify(bad),
+      );
     }
   });
 

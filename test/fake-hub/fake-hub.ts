@@ -115,7 +115,14 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
   const bySha = new Map([...files.values()].filter((file) => file.lfs).map((file) => [file.sha256, file]));
   const pageSize = options.pageSize ?? 1000;
 
-  const switches: FakeHubSwitches = { requireToken: undefined, repoMissing: false, drop: undefined, stall: undefined, corrupt: new Set(), noRange: false };
+  const switches: FakeHubSwitches = {
+    requireToken: undefined,
+    repoMissing: false,
+    drop: undefined,
+    stall: undefined,
+    corrupt: new Set(),
+    noRange: false,
+  };
   const requests: FakeRequest[] = [];
   const hub = createServer();
   const cdn = createServer();
@@ -126,8 +133,15 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
   const record = (server: FakeRequest['server'], req: IncomingMessage): FakeRequest => {
     const parsed = new URL(req.url ?? '/', 'http://fake');
     const entry: FakeRequest = {
-      server, method: req.method ?? 'GET', path: safeDecode(parsed.pathname), query: parsed.searchParams,
-      range: header(req, 'range'), authorization: header(req, 'authorization'), status: 0, file: undefined, bodyBytes: 0,
+      server,
+      method: req.method ?? 'GET',
+      path: safeDecode(parsed.pathname),
+      query: parsed.searchParams,
+      range: header(req, 'range'),
+      authorization: header(req, 'authorization'),
+      status: 0,
+      file: undefined,
+      bodyBytes: 0,
     };
     requests.push(entry);
     return entry;
@@ -192,15 +206,21 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
       if (file.lfs) {
         const location = `${cdnUrl}/repos/${file.sha256}?path=${encodeURIComponent(file.path)}&X-Amz-Expires=3600&X-Amz-Signature=${randomUUID()}`;
         const body = `Found. Redirecting to ${location}`;
-        send(res, entry, 302, {
-          ...common,
-          location,
-          'x-linked-size': String(file.content.byteLength),
-          'x-linked-etag': `"${file.sha256}"`,
-          etag: `"${file.oid}"`,
-          'content-type': 'text/plain; charset=utf-8',
-          'content-length': String(Buffer.byteLength(body)),
-        }, req.method === 'HEAD' ? '' : body);
+        send(
+          res,
+          entry,
+          302,
+          {
+            ...common,
+            location,
+            'x-linked-size': String(file.content.byteLength),
+            'x-linked-etag': `"${file.sha256}"`,
+            etag: `"${file.oid}"`,
+            'content-type': 'text/plain; charset=utf-8',
+            'content-length': String(Buffer.byteLength(body)),
+          },
+          req.method === 'HEAD' ? '' : body,
+        );
         return;
       }
       serveContent(req, res, entry, file, { ...common, etag: `"${file.oid}"`, 'content-type': contentType(file.path) });
@@ -221,11 +241,23 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
     const token = switches.requireToken;
     if (token === undefined) return true;
     if (entry.authorization === undefined) {
-      fail(res, entry, 401, 'GatedRepo', `Access to model ${repo} is restricted. You must have access to it and be authenticated to access it. Please log in.`);
+      fail(
+        res,
+        entry,
+        401,
+        'GatedRepo',
+        `Access to model ${repo} is restricted. You must have access to it and be authenticated to access it. Please log in.`,
+      );
       return false;
     }
     if (entry.authorization !== `Bearer ${token}`) {
-      fail(res, entry, 403, 'GatedRepo', `Access to model ${repo} is restricted and you are not in the authorized list. Visit ${url}/${repo} to ask for access.`);
+      fail(
+        res,
+        entry,
+        403,
+        'GatedRepo',
+        `Access to model ${repo} is restricted and you are not in the authorized list. Visit ${url}/${repo} to ask for access.`,
+      );
       return false;
     }
     return true;
@@ -233,9 +265,18 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
 
   function modelInfo(): Record<string, unknown> {
     return {
-      _id: commit.slice(0, 24), id: repo, sha: commit, private: false, gated: switches.requireToken === undefined ? false : 'manual',
-      disabled: false, downloads: 0, likes: 0, lastModified: '2025-01-01T00:00:00.000Z', library_name: 'diffusers',
-      pipeline_tag: 'text-to-image', tags: ['diffusers', 'onnx', 'text-to-image'],
+      _id: commit.slice(0, 24),
+      id: repo,
+      sha: commit,
+      private: false,
+      gated: switches.requireToken === undefined ? false : 'manual',
+      disabled: false,
+      downloads: 0,
+      likes: 0,
+      lastModified: '2025-01-01T00:00:00.000Z',
+      library_name: 'diffusers',
+      pipeline_tag: 'text-to-image',
+      tags: ['diffusers', 'onnx', 'text-to-image'],
       siblings: [...files.keys()].sort().map((rfilename) => ({ rfilename })),
     };
   }
@@ -258,7 +299,13 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
     sendJson(res, entry, 200, page, headers);
   }
 
-  function serveContent(req: IncomingMessage, res: ServerResponse, entry: FakeRequest, file: FakeRepoFile, headers: Record<string, string>): void {
+  function serveContent(
+    req: IncomingMessage,
+    res: ServerResponse,
+    entry: FakeRequest,
+    file: FakeRepoFile,
+    headers: Record<string, string>,
+  ): void {
     entry.file = file.path;
     let content = file.content;
     if (switches.corrupt.has(file.path) && content.byteLength > 0) {
@@ -313,7 +360,13 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
   }
 
   return {
-    url, cdnUrl, repo, commit, files, switches, requests,
+    url,
+    cdnUrl,
+    repo,
+    commit,
+    files,
+    switches,
+    requests,
     async close() {
       await Promise.all([stop(hub), stop(cdn)]);
     },

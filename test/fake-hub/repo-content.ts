@@ -29,7 +29,22 @@ export interface TreeEntry {
  * Extensions the Hub's default `.gitattributes` sends to Git LFS (plus ONNX external data), so the fake
  * lists and serves them the way the Hub does a real model repository.
  */
-const lfsExtensions = new Set(['onnx', 'onnx_data', 'pb', 'safetensors', 'bin', 'ckpt', 'pt', 'pth', 'msgpack', 'h5', 'png', 'jpg', 'jpeg', 'webp']);
+const lfsExtensions = new Set([
+  'onnx',
+  'onnx_data',
+  'pb',
+  'safetensors',
+  'bin',
+  'ckpt',
+  'pt',
+  'pth',
+  'msgpack',
+  'h5',
+  'png',
+  'jpg',
+  'jpeg',
+  'webp',
+]);
 const lfsMinSize = 10 * 1024 * 1024;
 
 /** Git's blob id: sha1 of `blob <size>\0` and the bytes. */

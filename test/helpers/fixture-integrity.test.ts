@@ -11,13 +11,30 @@ describe('fixture integrity', () => {
 
   it('lists every golden and the whole tiny model', () => {
     assert.ok(listed.length >= 25, `${listed.length} files listed`);
-    for (const name of ['pipeline-cases.json', 'scheduler-cases.json', 'rng-cases.json', 'tokenizer-cases.json', 'tiny-sd/unet/model.onnx']) {
-      assert.ok(listed.some((entry) => entry.path === name), name);
+    for (const name of [
+      'pipeline-cases.json',
+      'scheduler-cases.json',
+      'rng-cases.json',
+      'tokenizer-cases.json',
+      'tiny-sd/unet/model.onnx',
+    ]) {
+      assert.ok(
+        listed.some((entry) => entry.path === name),
+        name,
+      );
     }
   });
 
   it('every copied file is unchanged', () => {
-    const changed = listed.filter(({ sha256, path }) => createHash('sha256').update(readFileSync(fixturePath(path))).digest('hex') !== sha256);
-    assert.deepEqual(changed.map((entry) => entry.path), []);
+    const changed = listed.filter(
+      ({ sha256, path }) =>
+        createHash('sha256')
+          .update(readFileSync(fixturePath(path)))
+          .digest('hex') !== sha256,
+    );
+    assert.deepEqual(
+      changed.map((entry) => entry.path),
+      [],
+    );
   });
 });

@@ -9,15 +9,26 @@ import { setup, withEnv } from './hub-test-support.js';
 
 describe('download-model command', () => {
   it('parses the repository and options', () => {
-    assert.deepEqual(parseDownloadModelArgs(['owner/name']), { repo: 'owner/name', revision: undefined, dir: 'models/owner--name', subfolder: undefined });
+    assert.deepEqual(parseDownloadModelArgs(['owner/name']), {
+      repo: 'owner/name',
+      revision: undefined,
+      dir: 'models/owner--name',
+      subfolder: undefined,
+    });
     assert.deepEqual(parseDownloadModelArgs(['--revision', 'onnx', 'owner/name', '--dir=/m', '--subfolder', 'onnx']), {
-      repo: 'owner/name', revision: 'onnx', dir: '/m', subfolder: 'onnx',
+      repo: 'owner/name',
+      revision: 'onnx',
+      dir: '/m',
+      subfolder: 'onnx',
     });
   });
 
   for (const args of [[], ['a/b', 'c/d'], ['a/b', '--dir'], ['a/b', '--force']]) {
     it(`rejects ${JSON.stringify(args)} with the usage`, () => {
-      assert.throws(() => parseDownloadModelArgs(args), (error) => isUserError(error) && error.identifier === 'cli.usage' && error.message.includes('usage: latentcord download-model'));
+      assert.throws(
+        () => parseDownloadModelArgs(args),
+        (error) => isUserError(error) && error.identifier === 'cli.usage' && error.message.includes('usage: latentcord download-model'),
+      );
     });
   }
 

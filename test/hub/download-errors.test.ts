@@ -14,7 +14,8 @@ function userError(identifier: string, ...fragments: string[]): (error: unknown)
   return (error) => {
     assert.ok(isUserError(error), `not a UserError: ${String(error)}`);
     assert.equal((error as UserError).identifier, identifier, (error as Error).message);
-    for (const fragment of fragments) assert.ok((error as Error).message.includes(fragment), `"${fragment}" missing in: ${(error as Error).message}`);
+    for (const fragment of fragments)
+      assert.ok((error as Error).message.includes(fragment), `"${fragment}" missing in: ${(error as Error).message}`);
     return true;
   };
 }
@@ -25,7 +26,10 @@ describe('downloadModel failures', () => {
     try {
       hub.switches.requireToken = 'hf_granted';
       await assert.rejects(downloadModel(optionsFor(hub, dir)), userError('hub.gated', 'licence', 'HF_TOKEN', `${hub.url}/${hub.repo}`));
-      assert.deepEqual((await readdir(dir)).filter((name) => name !== manifestFileName), []);
+      assert.deepEqual(
+        (await readdir(dir)).filter((name) => name !== manifestFileName),
+        [],
+      );
     } finally {
       await cleanup();
     }
@@ -35,7 +39,10 @@ describe('downloadModel failures', () => {
     const { hub, dir, cleanup } = await setup();
     try {
       hub.switches.requireToken = 'hf_granted';
-      await assert.rejects(downloadModel(optionsFor(hub, dir, { token: 'hf_other' })), userError('hub.gated', 'refused', 'accept the licence', `${hub.url}/${hub.repo}`));
+      await assert.rejects(
+        downloadModel(optionsFor(hub, dir, { token: 'hf_other' })),
+        userError('hub.gated', 'refused', 'accept the licence', `${hub.url}/${hub.repo}`),
+      );
     } finally {
       await cleanup();
     }
@@ -93,7 +100,10 @@ describe('downloadModel failures', () => {
   it('names a revision that does not exist', async () => {
     const { hub, dir, cleanup } = await setup();
     try {
-      await assert.rejects(downloadModel(optionsFor(hub, dir, { revision: 'no-such-branch' })), userError('hub.revisionNotFound', '"no-such-branch"', hub.repo));
+      await assert.rejects(
+        downloadModel(optionsFor(hub, dir, { revision: 'no-such-branch' })),
+        userError('hub.revisionNotFound', '"no-such-branch"', hub.repo),
+      );
     } finally {
       await cleanup();
     }
@@ -102,7 +112,10 @@ describe('downloadModel failures', () => {
   it('names what is missing from a folder that is not a diffusers ONNX layout', async () => {
     const { hub, dir, cleanup } = await setup({ hiddenFiles: ['unet/model.onnx', 'tokenizer/merges.txt'] });
     try {
-      await assert.rejects(downloadModel(optionsFor(hub, dir)), userError('hub.notOnnxLayout', hub.repo, 'tokenizer/merges.txt', 'unet/model.onnx', 'PyTorch'));
+      await assert.rejects(
+        downloadModel(optionsFor(hub, dir)),
+        userError('hub.notOnnxLayout', hub.repo, 'tokenizer/merges.txt', 'unet/model.onnx', 'PyTorch'),
+      );
       assert.deepEqual(fileGets(hub.requests), []);
     } finally {
       await cleanup();

@@ -28,7 +28,10 @@ describe('downloadModel from the fake Hub', () => {
       }
       assert.equal(result.commit, hub.commit);
       assert.equal(result.subfolder, '');
-      assert.deepEqual(result.files.map((file) => file.path), fixtureFiles);
+      assert.deepEqual(
+        result.files.map((file) => file.path),
+        fixtureFiles,
+      );
       assert.ok(result.files.every((file) => file.status === 'downloaded'));
       const totalSize = fixtureFiles.reduce((sum, path) => sum + hub.files.get(path)!.content.byteLength, 0);
       assert.equal(result.bytesDownloaded, totalSize);
@@ -39,7 +42,10 @@ describe('downloadModel from the fake Hub', () => {
       assert.equal(manifest.revision, hub.commit);
       assert.equal(manifest.requestedRevision, 'main');
       assert.equal(manifest.complete, true);
-      assert.deepEqual(manifest.files.map((file) => file.path), fixtureFiles);
+      assert.deepEqual(
+        manifest.files.map((file) => file.path),
+        fixtureFiles,
+      );
       const unet = manifest.files.find((file) => file.path === 'unet/model.onnx');
       assert.equal(unet?.sha256, hub.files.get('unet/model.onnx')!.sha256);
       const vocab = manifest.files.find((file) => file.path === 'tokenizer/vocab.json');
@@ -144,11 +150,14 @@ describe('downloadModel from the fake Hub', () => {
       const content = hub.files.get(path)!.content;
       const cut = 300_000;
       hub.switches.drop = { path, atByte: cut, times: Number.POSITIVE_INFINITY };
-      await assert.rejects(downloadModel(optionsFor(hub, dir, { retry: { maxRetries: 1, delayMs: 0 } })), (error: Error & { identifier?: string }) => {
-        assert.equal(error.identifier, 'hub.unreachable');
-        assert.match(error.message, /kept: run the command again to resume/);
-        return true;
-      });
+      await assert.rejects(
+        downloadModel(optionsFor(hub, dir, { retry: { maxRetries: 1, delayMs: 0 } })),
+        (error: Error & { identifier?: string }) => {
+          assert.equal(error.identifier, 'hub.unreachable');
+          assert.match(error.message, /kept: run the command again to resume/);
+          return true;
+        },
+      );
       const first = fileGets(hub.requests, path);
       assert.deepEqual([first[0]!.range, first[0]!.bodyBytes], [undefined, cut]);
       const kept = (await stat(join(dir, `${path}.part`))).size;
@@ -160,7 +169,10 @@ describe('downloadModel from the fake Hub', () => {
       const result = await downloadModel(optionsFor(hub, dir));
       const gets = fileGets(hub.requests);
       assert.deepEqual([gets[0]?.file, gets[0]?.range, gets[0]?.bodyBytes], [path, `bytes=${kept}-`, content.byteLength - kept]);
-      assert.ok(gets.every((request) => request.file! >= path), 'files finished in the first run were fetched again');
+      assert.ok(
+        gets.every((request) => request.file! >= path),
+        'files finished in the first run were fetched again',
+      );
       assert.equal(result.files.find((file) => file.path === path)?.status, 'resumed');
       assert.ok((await readFile(join(dir, path))).equals(content));
       assert.equal((await readManifest(dir))?.complete, true);
@@ -179,7 +191,10 @@ describe('downloadModel from the fake Hub', () => {
       hub.switches.noRange = true;
       const result = await downloadModel(optionsFor(hub, dir));
       const gets = fileGets(hub.requests, path).filter((request) => request.server === 'cdn');
-      assert.deepEqual(gets.map((request) => [request.range, request.status, request.bodyBytes]), [['bytes=12345-', 200, content.byteLength]]);
+      assert.deepEqual(
+        gets.map((request) => [request.range, request.status, request.bodyBytes]),
+        [['bytes=12345-', 200, content.byteLength]],
+      );
       assert.ok((await readFile(join(dir, path))).equals(content));
       assert.equal(result.files.find((file) => file.path === path)?.status, 'downloaded');
     } finally {
@@ -246,7 +261,11 @@ describe('downloadModel from the fake Hub', () => {
   });
 
   it('fetches ONNX external data beside the graphs and does without a vae_encoder', async () => {
-    const external = { 'unet/model.onnx_data': Buffer.alloc(70_000, 7), 'unet/weights.pb': 'tensor bytes', 'text_encoder/model.onnx.data': 'more tensor bytes' };
+    const external = {
+      'unet/model.onnx_data': Buffer.alloc(70_000, 7),
+      'unet/weights.pb': 'tensor bytes',
+      'text_encoder/model.onnx.data': 'more tensor bytes',
+    };
     const { hub, dir, cleanup } = await setup({ extraFiles: external, hiddenFiles: ['vae_encoder/model.onnx', 'vae_encoder/config.json'] });
     try {
       const result = await downloadModel(optionsFor(hub, dir));
@@ -278,13 +297,15 @@ describe('downloadModel from the fake Hub', () => {
       const events: DownloadProgress[] = [];
       const controller = new AbortController();
       const reason = new Error('stopped by the test');
-      const run = downloadModel(optionsFor(hub, dir, {
-        signal: controller.signal,
-        onProgress: (progress) => {
-          events.push(progress);
-          if (progress.file === 'unet/model.onnx' && progress.stage === 'data') controller.abort(reason);
-        },
-      }));
+      const run = downloadModel(
+        optionsFor(hub, dir, {
+          signal: controller.signal,
+          onProgress: (progress) => {
+            events.push(progress);
+            if (progress.file === 'unet/model.onnx' && progress.stage === 'data') controller.abort(reason);
+          },
+        }),
+      );
       await assert.rejects(run, (error) => error === reason);
       const last = events.at(-1)!;
       assert.equal(last.file, 'unet/model.onnx');
@@ -297,7 +318,10 @@ describe('downloadModel from the fake Hub', () => {
       await downloadModel(optionsFor(hub, dir, { onProgress: (progress) => events.push(progress) }));
       const end = events.at(-1)!;
       assert.equal(end.bytes, end.total);
-      assert.equal(end.total, fixtureFiles.reduce((sum, file) => sum + hub.files.get(file)!.content.byteLength, 0));
+      assert.equal(
+        end.total,
+        fixtureFiles.reduce((sum, file) => sum + hub.files.get(file)!.content.byteLength, 0),
+      );
       assert.ok(events.some((event) => event.stage === 'skipped' && event.file === 'model_index.json'));
       assert.ok(events.some((event) => event.stage === 'start' && event.file === 'unet/model.onnx' && event.fileBytes > 0));
     } finally {

@@ -123,7 +123,10 @@ describe('fake Hub, as @huggingface/hub sees it', () => {
       const gated = await fetch(`${hub.url}/${hub.repo}/resolve/main/model_index.json`);
       assert.equal(gated.status, 401);
       assert.equal(gated.headers.get('x-error-code'), 'GatedRepo');
-      await assert.rejects(fileDownloadInfo({ repo: hub.repo, path: 'model_index.json', hubUrl: hub.url }), (error) => error instanceof HubApiError && error.statusCode === 401);
+      await assert.rejects(
+        fileDownloadInfo({ repo: hub.repo, path: 'model_index.json', hubUrl: hub.url }),
+        (error) => error instanceof HubApiError && error.statusCode === 401,
+      );
       const info = await fileDownloadInfo({ repo: hub.repo, path: 'model_index.json', hubUrl: hub.url, accessToken: 'hf_ok' });
       assert.equal(info?.size, hub.files.get('model_index.json')!.content.byteLength);
     } finally {

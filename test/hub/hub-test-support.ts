@@ -29,13 +29,19 @@ export async function listTree(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   return entries
     .filter((entry) => entry.isFile())
-    .map((entry) => relative(dir, join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name)).split('\\').join('/'))
+    .map((entry) =>
+      relative(dir, join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name))
+        .split('\\')
+        .join('/'),
+    )
     .sort();
 }
 
 /** The file content requests of a log (GETs of a file, on the Hub or its CDN). */
 export function fileGets(requests: readonly FakeRequest[], file?: string): FakeRequest[] {
-  return requests.filter((request) => request.method === 'GET' && request.file !== undefined && (file === undefined || request.file === file));
+  return requests.filter(
+    (request) => request.method === 'GET' && request.file !== undefined && (file === undefined || request.file === file),
+  );
 }
 
 /** Runs `body` with environment variables set (or removed with `undefined`), restoring them afterwards. */

@@ -3,7 +3,14 @@ import { describe, it } from 'node:test';
 import type { DownloadProgress } from '../../src/hub/download-model.js';
 import { createProgressReporter, formatBytes, formatDuration, renderProgressBar, renderProgressLine } from '../../src/hub/progress.js';
 
-function progress(file: string, fileBytes: number, fileTotal: number, bytes: number, total: number, stage: DownloadProgress['stage']): DownloadProgress {
+function progress(
+  file: string,
+  fileBytes: number,
+  fileTotal: number,
+  bytes: number,
+  total: number,
+  stage: DownloadProgress['stage'],
+): DownloadProgress {
   return { file, fileBytes, fileTotal, bytes, total, stage };
 }
 
@@ -31,11 +38,22 @@ describe('progress rendering', () => {
     it(`draws ${done}/${total} as ${bar}`, () => assert.equal(renderProgressBar(done, total, width), bar));
   }
 
-  for (const [bytes, text] of [[0, '0 B'], [1023, '1023 B'], [1536, '1.50 KiB'], [3_637_612, '3.47 MiB'], [3_438_167_540, '3.20 GiB']] as const) {
+  for (const [bytes, text] of [
+    [0, '0 B'],
+    [1023, '1023 B'],
+    [1536, '1.50 KiB'],
+    [3_637_612, '3.47 MiB'],
+    [3_438_167_540, '3.20 GiB'],
+  ] as const) {
     it(`formats ${bytes} bytes as ${text}`, () => assert.equal(formatBytes(bytes), text));
   }
 
-  for (const [seconds, text] of [[0.4, '0s'], [59, '59s'], [187, '3m07s'], [3720, '1h02m']] as const) {
+  for (const [seconds, text] of [
+    [0.4, '0s'],
+    [59, '59s'],
+    [187, '3m07s'],
+    [3720, '1h02m'],
+  ] as const) {
     it(`formats ${seconds} s as ${text}`, () => assert.equal(formatDuration(seconds), text));
   }
 

@@ -42,9 +42,21 @@ describe('selectModelFiles', () => {
     {
       name: 'PyTorch weights, other graphs, pictures, docs and components the pipeline does not use',
       extra: [
-        'unet/diffusion_pytorch_model.safetensors', 'unet/diffusion_pytorch_model.bin', 'vae_decoder/model.ckpt', 'unet/model_fp16.onnx',
-        'unet/README.md', 'unet/readme', 'unet/.gitattributes', 'unet/preview.png', 'unet/nested/weights.pb', 'README.md', '.gitattributes',
-        'safety_checker/model.onnx', 'feature_extractor/preprocessor_config.json', 'tokenizer/added_tokens.json', 'scheduler/other.json',
+        'unet/diffusion_pytorch_model.safetensors',
+        'unet/diffusion_pytorch_model.bin',
+        'vae_decoder/model.ckpt',
+        'unet/model_fp16.onnx',
+        'unet/README.md',
+        'unet/readme',
+        'unet/.gitattributes',
+        'unet/preview.png',
+        'unet/nested/weights.pb',
+        'README.md',
+        '.gitattributes',
+        'safety_checker/model.onnx',
+        'feature_extractor/preprocessor_config.json',
+        'tokenizer/added_tokens.json',
+        'scheduler/other.json',
       ],
       taken: [],
     },
@@ -64,7 +76,10 @@ describe('selectModelFiles', () => {
     const files = [...listing(['README.md', 'unet/diffusion_pytorch_model.safetensors']), ...listing(layout, 'onnx/')];
     const selection = selectModelFiles(files, 'owner/model');
     assert.equal(selection.subfolder, 'onnx');
-    assert.deepEqual(selection.files.map((file) => file.localPath), [...layout].sort());
+    assert.deepEqual(
+      selection.files.map((file) => file.localPath),
+      [...layout].sort(),
+    );
     assert.ok(selection.files.every((file) => file.path === 'onnx/' + file.localPath));
   });
 
@@ -73,15 +88,24 @@ describe('selectModelFiles', () => {
     assert.equal(selectModelFiles(files, 'owner/model').subfolder, '');
     assert.equal(selectModelFiles(files, 'owner/model', '/b/').subfolder, 'b');
     const noRoot = files.filter((file) => /^(a|b)\//.test(file.path));
-    assert.throws(() => selectModelFiles(noRoot, 'owner/model'), (error) => isUserError(error) && error.identifier === 'hub.ambiguousLayout' && /"a", "b"/.test(error.message));
-    assert.throws(() => selectModelFiles(files, 'owner/model', '../x'), (error) => isUserError(error) && error.identifier === 'hub.badSubfolder');
+    assert.throws(
+      () => selectModelFiles(noRoot, 'owner/model'),
+      (error) => isUserError(error) && error.identifier === 'hub.ambiguousLayout' && /"a", "b"/.test(error.message),
+    );
+    assert.throws(
+      () => selectModelFiles(files, 'owner/model', '../x'),
+      (error) => isUserError(error) && error.identifier === 'hub.badSubfolder',
+    );
   });
 
   it('names every missing required file', () => {
     const files = listing(layout.filter((path) => path !== 'unet/model.onnx' && path !== 'scheduler/scheduler_config.json'));
     assert.throws(
       () => selectModelFiles(files, 'owner/model'),
-      (error) => isUserError(error) && error.identifier === 'hub.notOnnxLayout' && error.message.includes('missing scheduler/scheduler_config.json, unet/model.onnx'),
+      (error) =>
+        isUserError(error) &&
+        error.identifier === 'hub.notOnnxLayout' &&
+        error.message.includes('missing scheduler/scheduler_config.json, unet/model.onnx'),
     );
     assert.throws(
       () => selectModelFiles(listing(['model_index.json', 'unet/diffusion_pytorch_model.safetensors']), 'owner/model'),

@@ -71,7 +71,10 @@ describe('inspectImage', () => {
 
   it('refuses other picture formats as unsupported without decoding them', async () => {
     await rejectsWith(inspectImage(await sharp(inputPng).tiff().toBuffer(), limits), 'image.unsupported');
-    await rejectsWith(inspectImage(Buffer.from('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>'), limits), 'image.unsupported');
+    await rejectsWith(
+      inspectImage(Buffer.from('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>'), limits),
+      'image.unsupported',
+    );
     const heic = Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from('ftypheic\0\0\0\0mif1heic', 'latin1')]);
     await rejectsWith(inspectImage(heic, limits), 'image.unsupported');
     await rejectsWith(inspectImage(Buffer.from('BM' + '\0'.repeat(60), 'latin1'), limits), 'image.unsupported');
@@ -98,7 +101,9 @@ describe('decodeRgb', () => {
   });
 
   it('refuses a truncated PNG instead of decoding garbage', async () => {
-    const big = await sharp(randomBytes(200 * 150 * 3), { raw: { width: 200, height: 150, channels: 3 } }).png().toBuffer();
+    const big = await sharp(randomBytes(200 * 150 * 3), { raw: { width: 200, height: 150, channels: 3 } })
+      .png()
+      .toBuffer();
     for (const keep of [0.3, 0.6, 0.95]) {
       const cut = big.subarray(0, Math.floor(big.length * keep));
       assert.deepEqual(await inspectImage(cut, limits), { format: 'png', width: 200, height: 150, pages: 1 });
@@ -107,8 +112,11 @@ describe('decodeRgb', () => {
   });
 
   it('refuses a truncated JPEG instead of decoding garbage', async () => {
-    const jpeg = await sharp(randomBytes(200 * 150 * 3), { raw: { width: 200, height: 150, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
-    for (const keep of [0.3, 0.6, 0.95]) await rejectsWith(decodeRgb(jpeg.subarray(0, Math.floor(jpeg.length * keep)), limits), 'image.truncated');
+    const jpeg = await sharp(randomBytes(200 * 150 * 3), { raw: { width: 200, height: 150, channels: 3 } })
+      .jpeg({ quality: 90 })
+      .toBuffer();
+    for (const keep of [0.3, 0.6, 0.95])
+      await rejectsWith(decodeRgb(jpeg.subarray(0, Math.floor(jpeg.length * keep)), limits), 'image.truncated');
   });
 
   it('applies the EXIF orientation of a JPEG', async () => {
@@ -130,16 +138,25 @@ describe('decodeRgb', () => {
   });
 
   it('expands grey and grey+alpha to RGB', async () => {
-    const grey = await decodeRgb(buildPng({ width: 2, height: 2, bitDepth: 8, colourType: ColourType.grey, samples: [0, 50, 100, 255] }), limits);
+    const grey = await decodeRgb(
+      buildPng({ width: 2, height: 2, bitDepth: 8, colourType: ColourType.grey, samples: [0, 50, 100, 255] }),
+      limits,
+    );
     assert.deepEqual([...grey.image.rgb], [0, 0, 0, 50, 50, 50, 100, 100, 100, 255, 255, 255]);
-    const greyAlpha = await decodeRgb(buildPng({ width: 2, height: 1, bitDepth: 8, colourType: ColourType.greyAlpha, samples: [100, 0, 100, 255] }), limits);
+    const greyAlpha = await decodeRgb(
+      buildPng({ width: 2, height: 1, bitDepth: 8, colourType: ColourType.greyAlpha, samples: [100, 0, 100, 255] }),
+      limits,
+    );
     assert.deepEqual([...greyAlpha.image.rgb], [255, 255, 255, 100, 100, 100]);
   });
 
   it('reduces a 16-bit PNG to 8 bits by keeping the high byte (as Pillow does)', async () => {
     const samples = [0xffff, 0x7fff, 0x00ff, 0x8000, 0x0100, 0xfeff];
     const { image } = await decodeRgb(buildPng({ width: 2, height: 1, bitDepth: 16, colourType: ColourType.rgb, samples }), limits);
-    assert.deepEqual([...image.rgb], samples.map((v) => v >> 8));
+    assert.deepEqual(
+      [...image.rgb],
+      samples.map((v) => v >> 8),
+    );
   });
 
   it('uses the first frame of an animated GIF', async () => {
@@ -147,10 +164,15 @@ describe('decodeRgb', () => {
     frames.fill(200, 0, 768);
     frames.fill(40, 768, 1536);
     frames.fill(120, 1536);
-    const gif = await sharp(frames, { raw: { width: 16, height: 48, channels: 3, pageHeight: 16 } }).gif().toBuffer();
+    const gif = await sharp(frames, { raw: { width: 16, height: 48, channels: 3, pageHeight: 16 } })
+      .gif()
+      .toBuffer();
     assert.deepEqual(await inspectImage(gif, limits), { format: 'gif', width: 16, height: 16, pages: 3 });
     const { image } = await decodeRgb(gif, limits);
     assert.deepEqual([image.width, image.height], [16, 16]);
-    assert.ok(image.rgb.every((v) => v === 200), 'not the first frame');
+    assert.ok(
+      image.rgb.every((v) => v === 200),
+      'not the first frame',
+    );
   });
 });

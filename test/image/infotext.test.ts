@@ -12,8 +12,10 @@ const A1111_DOCSTRING_EXAMPLE = [
 describe('formatInfotext', () => {
   it("reproduces the example of A1111's parser docstring", () => {
     const text = formatInfotext({
-      prompt: "girl with an artist's beret, determined, blue eyes, desert scene, computer monitors, heavy makeup, by Alphonse Mucha and Charlie Bowater, ((eyeshadow)), (coquettish), detailed, intricate",
-      negativePrompt: 'ugly, fat, obese, chubby, (((deformed))), [blurry], bad anatomy, disfigured, poorly drawn face, mutation, mutated, (extra_limb), (ugly), (poorly drawn hands), messy drawing',
+      prompt:
+        "girl with an artist's beret, determined, blue eyes, desert scene, computer monitors, heavy makeup, by Alphonse Mucha and Charlie Bowater, ((eyeshadow)), (coquettish), detailed, intricate",
+      negativePrompt:
+        'ugly, fat, obese, chubby, (((deformed))), [blurry], bad anatomy, disfigured, poorly drawn face, mutation, mutated, (extra_limb), (ugly), (poorly drawn hands), messy drawing',
       steps: 20,
       sampler: 'Euler a',
       cfgScale: 7,
@@ -71,12 +73,32 @@ describe('formatInfotext', () => {
   });
 
   it('writes a pair whose value equals its key as the bare key, as A1111 does', () => {
-    const text = formatInfotext({ prompt: 'p', steps: 1, sampler: 'Euler', cfgScale: 7, seed: 1, width: 8, height: 8, extra: { Tiling: 'Tiling' } });
+    const text = formatInfotext({
+      prompt: 'p',
+      steps: 1,
+      sampler: 'Euler',
+      cfgScale: 7,
+      seed: 1,
+      width: 8,
+      height: 8,
+      extra: { Tiling: 'Tiling' },
+    });
     assert.ok(text.endsWith('Size: 8x8, Tiling'), text);
   });
 
   it("writes numbers as Python's str() does", () => {
-    assert.deepEqual([7, 7.5, 0.7, 0.0001, 0.00001, 1.5e-7, 1e16, 123.456, -2.5, 2n ** 64n].map(pythonNumberString), ['7', '7.5', '0.7', '0.0001', '1e-05', '1.5e-07', '10000000000000000', '123.456', '-2.5', '18446744073709551616']);
+    assert.deepEqual([7, 7.5, 0.7, 0.0001, 0.00001, 1.5e-7, 1e16, 123.456, -2.5, 2n ** 64n].map(pythonNumberString), [
+      '7',
+      '7.5',
+      '0.7',
+      '0.0001',
+      '1e-05',
+      '1.5e-07',
+      '10000000000000000',
+      '123.456',
+      '-2.5',
+      '18446744073709551616',
+    ]);
     assert.equal(pythonNumberString(1.5e16), '15000000000000000');
     assert.equal(pythonNumberString(1.25e-5), '1.25e-05');
   });
@@ -96,7 +118,14 @@ describe('parseInfotext', () => {
     const parsed = parseInfotext(A1111_DOCSTRING_EXAMPLE);
     assert.ok(parsed.prompt.startsWith("girl with an artist's beret") && parsed.prompt.endsWith('intricate'));
     assert.ok(parsed.negativePrompt.startsWith('ugly, fat') && parsed.negativePrompt.endsWith('messy drawing'));
-    assert.deepEqual(parsed.params, { Steps: '20', Sampler: 'Euler a', 'CFG scale': '7', Seed: '965400086', Size: '512x512', 'Model hash': '45dee52b' });
+    assert.deepEqual(parsed.params, {
+      Steps: '20',
+      Sampler: 'Euler a',
+      'CFG scale': '7',
+      Seed: '965400086',
+      Size: '512x512',
+      'Model hash': '45dee52b',
+    });
     assert.equal(parsed.steps, 20);
     assert.equal(parsed.sampler, 'Euler a');
     assert.equal(parsed.cfgScale, 7);
@@ -114,7 +143,13 @@ describe('parseInfotext', () => {
 
   it('unquotes JSON values, drops empty ones and keeps unknown keys as extra', () => {
     const parsed = parseInfotext('x\nSteps: 5, Sampler: Euler, Lora hashes: "a: 1, b: 2", Empty: , Seed: 18446744073709551615, Size: 8x16');
-    assert.deepEqual(parsed.params, { Steps: '5', Sampler: 'Euler', 'Lora hashes': 'a: 1, b: 2', Seed: '18446744073709551615', Size: '8x16' });
+    assert.deepEqual(parsed.params, {
+      Steps: '5',
+      Sampler: 'Euler',
+      'Lora hashes': 'a: 1, b: 2',
+      Seed: '18446744073709551615',
+      Size: '8x16',
+    });
     assert.equal(parsed.seed, 18446744073709551615n);
     assert.deepEqual([parsed.width, parsed.height], [8, 16]);
     assert.deepEqual(parsed.extra, { 'Lora hashes': 'a: 1, b: 2' });
@@ -156,8 +191,41 @@ describe('parseInfotext', () => {
       assert.equal(parsed.denoisingStrength, p.denoisingStrength);
       assert.equal(parsed.version, p.version);
       assert.deepEqual(parsed.extra, Object.fromEntries(Object.entries(p.extra ?? {}).map(([k, v]) => [k, String(v)])));
-      const { prompt, negativePrompt, steps, sampler, scheduleType, cfgScale, seed, width, height, modelHash, model, denoisingStrength, version, extra } = parsed;
-      assert.equal(formatInfotext({ prompt, negativePrompt, steps: steps!, sampler: sampler!, scheduleType, cfgScale: cfgScale!, seed: seed!, width: width!, height: height!, modelHash, model, denoisingStrength, version, extra }), text);
+      const {
+        prompt,
+        negativePrompt,
+        steps,
+        sampler,
+        scheduleType,
+        cfgScale,
+        seed,
+        width,
+        height,
+        modelHash,
+        model,
+        denoisingStrength,
+        version,
+        extra,
+      } = parsed;
+      assert.equal(
+        formatInfotext({
+          prompt,
+          negativePrompt,
+          steps: steps!,
+          sampler: sampler!,
+          scheduleType,
+          cfgScale: cfgScale!,
+          seed: seed!,
+          width: width!,
+          height: height!,
+          modelHash,
+          model,
+          denoisingStrength,
+          version,
+          extra,
+        }),
+        text,
+      );
     });
   }
 });

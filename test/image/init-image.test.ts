@@ -19,7 +19,9 @@ const inputPng = readFileSync(fixturePath('img2img-input-A.png'));
 const limits = { maxPixels: 4096 * 4096, maxOutputPixels: 512 * 512, maxSide: 1024 };
 
 function sha256F32le(values: Float32Array): string {
-  return createHash('sha256').update(Buffer.from(values.buffer, values.byteOffset, values.byteLength)).digest('hex');
+  return createHash('sha256')
+    .update(Buffer.from(values.buffer, values.byteOffset, values.byteLength))
+    .digest('hex');
 }
 
 /** A picture whose every pixel is distinct: R = x, G = y, B = (x * 7 + y * 13) mod 256. */
@@ -52,7 +54,10 @@ describe('prepareInitImage', () => {
         if (init.pixels[c * plane + p] !== expected) assert.fail(`pixel ${p} channel ${c}: ${init.pixels[c * plane + p]} != ${expected}`);
       }
     }
-    assert.equal(rgbToNchwMinusOneToOne({ width: 1, height: 1, rgb: Uint8Array.of(0, 255, 128) })[2], Math.fround(2 * Math.fround(128 / 255) - 1));
+    assert.equal(
+      rgbToNchwMinusOneToOne({ width: 1, height: 1, rgb: Uint8Array.of(0, 255, 128) })[2],
+      Math.fround(2 * Math.fround(128 / 255) - 1),
+    );
   });
 
   it('centre-crops without resampling when one side already matches (96x64 → 64x64)', async () => {
@@ -60,7 +65,10 @@ describe('prepareInitImage', () => {
     const init = await prepareInitImage(png, { width: 64, height: 64 }, limits);
     const expected = rgbToNchwMinusOneToOne(cropRgb({ width: 96, height: 64, rgb }, { left: 16, top: 0, width: 64, height: 64 }));
     assert.deepEqual(init.dims, [1, 3, 64, 64]);
-    assert.ok(init.pixels.every((v, i) => v === expected[i]), 'not a pure centre crop');
+    assert.ok(
+      init.pixels.every((v, i) => v === expected[i]),
+      'not a pure centre crop',
+    );
   });
 
   it('scales to cover and centre-crops to a non-square target (96x64 → 48x80, 128x128)', async () => {
@@ -77,7 +85,9 @@ describe('prepareInitImage', () => {
   });
 
   it('resamples a landscape photo to the size limits, keeping its aspect ratio', async () => {
-    const big = await sharp({ create: { width: 3000, height: 2000, channels: 3, background: { r: 10, g: 200, b: 30 } } }).png().toBuffer();
+    const big = await sharp({ create: { width: 3000, height: 2000, channels: 3, background: { r: 10, g: 200, b: 30 } } })
+      .png()
+      .toBuffer();
     const init = await prepareInitImage(big, undefined, limits);
     // sqrt(512² / 6e6) = 0.209 → 627x418 → multiples of 8
     assert.deepEqual(init.dims, [1, 3, 416, 624]);
@@ -88,7 +98,13 @@ describe('prepareInitImage', () => {
   });
 
   it('respects maxSide for a very wide picture and never goes below multipleOf', async () => {
-    const wide = buildPng({ width: 4000, height: 50, bitDepth: 8, colourType: ColourType.grey, samples: new Uint8Array(4000 * 50).fill(90) });
+    const wide = buildPng({
+      width: 4000,
+      height: 50,
+      bitDepth: 8,
+      colourType: ColourType.grey,
+      samples: new Uint8Array(4000 * 50).fill(90),
+    });
     assert.deepEqual((await prepareInitImage(wide, undefined, limits)).dims, [1, 3, 8, 1024]);
     const tiny = buildPng({ width: 5, height: 3, bitDepth: 8, colourType: ColourType.grey, samples: new Uint8Array(15).fill(90) });
     assert.deepEqual((await prepareInitImage(tiny, undefined, limits)).dims, [1, 3, 8, 8]);
@@ -99,17 +115,32 @@ describe('prepareInitImage', () => {
     const init = await prepareInitImage(png, undefined, limits);
     assert.deepEqual(init.dims, [1, 3, 64, 96]);
     const expected = rgbToNchwMinusOneToOne(cropRgb({ width: 100, height: 70, rgb }, { left: 2, top: 3, width: 96, height: 64 }));
-    assert.ok(init.pixels.every((v, i) => v === expected[i]), 'not a pure centre crop');
+    assert.ok(
+      init.pixels.every((v, i) => v === expected[i]),
+      'not a pure centre crop',
+    );
   });
 
   it('applies EXIF orientation before sizing', async () => {
-    const jpeg = await sharp({ create: { width: 96, height: 64, channels: 3, background: '#808080' } }).jpeg().withMetadata({ orientation: 8 }).toBuffer();
+    const jpeg = await sharp({ create: { width: 96, height: 64, channels: 3, background: '#808080' } })
+      .jpeg()
+      .withMetadata({ orientation: 8 })
+      .toBuffer();
     assert.deepEqual((await prepareInitImage(jpeg, undefined, limits)).dims, [1, 3, 96, 64]);
   });
 
   it('refuses what inspectImage refuses', async () => {
-    await assert.rejects(prepareInitImage(buildBombPng(), undefined, limits), (e: unknown) => isUserError(e) && e.identifier === 'image.tooLarge');
-    await assert.rejects(prepareInitImage(Buffer.from('GIF89a'), undefined, limits), (e: unknown) => isUserError(e) && e.identifier === 'image.truncated');
-    await assert.rejects(prepareInitImage(Buffer.alloc(0), { width: 64, height: 64 }, limits), (e: unknown) => isUserError(e) && e.identifier === 'image.notAnImage');
+    await assert.rejects(
+      prepareInitImage(buildBombPng(), undefined, limits),
+      (e: unknown) => isUserError(e) && e.identifier === 'image.tooLarge',
+    );
+    await assert.rejects(
+      prepareInitImage(Buffer.from('GIF89a'), undefined, limits),
+      (e: unknown) => isUserError(e) && e.identifier === 'image.truncated',
+    );
+    await assert.rejects(
+      prepareInitImage(Buffer.alloc(0), { width: 64, height: 64 }, limits),
+      (e: unknown) => isUserError(e) && e.identifier === 'image.notAnImage',
+    );
   });
 });

@@ -29,7 +29,14 @@ export function ihdr(width: number, height: number, bitDepth: 8 | 16, colourType
  * A minimal non-interlaced PNG built by hand: `samples` are row-major, channel-interleaved sample values (0–255 for
  * 8-bit, 0–65535 for 16-bit). `extraChunks` go right after IHDR.
  */
-export function buildPng(opts: { width: number; height: number; bitDepth: 8 | 16; colourType: number; samples: ArrayLike<number>; extraChunks?: Buffer[] }): Buffer {
+export function buildPng(opts: {
+  width: number;
+  height: number;
+  bitDepth: 8 | 16;
+  colourType: number;
+  samples: ArrayLike<number>;
+  extraChunks?: Buffer[];
+}): Buffer {
   const { width, height, bitDepth, colourType, samples } = opts;
   const channels = CHANNELS[colourType]!;
   const bytesPerSample = bitDepth / 8;

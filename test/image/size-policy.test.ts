@@ -30,7 +30,10 @@ describe('fitWithinLimits', () => {
     for (let w = 1; w < 5000; w += 97) {
       for (let h = 1; h < 5000; h += 89) {
         const size = fitWithinLimits({ width: w, height: h }, { maxOutputPixels: 300_000, maxSide: 768, multipleOf: 8 });
-        assert.ok(size.width * size.height <= 300_000 && size.width <= 768 && size.height <= 768, `${w}x${h} → ${size.width}x${size.height}`);
+        assert.ok(
+          size.width * size.height <= 300_000 && size.width <= 768 && size.height <= 768,
+          `${w}x${h} → ${size.width}x${size.height}`,
+        );
         assert.ok(size.width % 8 === 0 && size.height % 8 === 0 && size.width >= 8 && size.height >= 8);
       }
     }
@@ -45,18 +48,33 @@ describe('fitWithinLimits', () => {
 
 describe('planCoverCrop', () => {
   it('is a no-op for the same size', () => {
-    assert.deepEqual(planCoverCrop({ width: 96, height: 64 }, { width: 96, height: 64 }), { crop: { left: 0, top: 0, width: 96, height: 64 } });
+    assert.deepEqual(planCoverCrop({ width: 96, height: 64 }, { width: 96, height: 64 }), {
+      crop: { left: 0, top: 0, width: 96, height: 64 },
+    });
   });
 
   it('only crops when one side already matches', () => {
-    assert.deepEqual(planCoverCrop({ width: 96, height: 64 }, { width: 64, height: 64 }), { crop: { left: 16, top: 0, width: 64, height: 64 } });
-    assert.deepEqual(planCoverCrop({ width: 64, height: 101 }, { width: 64, height: 64 }), { crop: { left: 0, top: 18, width: 64, height: 64 } });
+    assert.deepEqual(planCoverCrop({ width: 96, height: 64 }, { width: 64, height: 64 }), {
+      crop: { left: 16, top: 0, width: 64, height: 64 },
+    });
+    assert.deepEqual(planCoverCrop({ width: 64, height: 101 }, { width: 64, height: 64 }), {
+      crop: { left: 0, top: 18, width: 64, height: 64 },
+    });
   });
 
   it('scales to cover, then crops the centre (height and width kept apart)', () => {
-    assert.deepEqual(planCoverCrop({ width: 96, height: 64 }, { width: 48, height: 80 }), { resize: { width: 120, height: 80 }, crop: { left: 36, top: 0, width: 48, height: 80 } });
-    assert.deepEqual(planCoverCrop({ width: 3000, height: 2000 }, { width: 512, height: 512 }), { resize: { width: 768, height: 512 }, crop: { left: 128, top: 0, width: 512, height: 512 } });
-    assert.deepEqual(planCoverCrop({ width: 2000, height: 3000 }, { width: 768, height: 512 }), { resize: { width: 768, height: 1152 }, crop: { left: 0, top: 320, width: 768, height: 512 } });
+    assert.deepEqual(planCoverCrop({ width: 96, height: 64 }, { width: 48, height: 80 }), {
+      resize: { width: 120, height: 80 },
+      crop: { left: 36, top: 0, width: 48, height: 80 },
+    });
+    assert.deepEqual(planCoverCrop({ width: 3000, height: 2000 }, { width: 512, height: 512 }), {
+      resize: { width: 768, height: 512 },
+      crop: { left: 128, top: 0, width: 512, height: 512 },
+    });
+    assert.deepEqual(planCoverCrop({ width: 2000, height: 3000 }, { width: 768, height: 512 }), {
+      resize: { width: 768, height: 1152 },
+      crop: { left: 0, top: 320, width: 768, height: 512 },
+    });
   });
 });
 

@@ -10,7 +10,9 @@ const stages = ['queueWait', 'encode', 'denoise', 'decode', 'png', 'upload'] as 
 const hasProc = existsSync('/proc/self/net/tcp');
 
 /** Waits until the interaction's original message shows a finished result or an error. */
-function resultOf(handle: { waitForOriginal(p: (m: ApiMessage) => boolean, o?: { timeoutMs?: number }): Promise<ApiMessage> }): Promise<ApiMessage> {
+function resultOf(handle: {
+  waitForOriginal(p: (m: ApiMessage) => boolean, o?: { timeoutMs?: number }): Promise<ApiMessage>;
+}): Promise<ApiMessage> {
   return handle.waitForOriginal((m) => (m.attachments ?? []).length > 0 || m.content.startsWith('❌'), { timeoutMs: 60_000 });
 }
 
@@ -38,7 +40,9 @@ function listeningPorts(pid: number): number[] {
 
 /** Pids of the pipeline processes the bot process forked. */
 function pipelineChildren(pid: number): number[] {
-  const children = readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+  const children = readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+    readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+  );
   return children.filter((child) => {
     try {
       return readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('worker-main.js');
@@ -88,8 +92,22 @@ describe('HTTP endpoint of the real bot process (LATENTCORD_HTTP_PORT=0)', { ski
 
   it('after a few jobs /metrics shows the job counters and stage histograms that match the logs', async () => {
     const { discord, channel, alice } = world;
-    const first = await resultOf(discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a red boat', seed: '1', steps: 5, count: 2 } }));
-    const second = await resultOf(discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a blue boat', seed: '2', steps: 3 } }));
+    const first = await resultOf(
+      discord.sendSlashCommand({
+        user: alice,
+        channelId: channel.id,
+        name: 'imagine',
+        options: { prompt: 'a red boat', seed: '1', steps: 5, count: 2 },
+      }),
+    );
+    const second = await resultOf(
+      discord.sendSlashCommand({
+        user: alice,
+        channelId: channel.id,
+        name: 'imagine',
+        options: { prompt: 'a blue boat', seed: '2', steps: 3 },
+      }),
+    );
     assert.equal(first.attachments.length, 2);
     assert.equal(second.attachments.length, 1);
     await world.bot.waitForLog(() => jobFinishedLines().length >= 2);
@@ -117,7 +135,10 @@ describe('HTTP endpoint of the real bot process (LATENTCORD_HTTP_PORT=0)', { ski
     const stepSeconds = batches.reduce((sum, line) => sum + (line['denoise'] as number) / (line['steps'] as number) / 1000, 0);
     assert.equal(sampleValue(text, 'latentcord_denoise_step_duration_seconds_count'), 2);
     assert.ok(Math.abs(sampleValue(text, 'latentcord_denoise_step_duration_seconds_sum')! - stepSeconds) < 1e-9);
-    assert.deepEqual(batches.map((line) => line['steps']), [5, 3]);
+    assert.deepEqual(
+      batches.map((line) => line['steps']),
+      [5, 3],
+    );
     assert.equal(sampleValue(text, 'latentcord_batches_total'), 2);
     assert.equal(sampleValue(text, 'latentcord_images_generated_total'), 3);
     assert.equal(sampleValue(text, 'latentcord_queue_length'), 0);
@@ -135,8 +156,15 @@ describe('HTTP endpoint of the real bot process (LATENTCORD_HTTP_PORT=0)', { ski
     const botPid = world.bot.process.pid!;
     const [crashing] = pipelineChildren(botPid);
     assert.ok(crashing, 'the bot has a pipeline process');
-    const handle = discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt: 'a long one', seed: '3', steps: 50, width: 256, height: 256 } });
-    await world.bot.waitForLog((line) => line.msg === 'job started' && line['user'] === alice.id && !jobFinishedLines().some((done) => done['job'] === line['job']));
+    const handle = discord.sendSlashCommand({
+      user: alice,
+      channelId: channel.id,
+      name: 'imagine',
+      options: { prompt: 'a long one', seed: '3', steps: 50, width: 256, height: 256 },
+    });
+    await world.bot.waitForLog(
+      (line) => line.msg === 'job started' && line['user'] === alice.id && !jobFinishedLines().some((done) => done['job'] === line['job']),
+    );
     process.kill(crashing, 'SIGKILL');
     await world.bot.waitForLog((line) => line.msg === 'pipeline process restarted');
     // The log line is written off the main thread and can arrive while the bot is still forking.
@@ -174,7 +202,11 @@ describe('HTTP endpoint of the real bot process (LATENTCORD_HTTP_PORT=0)', { ski
     assert.equal(sampleValue(text, 'latentcord_jobs_total{outcome="failed",error="worker.crashed"}'), 1);
     assert.equal(sampleValue(text, 'latentcord_jobs_total{outcome="succeeded",error="none"}'), 2);
     assert.equal(sampleValue(text, 'latentcord_job_stage_duration_seconds_count{stage="queueWait"}'), 3);
-    assert.equal(sampleValue(text, 'latentcord_job_stage_duration_seconds_count{stage="denoise"}'), 2, 'the crashed job never got denoise timings');
+    assert.equal(
+      sampleValue(text, 'latentcord_job_stage_duration_seconds_count{stage="denoise"}'),
+      2,
+      'the crashed job never got denoise timings',
+    );
     assert.equal(sampleValue(text, 'latentcord_pipeline_ready'), 1);
     assert.equal(sampleValue(text, 'latentcord_pipeline_restarts_total'), 1);
   });
@@ -195,7 +227,10 @@ describe('HTTP endpoint disabled (the default)', { skip: !hasProc && 'needs Linu
   });
 
   it('the bot listens on no port and logs no endpoint', () => {
-    assert.equal(world.bot.logs.some((line) => line.msg === 'http endpoint listening'), false);
+    assert.equal(
+      world.bot.logs.some((line) => line.msg === 'http endpoint listening'),
+      false,
+    );
     assert.deepEqual(listeningPorts(world.bot.process.pid!), []);
   });
 });

@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client, Events, GatewayIntentBits } from 'discord.js';
 import { gatewayStatusOf } from '../../src/bot/bot.js';
-import { LatentcordMetrics, checkHealth, pipelineStatusOf, startHttpEndpoint, watchPipelineRestarts, type HttpEndpoint, type StatusProviders } from '../../src/metrics/index.js';
+import {
+  LatentcordMetrics,
+  checkHealth,
+  pipelineStatusOf,
+  startHttpEndpoint,
+  watchPipelineRestarts,
+  type HttpEndpoint,
+  type StatusProviders,
+} from '../../src/metrics/index.js';
 import { defaultRuntimeOptions } from '../../src/runtime/session-factory.js';
 import { PipelineWorker } from '../../src/worker/pipeline-worker.js';
 import { FakeDiscord } from '../fake-discord/index.js';
@@ -22,7 +30,12 @@ describe('health of a real pipeline process', () => {
     const status: StatusProviders = { discord: readyDiscord, pipeline: () => pipelineStatusOf(worker), queue: emptyQueue };
     metrics = new LatentcordMetrics({ status, processMetrics: false });
     watchPipelineRestarts(metrics, worker);
-    endpoint = await startHttpEndpoint({ host: '127.0.0.1', port: 0, health: () => checkHealth(status), metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }) });
+    endpoint = await startHttpEndpoint({
+      host: '127.0.0.1',
+      port: 0,
+      health: () => checkHealth(status),
+      metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),
+    });
   });
   after(async () => {
     await endpoint?.close();
@@ -73,7 +86,8 @@ describe('health of a real discord.js client (fake Discord)', () => {
     await discord?.close();
   });
 
-  const healthOf = () => checkHealth({ discord: () => gatewayStatusOf(client), pipeline: () => ({ ready: true, restarts: 0 }), queue: emptyQueue });
+  const healthOf = () =>
+    checkHealth({ discord: () => gatewayStatusOf(client), pipeline: () => ({ ready: true, restarts: 0 }), queue: emptyQueue });
 
   it('is unavailable before login, ok once ready', async () => {
     assert.deepEqual(gatewayStatusOf(client), { ready: false, status: 'Idle' });

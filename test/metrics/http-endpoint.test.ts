@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { UserError } from '../../src/errors.js';
-import { LatentcordMetrics, checkHealth, startHttpEndpoint, type DiscordStatus, type HttpEndpoint, type PipelineStatus, type StatusProviders } from '../../src/metrics/index.js';
+import {
+  LatentcordMetrics,
+  checkHealth,
+  startHttpEndpoint,
+  type DiscordStatus,
+  type HttpEndpoint,
+  type PipelineStatus,
+  type StatusProviders,
+} from '../../src/metrics/index.js';
 import { httpRequest, sampleValue } from './http-client.js';
 
 /** Status providers whose answers the test changes between requests. */
@@ -13,7 +21,12 @@ function stubStatus() {
     queue: { waiting: 0, running: 0 },
     stopping: false,
   };
-  const providers: StatusProviders = { discord: () => state.discord, pipeline: () => state.pipeline, queue: () => state.queue, stopping: () => state.stopping };
+  const providers: StatusProviders = {
+    discord: () => state.discord,
+    pipeline: () => state.pipeline,
+    queue: () => state.queue,
+    stopping: () => state.stopping,
+  };
   return { state, providers };
 }
 
@@ -118,7 +131,12 @@ describe('HTTP endpoint (real sockets, stub status)', () => {
 
   it('a second endpoint on the same port is refused with a UserError', async () => {
     await assert.rejects(
-      startHttpEndpoint({ host: '127.0.0.1', port: endpoint.address.port, health: () => checkHealth(providers), metrics: async () => ({ contentType: 'text/plain', body: '' }) }),
+      startHttpEndpoint({
+        host: '127.0.0.1',
+        port: endpoint.address.port,
+        health: () => checkHealth(providers),
+        metrics: async () => ({ contentType: 'text/plain', body: '' }),
+      }),
       (error: unknown) => error instanceof UserError && error.identifier === 'http.listen' && /EADDRINUSE/.test(error.message),
     );
   });
@@ -127,7 +145,12 @@ describe('HTTP endpoint (real sockets, stub status)', () => {
 describe('HTTP endpoint shutdown', () => {
   it('close() ends idle keep-alive connections and stops listening', async () => {
     const { providers } = stubStatus();
-    const endpoint = await startHttpEndpoint({ host: '127.0.0.1', port: 0, health: () => checkHealth(providers), metrics: async () => ({ contentType: 'text/plain', body: '' }) });
+    const endpoint = await startHttpEndpoint({
+      host: '127.0.0.1',
+      port: 0,
+      health: () => checkHealth(providers),
+      metrics: async () => ({ contentType: 'text/plain', body: '' }),
+    });
     const socket = connect(endpoint.address.port, '127.0.0.1');
     const socketClosed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     const firstAnswer = new Promise<string>((resolve) => socket.once('data', (chunk: Buffer) => resolve(chunk.toString('utf8'))));

@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { UserError } from '../../src/errors.js';
 import { LatentcordMetrics, jobStages, watchJobRunner } from '../../src/metrics/index.js';
-import { FakePipeline, RecordingObserver, crashError, gate, runnerHarness, type LogRecord, type RunnerHarness } from './job-runner-harness.js';
+import {
+  FakePipeline,
+  RecordingObserver,
+  crashError,
+  gate,
+  runnerHarness,
+  type LogRecord,
+  type RunnerHarness,
+} from './job-runner-harness.js';
 import { sampleValue } from './http-client.js';
 
 const finishedLines = (logs: readonly LogRecord[]) => logs.filter((line) => line.msg === 'job finished');
@@ -10,7 +18,8 @@ const finishedLines = (logs: readonly LogRecord[]) => logs.filter((line) => line
 /** Every (path, value) of a log line whose string value contains `needle`. */
 function pathsContaining(value: unknown, needle: string, path = ''): string[] {
   if (typeof value === 'string') return value.includes(needle) ? [path] : [];
-  if (value && typeof value === 'object') return Object.entries(value).flatMap(([key, inner]) => pathsContaining(inner, needle, path ? `${path}.${key}` : key));
+  if (value && typeof value === 'object')
+    return Object.entries(value).flatMap(([key, inner]) => pathsContaining(inner, needle, path ? `${path}.${key}` : key));
   return [];
 }
 
@@ -27,7 +36,10 @@ describe('JobRunner events and job log lines', () => {
     await harness.runner.idle();
     const { batchStart, batchEnd, jobFinished } = harness.events;
     assert.equal(batchStart.length, 1);
-    assert.deepEqual(batchStart[0]!.jobs.map((j) => j.id), [record.id]);
+    assert.deepEqual(
+      batchStart[0]!.jobs.map((j) => j.id),
+      [record.id],
+    );
     assert.equal(batchStart[0]!.images, 2);
     assert.equal(batchEnd.length, 1);
     assert.equal(batchEnd[0]!.errorIdentifier, null);
@@ -43,7 +55,11 @@ describe('JobRunner events and job log lines', () => {
     assert.equal(finished.stages.denoise, FakePipeline.timings.denoiseMs);
     assert.equal(finished.stages.decode, FakePipeline.timings.decodeMs);
     for (const stage of jobStages) assert.ok(finished.stages[stage]! >= 0, stage);
-    assert.deepEqual(Object.keys(harness.store.getJob(record.id)!.stageDurations).sort(), [...jobStages].sort(), 'the store has the same stages');
+    assert.deepEqual(
+      Object.keys(harness.store.getJob(record.id)!.stageDurations).sort(),
+      [...jobStages].sort(),
+      'the store has the same stages',
+    );
   });
 
   it('every job log line carries job id, guild and user; the finish line has outcome and stage timings', async () => {
@@ -51,7 +67,10 @@ describe('JobRunner events and job log lines', () => {
     const { record } = harness.submit({ userId: '444444444444444444', guildId: '555555555555555555' });
     await harness.runner.idle();
     const jobLines = harness.logs.filter((line) => line['job'] === record.id);
-    assert.deepEqual(jobLines.map((line) => line.msg), ['job submitted', 'job started', 'job finished']);
+    assert.deepEqual(
+      jobLines.map((line) => line.msg),
+      ['job submitted', 'job started', 'job finished'],
+    );
     for (const line of jobLines) {
       assert.equal(line['guild'], '555555555555555555', String(line.msg));
       assert.equal(line['user'], '444444444444444444', String(line.msg));
@@ -95,7 +114,10 @@ describe('JobRunner events and job log lines', () => {
     assert.equal(harness.store.getJob(record.id)!.status, 'failed');
     assert.equal(observer.failures.length, 1);
     const line = finishedLines(harness.logs)[0]!;
-    assert.deepEqual([line['outcome'], line['error'], line['job'], line['guild'], line['user']], ['failed', 'worker.crashed', record.id, record.guildId, record.userId]);
+    assert.deepEqual(
+      [line['outcome'], line['error'], line['job'], line['guild'], line['user']],
+      ['failed', 'worker.crashed', record.id, record.guildId, record.userId],
+    );
   });
 
   it('an unexpected error is `internal` and logged as an error line with job, guild and user', async () => {
@@ -131,7 +153,10 @@ describe('JobRunner events and job log lines', () => {
     assert.equal(harness.events.batchStart.length, 1, 'the first job holds the pipeline');
     const waiting = harness.submit({ seed: '2' });
     const dropped = harness.submit({ seed: '3' });
-    assert.throws(() => harness!.submit({ seed: '4' }), (error: unknown) => error instanceof UserError && error.identifier === 'queue.full');
+    assert.throws(
+      () => harness!.submit({ seed: '4' }),
+      (error: unknown) => error instanceof UserError && error.identifier === 'queue.full',
+    );
     assert.equal(harness.runner.cancel(waiting.record.id), 'removed');
     await harness.runner.closeQueue(new UserError('queue.closed', 'restarting'));
     hold.open();
@@ -159,7 +184,10 @@ describe('JobRunner events and job log lines', () => {
     hold.open();
     await harness.runner.idle();
     assert.equal(harness.events.batchStart.length, 2);
-    assert.deepEqual(harness.events.batchStart[1]!.jobs.map((j) => j.id), [a.record.id, b.record.id]);
+    assert.deepEqual(
+      harness.events.batchStart[1]!.jobs.map((j) => j.id),
+      [a.record.id, b.record.id],
+    );
     assert.equal(harness.events.batchStart[1]!.images, 3);
     assert.equal(harness.events.batchEnd[1]!.images, 3);
     assert.equal(harness.events.jobFinished.filter((e) => e.outcome === 'succeeded').length, 3);

@@ -2,7 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../../src/errors.js';
-import { JobRunner, type BatchEndEvent, type BatchStartEvent, type Delivery, type FinishedJob, type JobFinishedEvent, type JobObserver, type JobRequest } from '../../src/jobs/job-runner.js';
+import {
+  JobRunner,
+  type BatchEndEvent,
+  type BatchStartEvent,
+  type Delivery,
+  type FinishedJob,
+  type JobFinishedEvent,
+  type JobObserver,
+  type JobRequest,
+} from '../../src/jobs/job-runner.js';
 import { createLogger } from '../../src/logging/logger.js';
 import type { BatchParameters, BatchResult, GenerationJob } from '../../src/pipeline/stable-diffusion.js';
 import { openStore, type JobRecord, type Store } from '../../src/store/index.js';
@@ -28,11 +37,24 @@ export class FakePipeline {
     const { encodeMs, denoiseMs, decodeMs } = FakePipeline.timings;
     return {
       jobs: jobs.map((job) => ({
-        images: Array.from({ length: job.numImages }, () => ({ width: parameters.width, height: parameters.height, rgb: new Uint8Array(parameters.width * parameters.height * 3) })),
+        images: Array.from({ length: job.numImages }, () => ({
+          width: parameters.width,
+          height: parameters.height,
+          rgb: new Uint8Array(parameters.width * parameters.height * 3),
+        })),
         prompt: { truncated: false, droppedText: '' },
         negativePrompt: { truncated: false, droppedText: '' },
       })),
-      timings: { totalMs: encodeMs + denoiseMs + decodeMs, encodeMs, denoiseMs, decodeMs, steps: parameters.numInferenceSteps, unetMs: denoiseMs, stepOverheadMs: 0, modelMs: encodeMs + denoiseMs + decodeMs },
+      timings: {
+        totalMs: encodeMs + denoiseMs + decodeMs,
+        encodeMs,
+        denoiseMs,
+        decodeMs,
+        steps: parameters.numInferenceSteps,
+        unetMs: denoiseMs,
+        stepOverheadMs: 0,
+        modelMs: encodeMs + denoiseMs + decodeMs,
+      },
     };
   }
 }
@@ -64,7 +86,10 @@ export interface RunnerHarness {
   /** Raw log output. */
   readonly output: string[];
   readonly events: { batchStart: BatchStartEvent[]; batchEnd: BatchEndEvent[]; jobFinished: JobFinishedEvent[] };
-  submit(overrides?: Partial<JobRequest['options']> & { userId?: string; guildId?: string | null }, observer?: JobObserver): { record: JobRecord; position: number };
+  submit(
+    overrides?: Partial<JobRequest['options']> & { userId?: string; guildId?: string | null },
+    observer?: JobObserver,
+  ): { record: JobRecord; position: number };
   close(): void;
 }
 
@@ -113,7 +138,19 @@ export function runnerHarness(options: { maxQueueLength?: number; maxBatchImages
           userId,
           guildId,
           channelId: '333333333333333333',
-          options: { prompt: 'a lighthouse', negativePrompt: '', steps: 3, guidance: 7.5, width: 8, height: 8, scheduler: 'euler', count: 1, seed: '1', strength: 0.7, ...generation },
+          options: {
+            prompt: 'a lighthouse',
+            negativePrompt: '',
+            steps: 3,
+            guidance: 7.5,
+            width: 8,
+            height: 8,
+            scheduler: 'euler',
+            count: 1,
+            seed: '1',
+            strength: 0.7,
+            ...generation,
+          },
         },
         observer,
       );
@@ -133,4 +170,5 @@ export function gate(): { promise: Promise<void>; open: () => void } {
 }
 
 /** A UserError as the pipeline process reports a crash. */
-export const crashError = () => new UserError('worker.crashed', 'The image generator crashed while working on this job and has been restarted. Please try again.');
+export const crashError = () =>
+  new UserError('worker.crashed', 'The image generator crashed while working on this job and has been restarted. Please try again.');

@@ -17,7 +17,11 @@ describe('LatentcordMetrics', () => {
     const textB = await b.render();
     assert.equal(sampleValue(textA, 'latentcord_jobs_total{outcome="succeeded",error="none"}'), 2);
     assert.equal(sampleValue(textA, 'latentcord_jobs_total{outcome="failed",error="worker.crashed"}'), undefined);
-    assert.equal(sampleValue(textB, 'latentcord_jobs_total{outcome="succeeded",error="none"}'), 0, 'the success series exists from the start');
+    assert.equal(
+      sampleValue(textB, 'latentcord_jobs_total{outcome="succeeded",error="none"}'),
+      0,
+      'the success series exists from the start',
+    );
     assert.equal(sampleValue(textB, 'latentcord_jobs_total{outcome="failed",error="worker.crashed"}'), 1);
     assert.equal((await globalRegistry.getMetricsAsJSON()).filter((m) => m.name.startsWith('latentcord_')).length, 0);
   });
@@ -117,7 +121,8 @@ describe('LatentcordMetrics', () => {
     assert.equal(sampleValue(text, 'latentcord_jobs_running'), 1);
     assert.equal(sampleValue(text, 'latentcord_pipeline_ready'), 0);
     assert.equal(sampleValue(text, 'latentcord_discord_ready'), 0);
-    for (const status of gatewayStatuses) assert.equal(sampleValue(text, `latentcord_discord_gateway_status{status="${status}"}`), status === 'Identifying' ? 1 : 0, status);
+    for (const status of gatewayStatuses)
+      assert.equal(sampleValue(text, `latentcord_discord_gateway_status{status="${status}"}`), status === 'Identifying' ? 1 : 0, status);
     discordStatus = 'Ready';
     text = await metrics.render();
     assert.equal(sampleValue(text, 'latentcord_pipeline_ready'), 1);
@@ -131,7 +136,12 @@ describe('LatentcordMetrics', () => {
 
   it('adds the default Node process metrics, prefixed latentcord_, unless turned off', async () => {
     const withProcess = await new LatentcordMetrics().render();
-    for (const name of ['latentcord_process_cpu_seconds_total', 'latentcord_process_resident_memory_bytes', 'latentcord_nodejs_eventloop_lag_seconds', 'latentcord_nodejs_heap_size_used_bytes']) {
+    for (const name of [
+      'latentcord_process_cpu_seconds_total',
+      'latentcord_process_resident_memory_bytes',
+      'latentcord_nodejs_eventloop_lag_seconds',
+      'latentcord_nodejs_heap_size_used_bytes',
+    ]) {
       assert.match(withProcess, new RegExp(`^${name} \\d`, 'm'), name);
     }
     assert.doesNotMatch(withProcess, /^process_cpu_seconds_total/m, 'no unprefixed names');
@@ -141,8 +151,14 @@ describe('LatentcordMetrics', () => {
 
   it('every sample name starts with latentcord_', async () => {
     const text = await new LatentcordMetrics().render();
-    const names = text.split('\n').filter((line) => line !== '' && !line.startsWith('#')).map((line) => line.split(/[{ ]/)[0]!);
+    const names = text
+      .split('\n')
+      .filter((line) => line !== '' && !line.startsWith('#'))
+      .map((line) => line.split(/[{ ]/)[0]!);
     assert.ok(names.length > 20);
-    assert.deepEqual(names.filter((name) => !name.startsWith('latentcord_')), []);
+    assert.deepEqual(
+      names.filter((name) => !name.startsWith('latentcord_')),
+      [],
+    );
   });
 });

@@ -24,7 +24,10 @@ function capture(pretty: boolean, secrets: (string | null)[] = [token]) {
 
 /** Logs the token every way it could slip in. */
 function logEverywhere(logger: ReturnType<typeof createLogger>): void {
-  const httpError = Object.assign(new Error(`401 Unauthorized for Bot ${token}`), { code: 'E401', url: `https://discord.test/api?token=${token}` });
+  const httpError = Object.assign(new Error(`401 Unauthorized for Bot ${token}`), {
+    code: 'E401',
+    url: `https://discord.test/api?token=${token}`,
+  });
   logger.error({ err: httpError }, 'discord client error');
   logger.error({ err: new UserError('x.y', 'outer', { cause: new Error(`inner ${token}`) }) }, 'with a cause');
   logger.warn(`a message with ${token} inside`);
@@ -64,7 +67,10 @@ describe('logger', () => {
     const harness = runnerHarness({ secrets: [token] });
     try {
       harness.pipeline.script.push({ kind: 'fail', error: new Error(`request failed: Authorization: Bot ${token}`) });
-      harness.submit({}, Object.assign(new RecordingObserver(), { failed: async () => Promise.reject(new Error(`webhook ${token} expired`)) }));
+      harness.submit(
+        {},
+        Object.assign(new RecordingObserver(), { failed: async () => Promise.reject(new Error(`webhook ${token} expired`)) }),
+      );
       await harness.runner.idle();
       const all = harness.output.join('');
       assert.match(all, /job failed/);
@@ -107,7 +113,10 @@ describe('logger', () => {
       process.stderr.write(String(process.getActiveResourcesInfo().filter((r) => r === 'MessagePort' || r === 'Worker').length));
       process.exit(0);
     `;
-    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stderr, '0', 'no worker-thread transport');
     assert.match(result.stdout, /INFO: line 199\n/);

@@ -34,14 +34,20 @@ describe('model profiles (few-step models get their own defaults)', () => {
   });
 
   it('SD-Turbo style (Euler, trailing spacing): 1 step, no guidance', () => {
-    const profile = detectModelProfile(readModelFolder(folderWith({ scheduler: { _class_name: 'EulerDiscreteScheduler', timestep_spacing: 'trailing', num_train_timesteps: 1000 } })));
+    const profile = detectModelProfile(
+      readModelFolder(
+        folderWith({ scheduler: { _class_name: 'EulerDiscreteScheduler', timestep_spacing: 'trailing', num_train_timesteps: 1000 } }),
+      ),
+    );
     assert.equal(profile.kind, 'turbo');
     assert.deepEqual(withModelDefaults(defaults, profile, 'auto'), { ...defaults, steps: 1, guidance: 0, scheduler: 'euler' });
     assert.equal(withModelDefaults(defaults, profile, 'config'), defaults, '`config` keeps the configured defaults');
   });
 
   it('LCM-distilled UNet (time_cond_proj_dim): 4 LCM steps with the guidance embedding', () => {
-    const profile = detectModelProfile(readModelFolder(folderWith({ scheduler: { _class_name: 'LCMScheduler' }, unet: { time_cond_proj_dim: 256 } })));
+    const profile = detectModelProfile(
+      readModelFolder(folderWith({ scheduler: { _class_name: 'LCMScheduler' }, unet: { time_cond_proj_dim: 256 } })),
+    );
     assert.equal(profile.kind, 'lcm');
     assert.deepEqual(profile.recommended, { steps: 4, guidance: 8, scheduler: 'lcm' });
   });

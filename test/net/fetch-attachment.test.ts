@@ -118,15 +118,25 @@ describe('fetchAttachment', () => {
   });
 
   it('matches hosts case-insensitively and accepts localhost over http', async () => {
-    const result = await fetchAttachment(`http://LOCALHOST:${good.port}/image.png`, { ...options, allowedHosts: [`LocalHost:${good.port}`] });
+    const result = await fetchAttachment(`http://LOCALHOST:${good.port}/image.png`, {
+      ...options,
+      allowedHosts: [`LocalHost:${good.port}`],
+    });
     assert.equal(result.bytes.length, PNG_BYTES.length);
   });
 
   it('refuses a host that is not allowed without connecting to it', async () => {
     const before = other.connections;
-    await rejectsWith(fetchAttachment(`${other.origin}/image.png`, options), 'attachment.hostNotAllowed', new RegExp(other.host.replace(/\./g, '\\.')));
+    await rejectsWith(
+      fetchAttachment(`${other.origin}/image.png`, options),
+      'attachment.hostNotAllowed',
+      new RegExp(other.host.replace(/\./g, '\\.')),
+    );
     // the same host on the allowlist without the port does not match either
-    await rejectsWith(fetchAttachment(`${other.origin}/image.png`, { ...options, allowedHosts: ['127.0.0.1'] }), 'attachment.hostNotAllowed');
+    await rejectsWith(
+      fetchAttachment(`${other.origin}/image.png`, { ...options, allowedHosts: ['127.0.0.1'] }),
+      'attachment.hostNotAllowed',
+    );
     assert.equal(other.connections, before);
   });
 
@@ -179,7 +189,11 @@ describe('fetchAttachment', () => {
       socket.end(Buffer.alloc(100, 7));
     });
     try {
-      await rejectsWith(fetchAttachment(`${liar.origin}/x`, { ...options, allowedHosts: [liar.host] }), 'attachment.network', /interrupted/);
+      await rejectsWith(
+        fetchAttachment(`${liar.origin}/x`, { ...options, allowedHosts: [liar.host] }),
+        'attachment.network',
+        /interrupted/,
+      );
     } finally {
       await liar.close();
     }
@@ -200,7 +214,11 @@ describe('fetchAttachment', () => {
   it('gives up on a server that stalls, before or during the body', async () => {
     await rejectsWith(fetchAttachment(`${good.origin}/stall-head`, { ...options, timeoutMs: 300 }), 'attachment.timeout');
     await rejectsWith(fetchAttachment(`${good.origin}/stall-body`, { ...options, timeoutMs: 300 }), 'attachment.timeout');
-    await rejectsWith(fetchAttachment(`${good.origin}/stall-body`, { ...options, stallTimeoutMs: 200 }), 'attachment.timeout', /stopped sending/);
+    await rejectsWith(
+      fetchAttachment(`${good.origin}/stall-body`, { ...options, stallTimeoutMs: 200 }),
+      'attachment.timeout',
+      /stopped sending/,
+    );
   });
 
   it('refuses non-2xx answers without echoing the server’s reason text', async () => {

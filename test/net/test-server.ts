@@ -20,7 +20,9 @@ function newState(): TestServer {
 }
 
 /** Starts an HTTP server on 127.0.0.1 (random port) answering with `handler`. */
-export async function startHttpServer(handler: (req: IncomingMessage, res: ServerResponse, server: TestServer) => void): Promise<TestServer> {
+export async function startHttpServer(
+  handler: (req: IncomingMessage, res: ServerResponse, server: TestServer) => void,
+): Promise<TestServer> {
   const state = newState();
   const server = http.createServer((req, res) => {
     state.paths.push(req.url ?? '');

@@ -8,12 +8,45 @@ import { checkAttachmentUrl, isHostAllowed, parseAllowedHosts, shortenForMessage
 
 describe('isPrivateAddress', () => {
   const privateAddresses = [
-    '0.0.0.0', '10.1.2.3', '100.64.0.1', '127.0.0.1', '127.9.9.9', '169.254.169.254', '172.16.0.1', '172.31.255.255', '192.168.1.1',
-    '192.0.2.7', '198.18.0.1', '224.0.0.1', '255.255.255.255',
-    '::', '::1', '::ffff:10.0.0.1', '::ffff:7f00:1', '64:ff9b::a00:1', '2002:c0a8:101::1', 'fc00::1', 'fd12:3456::1', 'fe80::1%eth0',
-    'ff02::1', '2001:db8::1', '2001::1', '100::1', '[::1]',
+    '0.0.0.0',
+    '10.1.2.3',
+    '100.64.0.1',
+    '127.0.0.1',
+    '127.9.9.9',
+    '169.254.169.254',
+    '172.16.0.1',
+    '172.31.255.255',
+    '192.168.1.1',
+    '192.0.2.7',
+    '198.18.0.1',
+    '224.0.0.1',
+    '255.255.255.255',
+    '::',
+    '::1',
+    '::ffff:10.0.0.1',
+    '::ffff:7f00:1',
+    '64:ff9b::a00:1',
+    '2002:c0a8:101::1',
+    'fc00::1',
+    'fd12:3456::1',
+    'fe80::1%eth0',
+    'ff02::1',
+    '2001:db8::1',
+    '2001::1',
+    '100::1',
+    '[::1]',
   ];
-  const publicAddresses = ['8.8.8.8', '1.1.1.1', '162.159.128.233', '172.32.0.1', '100.128.0.1', '2606:4700::6810:84e5', '::ffff:8.8.8.8', '64:ff9b::808:808', '2a00:1450:4001:80b::200e'];
+  const publicAddresses = [
+    '8.8.8.8',
+    '1.1.1.1',
+    '162.159.128.233',
+    '172.32.0.1',
+    '100.128.0.1',
+    '2606:4700::6810:84e5',
+    '::ffff:8.8.8.8',
+    '64:ff9b::808:808',
+    '2a00:1450:4001:80b::200e',
+  ];
   for (const address of privateAddresses) it(`${address} is private`, () => assert.equal(isPrivateAddress(address), true));
   for (const address of publicAddresses) it(`${address} is public`, () => assert.equal(isPrivateAddress(address), false));
 
@@ -26,12 +59,26 @@ describe('isPrivateAddress', () => {
   });
 
   it('recognises loopback addresses', () => {
-    assert.deepEqual(['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1', '10.0.0.1', '::2'].map(isLoopbackAddress), [true, true, true, true, false, false]);
+    assert.deepEqual(['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1', '10.0.0.1', '::2'].map(isLoopbackAddress), [
+      true,
+      true,
+      true,
+      true,
+      false,
+      false,
+    ]);
   });
 });
 
 describe('allowlist and URL checks', () => {
-  const allowed = parseAllowedHosts(['cdn.discordapp.com', 'Media.DiscordApp.net', '127.0.0.1:8080', '[::1]:9000', 'example.org:443', 'plain.example:80']);
+  const allowed = parseAllowedHosts([
+    'cdn.discordapp.com',
+    'Media.DiscordApp.net',
+    '127.0.0.1:8080',
+    '[::1]:9000',
+    'example.org:443',
+    'plain.example:80',
+  ]);
 
   it('normalises entries', () => {
     assert.deepEqual(allowed, [
@@ -100,15 +147,23 @@ describe('allowlist and URL checks', () => {
 describe('guarded DNS lookup', () => {
   const fakeDns: Record<string, LookupAddress[]> = {
     'cdn.example': [{ address: '162.159.128.233', family: 4 }],
-    'rebound.example': [{ address: '162.159.128.233', family: 4 }, { address: '10.0.0.7', family: 4 }],
+    'rebound.example': [
+      { address: '162.159.128.233', family: 4 },
+      { address: '10.0.0.7', family: 4 },
+    ],
     'metadata.example': [{ address: '169.254.169.254', family: 4 }],
     'loop.example': [{ address: '127.0.0.1', family: 4 }],
-    localhost: [{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }],
+    localhost: [
+      { address: '127.0.0.1', family: 4 },
+      { address: '::1', family: 6 },
+    ],
   };
   const lookup = createGuardedLookup((hostname, _options, callback) => callback(null, fakeDns[hostname] ?? []));
 
   function resolve(hostname: string, all: boolean): Promise<unknown> {
-    return new Promise((ok, fail) => lookup(hostname, { all }, (error, address, family) => (error ? fail(error) : ok(all ? address : [address, family]))));
+    return new Promise((ok, fail) =>
+      lookup(hostname, { all }, (error, address, family) => (error ? fail(error) : ok(all ? address : [address, family]))),
+    );
   }
 
   it('passes public addresses through, in both callback forms', async () => {

@@ -53,7 +53,11 @@ test('castOutput keeps internal readers on the computed value and casts only the
   const internal = castOutput(graph, 'y', DataType.float16);
   assert.deepEqual(graph.node[0]?.output, [internal], 'Relu now produces the internal value');
   assert.deepEqual(graph.node[1]?.input, [internal], 'Neg still reads the float32 value');
-  assert.deepEqual(graph.valueInfo.map((v) => v.name), [internal], 'value_info follows the renamed value');
+  assert.deepEqual(
+    graph.valueInfo.map((v) => v.name),
+    [internal],
+    'value_info follows the renamed value',
+  );
   const last = graph.node.at(-1);
   assert.equal(last?.opType, 'Cast');
   assert.deepEqual([last?.input, last?.output], [[internal], ['y']]);

@@ -95,5 +95,8 @@ test('a custom builder can stand in for a named variant', () => {
 test('misuse is reported', () => {
   assert.throws(() => makeVariantModelFolder(join(workDir, 'bad1'), { unet: 'nope' as never }), /unknown unet variant "nope"/);
   assert.throws(() => makeVariantModelFolder(join(workDir, 'bad2'), { unet: ['externalData', 'float16'] }), /only be the last step/);
-  assert.throws(() => makeVariantModelFolder(join(workDir, 'bad3'), { unet: 'float16', omit: ['unet'] }), /both omitted and given a variant/);
+  assert.throws(
+    () => makeVariantModelFolder(join(workDir, 'bad3'), { unet: 'float16', omit: ['unet'] }),
+    /both omitted and given a variant/,
+  );
 });

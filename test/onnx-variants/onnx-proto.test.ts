@@ -28,8 +28,7 @@ function editSubmessage(bytes: Uint8Array, fieldNumber: number, edit: (fields: R
   return encodeFields(fields);
 }
 
-const describe = (v: ValueInfo): string =>
-  `${v.name}:${v.type?.tensorType?.elemType}[${(dimsOf(v) ?? []).join(',')}]`;
+const describe = (v: ValueInfo): string => `${v.name}:${v.type?.tensorType?.elemType}[${(dimsOf(v) ?? []).join(',')}]`;
 
 for (const component of components) {
   test(`${component}: decode + encode of the untouched model is byte-identical`, () => {
@@ -66,7 +65,11 @@ test('the decoded graphs have the inputs and outputs documented for tiny-sd', ()
   for (const component of components) {
     const model = decodeModel(modelBytes(component));
     assert.equal(model.irVersion, 7, component);
-    assert.deepEqual(model.opsetImport.map((o) => o.version), [14], component);
+    assert.deepEqual(
+      model.opsetImport.map((o) => o.version),
+      [14],
+      component,
+    );
     assert.equal(model.producerName, 'pytorch');
     const graph = requireGraph(model);
     assert.deepEqual(graph.input.map(describe), expected[component].inputs, component);
@@ -108,11 +111,20 @@ test('fields the codec does not model survive decode + encode, at model, graph, 
     });
   });
   const model = decodeModel(bytes);
-  assert.deepEqual(model.wire?.unknownFields.map((f) => f.fieldNumber), [25, 9999]);
+  assert.deepEqual(
+    model.wire?.unknownFields.map((f) => f.fieldNumber),
+    [25, 9999],
+  );
   const graph = requireGraph(model);
-  assert.deepEqual(graph.wire?.unknownFields.map((f) => f.fieldNumber), [16, 4000]);
+  assert.deepEqual(
+    graph.wire?.unknownFields.map((f) => f.fieldNumber),
+    [16, 4000],
+  );
   const node = graph.node.find((n) => n.wire?.unknownFields.length);
-  assert.deepEqual(node?.wire?.unknownFields.map((f) => f.fieldNumber), [8]);
+  assert.deepEqual(
+    node?.wire?.unknownFields.map((f) => f.fieldNumber),
+    [8],
+  );
   assert.ok(node?.attribute.some((a) => a.wire?.unknownFields.some((f) => f.fieldNumber === 4001)));
 
   const encoded = encodeModel(model);
@@ -121,8 +133,14 @@ test('fields the codec does not model survive decode + encode, at model, graph, 
   // An edit elsewhere keeps them too.
   castInput(graph, 'latent_sample', DataType.float16);
   const edited = decodeModel(encodeModel(model));
-  assert.deepEqual(edited.wire?.unknownFields.map((f) => f.fieldNumber), [25, 9999]);
-  assert.deepEqual(requireGraph(edited).wire?.unknownFields.map((f) => f.fieldNumber), [16, 4000]);
+  assert.deepEqual(
+    edited.wire?.unknownFields.map((f) => f.fieldNumber),
+    [25, 9999],
+  );
+  assert.deepEqual(
+    requireGraph(edited).wire?.unknownFields.map((f) => f.fieldNumber),
+    [16, 4000],
+  );
   assert.equal(requireGraph(edited).input[0]?.type?.tensorType?.elemType, DataType.float16);
   assert.equal(requireGraph(edited).node[0]?.opType, 'Cast');
 });
@@ -167,17 +185,19 @@ test('repeated scalars keep their packing; new messages use the schema default',
   const fields = decodeFields(encodeTensor(fresh));
   assert.deepEqual(
     fields.map((f) => [f.fieldNumber, f.wireType]),
-    [[1, 0], [1, 0], [2, 0], [7, 2], [8, 2]],
+    [
+      [1, 0],
+      [1, 0],
+      [2, 0],
+      [7, 2],
+      [8, 2],
+    ],
   );
 });
 
 test('float payloads keep their exact bits (NaN payloads, -0, subnormals)', () => {
   const bits = new Uint32Array([0x7fc00001, 0xffa00000, 0x80000000, 0x00000001, 0x3f800000]);
-  const original = encodeFields([
-    varint(1, 5n),
-    varint(2, BigInt(DataType.float)),
-    lengthDelimited(4, new Uint8Array(bits.buffer)),
-  ]);
+  const original = encodeFields([varint(1, 5n), varint(2, BigInt(DataType.float)), lengthDelimited(4, new Uint8Array(bits.buffer))]);
   const tensor = decodeTensor(original);
   assert.deepEqual(Array.from(new Uint32Array(tensor.floatData?.buffer ?? new ArrayBuffer(0))), Array.from(bits));
   assert.ok(Buffer.from(encodeTensor(tensor)).equals(Buffer.from(original)));

@@ -90,12 +90,18 @@ function build(t: TestContext, name: string, builder: (source: string, target: s
 function assertSameValues(actual: Tensor, expected: { dims: readonly number[]; values: ArrayLike<number> }, label: string): void {
   assert.deepEqual(actual.dims, expected.dims, `${label}: dims`);
   const values = floatValues(actual);
-  assert.ok(Array.from(expected.values).some((v) => v !== 0), `${label}: reference is not all zeros`);
+  assert.ok(
+    Array.from(expected.values).some((v) => v !== 0),
+    `${label}: reference is not all zeros`,
+  );
   assert.equal(maxAbsDiff(values, expected.values), 0, `${label}: values differ`);
 }
 
 const same = (tensor: Tensor): { dims: readonly number[]; values: Float32Array } => ({ dims: tensor.dims, values: floatValues(tensor) });
-const fp16Rounded = (tensor: Tensor): { dims: readonly number[]; values: Float32Array } => ({ dims: tensor.dims, values: roundToFloat16(floatValues(tensor)) });
+const fp16Rounded = (tensor: Tensor): { dims: readonly number[]; values: Float32Array } => ({
+  dims: tensor.dims,
+  values: roundToFloat16(floatValues(tensor)),
+});
 
 // ----------------------------------------------------------------------------------------- inputs
 
@@ -139,7 +145,8 @@ test('text encoder with int64 input_ids: declared int64, outputs identical', asy
       outputs: expectedTextOutputs,
     });
     const outputs = await session.run({ input_ids: int64Tensor(inputIds, [2, 77]) });
-    for (const name of ['last_hidden_state', 'pooler_output']) assertSameValues(outputOf(outputs, name), same(outputOf(expected, name)), name);
+    for (const name of ['last_hidden_state', 'pooler_output'])
+      assertSameValues(outputOf(outputs, name), same(outputOf(expected, name)), name);
     await assert.rejects(session.run(textFeeds()), /type|int64|int32/i, 'int32 ids are refused by the int64 variant');
   });
 });
@@ -161,10 +168,18 @@ test('text encoder with float16 outputs: both outputs are the float32 ones round
 });
 
 test('text encoder float16 output can be limited to last_hidden_state', async (t) => {
-  const path = build(t, 'text-fp16-last', (s, d) => textEncoderFloat16Output(s, d, { outputs: ['last_hidden_state'] }), original.textEncoder);
+  const path = build(
+    t,
+    'text-fp16-last',
+    (s, d) => textEncoderFloat16Output(s, d, { outputs: ['last_hidden_state'] }),
+    original.textEncoder,
+  );
   await withSession(path, async (session) => {
     const { outputs } = describeSession(session);
-    assert.deepEqual(outputs.map((o) => `${o.name}:${o.type}`), ['last_hidden_state:float16', 'pooler_output:float32']);
+    assert.deepEqual(
+      outputs.map((o) => `${o.name}:${o.type}`),
+      ['last_hidden_state:float16', 'pooler_output:float32'],
+    );
   });
 });
 
@@ -386,9 +401,17 @@ test('UNet with weights in model.onnx_data: page-aligned, loads from its folder,
 });
 
 test('VAE decoder with every weight in weights.pb, unaligned: loads, output identical', async (t) => {
-  const path = build(t, 'vae-dec-external', (s, d) => withExternalData(s, d, { dataFileName: 'weights.pb', alignment: 1, sizeThreshold: 0 }), original.vaeDecoder);
+  const path = build(
+    t,
+    'vae-dec-external',
+    (s, d) => withExternalData(s, d, { dataFileName: 'weights.pb', alignment: 1, sizeThreshold: 0 }),
+    original.vaeDecoder,
+  );
   const initializers = requireGraph(readModelFile(path)).initializer;
-  assert.ok(initializers.every((i) => i.dataLocation === DataLocation.external && i.externalData[0]?.value === 'weights.pb'), 'every initializer moved');
+  assert.ok(
+    initializers.every((i) => i.dataLocation === DataLocation.external && i.externalData[0]?.value === 'weights.pb'),
+    'every initializer moved',
+  );
   const totalBytes = requireGraph(readModelFile(original.vaeDecoder)).initializer.reduce((n, i) => n + (i.rawData?.length ?? 0), 0);
   assert.equal(statSync(join(workDir, 'vae-dec-external', 'weights.pb')).size, totalBytes, 'no padding');
   const feeds = { latent_sample: float32Tensor(latentValues, [1, 4, 4, 6]) };

@@ -37,7 +37,7 @@ const varintCases: [bigint | number, string][] = [
   [-9223372036854775808n, '80808080808080808001'],
 ];
 
-test('varints encode to the minimal base-128 form, negatives as 10-byte two\'s complement', () => {
+test("varints encode to the minimal base-128 form, negatives as 10-byte two's complement", () => {
   for (const [value, expected] of varintCases) {
     assert.equal(hex(encodeVarint(value)), expected, `encode ${value}`);
   }

@@ -153,13 +153,64 @@ describe('model folder errors name the file and what was expected', () => {
   });
 
   const cases: [string, () => string, string, RegExp][] = [
-    ['UNet with a renamed input', () => variantFolder({ unet: 'renamedInput' }), 'model.unexpectedLayout', /unet\/model\.onnx: expected an input named `sample`.*declares `latents`/],
-    ['text encoder with a renamed output', () => variantFolder({ textEncoder: 'renamedOutput' }), 'model.unexpectedLayout', /text_encoder\/model\.onnx: expected an output named `last_hidden_state`/],
-    ['truncated UNet file', () => variantFolder({ unet: 'truncated' }), 'model.unreadable', /unet\/model\.onnx could not be loaded as an ONNX model/],
-    ['missing UNet file', () => { const dir = variantFolder({}); unlinkSync(join(dir, 'unet', 'model.onnx')); return dir; }, 'model.fileMissing', /unet\/model\.onnx is missing: expected the unet ONNX graph/],
-    ['missing tokenizer vocabulary', () => { const dir = variantFolder({}); unlinkSync(join(dir, 'tokenizer', 'vocab.json')); return dir; }, 'model.fileMissing', /tokenizer\/vocab\.json is missing/],
-    ['missing scheduler config', () => { const dir = variantFolder({}); unlinkSync(join(dir, 'scheduler', 'scheduler_config.json')); return dir; }, 'model.fileMissing', /scheduler_config\.json is missing/],
-    ['broken model_index.json', () => { const dir = variantFolder({}); writeFileSync(join(dir, 'model_index.json'), '{"_class_name": '); return dir; }, 'model.badJson', /model_index\.json is not valid JSON/],
+    [
+      'UNet with a renamed input',
+      () => variantFolder({ unet: 'renamedInput' }),
+      'model.unexpectedLayout',
+      /unet\/model\.onnx: expected an input named `sample`.*declares `latents`/,
+    ],
+    [
+      'text encoder with a renamed output',
+      () => variantFolder({ textEncoder: 'renamedOutput' }),
+      'model.unexpectedLayout',
+      /text_encoder\/model\.onnx: expected an output named `last_hidden_state`/,
+    ],
+    [
+      'truncated UNet file',
+      () => variantFolder({ unet: 'truncated' }),
+      'model.unreadable',
+      /unet\/model\.onnx could not be loaded as an ONNX model/,
+    ],
+    [
+      'missing UNet file',
+      () => {
+        const dir = variantFolder({});
+        unlinkSync(join(dir, 'unet', 'model.onnx'));
+        return dir;
+      },
+      'model.fileMissing',
+      /unet\/model\.onnx is missing: expected the unet ONNX graph/,
+    ],
+    [
+      'missing tokenizer vocabulary',
+      () => {
+        const dir = variantFolder({});
+        unlinkSync(join(dir, 'tokenizer', 'vocab.json'));
+        return dir;
+      },
+      'model.fileMissing',
+      /tokenizer\/vocab\.json is missing/,
+    ],
+    [
+      'missing scheduler config',
+      () => {
+        const dir = variantFolder({});
+        unlinkSync(join(dir, 'scheduler', 'scheduler_config.json'));
+        return dir;
+      },
+      'model.fileMissing',
+      /scheduler_config\.json is missing/,
+    ],
+    [
+      'broken model_index.json',
+      () => {
+        const dir = variantFolder({});
+        writeFileSync(join(dir, 'model_index.json'), '{"_class_name": ');
+        return dir;
+      },
+      'model.badJson',
+      /model_index\.json is not valid JSON/,
+    ],
   ];
   for (const [name, makeDir, identifier, message] of cases) {
     it(name, async () => {
@@ -181,7 +232,8 @@ describe('model folder errors name the file and what was expected', () => {
       const initImage = { pixels: new Float32Array(3 * 64 * 64), width: 64, height: 64 };
       await assert.rejects(
         pipeline.generate({ ...cfgJob, initImage }, { ...ddim, width: 64, height: 64, strength: 0.5 }),
-        (error: unknown) => isUserError(error) && error.identifier === 'model.noVaeEncoder' && /no vae_encoder\/model\.onnx/.test(error.message),
+        (error: unknown) =>
+          isUserError(error) && error.identifier === 'model.noVaeEncoder' && /no vae_encoder\/model\.onnx/.test(error.message),
       );
       const txt2img = await pipeline.generate(cfgJob, { ...ddim, width: 64, height: 64 });
       assert.equal(txt2img.images.length, 1);

@@ -27,14 +27,20 @@ describe('pipeline behaviour', () => {
   });
 
   it('draws txt2img latents as torch.randn(seed) * init_noise_sigma, or from Philox with rng "philox"', async () => {
-    for (const [rng, generator] of [['cpu', new TorchCpuGenerator(42)], ['philox', new PhiloxGenerator(42)]] as const) {
+    for (const [rng, generator] of [
+      ['cpu', new TorchCpuGenerator(42)],
+      ['philox', new PhiloxGenerator(42)],
+    ] as const) {
       let prepared: Float32Array | undefined;
       await pipeline.generate(job, { ...euler, numInferenceSteps: 1, rng }, { onLatentsPrepared: (l) => (prepared = l.slice()) });
       const noise = generator.randn([1, 4, 8, 8]);
       // Euler with one "linspace" step runs at t = 0, whose sigma is sqrt((1 - ᾱ0) / ᾱ0).
       const sigma = prepared![0]! / noise[0]!;
       assert.ok(Math.abs(sigma - 0.0291675) < 1e-5, `${rng}: init_noise_sigma ${sigma}`);
-      assert.deepEqual(prepared, noise.map((x) => Math.fround(x * Math.fround(sigma))));
+      assert.deepEqual(
+        prepared,
+        noise.map((x) => Math.fround(x * Math.fround(sigma))),
+      );
     }
   });
 
@@ -59,7 +65,11 @@ describe('pipeline behaviour', () => {
       for (const [j, alone] of jobs.entries()) {
         const single = await pipeline.generate(alone, parameters, { keepIntermediates: true });
         assert.deepEqual(batch.jobs[j]!.finalLatents, single.finalLatents, `${scheduler} job ${j}: latents`);
-        assert.deepEqual(batch.jobs[j]!.images.map((i) => i.rgb), single.images.map((i) => i.rgb), `${scheduler} job ${j}: images`);
+        assert.deepEqual(
+          batch.jobs[j]!.images.map((i) => i.rgb),
+          single.images.map((i) => i.rgb),
+          `${scheduler} job ${j}: images`,
+        );
       }
     }
   });
@@ -73,27 +83,40 @@ describe('pipeline behaviour', () => {
   });
 
   it('refuses sizes the model cannot take and strengths that leave no step, before any model call', async () => {
-    await assert.rejects(pipeline.generate(job, { ...euler, width: 72 }), (e: unknown) => isUserError(e) && e.identifier === 'options.width');
-    await assert.rejects(pipeline.generate(job, { ...euler, height: 0 }), (e: unknown) => isUserError(e) && e.identifier === 'options.height');
+    await assert.rejects(
+      pipeline.generate(job, { ...euler, width: 72 }),
+      (e: unknown) => isUserError(e) && e.identifier === 'options.width',
+    );
+    await assert.rejects(
+      pipeline.generate(job, { ...euler, height: 0 }),
+      (e: unknown) => isUserError(e) && e.identifier === 'options.height',
+    );
     const initImage = { pixels: new Float32Array(3 * 64 * 64), width: 64, height: 64 };
     await assert.rejects(
       pipeline.generate({ ...job, initImage }, { ...euler, strength: 0.1 }),
       (e: unknown) => isUserError(e) && e.identifier === 'options.strength' && /no denoising step/.test(e.message),
     );
-    await assert.rejects(pipeline.generate({ ...job, initImage }, { ...euler, strength: 1.5 }), (e: unknown) => isUserError(e) && e.identifier === 'options.strength');
+    await assert.rejects(
+      pipeline.generate({ ...job, initImage }, { ...euler, strength: 1.5 }),
+      (e: unknown) => isUserError(e) && e.identifier === 'options.strength',
+    );
   });
 
   it('stops between steps when the signal is set', async () => {
     const signal = { aborted: false };
     const steps: number[] = [];
     await assert.rejects(
-      pipeline.generate(job, { ...euler, numInferenceSteps: 10 }, {
-        signal,
-        onProgress: (p) => {
-          steps.push(p.step);
-          if (p.step === 3) signal.aborted = true;
+      pipeline.generate(
+        job,
+        { ...euler, numInferenceSteps: 10 },
+        {
+          signal,
+          onProgress: (p) => {
+            steps.push(p.step);
+            if (p.step === 3) signal.aborted = true;
+          },
         },
-      }),
+      ),
       (e: unknown) => isUserError(e) && e.identifier === 'job.cancelled',
     );
     assert.deepEqual(steps, [1, 2, 3]);

@@ -14,7 +14,17 @@ import { f32, fixturePath, loadJsonFixture, maxAbsDiff, tinyModelDir, type Fixtu
 interface PipelineCase {
   id: string;
   kind: 'txt2img' | 'img2img';
-  params: { prompt: string; negative_prompt: string | null; num_inference_steps: number; guidance_scale: number; width: number; height: number; seed: number; strength?: number; num_images_per_prompt: number };
+  params: {
+    prompt: string;
+    negative_prompt: string | null;
+    num_inference_steps: number;
+    guidance_scale: number;
+    width: number;
+    height: number;
+    seed: number;
+    strength?: number;
+    num_images_per_prompt: number;
+  };
   scheduler: { class: string; from_config_overrides: Record<string, unknown> };
   timesteps: number[];
   text_embeddings: FixtureTensor;
@@ -101,9 +111,15 @@ describe('pipeline goldens (diffusers 0.35.2, tiny-sd)', () => {
       );
 
       assert.deepEqual(plannedTimesteps.map(Math.fround), testCase.timesteps.map(Math.fround), 'timesteps run');
-      assert.deepEqual(stepTimesteps.map(Math.fround), testCase.step_latents.map((s) => Math.fround(s.t)));
+      assert.deepEqual(
+        stepTimesteps.map(Math.fround),
+        testCase.step_latents.map((s) => Math.fround(s.t)),
+      );
       const start = testCase.img2img ? testCase.img2img.noisy_latents : testCase.initial_latents_scaled!;
-      assert.ok(maxAbsDiff(prepared!, f32(start)) <= (testCase.img2img ? 1e-4 : 0), `prepared latents differ by ${maxAbsDiff(prepared!, f32(start))}`);
+      assert.ok(
+        maxAbsDiff(prepared!, f32(start)) <= (testCase.img2img ? 1e-4 : 0),
+        `prepared latents differ by ${maxAbsDiff(prepared!, f32(start))}`,
+      );
       for (const [i, golden] of testCase.step_latents.entries()) {
         const diff = maxAbsDiff(stepLatents[i]!, f32(golden.latents));
         assert.ok(diff <= 5e-4, `step ${i}: latents differ by ${diff}`);

@@ -52,7 +52,10 @@ describe('GenerationQueue', () => {
     queue.add(job('running'));
     await new Promise((r) => setImmediate(r));
     queue.add(job('waiting'));
-    assert.throws(() => queue.add(job('refused')), (e: unknown) => isUserError(e) && e.identifier === 'queue.full');
+    assert.throws(
+      () => queue.add(job('refused')),
+      (e: unknown) => isUserError(e) && e.identifier === 'queue.full',
+    );
     assert.equal(queue.positionOf('refused'), undefined);
     await runner.releaseNext();
     await runner.releaseNext();
@@ -127,8 +130,14 @@ describe('GenerationQueue', () => {
     queue.add(job('b'));
     await new Promise((r) => setImmediate(r));
     const dropped = queue.close();
-    assert.deepEqual(dropped.map((j) => j.id), ['b']);
-    assert.throws(() => queue.add(job('c')), (e: unknown) => isUserError(e) && e.identifier === 'queue.closed');
+    assert.deepEqual(
+      dropped.map((j) => j.id),
+      ['b'],
+    );
+    assert.throws(
+      () => queue.add(job('c')),
+      (e: unknown) => isUserError(e) && e.identifier === 'queue.closed',
+    );
     await runner.releaseNext();
     await queue.onIdle();
     assert.deepEqual(runner.batches, [['a']]);

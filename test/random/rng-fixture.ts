@@ -87,7 +87,7 @@ function pairwiseSum(a: Float64Array, start: number, n: number): number {
     for (; i < n - (n % 8); i += 8) {
       for (let j = 0; j < 8; j++) r[j] = r[j]! + a[start + i + j]!;
     }
-    let sum = ((r[0]! + r[1]!) + (r[2]! + r[3]!)) + ((r[4]! + r[5]!) + (r[6]! + r[7]!));
+    let sum = r[0]! + r[1]! + (r[2]! + r[3]!) + (r[4]! + r[5]! + (r[6]! + r[7]!));
     for (; i < n; i++) sum += a[start + i]!;
     return sum;
   }

@@ -33,14 +33,31 @@ describe('parseSeed', () => {
   });
 
   it('rejects everything else with a UserError', () => {
-    const bad = ['', '   ', '-1', '+5', '1.0', '1e3', '0x10', '12 34', '1_000', '١٢', 'seed', '18446744073709551616', '99999999999999999999999999'];
+    const bad = [
+      '',
+      '   ',
+      '-1',
+      '+5',
+      '1.0',
+      '1e3',
+      '0x10',
+      '12 34',
+      '1_000',
+      '١٢',
+      'seed',
+      '18446744073709551616',
+      '99999999999999999999999999',
+    ];
     for (const text of bad) {
       assert.throws(() => parseSeed(text), isSeedError, JSON.stringify(text));
     }
   });
 
   it('explains the allowed range in the message', () => {
-    assert.throws(() => parseSeed('-3'), (error: unknown) => isSeedError(error) && (error as Error).message.includes('18446744073709551615'));
+    assert.throws(
+      () => parseSeed('-3'),
+      (error: unknown) => isSeedError(error) && (error as Error).message.includes('18446744073709551615'),
+    );
   });
 });
 

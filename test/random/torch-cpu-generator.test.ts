@@ -10,7 +10,10 @@ describe('TorchCpuGenerator against torch 1.13 (AVX2) goldens', () => {
   it('covers both code paths and every seed in the fixture', () => {
     const sizes = new Set(cases.torch_cpu_randn.map((c) => c.numel));
     assert.ok([...sizes].some((n) => n < 16) && [...sizes].some((n) => n >= 16 && n % 16 !== 0));
-    assert.deepEqual([...new Set(cases.torch_cpu_randn.map((c) => c.seed))].sort((a, b) => a - b), [0, 42, 1234, 4294967295]);
+    assert.deepEqual(
+      [...new Set(cases.torch_cpu_randn.map((c) => c.seed))].sort((a, b) => a - b),
+      [0, 42, 1234, 4294967295],
+    );
   });
 
   for (const golden of cases.torch_cpu_randn) {
@@ -73,7 +76,11 @@ describe('TorchCpuGenerator seeding', () => {
 
   it('rejects seeds outside 0..2^64-1 with a UserError', () => {
     for (const bad of [-1, 1.5, Number.NaN, 2 ** 53, -1n, 2n ** 64n]) {
-      assert.throws(() => new TorchCpuGenerator(bad), (error: unknown) => isUserError(error) && error.identifier === 'options.seed', String(bad));
+      assert.throws(
+        () => new TorchCpuGenerator(bad),
+        (error: unknown) => isUserError(error) && error.identifier === 'options.seed',
+        String(bad),
+      );
     }
   });
 

@@ -28,7 +28,12 @@ describe('CUDA unavailable', async () => {
 
   it('fallback: every session runs on the CPU and the log says why and how to fix it', { skip }, async () => {
     const warnings: string[] = [];
-    const factory = new SessionFactory({ ...defaultRuntimeOptions, device: 'cuda', onDeviceUnavailable: 'fallback', log: (level, message) => level === 'warn' && warnings.push(message) });
+    const factory = new SessionFactory({
+      ...defaultRuntimeOptions,
+      device: 'cuda',
+      onDeviceUnavailable: 'fallback',
+      log: (level, message) => level === 'warn' && warnings.push(message),
+    });
     const first = await factory.load(unetPath);
     const second = await factory.load(join(tinyModelDir, 'vae_decoder', 'model.onnx'));
     await first.release();
@@ -57,7 +62,13 @@ describe('CUDA unavailable', async () => {
     try {
       assert.equal(worker.info.device, 'cpu');
       assert.ok(worker.info.deviceFallbackReason);
-      const result = await worker.run([{ prompt: 'a dog', guidanceScale: 7.5, seed: 1, numImages: 1 }], { width: 64, height: 64, numInferenceSteps: 2, scheduler: 'euler', rng: 'cpu' });
+      const result = await worker.run([{ prompt: 'a dog', guidanceScale: 7.5, seed: 1, numImages: 1 }], {
+        width: 64,
+        height: 64,
+        numInferenceSteps: 2,
+        scheduler: 'euler',
+        rng: 'cpu',
+      });
       assert.equal(result.jobs[0]!.images.length, 1);
     } finally {
       await worker.close();

@@ -1,6 +1,17 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -27,7 +38,11 @@ describe('optimised-graph cache', () => {
   after(() => rmSync(work, { recursive: true, force: true }));
 
   async function run(cache: string | undefined) {
-    const factory = new SessionFactory({ ...defaultRuntimeOptions, optimizedModelCacheDir: cache, log: (_level, message) => logs.push(message) });
+    const factory = new SessionFactory({
+      ...defaultRuntimeOptions,
+      optimizedModelCacheDir: cache,
+      log: (_level, message) => logs.push(message),
+    });
     const paths: string[] = [];
     const pipeline = await StableDiffusionPipeline.load(readModelFolder(modelDir), async (path) => {
       const session = await factory.load(path);
@@ -54,10 +69,16 @@ describe('optimised-graph cache', () => {
       const weightsBytes = statSync(join(cacheDir, entry, 'model.onnx.data')).size;
       assert.ok(weightsBytes > graphBytes, `${entry}: graph ${graphBytes} B, external weights ${weightsBytes} B`);
     }
-    assert.ok(cold.paths.every((p) => p.startsWith(modelDir)), 'the first start runs the original files');
+    assert.ok(
+      cold.paths.every((p) => p.startsWith(modelDir)),
+      'the first start runs the original files',
+    );
 
     const warm = await run(cacheDir);
-    assert.ok(warm.paths.every((p) => p.startsWith(cacheDir)), 'the second start runs the cached graphs');
+    assert.ok(
+      warm.paths.every((p) => p.startsWith(cacheDir)),
+      'the second start runs the cached graphs',
+    );
     assert.deepEqual(warm.result.finalLatents, cold.result.finalLatents);
     assert.deepEqual(warm.result.images[0]!.rgb, plain.result.images[0]!.rgb);
   });
@@ -101,7 +122,9 @@ describe('optimised-graph cache', () => {
     logs.length = 0;
     const result = await run(cacheDir);
     assert.equal(result.result.images.length, 1);
-    assert.ok(logs.some((line) => /unusable; rebuilding/.test(line)), logs.join('\n'));
+    assert.ok(
+      logs.some((line) => /unusable; rebuilding/.test(line)),
+      logs.join('\n'),
+    );
   });
 });
-

@@ -66,7 +66,11 @@ describe('scheduler configuration (from_config semantics)', () => {
   });
 
   it('maps other solvers’ names the way diffusers does', () => {
-    const dpm = createSchedulerByClassName('DPMSolverMultistepScheduler', { algorithm_type: 'deis', final_sigmas_type: 'sigma_min', solver_type: 'bh2' });
+    const dpm = createSchedulerByClassName('DPMSolverMultistepScheduler', {
+      algorithm_type: 'deis',
+      final_sigmas_type: 'sigma_min',
+      solver_type: 'bh2',
+    });
     assert.equal(dpm.config['algorithm_type'], 'dpmsolver++');
     assert.equal(dpm.config['solver_type'], 'midpoint');
     const unipc = createSchedulerByClassName('UniPCMultistepScheduler', { solver_type: 'midpoint' });
@@ -74,12 +78,24 @@ describe('scheduler configuration (from_config semantics)', () => {
   });
 
   it('rejects the values diffusers rejects, naming class, key and value', () => {
-    assertConfigError('EulerDiscreteScheduler', { beta_schedule: 'cubic' }, /EulerDiscreteScheduler: expected `beta_schedule` to be one of "linear", "scaled_linear", "squaredcos_cap_v2", got `"cubic"`/);
-    assertConfigError('DDIMScheduler', { timestep_spacing: 'uniform' }, /`timestep_spacing` to be one of "linspace", "leading", "trailing"/);
+    assertConfigError(
+      'EulerDiscreteScheduler',
+      { beta_schedule: 'cubic' },
+      /EulerDiscreteScheduler: expected `beta_schedule` to be one of "linear", "scaled_linear", "squaredcos_cap_v2", got `"cubic"`/,
+    );
+    assertConfigError(
+      'DDIMScheduler',
+      { timestep_spacing: 'uniform' },
+      /`timestep_spacing` to be one of "linspace", "leading", "trailing"/,
+    );
     assertConfigError('DDPMScheduler', { prediction_type: 'flow' }, /`prediction_type`/);
     assertConfigError('EulerDiscreteScheduler', { use_karras_sigmas: true, use_exponential_sigmas: true }, /use_karras_sigmas/);
     assertConfigError('LMSDiscreteScheduler', { num_train_timesteps: 0 }, /`num_train_timesteps` to be an integer of at least 1/);
-    assertConfigError('DPMSolverMultistepScheduler', { algorithm_type: 'dpmsolver' }, /`final_sigmas_type` "zero" is not supported for `algorithm_type` "dpmsolver"/);
+    assertConfigError(
+      'DPMSolverMultistepScheduler',
+      { algorithm_type: 'dpmsolver' },
+      /`final_sigmas_type` "zero" is not supported for `algorithm_type` "dpmsolver"/,
+    );
     assertConfigError('DPMSolverMultistepScheduler', { algorithm_type: 'unipc' }, /`algorithm_type`/);
     assertConfigError('DPMSolverMultistepScheduler', { solver_type: 'rk4' }, /`solver_type`/);
     assertConfigError('UniPCMultistepScheduler', { solver_type: 'rk4' }, /`solver_type`/);

@@ -225,9 +225,18 @@ describe('Scheduler contract, every registry name', () => {
           assert.throws(() => scheduler.scaleModelInput(sample, t, joint.subarray(size / 2, size / 2 + size)), RangeError);
           const output = model(sample, t);
           for (const prevSampleOut of [new Float32Array(size + 1), sample, output, joint.subarray(1, size + 1)]) {
-            assert.throws(() => createStepped(name, config).step(output, t, sample, { shape, generator: new SeededNormal(3), prevSampleOut }), RangeError);
+            assert.throws(
+              () => createStepped(name, config).step(output, t, sample, { shape, generator: new SeededNormal(3), prevSampleOut }),
+              RangeError,
+            );
           }
-          assert.ok(createStepped(name, config).step(output, t, sample, { shape, generator: new SeededNormal(3), prevSampleOut: joint.subarray(size) }));
+          assert.ok(
+            createStepped(name, config).step(output, t, sample, {
+              shape,
+              generator: new SeededNormal(3),
+              prevSampleOut: joint.subarray(size),
+            }),
+          );
         });
 
         it('rejects step counts it cannot run with a UserError', () => {

@@ -5,7 +5,11 @@ import { buildFixtureScheduler, schedulerCases } from './scheduler-fixtures.js';
 import type { Scheduler } from '../../src/schedulers/scheduler.js';
 
 /** diffusers 0.35.2 `StableDiffusionImg2ImgPipeline.get_timesteps`, including `set_begin_index`. */
-function getTimesteps(scheduler: Scheduler, numInferenceSteps: number, strength: number): { timesteps: number[]; tStart: number; beginIndex: number | null } {
+function getTimesteps(
+  scheduler: Scheduler,
+  numInferenceSteps: number,
+  strength: number,
+): { timesteps: number[]; tStart: number; beginIndex: number | null } {
   const initTimestep = Math.min(Math.trunc(numInferenceSteps * strength), numInferenceSteps);
   const tStart = Math.max(numInferenceSteps - initTimestep, 0);
   const timesteps = scheduler.timesteps.slice(tStart * scheduler.order);
@@ -49,7 +53,11 @@ describe('scheduler-cases.json img2img (get_timesteps, set_begin_index, add_nois
 
   it('with a begin index, the first step starts there even when the timestep repeats earlier', () => {
     // DPM++ 2M Karras, 50 steps, has timestep 1 twice (…, 2, 1, 1, 0); a begin index on the first 1 must win.
-    const scheduler = buildFixtureScheduler('DPMSolverMultistepScheduler', { algorithm_type: 'dpmsolver++', solver_order: 2, use_karras_sigmas: true });
+    const scheduler = buildFixtureScheduler('DPMSolverMultistepScheduler', {
+      algorithm_type: 'dpmsolver++',
+      solver_order: 2,
+      use_karras_sigmas: true,
+    });
     scheduler.setTimesteps(50);
     const first = scheduler.timesteps.indexOf(1);
     assert.equal(scheduler.timesteps[first + 1], 1, 'fixture schedule repeats timestep 1');

@@ -52,7 +52,7 @@ describe('noise schedule', () => {
 
   it('squaredcos_cap_v2 follows the cosine alpha_bar and caps at 0.999', () => {
     const betas = betasForAlphaBar(1000);
-    const alphaBar = (t: number): number => Math.cos(((t + 0.008) / 1.008) * Math.PI / 2) ** 2;
+    const alphaBar = (t: number): number => Math.cos((((t + 0.008) / 1.008) * Math.PI) / 2) ** 2;
     assert.equal(betas[0], Math.fround(1 - alphaBar(0.001) / alphaBar(0)));
     assert.equal(betas[999], Math.fround(0.999));
     for (let i = 1; i < 1000; i++) assert.ok(betas[i]! >= betas[i - 1]!, `monotonic at ${i}`);
@@ -68,9 +68,15 @@ describe('noise schedule', () => {
     assert.ok(Math.abs(after[0]! - before[0]!) < 1e-6);
 
     // DDIM keeps the zero; the sigma-based classes floor it at 2**-24 so the first sigma is finite.
-    const ddim = createSchedulerByClassName('DDIMScheduler', { ...file.base_config, rescale_betas_zero_snr: true }) as unknown as { alphasCumprod: Float32Array };
+    const ddim = createSchedulerByClassName('DDIMScheduler', { ...file.base_config, rescale_betas_zero_snr: true }) as unknown as {
+      alphasCumprod: Float32Array;
+    };
     assert.equal(ddim.alphasCumprod[999], 0);
-    const euler = createSchedulerByClassName('EulerDiscreteScheduler', { ...file.base_config, rescale_betas_zero_snr: true, timestep_spacing: 'trailing' });
+    const euler = createSchedulerByClassName('EulerDiscreteScheduler', {
+      ...file.base_config,
+      rescale_betas_zero_snr: true,
+      timestep_spacing: 'trailing',
+    });
     euler.setTimesteps(4);
     assert.equal(euler.sigmas![0], Math.fround(Math.sqrt(Math.fround(Math.fround(1 - 2 ** -24) / 2 ** -24))));
     assert.equal(euler.initNoiseSigma, euler.sigmas![0]);

@@ -34,7 +34,12 @@ function run(scheduler: Scheduler, numInferenceSteps: number, seed = 5): Run {
   for (const t of scheduler.timesteps) {
     const xIn = scheduler.scaleModelInput(x, t);
     const c = Math.fround(0.1 * Math.sin(t / 100));
-    const out = scheduler.step(xIn.map((v) => Math.fround(0.5 * v + c)), t, x, { shape, generator });
+    const out = scheduler.step(
+      xIn.map((v) => Math.fround(0.5 * v + c)),
+      t,
+      x,
+      { shape, generator },
+    );
     outputs.push({ input: x, prev: out.prevSample, pred: out.predOriginalSample });
     x = out.prevSample;
   }
@@ -211,7 +216,13 @@ describe('other classes’ options', () => {
 
   it('UniPC: bh1, order 3, no x0 prediction and a disabled corrector all change the result', () => {
     const reference = run(build('UniPCMultistepScheduler', {}), 12).finals;
-    for (const overrides of [{ solver_type: 'bh1', final_sigmas_type: 'sigma_min' }, { solver_order: 3 }, { predict_x0: false, final_sigmas_type: 'sigma_min' }, { disable_corrector: [0, 1, 2] }, { use_karras_sigmas: true }]) {
+    for (const overrides of [
+      { solver_type: 'bh1', final_sigmas_type: 'sigma_min' },
+      { solver_order: 3 },
+      { predict_x0: false, final_sigmas_type: 'sigma_min' },
+      { disable_corrector: [0, 1, 2] },
+      { use_karras_sigmas: true },
+    ]) {
       const result = run(build('UniPCMultistepScheduler', overrides), 12).finals;
       assertFinite(result, JSON.stringify(overrides));
       assert.ok(differ(result, reference), JSON.stringify(overrides));

@@ -36,7 +36,8 @@ describe('pipeline-cases.json schedules, built through the registry from the tin
       assert.equal(scheduler.order, recorded.order);
       assert.equal(scheduler.timestepDtype, recorded.timesteps_after_set_timesteps.dtype);
       assert.deepEqual([...scheduler.timesteps], recorded.timesteps_after_set_timesteps.values);
-      if (recorded.sigmas_after_set_timesteps) assert.deepEqual([...scheduler.sigmas!], recorded.sigmas_after_set_timesteps.values.map(Math.fround));
+      if (recorded.sigmas_after_set_timesteps)
+        assert.deepEqual([...scheduler.sigmas!], recorded.sigmas_after_set_timesteps.values.map(Math.fround));
       assert.equal(scheduler.initNoiseSigma, Math.fround(testCase.init_noise_sigma));
 
       let timesteps = [...scheduler.timesteps];

@@ -29,11 +29,22 @@ function assertUserError(action: () => unknown, identifier: string, pattern: Reg
 
 describe('scheduler registry', () => {
   it('lists the names, in order, with AUTOMATIC1111 labels', () => {
-    assert.deepEqual([...schedulerNames], ['euler', 'euler-a', 'ddim', 'dpmpp-2m', 'dpmpp-2m-karras', 'lcm', 'pndm', 'lms', 'unipc', 'ddpm']);
     assert.deepEqual(
-      schedulerNames.map(schedulerLabel),
-      ['Euler', 'Euler a', 'DDIM', 'DPM++ 2M', 'DPM++ 2M Karras', 'LCM', 'PLMS', 'LMS', 'UniPC', 'DDPM'],
+      [...schedulerNames],
+      ['euler', 'euler-a', 'ddim', 'dpmpp-2m', 'dpmpp-2m-karras', 'lcm', 'pndm', 'lms', 'unipc', 'ddpm'],
     );
+    assert.deepEqual(schedulerNames.map(schedulerLabel), [
+      'Euler',
+      'Euler a',
+      'DDIM',
+      'DPM++ 2M',
+      'DPM++ 2M Karras',
+      'LCM',
+      'PLMS',
+      'LMS',
+      'UniPC',
+      'DDPM',
+    ]);
   });
 
   it('recognises names', () => {
@@ -71,9 +82,17 @@ describe('scheduler registry', () => {
   });
 
   it('rejects unknown names and classes with a UserError', () => {
-    assertUserError(() => createScheduler('heun' as SchedulerName, tinyConfig), 'scheduler.name', /Unknown scheduler `heun`; choose one of euler, euler-a/);
+    assertUserError(
+      () => createScheduler('heun' as SchedulerName, tinyConfig),
+      'scheduler.name',
+      /Unknown scheduler `heun`; choose one of euler, euler-a/,
+    );
     assertUserError(() => schedulerLabel('nope' as SchedulerName), 'scheduler.name', /Unknown scheduler `nope`/);
-    assertUserError(() => createSchedulerByClassName('HeunDiscreteScheduler', tinyConfig), 'scheduler.class', /Unsupported scheduler class `HeunDiscreteScheduler`/);
+    assertUserError(
+      () => createSchedulerByClassName('HeunDiscreteScheduler', tinyConfig),
+      'scheduler.class',
+      /Unsupported scheduler class `HeunDiscreteScheduler`/,
+    );
   });
 
   it('builds every supported class by its diffusers name', () => {

@@ -95,7 +95,11 @@ export class ReplayRandomSource implements RandomSource {
   randn(shape: readonly number[]): Float32Array {
     const next = this.queue.shift();
     if (next === undefined) assert.fail(`${this.label}: scheduler drew noise that diffusers did not draw`);
-    assert.equal(next.length, shape.reduce((a, b) => a * b, 1), `${this.label}: noise shape`);
+    assert.equal(
+      next.length,
+      shape.reduce((a, b) => a * b, 1),
+      `${this.label}: noise shape`,
+    );
     this.draws++;
     return Float32Array.from(next);
   }
@@ -156,7 +160,11 @@ export function replayCase(scheduler: Scheduler, testCase: FixtureCase, label: s
     const out = scheduler.step(modelOutput, t, x, { shape, generator });
     generator.assertConsumed();
     check(out.prevSample, step.prev_sample, `step ${i} prev_sample`);
-    check(out.predOriginalSample, step.pred_original_sample ?? step.denoised, `step ${i} ${step.denoised ? 'denoised' : 'pred_original_sample'}`);
+    check(
+      out.predOriginalSample,
+      step.pred_original_sample ?? step.denoised,
+      `step ${i} ${step.denoised ? 'denoised' : 'pred_original_sample'}`,
+    );
     x = out.prevSample;
   });
   check(x, testCase.final_sample.data, 'final_sample');

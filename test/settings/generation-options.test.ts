@@ -36,7 +36,18 @@ describe('resolveGenerationOptions', () => {
 
   it('treats null (discord.js for an option left out) like undefined', () => {
     const options = resolveGenerationOptions(
-      { prompt: 'x', negativePrompt: null, steps: null, guidance: null, width: null, height: null, scheduler: null, count: null, seed: null, strength: null },
+      {
+        prompt: 'x',
+        negativePrompt: null,
+        steps: null,
+        guidance: null,
+        width: null,
+        height: null,
+        scheduler: null,
+        count: null,
+        seed: null,
+        strength: null,
+      },
       testDefaults,
       fixedSeed,
     );
@@ -46,7 +57,18 @@ describe('resolveGenerationOptions', () => {
 
   it('takes what the user gave, within the limits', () => {
     const options = resolveGenerationOptions(
-      { prompt: 'castle', negativePrompt: 'lowres', steps: 50, guidance: 1, width: 768, height: 576, scheduler: 'DPMPP-2M-Karras', count: 4, seed: '18446744073709551615', strength: 0.3 },
+      {
+        prompt: 'castle',
+        negativePrompt: 'lowres',
+        steps: 50,
+        guidance: 1,
+        width: 768,
+        height: 576,
+        scheduler: 'DPMPP-2M-Karras',
+        count: 4,
+        seed: '18446744073709551615',
+        strength: 0.3,
+      },
       testDefaults,
     );
     assert.deepEqual(
@@ -57,15 +79,28 @@ describe('resolveGenerationOptions', () => {
 
   it('puts the server prefix in front of the negative prompt', () => {
     const settings = settingsWith({ negativePrefix: 'blurry, lowres' });
-    assert.equal(resolveGenerationOptions({ prompt: 'x', negativePrompt: ' text ' }, settings, fixedSeed).negativePrompt, 'blurry, lowres, text');
+    assert.equal(
+      resolveGenerationOptions({ prompt: 'x', negativePrompt: ' text ' }, settings, fixedSeed).negativePrompt,
+      'blurry, lowres, text',
+    );
     assert.equal(resolveGenerationOptions({ prompt: 'x' }, settings, fixedSeed).negativePrompt, 'blurry, lowres');
     assert.equal(resolveGenerationOptions({ prompt: 'x', negativePrompt: 'text' }, testDefaults, fixedSeed).negativePrompt, 'text');
   });
 
   const refusals: ReadonlyArray<readonly [string, Partial<UserGenerationOptions>, string, string]> = [
-    ['steps above the server limit', { steps: 500 }, 'options.steps', "Expected `steps` to be an integer from 1 to 50 (this server's limit), got `500`."],
+    [
+      'steps above the server limit',
+      { steps: 500 },
+      'options.steps',
+      "Expected `steps` to be an integer from 1 to 50 (this server's limit), got `500`.",
+    ],
     ['steps of 0', { steps: 0 }, 'options.steps', "Expected `steps` to be an integer from 1 to 50 (this server's limit), got `0`."],
-    ['fractional steps', { steps: 2.5 }, 'options.steps', "Expected `steps` to be an integer from 1 to 50 (this server's limit), got `2.5`."],
+    [
+      'fractional steps',
+      { steps: 2.5 },
+      'options.steps',
+      "Expected `steps` to be an integer from 1 to 50 (this server's limit), got `2.5`.",
+    ],
     ['guidance above 30', { guidance: 31 }, 'options.guidance', 'Expected `guidance` to be a number from 0 to 30, got `31`.'],
     ['width not a multiple of 8', { width: 500 }, 'options.width', 'Expected `width` to be a multiple of 8 from 64 to 2048, got `500`.'],
     ['height below 64', { height: 32 }, 'options.height', 'Expected `height` to be a multiple of 8 from 64 to 2048, got `32`.'],
@@ -83,12 +118,37 @@ describe('resolveGenerationOptions', () => {
     ],
     ['too many images', { count: 5 }, 'options.count', 'Expected `count` to be an integer from 1 to 4, got `5`.'],
     ['a negative seed', { seed: -1 }, 'options.seed', 'Expected `seed` to be an integer from 0 to 18446744073709551615, got `-1`.'],
-    ['a seed above 2^64 - 1', { seed: '18446744073709551616' }, 'options.seed', 'Expected `seed` to be an integer from 0 to 18446744073709551615, got `18446744073709551616`.'],
-    ['an unsafe number seed', { seed: 2 ** 60 }, 'options.seed', `Expected \`seed\` to be an integer from 0 to 18446744073709551615, got \`${2 ** 60}\`.`],
-    ['a seed that is not a number', { seed: '12abc' }, 'options.seed', 'Expected `seed` to be an integer from 0 to 18446744073709551615, got `12abc`.'],
+    [
+      'a seed above 2^64 - 1',
+      { seed: '18446744073709551616' },
+      'options.seed',
+      'Expected `seed` to be an integer from 0 to 18446744073709551615, got `18446744073709551616`.',
+    ],
+    [
+      'an unsafe number seed',
+      { seed: 2 ** 60 },
+      'options.seed',
+      `Expected \`seed\` to be an integer from 0 to 18446744073709551615, got \`${2 ** 60}\`.`,
+    ],
+    [
+      'a seed that is not a number',
+      { seed: '12abc' },
+      'options.seed',
+      'Expected `seed` to be an integer from 0 to 18446744073709551615, got `12abc`.',
+    ],
     ['strength above 1', { strength: 1.5 }, 'options.strength', 'Expected `strength` to be a number from 0 to 1, got `1.5`.'],
-    ['an empty prompt', { prompt: '   ' }, 'options.prompt', `Expected \`prompt\` to be text of 1 to ${maxPromptLength} characters, got nothing.`],
-    ['a long prompt', { prompt: 'x'.repeat(maxPromptLength + 1) }, 'options.prompt', `Expected \`prompt\` to be text of 1 to ${maxPromptLength} characters, got ${maxPromptLength + 1} characters.`],
+    [
+      'an empty prompt',
+      { prompt: '   ' },
+      'options.prompt',
+      `Expected \`prompt\` to be text of 1 to ${maxPromptLength} characters, got nothing.`,
+    ],
+    [
+      'a long prompt',
+      { prompt: 'x'.repeat(maxPromptLength + 1) },
+      'options.prompt',
+      `Expected \`prompt\` to be text of 1 to ${maxPromptLength} characters, got ${maxPromptLength + 1} characters.`,
+    ],
     [
       'a long negative prompt',
       { negativePrompt: 'x'.repeat(maxPromptLength + 1) },
@@ -98,7 +158,10 @@ describe('resolveGenerationOptions', () => {
   ];
   for (const [what, given, identifier, message] of refusals) {
     it(`refuses ${what}`, () => {
-      assert.deepEqual(errorOf(() => resolveGenerationOptions({ prompt: 'a dog', ...given }, testDefaults, fixedSeed)), { identifier, message });
+      assert.deepEqual(
+        errorOf(() => resolveGenerationOptions({ prompt: 'a dog', ...given }, testDefaults, fixedSeed)),
+        { identifier, message },
+      );
     });
   }
 
@@ -120,7 +183,10 @@ describe('resolveGenerationOptions', () => {
   it("applies the server's lower limits", () => {
     const settings = settingsWith({ maxCount: 2, maxSteps: 10, steps: 10 });
     assert.equal(resolveGenerationOptions({ prompt: 'x' }, settings, fixedSeed).steps, 10);
-    assert.equal(errorOf(() => resolveGenerationOptions({ prompt: 'x', count: 3 }, settings)).message, "Expected `count` to be an integer from 1 to 2 (this server's limit), got `3`.");
+    assert.equal(
+      errorOf(() => resolveGenerationOptions({ prompt: 'x', count: 3 }, settings)).message,
+      "Expected `count` to be an integer from 1 to 2 (this server's limit), got `3`.",
+    );
   });
 
   it('accepts seeds as numbers, bigints and decimal text, returning canonical text', () => {
@@ -141,24 +207,33 @@ describe('resolveGenerationOptions', () => {
   });
 
   it('refuses a remix whose strength leaves no denoising step (diffusers runs int(steps × strength))', () => {
-    assert.deepEqual(errorOf(() => resolveGenerationOptions({ prompt: 'x', kind: 'remix', steps: 10, strength: 0.05 }, testDefaults)), {
-      identifier: 'options.strength',
-      message: 'With `steps` 10, a `strength` of 0.05 leaves no denoising step: expected `strength` to be at least 0.1 or more steps.',
-    });
+    assert.deepEqual(
+      errorOf(() => resolveGenerationOptions({ prompt: 'x', kind: 'remix', steps: 10, strength: 0.05 }, testDefaults)),
+      {
+        identifier: 'options.strength',
+        message: 'With `steps` 10, a `strength` of 0.05 leaves no denoising step: expected `strength` to be at least 0.1 or more steps.',
+      },
+    );
     assert.equal(resolveGenerationOptions({ prompt: 'x', kind: 'remix', steps: 10, strength: 0.1 }, testDefaults).strength, 0.1);
     assert.equal(resolveGenerationOptions({ prompt: 'x', kind: 'imagine', steps: 10, strength: 0 }, testDefaults).strength, 0);
   });
 
   it('refuses banned words in the prompt and in the negative prompt, but not in the server prefix', () => {
     const settings = settingsWith({ bannedWords: ['gore', 'blood bath'], negativePrefix: 'no gore' });
-    assert.deepEqual(errorOf(() => resolveGenerationOptions({ prompt: 'A GORE scene' }, settings)), {
-      identifier: 'options.bannedWord',
-      message: 'Your `prompt` contains “gore”, which this server does not allow.',
-    });
-    assert.deepEqual(errorOf(() => resolveGenerationOptions({ prompt: 'calm lake', negativePrompt: 'Blood  Bath' }, settings)), {
-      identifier: 'options.bannedWord',
-      message: 'Your `negativePrompt` contains “blood bath”, which this server does not allow.',
-    });
+    assert.deepEqual(
+      errorOf(() => resolveGenerationOptions({ prompt: 'A GORE scene' }, settings)),
+      {
+        identifier: 'options.bannedWord',
+        message: 'Your `prompt` contains “gore”, which this server does not allow.',
+      },
+    );
+    assert.deepEqual(
+      errorOf(() => resolveGenerationOptions({ prompt: 'calm lake', negativePrompt: 'Blood  Bath' }, settings)),
+      {
+        identifier: 'options.bannedWord',
+        message: 'Your `negativePrompt` contains “blood bath”, which this server does not allow.',
+      },
+    );
     assert.equal(resolveGenerationOptions({ prompt: 'gorgeous lake' }, settings, fixedSeed).negativePrompt, 'no gore');
   });
 });

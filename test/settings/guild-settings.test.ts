@@ -30,10 +30,13 @@ describe('validateGuildSettings', () => {
   });
 
   it('refuses unknown keys with a suggestion', () => {
-    assert.deepEqual(errorOf(() => validateGuildSettings({ maxStep: 10 }, testDefaults)), {
-      identifier: 'settings.unknownKey',
-      message: 'There is no setting `maxStep`. Did you mean `maxSteps`?',
-    });
+    assert.deepEqual(
+      errorOf(() => validateGuildSettings({ maxStep: 10 }, testDefaults)),
+      {
+        identifier: 'settings.unknownKey',
+        message: 'There is no setting `maxStep`. Did you mean `maxSteps`?',
+      },
+    );
   });
 
   it('refuses allowDMs, which only the configuration file sets', () => {
@@ -41,34 +44,46 @@ describe('validateGuildSettings', () => {
   });
 
   it('refuses bad values', () => {
-    assert.deepEqual(errorOf(() => validateGuildSettings({ steps: 500 }, testDefaults)), {
-      identifier: 'settings.invalidValue',
-      message: 'Expected `steps` to be an integer from 1 to 150, got `500`.',
-    });
+    assert.deepEqual(
+      errorOf(() => validateGuildSettings({ steps: 500 }, testDefaults)),
+      {
+        identifier: 'settings.invalidValue',
+        message: 'Expected `steps` to be an integer from 1 to 150, got `500`.',
+      },
+    );
   });
 
   it('refuses a default above its limit, in either order of changing them', () => {
-    assert.deepEqual(errorOf(() => validateGuildSettings({ steps: 60 }, testDefaults)), {
-      identifier: 'settings.conflict',
-      message: '`steps` (60) may not exceed `maxSteps` (50). Lower `steps` first or raise `maxSteps`.',
-    });
+    assert.deepEqual(
+      errorOf(() => validateGuildSettings({ steps: 60 }, testDefaults)),
+      {
+        identifier: 'settings.conflict',
+        message: '`steps` (60) may not exceed `maxSteps` (50). Lower `steps` first or raise `maxSteps`.',
+      },
+    );
     assert.equal(errorOf(() => validateGuildSettings({ maxSteps: 20 }, testDefaults)).identifier, 'settings.conflict');
     assert.equal(validateGuildSettings({ maxSteps: 20, steps: 20 }, testDefaults).maxSteps, 20);
   });
 
   it('refuses a default size above maxPixels, also a non-square one', () => {
-    assert.deepEqual(errorOf(() => validateGuildSettings({ width: 1024, height: 768 }, testDefaults)), {
-      identifier: 'settings.conflict',
-      message:
-        '`width` × `height` (1024×768 = 786432 pixels) may not exceed `maxPixels` (589824). Lower `width` first or raise `maxPixels`.',
-    });
+    assert.deepEqual(
+      errorOf(() => validateGuildSettings({ width: 1024, height: 768 }, testDefaults)),
+      {
+        identifier: 'settings.conflict',
+        message:
+          '`width` × `height` (1024×768 = 786432 pixels) may not exceed `maxPixels` (589824). Lower `width` first or raise `maxPixels`.',
+      },
+    );
     assert.equal(validateGuildSettings({ width: 1024, height: 576 }, testDefaults).width, 1024);
     assert.equal(errorOf(() => validateGuildSettings({ maxPixels: 512 * 448 }, testDefaults)).identifier, 'settings.conflict');
   });
 
   it('lists every broken rule', () => {
     const conflicts = findSettingConflicts({ ...testDefaults, steps: 100, width: 2048, height: 2048 });
-    assert.deepEqual(conflicts.map((conflict) => conflict.keys[0]), ['steps', 'width']);
+    assert.deepEqual(
+      conflicts.map((conflict) => conflict.keys[0]),
+      ['steps', 'width'],
+    );
     assert.deepEqual(findSettingConflicts({ ...testDefaults }), []);
   });
 });
@@ -84,7 +99,10 @@ describe('effectiveGuildSettings', () => {
     const { settings, problems } = effectiveGuildSettings({ fancyNewSetting: 1, allowDMs: true, steps: 'ten' }, testDefaults);
     assert.equal(settings.steps, testDefaults.steps);
     assert.equal(settings.allowDMs, testDefaults.allowDMs);
-    assert.deepEqual(problems.map((problem) => problem.key), ['fancyNewSetting', 'allowDMs', 'steps']);
+    assert.deepEqual(
+      problems.map((problem) => problem.key),
+      ['fancyNewSetting', 'allowDMs', 'steps'],
+    );
   });
 
   it('lowers steps to maxSteps when a limit changed under it', () => {

@@ -24,7 +24,12 @@ interface KeyCases {
 
 const cases: { readonly [K in SettingKey]: KeyCases } = {
   steps: {
-    valid: [['30', 30], [' 1 ', 1], ['150', 150], ['+7', 7]],
+    valid: [
+      ['30', 30],
+      [' 1 ', 1],
+      ['150', 150],
+      ['+7', 7],
+    ],
     invalid: [
       ['0', 'Expected `steps` to be an integer from 1 to 150, got `0`.'],
       ['151', 'Expected `steps` to be an integer from 1 to 150, got `151`.'],
@@ -34,7 +39,14 @@ const cases: { readonly [K in SettingKey]: KeyCases } = {
     ],
   },
   guidance: {
-    valid: [['7.5', 7.5], ['0', 0], ['1', 1], ['30', 30], ['.5', 0.5], ['12.', 12]],
+    valid: [
+      ['7.5', 7.5],
+      ['0', 0],
+      ['1', 1],
+      ['30', 30],
+      ['.5', 0.5],
+      ['12.', 12],
+    ],
     invalid: [
       ['31', 'Expected `guidance` to be a number from 0 to 30, got `31`.'],
       ['-1', 'Expected `guidance` to be a number from 0 to 30, got `-1`.'],
@@ -44,7 +56,12 @@ const cases: { readonly [K in SettingKey]: KeyCases } = {
     ],
   },
   width: {
-    valid: [['512', 512], ['64', 64], ['2048', 2048], ['776', 776]],
+    valid: [
+      ['512', 512],
+      ['64', 64],
+      ['2048', 2048],
+      ['776', 776],
+    ],
     invalid: [
       ['500', 'Expected `width` to be a multiple of 8 from 64 to 2048, got `500`.'],
       ['56', 'Expected `width` to be a multiple of 8 from 64 to 2048, got `56`.'],
@@ -52,11 +69,19 @@ const cases: { readonly [K in SettingKey]: KeyCases } = {
     ],
   },
   height: {
-    valid: [['768', 768], ['64', 64]],
+    valid: [
+      ['768', 768],
+      ['64', 64],
+    ],
     invalid: [['1023', 'Expected `height` to be a multiple of 8 from 64 to 2048, got `1023`.']],
   },
   scheduler: {
-    valid: [['euler-a', 'euler-a'], ['Euler-A', 'euler-a'], [' DPMPP-2M-KARRAS ', 'dpmpp-2m-karras'], ['lcm', 'lcm']],
+    valid: [
+      ['euler-a', 'euler-a'],
+      ['Euler-A', 'euler-a'],
+      [' DPMPP-2M-KARRAS ', 'dpmpp-2m-karras'],
+      ['lcm', 'lcm'],
+    ],
     invalid: [
       [
         'eulr-a',
@@ -73,44 +98,78 @@ const cases: { readonly [K in SettingKey]: KeyCases } = {
     ],
   },
   strength: {
-    valid: [['0.7', 0.7], ['0', 0], ['1', 1]],
+    valid: [
+      ['0.7', 0.7],
+      ['0', 0],
+      ['1', 1],
+    ],
     invalid: [['1.5', 'Expected `strength` to be a number from 0 to 1, got `1.5`.']],
   },
   negativePrefix: {
-    valid: [['  blurry, lowres ', 'blurry, lowres'], ['none', ''], ['NONE', ''], ['', '']],
+    valid: [
+      ['  blurry, lowres ', 'blurry, lowres'],
+      ['none', ''],
+      ['NONE', ''],
+      ['', ''],
+    ],
     invalid: [['x'.repeat(501), `Expected \`negativePrefix\` to be text of at most 500 characters, got \`${'x'.repeat(99)}…\`.`]],
   },
   maxSteps: {
-    valid: [['50', 50], ['150', 150]],
+    valid: [
+      ['50', 50],
+      ['150', 150],
+    ],
     invalid: [['0', 'Expected `maxSteps` to be an integer from 1 to 150, got `0`.']],
   },
   maxPixels: {
-    valid: [['589824', 589824], ['4096', 4096], ['4194304', 4194304]],
+    valid: [
+      ['589824', 589824],
+      ['4096', 4096],
+      ['4194304', 4194304],
+    ],
     invalid: [['4095', 'Expected `maxPixels` to be an integer from 4096 to 4194304, got `4095`.']],
   },
   maxCount: {
-    valid: [['4', 4], ['1', 1]],
+    valid: [
+      ['4', 4],
+      ['1', 1],
+    ],
     invalid: [['5', 'Expected `maxCount` to be an integer from 1 to 4, got `5`.']],
   },
   userQueueLimit: {
-    valid: [['25', 25], ['1', 1]],
+    valid: [
+      ['25', 25],
+      ['1', 1],
+    ],
     invalid: [['26', 'Expected `userQueueLimit` to be an integer from 1 to 25, got `26`.']],
   },
   cooldownSeconds: {
-    valid: [['0', 0], ['3600', 3600]],
+    valid: [
+      ['0', 0],
+      ['3600', 3600],
+    ],
     invalid: [['-5', 'Expected `cooldownSeconds` to be an integer from 0 to 3600, got `-5`.']],
   },
   allowedChannels: {
     valid: [
       ['<#123456789012345678> <#223456789012345678>', ['123456789012345678', '223456789012345678']],
-      ['123456789012345678,223456789012345678 ,  <#323456789012345678>', ['123456789012345678', '223456789012345678', '323456789012345678']],
+      [
+        '123456789012345678,223456789012345678 ,  <#323456789012345678>',
+        ['123456789012345678', '223456789012345678', '323456789012345678'],
+      ],
       ['123456789012345678 123456789012345678', ['123456789012345678']],
       ['all', []],
       ['', []],
     ],
     invalid: [
-      ['#general', 'Expected `allowedChannels` to be channel mentions or ids separated by spaces or commas (or `all` for every channel), got `#general`.'],
-      ['<@123456789012345678>', 'Expected `allowedChannels` to be channel mentions or ids separated by spaces or commas (or `all` for every channel), got `<@123456789012345678>`.'],
+      [
+        '#general',
+        'Expected `allowedChannels` to be channel mentions or ids separated by spaces or commas (or `all` for every channel), got `#general`.',
+      ],
+      [
+        '<@123456789012345678>',
+        'Expected `allowedChannels` to be channel mentions or ids separated by spaces or commas (or `all` for every channel), got `<@123456789012345678>`.',
+      ],
       ['99999999999999999999', 'Expected `allowedChannels` to be a list of at most 100 channel ids, got `99999999999999999999`.'],
     ],
   },
@@ -120,10 +179,24 @@ const cases: { readonly [K in SettingKey]: KeyCases } = {
       ['Gore, gore, GORE', ['Gore']],
       ['none', []],
     ],
-    invalid: [['a'.repeat(101), `Expected \`bannedWords\` to be a list of at most 200 words or phrases of 1 to 100 characters without commas, got \`${'a'.repeat(99)}…\`.`]],
+    invalid: [
+      [
+        'a'.repeat(101),
+        `Expected \`bannedWords\` to be a list of at most 200 words or phrases of 1 to 100 characters without commas, got \`${'a'.repeat(99)}…\`.`,
+      ],
+    ],
   },
   allowDMs: {
-    valid: [['true', true], ['ON', true], ['yes', true], ['1', true], ['false', false], ['off', false], ['No', false], ['0', false]],
+    valid: [
+      ['true', true],
+      ['ON', true],
+      ['yes', true],
+      ['1', true],
+      ['false', false],
+      ['off', false],
+      ['No', false],
+      ['0', false],
+    ],
     invalid: [['maybe', 'Expected `allowDMs` to be true or false, got `maybe`.']],
   },
 };
@@ -152,13 +225,19 @@ describe('settings table', () => {
   });
 
   it('keeps the scheduler list the lead cross-checks', () => {
-    assert.deepEqual([...schedulerNames], ['euler', 'euler-a', 'ddim', 'dpmpp-2m', 'dpmpp-2m-karras', 'lcm', 'pndm', 'lms', 'unipc', 'ddpm']);
+    assert.deepEqual(
+      [...schedulerNames],
+      ['euler', 'euler-a', 'ddim', 'dpmpp-2m', 'dpmpp-2m-karras', 'lcm', 'pndm', 'lms', 'unipc', 'ddpm'],
+    );
     assert.deepEqual(settingDefinitions.scheduler.choices, schedulerNames);
     assert.match(describeSetting('scheduler').expected, /^one of `euler`, `euler-a`, /u);
   });
 
   it('lets admins change everything but allowDMs', () => {
-    assert.deepEqual([...guildSettingKeys], settingKeys.filter((key) => key !== 'allowDMs'));
+    assert.deepEqual(
+      [...guildSettingKeys],
+      settingKeys.filter((key) => key !== 'allowDMs'),
+    );
   });
 
   it('describes expectations in words', () => {
@@ -176,7 +255,11 @@ describe('parseSettingValue', () => {
       for (const [text, expected] of valid) assert.deepEqual(parseSettingValue(key, text), expected, `${key} ${JSON.stringify(text)}`);
     });
     it(`refuses bad ${key} values with a message saying what was expected`, () => {
-      for (const [text, message] of invalid) assert.equal(messageOf(() => parseSettingValue(key, text)), message);
+      for (const [text, message] of invalid)
+        assert.equal(
+          messageOf(() => parseSettingValue(key, text)),
+          message,
+        );
     });
     it(`formats ${key} values so that they parse back to the same value`, () => {
       for (const [text] of valid) {
@@ -199,9 +282,18 @@ describe('parseSettingValue', () => {
   it('finds keys in any letter case and suggests near misses', () => {
     assert.equal(settingKeyFromText('MaxSteps'), 'maxSteps');
     assert.equal(parseSettingValue('STEPS', '20'), 20);
-    assert.equal(messageOf(() => settingKeyFromText('stpes')), 'There is no setting `stpes`. Did you mean `steps`?');
-    assert.equal(messageOf(() => settingKeyFromText('maxWidth')), 'There is no setting `maxWidth`. Did you mean `maxPixels`?');
-    assert.match(messageOf(() => settingKeyFromText('colour')), /^There is no setting `colour`\. Settings are: `steps`, /u);
+    assert.equal(
+      messageOf(() => settingKeyFromText('stpes')),
+      'There is no setting `stpes`. Did you mean `steps`?',
+    );
+    assert.equal(
+      messageOf(() => settingKeyFromText('maxWidth')),
+      'There is no setting `maxWidth`. Did you mean `maxPixels`?',
+    );
+    assert.match(
+      messageOf(() => settingKeyFromText('colour')),
+      /^There is no setting `colour`\. Settings are: `steps`, /u,
+    );
   });
 });
 
@@ -218,7 +310,13 @@ describe('checkSettingValue', () => {
     assert.equal(checkSettingValue('allowedChannels', ['0123']).ok, false);
     assert.equal(checkSettingValue('bannedWords', ['a,b']).ok, false);
     assert.equal(checkSettingValue('bannedWords', ['']).ok, false);
-    assert.equal(checkSettingValue('bannedWords', Array.from({ length: 201 }, (_, i) => `w${i}`)).ok, false);
+    assert.equal(
+      checkSettingValue(
+        'bannedWords',
+        Array.from({ length: 201 }, (_, i) => `w${i}`),
+      ).ok,
+      false,
+    );
     assert.equal(checkSettingValue('scheduler', 'Euler').ok, false);
     assert.equal(checkSettingValue('guidance', Number.NaN).ok, false);
   });

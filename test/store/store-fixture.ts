@@ -14,7 +14,10 @@ export function removeTempDir(dir: string): void {
 }
 
 /** A logger that records what it was told. */
-export function recordingLogger(): StoreLogger & { warnings: Array<{ details: Record<string, unknown>; message: string }>; infos: string[] } {
+export function recordingLogger(): StoreLogger & {
+  warnings: Array<{ details: Record<string, unknown>; message: string }>;
+  infos: string[];
+} {
   const warnings: Array<{ details: Record<string, unknown>; message: string }> = [];
   const infos: string[] = [];
   return {

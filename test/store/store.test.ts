@@ -59,8 +59,10 @@ describe('openStore', () => {
     const old = new Database(join(dir, databaseFileName));
     old.exec(migrations[0]!.sql);
     old.pragma('user_version = 1');
-    old.prepare(`INSERT INTO jobs (id, kind, status, channel_id, user_id, prompt, negative_prompt, seed, steps, guidance, width, height,
-      scheduler, count, strength, created_at) VALUES ('old-job', 'imagine', 'succeeded', 'c', 'u', 'p', '', '1', 4, 1, 64, 64, 'lcm', 1, 0.7, 1000)`).run();
+    old
+      .prepare(`INSERT INTO jobs (id, kind, status, channel_id, user_id, prompt, negative_prompt, seed, steps, guidance, width, height,
+      scheduler, count, strength, created_at) VALUES ('old-job', 'imagine', 'succeeded', 'c', 'u', 'p', '', '1', 4, 1, 64, 64, 'lcm', 1, 0.7, 1000)`)
+      .run();
     old.close();
     const logger = recordingLogger();
     const store = open({ logger });
@@ -92,7 +94,11 @@ describe('openStore', () => {
 
   it('rolls a failing step back and stays at the previous version', () => {
     open().close();
-    const broken: Migration = { version: migrations.length + 1, description: 'broken', sql: 'CREATE TABLE half_done (x INTEGER); SELECT * FROM no_such_table;' };
+    const broken: Migration = {
+      version: migrations.length + 1,
+      description: 'broken',
+      sql: 'CREATE TABLE half_done (x INTEGER); SELECT * FROM no_such_table;',
+    };
     const error = (() => {
       try {
         open({ migrations: [...migrations, broken] });
@@ -127,7 +133,10 @@ describe('openStore', () => {
       identifier: 'store.open',
       message: `Cannot create the data folder ${file}: a file is in the way (it must be a folder).`,
     });
-    assert.equal(openError(join(file, 'sub')).message, `Cannot create the data folder ${join(file, 'sub')}: a file is in the way (it must be a folder).`);
+    assert.equal(
+      openError(join(file, 'sub')).message,
+      `Cannot create the data folder ${join(file, 'sub')}: a file is in the way (it must be a folder).`,
+    );
   });
 
   it('gives a clear error when the database path is a folder', () => {
@@ -154,7 +163,11 @@ describe('guild settings', () => {
     store.setGuildSetting('2', 'guidance', 5.5, 'other');
     store.close();
     const reopened = open();
-    assert.deepEqual(reopened.getGuildSettings('1'), { allowedChannels: ['123456789012345678'], bannedWords: ['gore', 'blood bath'], steps: 30 });
+    assert.deepEqual(reopened.getGuildSettings('1'), {
+      allowedChannels: ['123456789012345678'],
+      bannedWords: ['gore', 'blood bath'],
+      steps: 30,
+    });
     assert.deepEqual(reopened.getGuildSettings('2'), { guidance: 5.5 });
     assert.deepEqual(reopened.getGuildSettings('3'), {});
   });
@@ -208,7 +221,10 @@ describe('guild settings', () => {
         ['database schema is newer than this version knows; continuing without migrating', migrations.length + 1],
         ['ignoring stored guild setting: unknown setting `hiresFix` (written by another version?)', 'hiresFix'],
         ['ignoring stored guild setting: value of `maxCount` is not JSON', 'maxCount'],
-        ['ignoring stored guild setting: value of `scheduler` is not one of `euler`, `euler-a`, `ddim`, `dpmpp-2m`, `dpmpp-2m-karras`, `lcm`, `pndm`, `lms`, `unipc`, `ddpm`', 'scheduler'],
+        [
+          'ignoring stored guild setting: value of `scheduler` is not one of `euler`, `euler-a`, `ddim`, `dpmpp-2m`, `dpmpp-2m-karras`, `lcm`, `pndm`, `lms`, `unipc`, `ddpm`',
+          'scheduler',
+        ],
       ],
     );
     // The older code still works on the newer schema (the added column has no constraint).
@@ -354,7 +370,11 @@ describe('jobs', () => {
       ],
     );
     assert.deepEqual(store.getJob('working')?.stageDurations, { textEncoder: 5 });
-    assert.deepEqual(interrupted.map((job) => job.statusMessageId), [null, 'm-working'], 'the restart finds the status messages to mark');
+    assert.deepEqual(
+      interrupted.map((job) => job.statusMessageId),
+      [null, 'm-working'],
+      'the restart finds the status messages to mark',
+    );
     assert.equal(store.getJob('finished')?.status, 'succeeded');
     assert.deepEqual(store.markUnfinishedJobsInterrupted(), []);
   });

@@ -26,7 +26,7 @@ describe('ftfy.fix_text', () => {
     assert.equal(fixText('ＬＯＵＤ　ＮＯＩＳＥＳ'), 'LOUD NOISES');
     // The docstring shows "Broken text... it's flubberific!", a leftover of ftfy's NFKC days; with 6.3.1's
     // default NFC the ellipsis stays one character, which is what ftfy 6.3.1 really returns.
-    assert.equal(fixText('Broken text&hellip; it&#x2019;s ﬂubberiﬁc!'), 'Broken text\u2026 it\'s flubberific!');
+    assert.equal(fixText('Broken text&hellip; it&#x2019;s ﬂubberiﬁc!'), "Broken text\u2026 it's flubberific!");
   });
 
   it('leaves entities alone once a line contains "<" (TextFixerConfig docstring: unescape_html "auto")', () => {

@@ -56,7 +56,12 @@ describe('SD 2.x style tokenizer folders (pad_token "!")', () => {
     assert.deepEqual(Array.from(inputIds.slice(0, 5)), [49406, 320, 2761, 1929, 49407]);
     assert.equal(inputIds.length, 77);
     assert.ok(inputIds.slice(5).every((id) => id === 0));
-    assert.ok(sd1.encode('a running dog').inputIds.slice(5).every((id) => id === 49407));
+    assert.ok(
+      sd1
+        .encode('a running dog')
+        .inputIds.slice(5)
+        .every((id) => id === 49407),
+    );
   });
 
   it('splits "!" off as its own token like transformers does for SD 2.x / SDXL', () => {
@@ -126,7 +131,12 @@ describe('missing or malformed tokenizer files', () => {
     const dir = tokenizerFolder({ 'tokenizer_config.json': JSON.stringify(withoutLength) });
     assertUserError(() => ClipTokenizer.fromFolder(dir), 'tokenizer.fileMalformed', join(dir, 'tokenizer_config.json'), /model_max_length/);
     const huge = tokenizerFolder({ 'tokenizer_config.json': JSON.stringify({ ...withoutLength, model_max_length: 1e30 }) });
-    assertUserError(() => ClipTokenizer.fromFolder(huge), 'tokenizer.fileMalformed', join(huge, 'tokenizer_config.json'), /model_max_length/);
+    assertUserError(
+      () => ClipTokenizer.fromFolder(huge),
+      'tokenizer.fileMalformed',
+      join(huge, 'tokenizer_config.json'),
+      /model_max_length/,
+    );
   });
 
   it('rejects a special token that is neither a string nor {content}', () => {
@@ -135,7 +145,9 @@ describe('missing or malformed tokenizer files', () => {
   });
 
   it('rejects a special token missing from the vocabulary', () => {
-    const dir = tokenizerFolder({ 'special_tokens_map.json': JSON.stringify({ ...jsonFile('special_tokens_map.json'), pad_token: '<pad>' }) });
+    const dir = tokenizerFolder({
+      'special_tokens_map.json': JSON.stringify({ ...jsonFile('special_tokens_map.json'), pad_token: '<pad>' }),
+    });
     assertUserError(() => ClipTokenizer.fromFolder(dir), 'tokenizer.fileMalformed', join(dir, 'special_tokens_map.json'), /<pad>/);
   });
 

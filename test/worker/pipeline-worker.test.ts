@@ -29,7 +29,10 @@ describe('PipelineWorker (pipeline in a child process)', () => {
     const result = await worker.run([job], parameters, { onProgress: (p) => steps.push(p.step) });
     assert.equal(steps[0], 1);
     assert.equal(steps.at(-1), 8);
-    assert.ok(steps.every((step, i) => i === 0 || step > steps[i - 1]!), `increasing: ${steps.join(',')}`);
+    assert.ok(
+      steps.every((step, i) => i === 0 || step > steps[i - 1]!),
+      `increasing: ${steps.join(',')}`,
+    );
     const image = result.jobs[0]!.images[0]!;
     assert.equal(image.rgb.length, 64 * 64 * 3);
     assert.equal(result.timings.steps, 8);
@@ -46,13 +49,17 @@ describe('PipelineWorker (pipeline in a child process)', () => {
     const controller = new AbortController();
     const seen: number[] = [];
     await assert.rejects(
-      worker.run([job], { ...parameters, numInferenceSteps: 30 }, {
-        signal: controller.signal,
-        onProgress: (p) => {
-          seen.push(p.step);
-          if (p.step === 1) controller.abort();
+      worker.run(
+        [job],
+        { ...parameters, numInferenceSteps: 30 },
+        {
+          signal: controller.signal,
+          onProgress: (p) => {
+            seen.push(p.step);
+            if (p.step === 1) controller.abort();
+          },
         },
-      }),
+      ),
       (error: unknown) => isUserError(error) && error.identifier === 'job.cancelled',
     );
     assert.ok(seen.length < 30, `stopped after ${seen.length} steps`);
@@ -61,16 +68,23 @@ describe('PipelineWorker (pipeline in a child process)', () => {
   });
 
   it('reports user errors from the pipeline as UserErrors', async () => {
-    await assert.rejects(worker.run([job], { ...parameters, width: 72 }), (error: unknown) => isUserError(error) && error.identifier === 'options.width');
+    await assert.rejects(
+      worker.run([job], { ...parameters, width: 72 }),
+      (error: unknown) => isUserError(error) && error.identifier === 'options.width',
+    );
   });
 
   it('survives the process being killed mid-job: the job fails clearly, the process restarts, the next job runs', async () => {
     const restarts = worker.restarts;
-    const running = worker.run([job], { ...parameters, numInferenceSteps: 200 }, {
-      onProgress: (p) => {
-        if (p.step === 1) void worker.kill();
+    const running = worker.run(
+      [job],
+      { ...parameters, numInferenceSteps: 200 },
+      {
+        onProgress: (p) => {
+          if (p.step === 1) void worker.kill();
+        },
       },
-    });
+    );
     await assert.rejects(running, (error: unknown) => isUserError(error) && error.identifier === 'worker.crashed');
     const next = await worker.run([job], parameters);
     assert.equal(next.jobs[0]!.images.length, 1);

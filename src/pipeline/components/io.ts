@@ -21,19 +21,28 @@ function findIo(session: ModelSession, list: readonly ModelIo[], kind: string, n
     if (io) return io;
   }
   const declared = list.map((io) => `\`${io.name}\` (${io.type})`).join(', ') || 'none';
-  throw new UserError('model.unexpectedLayout', `${session.path}: expected an ${kind} named ${names.map((n) => `\`${n}\``).join(' or ')} (${what}); the graph declares ${declared}.`);
+  throw new UserError(
+    'model.unexpectedLayout',
+    `${session.path}: expected an ${kind} named ${names.map((n) => `\`${n}\``).join(' or ')} (${what}); the graph declares ${declared}.`,
+  );
 }
 
 /** Checks that a graph input or output carries float32 or float16 values and returns which. */
 export function floatTypeOf(session: ModelSession, io: ModelIo, what: string): FloatType {
   if (io.type === 'float32' || io.type === 'float16') return io.type;
-  throw new UserError('model.unexpectedLayout', `${session.path}: expected \`${io.name}\` (${what}) to be float32 or float16, got ${io.type}.`);
+  throw new UserError(
+    'model.unexpectedLayout',
+    `${session.path}: expected \`${io.name}\` (${what}) to be float32 or float16, got ${io.type}.`,
+  );
 }
 
 /** Checks the declared rank of a graph input or output when the graph declares a shape. */
 export function expectRank(session: ModelSession, io: ModelIo, rank: number, what: string): void {
   if (io.shape && io.shape.length !== rank) {
-    throw new UserError('model.unexpectedLayout', `${session.path}: expected \`${io.name}\` (${what}) to have ${rank} dimensions, the graph declares [${io.shape.join(', ')}].`);
+    throw new UserError(
+      'model.unexpectedLayout',
+      `${session.path}: expected \`${io.name}\` (${what}) to have ${rank} dimensions, the graph declares [${io.shape.join(', ')}].`,
+    );
   }
 }
 
@@ -43,12 +52,20 @@ export function floatTensor(type: FloatType, data: Float32Array, dims: readonly 
 }
 
 /** Reads a float output as float32 values, checking its element count. */
-export function readFloatOutput(session: ModelSession, outputs: Record<string, TensorData>, name: string, expectedDims: readonly number[]): Float32Array {
+export function readFloatOutput(
+  session: ModelSession,
+  outputs: Record<string, TensorData>,
+  name: string,
+  expectedDims: readonly number[],
+): Float32Array {
   const tensor = outputs[name];
   if (!tensor) throw new UserError('model.unexpectedOutput', `${session.path}: the graph returned no \`${name}\` output.`);
   const expectedLength = expectedDims.reduce((a, b) => a * b, 1);
   if (tensor.data.length !== expectedLength) {
-    throw new UserError('model.unexpectedOutput', `${session.path}: expected \`${name}\` of shape [${expectedDims.join(', ')}], got [${tensor.dims.join(', ')}].`);
+    throw new UserError(
+      'model.unexpectedOutput',
+      `${session.path}: expected \`${name}\` of shape [${expectedDims.join(', ')}], got [${tensor.dims.join(', ')}].`,
+    );
   }
   if (tensor.type === 'float32') return tensor.data as Float32Array;
   if (tensor.type === 'float16') return fromFloat16(tensor.data as Uint16Array);

@@ -43,7 +43,10 @@ export class TextEncoder {
     const tensor = outputs[this.outputName];
     const hidden = tensor?.dims.length === 3 ? tensor.dims[2]! : 0;
     if (!(hidden > 0) || tensor?.dims[1] !== inputIds.length) {
-      throw new UserError('model.unexpectedOutput', `${this.session.path}: expected \`${this.outputName}\` of shape [1, ${inputIds.length}, hidden], got [${tensor?.dims.join(', ') ?? 'nothing'}].`);
+      throw new UserError(
+        'model.unexpectedOutput',
+        `${this.session.path}: expected \`${this.outputName}\` of shape [1, ${inputIds.length}, hidden], got [${tensor?.dims.join(', ') ?? 'nothing'}].`,
+      );
     }
     const dimsOut: [number, number, number] = [1, inputIds.length, hidden];
     return { data: readFloatOutput(this.session, outputs, this.outputName, dimsOut), dims: dimsOut };

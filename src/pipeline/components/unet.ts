@@ -1,7 +1,17 @@
 import { UserError } from '../../errors.js';
 import { float32ToFloat16Bits } from '../float16.js';
 import type { ModelIo, ModelSession, TensorData } from '../model-session.js';
-import { expectRank, findInput, findOutput, floatTensor, floatTypeOf, readFloatOutput, timedRun, type FloatType, type ModelTiming } from './io.js';
+import {
+  expectRank,
+  findInput,
+  findOutput,
+  floatTensor,
+  floatTypeOf,
+  readFloatOutput,
+  timedRun,
+  type FloatType,
+  type ModelTiming,
+} from './io.js';
 
 /** How the exported graph wants its timestep: element type and whether it is a scalar, `[1]` or `[batch]`. */
 export interface TimestepLayout {
@@ -59,7 +69,10 @@ export class Unet {
     const known = new Set([this.sampleName, this.timestepName, this.hiddenName, 'timestep_cond']);
     const unknown = session.inputs.filter((io) => !known.has(io.name));
     if (unknown.length > 0) {
-      throw new UserError('model.unexpectedLayout', `${session.path}: the UNet has inputs this pipeline does not provide: ${unknown.map((io) => `\`${io.name}\``).join(', ')} (SDXL and ControlNet UNets are not supported; expected sample, timestep, encoder_hidden_states and optionally timestep_cond).`);
+      throw new UserError(
+        'model.unexpectedLayout',
+        `${session.path}: the UNet has inputs this pipeline does not provide: ${unknown.map((io) => `\`${io.name}\``).join(', ')} (SDXL and ControlNet UNets are not supported; expected sample, timestep, encoder_hidden_states and optionally timestep_cond).`,
+      );
     }
     const output = findOutput(session, ['out_sample', 'sample', 'noise_pred'], 'the predicted noise');
     floatTypeOf(session, output, 'the predicted noise');
@@ -103,7 +116,10 @@ function timestepLayoutOf(session: ModelSession, timestep: ModelIo, sample: Mode
   const shape = timestep.shape;
   if (shape === undefined || shape.length === 0) return { type, shape: 'scalar' };
   if (shape.length !== 1) {
-    throw new UserError('model.unexpectedLayout', `${session.path}: expected \`timestep\` to be a scalar or a vector, the graph declares [${shape.join(', ')}].`);
+    throw new UserError(
+      'model.unexpectedLayout',
+      `${session.path}: expected \`timestep\` to be a scalar or a vector, the graph declares [${shape.join(', ')}].`,
+    );
   }
   const [dim] = shape;
   // A vector whose length is tied to the sample's batch axis needs one timestep per sample; a free or

@@ -138,7 +138,13 @@ export function intsAttribute(name: string, values: readonly (number | bigint)[]
 }
 
 /** A node of the default ONNX domain. */
-export function makeNode(opType: string, inputs: readonly string[], outputs: readonly string[], name: string, attributes: AttributeProto[] = []): NodeProto {
+export function makeNode(
+  opType: string,
+  inputs: readonly string[],
+  outputs: readonly string[],
+  name: string,
+  attributes: AttributeProto[] = [],
+): NodeProto {
   return { opType, input: [...inputs], output: [...outputs], name, attribute: attributes };
 }
 

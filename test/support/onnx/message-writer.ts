@@ -1,12 +1,4 @@
-import {
-  encodeField,
-  encodePackedVarints,
-  encodeVarint,
-  utf8Encode,
-  WireType,
-  type RawField,
-  type WireTypeValue,
-} from './wire.js';
+import { encodeField, encodePackedVarints, encodeVarint, utf8Encode, WireType, type RawField, type WireTypeValue } from './wire.js';
 
 /**
  * What a decoded message remembers about its original encoding so that re-encoding an untouched message

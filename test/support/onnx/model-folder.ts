@@ -104,10 +104,14 @@ type AnySpec = string | VariantBuilder | readonly (string | VariantBuilder)[];
 
 function specFor(options: VariantModelFolderOptions, component: ComponentName): AnySpec | undefined {
   switch (component) {
-    case 'text_encoder': return options.textEncoder;
-    case 'unet': return options.unet;
-    case 'vae_encoder': return options.vaeEncoder;
-    case 'vae_decoder': return options.vaeDecoder;
+    case 'text_encoder':
+      return options.textEncoder;
+    case 'unet':
+      return options.unet;
+    case 'vae_encoder':
+      return options.vaeEncoder;
+    case 'vae_decoder':
+      return options.vaeDecoder;
   }
 }
 
@@ -158,10 +162,14 @@ export function makeVariantModelFolder(targetDir: string, options: VariantModelF
   cpSync(source, targetDir, {
     recursive: true,
     filter: (from) => {
-      const relative = from.slice(source.length).split(/[\\/]/).filter((p) => p !== '');
+      const relative = from
+        .slice(source.length)
+        .split(/[\\/]/)
+        .filter((p) => p !== '');
       const component = relative[0] as ComponentName | undefined;
       if (component !== undefined && omitted.has(component)) return false;
-      const isReplacedModel = relative.length === 2 && basename(from) === 'model.onnx' && component !== undefined && replaced.has(component);
+      const isReplacedModel =
+        relative.length === 2 && basename(from) === 'model.onnx' && component !== undefined && replaced.has(component);
       return !isReplacedModel;
     },
   });

@@ -194,7 +194,8 @@ function pushFixed(field: RawField, wire: WireInfo, size: 4 | 8, into: Uint8Arra
     return true;
   }
   if (field.wireType === WireType.lengthDelimited) {
-    if (field.value.length % size !== 0) throw new ProtobufDecodeError(`packed field ${field.fieldNumber} is not a multiple of ${size} bytes`);
+    if (field.value.length % size !== 0)
+      throw new ProtobufDecodeError(`packed field ${field.fieldNumber} is not a multiple of ${size} bytes`);
     notePacking(wire, field.fieldNumber, true);
     into.push(field.value);
     return true;
@@ -239,9 +240,12 @@ function decodeStringStringEntry(bytes: Uint8Array): StringStringEntry {
   const entry: StringStringEntry = {};
   entry.wire = decodeMessage(bytes, (f) => {
     switch (f.fieldNumber) {
-      case 1: return set(asString(f), (v) => (entry.key = v));
-      case 2: return set(asString(f), (v) => (entry.value = v));
-      default: return false;
+      case 1:
+        return set(asString(f), (v) => (entry.key = v));
+      case 2:
+        return set(asString(f), (v) => (entry.value = v));
+      default:
+        return false;
     }
   });
   return entry;
@@ -251,9 +255,12 @@ function decodeOperatorSetId(bytes: Uint8Array): OperatorSetId {
   const opset: OperatorSetId = {};
   opset.wire = decodeMessage(bytes, (f) => {
     switch (f.fieldNumber) {
-      case 1: return set(asString(f), (v) => (opset.domain = v));
-      case 2: return set(asVarint(f), (v) => (opset.version = toSafeNumber(v, 'opset version')));
-      default: return false;
+      case 1:
+        return set(asString(f), (v) => (opset.domain = v));
+      case 2:
+        return set(asVarint(f), (v) => (opset.version = toSafeNumber(v, 'opset version')));
+      default:
+        return false;
     }
   });
   return opset;
@@ -263,10 +270,14 @@ function decodeDimension(bytes: Uint8Array): Dimension {
   const dim: Dimension = {};
   dim.wire = decodeMessage(bytes, (f) => {
     switch (f.fieldNumber) {
-      case 1: return set(asVarint(f), (v) => (dim.dimValue = toSafeNumber(v, 'dim_value')));
-      case 2: return set(asString(f), (v) => (dim.dimParam = v));
-      case 3: return set(asString(f), (v) => (dim.denotation = v));
-      default: return false;
+      case 1:
+        return set(asVarint(f), (v) => (dim.dimValue = toSafeNumber(v, 'dim_value')));
+      case 2:
+        return set(asString(f), (v) => (dim.dimParam = v));
+      case 3:
+        return set(asString(f), (v) => (dim.denotation = v));
+      default:
+        return false;
     }
   });
   return dim;
@@ -282,9 +293,12 @@ function decodeTensorType(bytes: Uint8Array): TensorType {
   const type: TensorType = {};
   type.wire = decodeMessage(bytes, (f) => {
     switch (f.fieldNumber) {
-      case 1: return set(asVarint(f), (v) => (type.elemType = toSafeNumber(v, 'elem_type')));
-      case 2: return set(asBytes(f), (v) => (type.shape = decodeTensorShape(v)));
-      default: return false;
+      case 1:
+        return set(asVarint(f), (v) => (type.elemType = toSafeNumber(v, 'elem_type')));
+      case 2:
+        return set(asBytes(f), (v) => (type.shape = decodeTensorShape(v)));
+      default:
+        return false;
     }
   });
   return type;
@@ -294,9 +308,12 @@ function decodeTypeProto(bytes: Uint8Array): TypeProto {
   const type: TypeProto = {};
   type.wire = decodeMessage(bytes, (f) => {
     switch (f.fieldNumber) {
-      case 1: return set(asBytes(f), (v) => (type.tensorType = decodeTensorType(v)));
-      case 6: return set(asString(f), (v) => (type.denotation = v));
-      default: return false;
+      case 1:
+        return set(asBytes(f), (v) => (type.tensorType = decodeTensorType(v)));
+      case 6:
+        return set(asString(f), (v) => (type.denotation = v));
+      default:
+        return false;
     }
   });
   return type;
@@ -306,10 +323,14 @@ function decodeValueInfo(bytes: Uint8Array): ValueInfo {
   const info: ValueInfo = {};
   info.wire = decodeMessage(bytes, (f) => {
     switch (f.fieldNumber) {
-      case 1: return set(asString(f), (v) => (info.name = v));
-      case 2: return set(asBytes(f), (v) => (info.type = decodeTypeProto(v)));
-      case 3: return set(asString(f), (v) => (info.docString = v));
-      default: return false;
+      case 1:
+        return set(asString(f), (v) => (info.name = v));
+      case 2:
+        return set(asBytes(f), (v) => (info.type = decodeTypeProto(v)));
+      case 3:
+        return set(asString(f), (v) => (info.docString = v));
+      default:
+        return false;
     }
   });
   return info;
@@ -324,20 +345,34 @@ export function decodeTensor(bytes: Uint8Array): TensorProto {
   const doubles: Uint8Array[] = [];
   tensor.wire = decodeMessage(bytes, (f, wire) => {
     switch (f.fieldNumber) {
-      case 1: return pushVarints(f, wire, dims);
-      case 2: return set(asVarint(f), (v) => (tensor.dataType = toSafeNumber(v, 'data_type')));
-      case 4: return pushFixed(f, wire, 4, floats);
-      case 5: return pushVarints(f, wire, int32);
-      case 6: return set(asBytes(f), (v) => tensor.stringData.push(v));
-      case 7: return pushVarints(f, wire, tensor.int64Data);
-      case 8: return set(asString(f), (v) => (tensor.name = v));
-      case 9: return set(asBytes(f), (v) => (tensor.rawData = v));
-      case 10: return pushFixed(f, wire, 8, doubles);
-      case 11: return pushVarints(f, wire, tensor.uint64Data);
-      case 12: return set(asString(f), (v) => (tensor.docString = v));
-      case 13: return set(asBytes(f), (v) => tensor.externalData.push(decodeStringStringEntry(v)));
-      case 14: return set(asVarint(f), (v) => (tensor.dataLocation = toSafeNumber(v, 'data_location')));
-      default: return false;
+      case 1:
+        return pushVarints(f, wire, dims);
+      case 2:
+        return set(asVarint(f), (v) => (tensor.dataType = toSafeNumber(v, 'data_type')));
+      case 4:
+        return pushFixed(f, wire, 4, floats);
+      case 5:
+        return pushVarints(f, wire, int32);
+      case 6:
+        return set(asBytes(f), (v) => tensor.stringData.push(v));
+      case 7:
+        return pushVarints(f, wire, tensor.int64Data);
+      case 8:
+        return set(asString(f), (v) => (tensor.name = v));
+      case 9:
+        return set(asBytes(f), (v) => (tensor.rawData = v));
+      case 10:
+        return pushFixed(f, wire, 8, doubles);
+      case 11:
+        return pushVarints(f, wire, tensor.uint64Data);
+      case 12:
+        return set(asString(f), (v) => (tensor.docString = v));
+      case 13:
+        return set(asBytes(f), (v) => tensor.externalData.push(decodeStringStringEntry(v)));
+      case 14:
+        return set(asVarint(f), (v) => (tensor.dataLocation = toSafeNumber(v, 'data_location')));
+      default:
+        return false;
     }
   });
   tensor.dims = dims.map((d) => toSafeNumber(d, 'dims'));
@@ -355,24 +390,38 @@ function decodeAttribute(bytes: Uint8Array): AttributeProto {
   const floats: Uint8Array[] = [];
   attribute.wire = decodeMessage(bytes, (f, wire) => {
     switch (f.fieldNumber) {
-      case 1: return set(asString(f), (v) => (attribute.name = v));
+      case 1:
+        return set(asString(f), (v) => (attribute.name = v));
       case 2:
         if (f.wireType !== WireType.fixed32) return false;
         attribute.f = new DataView(f.value.buffer, f.value.byteOffset, 4).getFloat32(0, true);
         return true;
-      case 3: return set(asVarint(f), (v) => (attribute.i = toInt64(v)));
-      case 4: return set(asBytes(f), (v) => (attribute.s = v));
-      case 5: return set(asBytes(f), (v) => (attribute.t = decodeTensor(v)));
-      case 6: return set(asBytes(f), (v) => (attribute.g = decodeGraph(v)));
-      case 7: return pushFixed(f, wire, 4, floats);
-      case 8: return pushVarints(f, wire, attribute.ints);
-      case 9: return set(asBytes(f), (v) => attribute.strings.push(v));
-      case 10: return set(asBytes(f), (v) => attribute.tensors.push(decodeTensor(v)));
-      case 11: return set(asBytes(f), (v) => attribute.graphs.push(decodeGraph(v)));
-      case 13: return set(asString(f), (v) => (attribute.docString = v));
-      case 20: return set(asVarint(f), (v) => (attribute.type = toSafeNumber(v, 'attribute type')));
-      case 21: return set(asString(f), (v) => (attribute.refAttrName = v));
-      default: return false;
+      case 3:
+        return set(asVarint(f), (v) => (attribute.i = toInt64(v)));
+      case 4:
+        return set(asBytes(f), (v) => (attribute.s = v));
+      case 5:
+        return set(asBytes(f), (v) => (attribute.t = decodeTensor(v)));
+      case 6:
+        return set(asBytes(f), (v) => (attribute.g = decodeGraph(v)));
+      case 7:
+        return pushFixed(f, wire, 4, floats);
+      case 8:
+        return pushVarints(f, wire, attribute.ints);
+      case 9:
+        return set(asBytes(f), (v) => attribute.strings.push(v));
+      case 10:
+        return set(asBytes(f), (v) => attribute.tensors.push(decodeTensor(v)));
+      case 11:
+        return set(asBytes(f), (v) => attribute.graphs.push(decodeGraph(v)));
+      case 13:
+        return set(asString(f), (v) => (attribute.docString = v));
+      case 20:
+        return set(asVarint(f), (v) => (attribute.type = toSafeNumber(v, 'attribute type')));
+      case 21:
+        return set(asString(f), (v) => (attribute.refAttrName = v));
+      default:
+        return false;
     }
   });
   attribute.ints = attribute.ints.map(toInt64);
@@ -385,14 +434,22 @@ function decodeNode(bytes: Uint8Array): NodeProto {
   const node: NodeProto = { input: [], output: [], attribute: [] };
   node.wire = decodeMessage(bytes, (f) => {
     switch (f.fieldNumber) {
-      case 1: return set(asString(f), (v) => node.input.push(v));
-      case 2: return set(asString(f), (v) => node.output.push(v));
-      case 3: return set(asString(f), (v) => (node.name = v));
-      case 4: return set(asString(f), (v) => (node.opType = v));
-      case 5: return set(asBytes(f), (v) => node.attribute.push(decodeAttribute(v)));
-      case 6: return set(asString(f), (v) => (node.docString = v));
-      case 7: return set(asString(f), (v) => (node.domain = v));
-      default: return false;
+      case 1:
+        return set(asString(f), (v) => node.input.push(v));
+      case 2:
+        return set(asString(f), (v) => node.output.push(v));
+      case 3:
+        return set(asString(f), (v) => (node.name = v));
+      case 4:
+        return set(asString(f), (v) => (node.opType = v));
+      case 5:
+        return set(asBytes(f), (v) => node.attribute.push(decodeAttribute(v)));
+      case 6:
+        return set(asString(f), (v) => (node.docString = v));
+      case 7:
+        return set(asString(f), (v) => (node.domain = v));
+      default:
+        return false;
     }
   });
   return node;
@@ -403,14 +460,22 @@ export function decodeGraph(bytes: Uint8Array): GraphProto {
   const graph: GraphProto = { node: [], initializer: [], input: [], output: [], valueInfo: [] };
   graph.wire = decodeMessage(bytes, (f) => {
     switch (f.fieldNumber) {
-      case 1: return set(asBytes(f), (v) => graph.node.push(decodeNode(v)));
-      case 2: return set(asString(f), (v) => (graph.name = v));
-      case 5: return set(asBytes(f), (v) => graph.initializer.push(decodeTensor(v)));
-      case 10: return set(asString(f), (v) => (graph.docString = v));
-      case 11: return set(asBytes(f), (v) => graph.input.push(decodeValueInfo(v)));
-      case 12: return set(asBytes(f), (v) => graph.output.push(decodeValueInfo(v)));
-      case 13: return set(asBytes(f), (v) => graph.valueInfo.push(decodeValueInfo(v)));
-      default: return false;
+      case 1:
+        return set(asBytes(f), (v) => graph.node.push(decodeNode(v)));
+      case 2:
+        return set(asString(f), (v) => (graph.name = v));
+      case 5:
+        return set(asBytes(f), (v) => graph.initializer.push(decodeTensor(v)));
+      case 10:
+        return set(asString(f), (v) => (graph.docString = v));
+      case 11:
+        return set(asBytes(f), (v) => graph.input.push(decodeValueInfo(v)));
+      case 12:
+        return set(asBytes(f), (v) => graph.output.push(decodeValueInfo(v)));
+      case 13:
+        return set(asBytes(f), (v) => graph.valueInfo.push(decodeValueInfo(v)));
+      default:
+        return false;
     }
   });
   return graph;
@@ -423,16 +488,26 @@ export function decodeModel(bytes: Uint8Array): ModelProto {
   const model: ModelProto = { opsetImport: [], metadataProps: [] };
   model.wire = decodeMessage(bytes, (f) => {
     switch (f.fieldNumber) {
-      case 1: return set(asVarint(f), (v) => (model.irVersion = toSafeNumber(v, 'ir_version')));
-      case 2: return set(asString(f), (v) => (model.producerName = v));
-      case 3: return set(asString(f), (v) => (model.producerVersion = v));
-      case 4: return set(asString(f), (v) => (model.domain = v));
-      case 5: return set(asVarint(f), (v) => (model.modelVersion = toSafeNumber(v, 'model_version')));
-      case 6: return set(asString(f), (v) => (model.docString = v));
-      case 7: return set(asBytes(f), (v) => (model.graph = decodeGraph(v)));
-      case 8: return set(asBytes(f), (v) => model.opsetImport.push(decodeOperatorSetId(v)));
-      case 14: return set(asBytes(f), (v) => model.metadataProps.push(decodeStringStringEntry(v)));
-      default: return false;
+      case 1:
+        return set(asVarint(f), (v) => (model.irVersion = toSafeNumber(v, 'ir_version')));
+      case 2:
+        return set(asString(f), (v) => (model.producerName = v));
+      case 3:
+        return set(asString(f), (v) => (model.producerVersion = v));
+      case 4:
+        return set(asString(f), (v) => (model.domain = v));
+      case 5:
+        return set(asVarint(f), (v) => (model.modelVersion = toSafeNumber(v, 'model_version')));
+      case 6:
+        return set(asString(f), (v) => (model.docString = v));
+      case 7:
+        return set(asBytes(f), (v) => (model.graph = decodeGraph(v)));
+      case 8:
+        return set(asBytes(f), (v) => model.opsetImport.push(decodeOperatorSetId(v)));
+      case 14:
+        return set(asBytes(f), (v) => model.metadataProps.push(decodeStringStringEntry(v)));
+      default:
+        return false;
     }
   });
   return model;
