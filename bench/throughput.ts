@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JobRunner, type JobObserver, type JobRequest } from '../src/jobs/job-runner.js';
+import type { JobObserver } from '../src/jobs/job-observer.js';
+import { JobRunner, type JobRequest } from '../src/jobs/job-runner.js';
 import { createLogger } from '../src/logging/logger.js';
 import { openStore, type Store } from '../src/store/index.js';
 import { PipelineWorker } from '../src/worker/pipeline-worker.js';
@@ -58,7 +59,7 @@ async function openRig(mode: Mode, options: BenchOptions, root: string): Promise
   const worker = await PipelineWorker.start({ modelDir: options.model, runtime: options.runtime });
   const logger = createLogger({ level: 'warn', destination: process.stderr });
   const runner = new JobRunner({
-    worker,
+    pipeline: worker,
     store,
     logger,
     maxQueueLength: 100,
@@ -96,11 +97,11 @@ async function closeRig(rig: Rig): Promise<void> {
 function submit(rig: Rig, steps: number): { id: string; done: Promise<void> } {
   const seed = rig.nextSeed++;
   const request: JobRequest = {
-    kind: 'imagine',
-    userId: `user-${seed % 7}`,
-    guildId: 'bench-guild',
-    channelId: 'bench-channel',
-    options: {
+    job: {
+      kind: 'imagine',
+      userId: `user-${seed % 7}`,
+      guildId: 'bench-guild',
+      channelId: 'bench-channel',
       prompt: `a lighthouse in a storm, number ${seed}`,
       negativePrompt: 'blur',
       steps,
@@ -111,6 +112,7 @@ function submit(rig: Rig, steps: number): { id: string; done: Promise<void> } {
       count: 1,
       seed: String(seed),
       strength: 0.7,
+      sourceImageUrl: null,
     },
   };
   let settle!: { resolve: () => void; reject: (error: Error) => void };
@@ -125,7 +127,7 @@ function submit(rig: Rig, steps: number): { id: string; done: Promise<void> } {
       settle.resolve();
       return { messageId: job.record.id, channelId: job.record.channelId, attachmentUrls: [] };
     },
-    failed: async (error) => settle.reject(error),
+    failed: async (failure) => settle.reject(new Error(failure.message)),
   };
   const { record } = rig.runner.submit(request, observer);
   return { id: record.id, done };

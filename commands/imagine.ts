@@ -1,13 +1,13 @@
-import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
-import type { CommandModule } from '../src/bot/command-module.js';
-import type { BotContext } from '../src/bot/context.js';
+import { SlashCommandBuilder } from 'discord.js';
+import type { SlashCommandModule } from '../src/bot/command-module.js';
 import { placeOf } from '../src/bot/place.js';
 import { runInteractionRequest } from '../src/bot/run-request.js';
 import { maxPromptLength } from '../src/settings/index.js';
 import { addGenerationOptions, readGenerationOptions } from './generation-options.js';
 
 /** `/imagine prompt:<text>`: text to image. */
-export const imagine: CommandModule = {
+export const imagine: SlashCommandModule = {
+  kind: 'slash',
   data: addGenerationOptions(
     new SlashCommandBuilder()
       .setName('imagine')
@@ -15,12 +15,11 @@ export const imagine: CommandModule = {
       .addStringOption((o) => o.setName('prompt').setDescription('What to draw').setRequired(true).setMaxLength(maxPromptLength)),
   ).toJSON(),
 
-  async execute(interaction, context: BotContext) {
-    const command = interaction as ChatInputCommandInteraction;
-    await runInteractionRequest(command, context, {
+  async execute(interaction, context) {
+    await runInteractionRequest(interaction, context, {
       kind: 'imagine',
-      ...placeOf(command),
-      userOptions: { prompt: command.options.getString('prompt', true), ...readGenerationOptions(command) },
+      ...placeOf(interaction),
+      userOptions: { prompt: interaction.options.getString('prompt', true), ...readGenerationOptions(interaction) },
     });
   },
 };

@@ -1,7 +1,6 @@
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
-import type { CommandModule } from '../src/bot/command-module.js';
-import { jobOfMessage } from '../src/bot/components.js';
-import type { BotContext } from '../src/bot/context.js';
+import type { SlashCommandModule } from '../src/bot/command-module.js';
+import { jobOfMessage } from '../src/bot/job-lookup.js';
 import { placeOf } from '../src/bot/place.js';
 import { runInteractionRequest } from '../src/bot/run-request.js';
 import { latestImageIn, noHistoryError, readHistoryPermission, sourceFromAttachment } from '../src/bot/source-images.js';
@@ -10,7 +9,8 @@ import { maxPromptLength } from '../src/settings/index.js';
 import { addGenerationOptions, readGenerationOptions } from './generation-options.js';
 
 /** `/remix prompt:<text> [image] [strength]`: image to image, on an attachment or the channel's latest picture. */
-export const remix: CommandModule = {
+export const remix: SlashCommandModule = {
+  kind: 'slash',
   data: addGenerationOptions(
     new SlashCommandBuilder()
       .setName('remix')
@@ -24,8 +24,7 @@ export const remix: CommandModule = {
       ),
   ).toJSON(),
 
-  async execute(interaction, context: BotContext) {
-    const command = interaction as ChatInputCommandInteraction;
+  async execute(command, context) {
     const attachment = command.options.getAttachment('image');
     if (attachment && attachment.contentType && !attachment.contentType.startsWith('image/')) {
       throw new UserError(

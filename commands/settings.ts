@@ -1,6 +1,6 @@
-import { MessageFlags, PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
-import type { CommandModule } from '../src/bot/command-module.js';
-import { settingsFor, type BotContext } from '../src/bot/context.js';
+import { MessageFlags, PermissionFlagsBits, SlashCommandBuilder } from 'discord.js';
+import type { SlashCommandModule } from '../src/bot/command-module.js';
+import { settingsFor } from '../src/bot/context.js';
 import { UserError } from '../src/errors.js';
 import {
   describeSetting,
@@ -20,7 +20,8 @@ const keyChoices = guildSettingKeys.map((key) => ({ name: key, value: key }));
  * the command from others (`default_member_permissions`), and the permission is checked again here because
  * server admins can change who sees a command.
  */
-export const settings: CommandModule = {
+export const settings: SlashCommandModule = {
+  kind: 'slash',
   data: new SlashCommandBuilder()
     .setName('settings')
     .setDescription("Show or change this server's image generation defaults and limits")
@@ -59,8 +60,7 @@ export const settings: CommandModule = {
     )
     .toJSON(),
 
-  async execute(interaction, context: BotContext) {
-    const command = interaction as ChatInputCommandInteraction;
+  async execute(command, context) {
     const guildId = command.guildId;
     if (!guildId) throw new UserError('settings.dm', 'Settings belong to a server; use this command in one.');
     if (!command.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {

@@ -1,27 +1,21 @@
-import { MessageFlags, type Interaction } from 'discord.js';
-import { isUserError } from '../errors.js';
-import { newReferenceId } from '../logging/logger.js';
+import { MessageFlags, type Interaction, type Message } from 'discord.js';
+import { describeFailure } from '../errors.js';
 import type { BotContext } from './context.js';
 
 /**
- * The one place that decides how a failed interaction is answered. A UserError's message goes to the
- * user privately; anything else is logged with a reference id and the user sees only that id. Whether the
- * interaction was already acknowledged decides between replying, editing a private placeholder, or
- * removing a public placeholder and following up privately.
+ * The one place that decides how a failed interaction is answered. {@link describeFailure} decides between
+ * the user's mistake (its message goes to the user privately) and a bug (logged with a reference id; the
+ * user sees only that id). Whether the interaction was already acknowledged decides between replying,
+ * editing a private placeholder, or removing a public placeholder and following up privately.
  */
 export async function replyWithError(interaction: Interaction, error: unknown, context: BotContext): Promise<void> {
-  let content: string;
-  if (isUserError(error)) {
-    content = `❌ ${error.message}`;
-    context.logger.info({ interaction: interaction.id, user: interaction.user.id, identifier: error.identifier }, 'request refused');
-  } else {
-    const ref = newReferenceId();
-    context.logger.error(
-      { ref, err: error, interaction: interaction.id, user: interaction.user.id, guild: interaction.guildId },
-      'interaction failed',
-    );
-    content = `❌ Something went wrong on my side (ref \`${ref}\`). The owner can look it up in the logs.`;
-  }
+  const who = { interaction: interaction.id, user: interaction.user.id };
+  const failure = describeFailure(error, context.logger, {
+    logMessage: 'interaction failed',
+    details: { ...who, guild: interaction.guildId },
+  });
+  if (!failure.isBug) context.logger.info({ ...who, identifier: failure.identifier }, 'request refused');
+  const content = `❌ ${failure.message}`;
   if (!interaction.isRepliable()) return;
   try {
     if (interaction.deferred && !interaction.replied) {
@@ -40,5 +34,19 @@ export async function replyWithError(interaction: Interaction, error: unknown, c
     }
   } catch (replyError) {
     context.logger.warn({ err: replyError, interaction: interaction.id }, 'could not tell the user about an error');
+  }
+}
+
+/** Answers a message request that failed: in its status reply if there is one, else in a new reply. */
+export async function replyWithMessageError(message: Message, context: BotContext, error: unknown, status?: Message): Promise<void> {
+  const details = { message: message.id, user: message.author.id };
+  const failure = describeFailure(error, context.logger, { logMessage: 'mention failed', details });
+  if (!failure.isBug) context.logger.info({ ...details, identifier: failure.identifier }, 'request refused');
+  const content = `❌ ${failure.message}`;
+  try {
+    if (status) await status.edit({ content, components: [] });
+    else await message.reply({ content, allowedMentions: { repliedUser: false, parse: [] } });
+  } catch (replyError) {
+    context.logger.warn({ err: replyError, message: message.id }, 'could not answer a message request');
   }
 }

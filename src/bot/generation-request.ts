@@ -1,7 +1,7 @@
 import { PermissionFlagsBits, type PermissionsBitField } from 'discord.js';
-import { UserError } from '../errors.js';
+import { noImageToRemix, noVaeEncoder, queueClosed, UserError } from '../errors.js';
 import { prepareInitImage, type InitImage } from '../image/index.js';
-import type { JobObserver } from '../jobs/job-runner.js';
+import type { JobRequest } from '../jobs/job-runner.js';
 import { fetchAttachment } from '../net/fetch-attachment.js';
 import {
   checkChannelAllowed,
@@ -14,7 +14,6 @@ import {
   type GenerationOptions,
   type UserGenerationOptions,
 } from '../settings/index.js';
-import type { JobRecord } from '../store/index.js';
 import { settingsFor, type BotContext } from './context.js';
 
 /** A picture to remix, as Discord describes it. */
@@ -74,9 +73,8 @@ export function checkRequest(context: BotContext, request: GenerationRequest): C
     }
   }
   checkCooldown(settings, context.store.lastJobStartedAt(request.guildId, request.userId), Date.now());
-  checkUserQueueLimit(settings, context.jobs.queue.activeJobsOf(request.userId));
-  if (!context.jobs.queue.isAccepting)
-    throw new UserError('queue.closed', 'The bot is restarting and not taking new jobs right now. Try again in a minute.');
+  checkUserQueueLimit(settings, context.jobs.activeJobsOf(request.userId));
+  if (!context.jobs.isAccepting) throw queueClosed();
 
   const options = resolveGenerationOptions({ ...request.userOptions, kind: request.kind }, settings, {
     limitOwner: request.guildId === null ? 'bot' : 'server',
@@ -88,11 +86,8 @@ export function checkRequest(context: BotContext, request: GenerationRequest): C
     }
   }
   if (request.kind === 'remix') {
-    if (!context.model.supportsImageToImage) {
-      throw new UserError('model.noVaeEncoder', 'The model this bot runs has no VAE encoder, so remixing pictures is not available.');
-    }
-    if (!request.source)
-      throw new UserError('remix.noImage', 'There is no picture to remix: attach one, or use this on a message with a picture.');
+    if (!context.model.supportsImageToImage) throw noVaeEncoder();
+    if (!request.source) throw noImageToRemix('There is no picture to remix: attach one, or use this on a message with a picture.');
     if (request.source.size !== undefined && request.source.size > context.config.limits.maxAttachmentBytes) {
       throw new UserError(
         'attachment.tooLarge',
@@ -122,25 +117,24 @@ export async function prepareSourceImage(context: BotContext, checked: CheckedRe
   });
 }
 
-/** Queues a checked request; returns its record and queue position. */
-export function submitRequest(
-  context: BotContext,
-  checked: CheckedRequest,
-  initImage: InitImage | undefined,
-  observer: JobObserver,
-): { record: JobRecord; position: number } {
+/**
+ * The job a checked request becomes: who asked where, the resolved options, and for a remix the size its
+ * prepared picture decided and where that picture came from.
+ */
+export function jobRequestOf(checked: CheckedRequest, initImage: InitImage | undefined): JobRequest {
   const { request, options } = checked;
-  return context.jobs.submit(
-    {
+  return {
+    job: {
       kind: request.kind,
       userId: request.userId,
       guildId: request.guildId,
       channelId: request.channelId,
-      options,
-      ...(initImage ? { initImage } : {}),
-      sourceImageUrl: request.source?.url ?? null,
       parentJobId: request.parentJobId ?? null,
+      ...options,
+      width: initImage?.width ?? options.width,
+      height: initImage?.height ?? options.height,
+      sourceImageUrl: request.source?.url ?? null,
     },
-    observer,
-  );
+    initImage,
+  };
 }

@@ -1,30 +1,42 @@
 import type { Interaction } from 'discord.js';
-import type { CommandModule } from './command-module.js';
-import { handleButton, handleModal } from './components.js';
+import { handleButton } from './button-clicks.js';
+import type { CommandModule, MessageCommandModule, SlashCommandModule } from './command-module.js';
 import type { BotContext } from './context.js';
 import { replyWithError } from './error-replies.js';
+import { handleModal } from './remix-form.js';
 
 /**
- * Routes every interaction to its handler: commands by name, our buttons and modals by their `custom_id`.
- * The single catch here answers every failure (see `replyWithError`), so handlers just throw.
+ * Routes every interaction to its handler: commands by kind and name, our buttons and forms by their
+ * `custom_id`. The single catch here answers every failure (see `replyWithError`), so handlers just throw.
  */
 export function createInteractionRouter(
   context: BotContext,
   commands: readonly CommandModule[],
 ): (interaction: Interaction) => Promise<void> {
-  const byName = new Map(commands.map((command) => [command.data.name, command]));
+  const slash = new Map<string, SlashCommandModule>();
+  const message = new Map<string, MessageCommandModule>();
+  for (const command of commands) {
+    if (command.kind === 'slash') slash.set(command.data.name, command);
+    else message.set(command.data.name, command);
+  }
+  const unknown = (name: string) =>
+    context.logger.warn({ command: name }, 'interaction for an unknown command (deploy-commands is out of date?)');
+  const log = (interaction: Interaction & { commandName: string }) =>
+    context.logger.debug({ command: interaction.commandName, user: interaction.user.id, guild: interaction.guildId }, 'command');
   return async (interaction) => {
     try {
-      if (interaction.isChatInputCommand() || interaction.isMessageContextMenuCommand()) {
-        const command = byName.get(interaction.commandName);
-        if (!command) {
-          context.logger.warn({ command: interaction.commandName }, 'interaction for an unknown command (deploy-commands is out of date?)');
-          return;
-        }
-        context.logger.debug({ command: interaction.commandName, user: interaction.user.id, guild: interaction.guildId }, 'command');
+      if (interaction.isChatInputCommand()) {
+        const command = slash.get(interaction.commandName);
+        if (!command) return unknown(interaction.commandName);
+        log(interaction);
+        await command.execute(interaction, context);
+      } else if (interaction.isMessageContextMenuCommand()) {
+        const command = message.get(interaction.commandName);
+        if (!command) return unknown(interaction.commandName);
+        log(interaction);
         await command.execute(interaction, context);
       } else if (interaction.isAutocomplete()) {
-        await byName.get(interaction.commandName)?.autocomplete?.(interaction, context);
+        await slash.get(interaction.commandName)?.autocomplete?.(interaction, context);
       } else if (interaction.isButton()) {
         await handleButton(interaction, context);
       } else if (interaction.isModalSubmit()) {

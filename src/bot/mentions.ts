@@ -1,11 +1,12 @@
 import type { Message } from 'discord.js';
-import { UserError } from '../errors.js';
+import { noImageToRemix, UserError } from '../errors.js';
 import type { UserGenerationOptions } from '../settings/index.js';
-import { jobOfMessage } from './components.js';
 import type { BotContext } from './context.js';
+import { replyWithMessageError } from './error-replies.js';
 import type { SourceImage } from './generation-request.js';
+import { jobOfMessage } from './job-lookup.js';
 import { placeOfMessage } from './place.js';
-import { replyWithMessageError, runMessageRequest } from './run-request.js';
+import { runMessageRequest } from './run-request.js';
 import { firstImageOf } from './source-images.js';
 
 /** What a mention asked for. */
@@ -103,8 +104,7 @@ export async function handleMention(message: Message, context: BotContext): Prom
 
 async function referencedImage(message: Message, context: BotContext): Promise<{ source: SourceImage; message: Message }> {
   if (!message.reference?.messageId) {
-    throw new UserError(
-      'remix.noImage',
+    throw noImageToRemix(
       'Reply to a message with a picture (or attach one) when you mention me to remix it. To make a new picture, write `imagine` first.',
     );
   }
@@ -114,5 +114,5 @@ async function referencedImage(message: Message, context: BotContext): Promise<{
   const hint = context.config.discord.messageContentIntent
     ? ''
     : ' (If it has one: without the Message Content intent Discord does not show me pictures in messages that do not mention me — attach the picture to your message, or use Apps › Remix on it.)';
-  throw new UserError('remix.noImage', `The message you replied to has no picture I can see.${hint}`);
+  throw noImageToRemix(`The message you replied to has no picture I can see.${hint}`);
 }

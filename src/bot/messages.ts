@@ -1,25 +1,7 @@
-import { ActionRowBuilder, ButtonBuilder, ButtonStyle, escapeMarkdown, type MessageActionRowComponentBuilder } from 'discord.js';
-import { schedulerLabel, isSchedulerName } from '../schedulers/index.js';
+import { escapeMarkdown } from 'discord.js';
+import { schedulerLabelOrName } from '../schedulers/index.js';
 import type { JobRecord } from '../store/index.js';
 import type { PromptReport } from '../pipeline/stable-diffusion.js';
-
-/** Prefix of every `custom_id` this bot creates; anything else is not ours. */
-export const customIdPrefix = 'lc';
-
-/** Actions carried in a component's `custom_id` as `lc:<action>:<jobId>`. */
-export type ComponentAction = 'reroll' | 'remix' | 'info' | 'delete' | 'cancel';
-
-/** Builds a `custom_id` (Discord allows 100 characters; job ids are 36). */
-export function customId(action: ComponentAction | 'remix-modal' | 'remix-message-modal', ...parts: string[]): string {
-  return [customIdPrefix, action, ...parts].join(':');
-}
-
-/** Splits one of our `custom_id`s, or returns undefined for foreign ones. */
-export function parseCustomId(id: string): { action: string; parts: string[] } | undefined {
-  const [prefix, action, ...parts] = id.split(':');
-  if (prefix !== customIdPrefix || !action) return undefined;
-  return { action, parts };
-}
 
 const ellipsis = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 
@@ -28,17 +10,13 @@ export function shownPrompt(prompt: string, max = 300): string {
   return escapeMarkdown(ellipsis(prompt.replace(/\s+/g, ' '), max));
 }
 
-function samplerName(scheduler: string): string {
-  return isSchedulerName(scheduler) ? schedulerLabel(scheduler) : scheduler;
-}
-
 /** One line of a job's main parameters. */
 export function parameterLine(record: JobRecord): string {
   const parts = [
     `seed \`${record.seed}\``,
     `${record.width}×${record.height}`,
     `${record.steps} steps`,
-    samplerName(record.scheduler),
+    schedulerLabelOrName(record.scheduler),
     `CFG ${record.guidance}`,
   ];
   if (record.kind === 'remix') parts.push(`strength ${record.strength}`);
@@ -90,37 +68,12 @@ export function infoText(record: JobRecord, modelName: string): string {
     `**Prompt:** ${shownPrompt(record.prompt, 1500)}`,
     record.negativePrompt ? `**Negative prompt:** ${shownPrompt(record.negativePrompt, 800)}` : '**Negative prompt:** (none)',
     `**Seed:** \`${record.seed}\``,
-    `**Size:** ${record.width}×${record.height} · **Steps:** ${record.steps} · **Sampler:** ${samplerName(record.scheduler)} (\`${record.scheduler}\`) · **CFG scale:** ${record.guidance}`,
+    `**Size:** ${record.width}×${record.height} · **Steps:** ${record.steps} · **Sampler:** ${schedulerLabelOrName(record.scheduler)} (\`${record.scheduler}\`) · **CFG scale:** ${record.guidance}`,
   ];
   if (record.kind === 'remix') lines.push(`**Remix strength:** ${record.strength}`);
   lines.push(`**Model:** ${escapeMarkdown(modelName)} · **Images:** ${record.count} · **Job:** \`${record.id}\``);
   lines.push('The PNGs carry these parameters in AUTOMATIC1111 format ("PNG Info").');
   return lines.join('\n');
-}
-
-/** The buttons under a result. */
-export function resultButtons(record: JobRecord, remixAvailable: boolean): ActionRowBuilder<MessageActionRowComponentBuilder>[] {
-  const row = new ActionRowBuilder<MessageActionRowComponentBuilder>().addComponents(
-    new ButtonBuilder().setCustomId(customId('reroll', record.id)).setLabel('Reroll').setEmoji('🎲').setStyle(ButtonStyle.Primary),
-    new ButtonBuilder()
-      .setCustomId(customId('remix', record.id))
-      .setLabel('Remix')
-      .setEmoji('🎨')
-      .setStyle(ButtonStyle.Secondary)
-      .setDisabled(!remixAvailable),
-    new ButtonBuilder().setCustomId(customId('info', record.id)).setLabel('Info').setEmoji('ℹ️').setStyle(ButtonStyle.Secondary),
-    new ButtonBuilder().setCustomId(customId('delete', record.id)).setLabel('Delete').setEmoji('🗑️').setStyle(ButtonStyle.Danger),
-  );
-  return [row];
-}
-
-/** The Cancel button under a waiting or running job. */
-export function cancelButton(record: JobRecord): ActionRowBuilder<MessageActionRowComponentBuilder>[] {
-  return [
-    new ActionRowBuilder<MessageActionRowComponentBuilder>().addComponents(
-      new ButtonBuilder().setCustomId(customId('cancel', record.id)).setLabel('Cancel').setStyle(ButtonStyle.Secondary),
-    ),
-  ];
 }
 
 /** Result file names: `latentcord-<seed>.png`, or `-1`, `-2`, … for several. */

@@ -1,8 +1,9 @@
 import type { Message, RepliableInteraction } from 'discord.js';
+import type { JobObserver } from '../jobs/job-observer.js';
 import type { BotContext } from './context.js';
-import type { JobObserver } from '../jobs/job-runner.js';
-import { checkRequest, prepareSourceImage, submitRequest, type CheckedRequest, type GenerationRequest } from './generation-request.js';
-import { InteractionJobObserver, MessageJobObserver, failureReason } from './observers.js';
+import { replyWithMessageError } from './error-replies.js';
+import { checkRequest, jobRequestOf, prepareSourceImage, type CheckedRequest, type GenerationRequest } from './generation-request.js';
+import { InteractionJobObserver, MessageJobObserver } from './result-delivery.js';
 
 /**
  * The path every interaction-started generation takes: checks without I/O (a refusal is still a private
@@ -58,22 +59,11 @@ async function queueWhileShown(
 ): Promise<void> {
   const initImage = checked.request.source ? await shown.then(() => prepareSourceImage(context, checked)) : undefined;
   // The runner tells the observer its queue position (and expected wait) as it queues the job.
-  const { record } = submitRequest(context, checked, initImage, observerFor());
+  const { record } = context.jobs.submit(jobRequestOf(checked, initImage), observerFor());
   try {
     await shown;
   } catch (error) {
     context.jobs.cancel(record.id);
     throw error;
-  }
-}
-
-/** Answers a message request that failed: in its status reply if there is one, else in a new reply. */
-export async function replyWithMessageError(message: Message, context: BotContext, error: unknown, status?: Message): Promise<void> {
-  const text = `❌ ${failureReason(error instanceof Error ? error : new Error(String(error)), context, { message: message.id, user: message.author.id })}`;
-  try {
-    if (status) await status.edit({ content: text, components: [] });
-    else await message.reply({ content: text, allowedMentions: { repliedUser: false, parse: [] } });
-  } catch (replyError) {
-    context.logger.warn({ err: replyError, message: message.id }, 'could not answer a message request');
   }
 }

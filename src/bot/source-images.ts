@@ -1,5 +1,5 @@
 import { PermissionFlagsBits, type Attachment, type Message, type TextBasedChannel } from 'discord.js';
-import { UserError } from '../errors.js';
+import { noImageToRemix, UserError } from '../errors.js';
 import type { SourceImage } from './generation-request.js';
 
 const imageExtensions = /\.(png|jpe?g|webp|gif|avif)$/i;
@@ -51,8 +51,7 @@ export async function latestImageIn(channel: TextBasedChannel | null, canReadHis
     const image = firstImageOf(message);
     if (image) return { source: image, message };
   }
-  throw new UserError(
-    'remix.noImage',
+  throw noImageToRemix(
     'I found no picture in the last 50 messages here. Attach one to /remix, or use Apps › Remix on a message with a picture.',
   );
 }

@@ -1,8 +1,8 @@
 import { commandModules } from '../../commands/index.js';
-import { startBot } from '../bot/bot.js';
+import { startApp } from '../app.js';
 import { deployCommands } from '../bot/deploy-commands.js';
 import { configForLog, type Config } from '../config/index.js';
-import { UserError } from '../errors.js';
+import { noToken, UserError } from '../errors.js';
 import { createLogger } from '../logging/logger.js';
 import { openStore } from '../store/index.js';
 import { parseCommandArgs, stringOption } from './args.js';
@@ -17,17 +17,16 @@ export const deployUsage = 'latentcord deploy-commands [--guild ID] [--force]  #
 export async function runBotCommand(argv: readonly string[], config: Config, io: CliIo): Promise<void> {
   const { values } = parseCommandArgs(argv, { model: { type: 'string' } }, botUsage);
   // Before a possibly long model download: without a token there is nothing to start.
-  if (!config.discord.token)
-    throw new UserError('config.noToken', 'No bot token: set DISCORD_TOKEN (or `discord.token` in the config file).');
+  if (!config.discord.token) throw noToken();
   const logger = createLogger({ level: config.logging.level, secrets: [config.discord.token], pretty: config.logging.pretty });
   logger.info({ config: configForLog(config) }, 'starting latentcord');
   const modelDir = await ensureModelDir(config, stringOption(values, 'model'), io.cwd, io.stderr);
-  const bot = await startBot({ config, logger, modelDir });
+  const app = await startApp({ config, logger, modelDir });
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
-      bot.stop(signal).then(resolve, (error) => {
+      app.stop(signal).then(resolve, (error) => {
         logger.error({ err: error }, 'error while stopping');
         resolve();
       });
@@ -42,7 +41,7 @@ export async function runBotCommand(argv: readonly string[], config: Config, io:
 export async function runDeployCommand(argv: readonly string[], config: Config, io: CliIo): Promise<void> {
   const { values } = parseCommandArgs(argv, { guild: { type: 'string' }, force: { type: 'boolean' } }, deployUsage);
   const token = config.discord.token;
-  if (!token) throw new UserError('config.noToken', 'No bot token: set DISCORD_TOKEN (or `discord.token` in the config file).');
+  if (!token) throw noToken();
   const guild = stringOption(values, 'guild');
   if (guild !== undefined && !/^\d{15,25}$/.test(guild))
     throw new UserError('options.guild', `Expected \`--guild\` to be a server id (digits), got \`${guild}\`.`);

@@ -2,13 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import type { Config } from '../config/index.js';
 import { UserError } from '../errors.js';
-import { prepareInitImage } from '../image/index.js';
+import { prepareInitImage, type InitImage } from '../image/index.js';
+import { toPipelineBatch } from '../jobs/pipeline-batch.js';
 import { renderPngs } from '../jobs/png-output.js';
 import { readModelFolder } from '../model/model-folder.js';
 import { detectModelProfile, withModelDefaults } from '../model/model-profile.js';
 import type { RngKind } from '../random/index.js';
-import type { SchedulerName } from '../schedulers/index.js';
 import { imageSide, resolveGenerationOptions, type EffectiveSettings } from '../settings/index.js';
+import type { JobSpec } from '../store/index.js';
 import { PipelineWorker } from '../worker/pipeline-worker.js';
 import { numberOption, parseCommandArgs, stringOption } from './args.js';
 import { StepProgressBar, type ProgressStream } from './progress-bar.js';
@@ -43,7 +44,7 @@ export interface CliIo {
   readonly cwd: string;
 }
 
-/** `imagine` and `remix`: generate images on the pipeline thread and write PNGs with their parameters. */
+/** `imagine` and `remix`: generate images in the pipeline process and write PNGs with their parameters. */
 export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readonly string[], config: Config, io: CliIo): Promise<void> {
   const usage = kind === 'imagine' ? imagineUsage : remixUsage;
   const remixOptions = { image: { type: 'string' }, strength: { type: 'string' } } as const;
@@ -100,7 +101,7 @@ export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readon
   try {
     const info = worker.info;
     let target = { width: options.width, height: options.height };
-    let initImage;
+    let initImage: InitImage | undefined;
     if (sourceBytes) {
       const explicitSize = width !== undefined || height !== undefined;
       const prepared = await prepareInitImage(sourceBytes, explicitSize ? target : undefined, {
@@ -113,45 +114,17 @@ export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readon
       initImage = prepared;
     }
 
+    const spec: JobSpec = { kind, ...options, ...target, sourceImageUrl: null };
+    const call = toPipelineBatch([{ job: spec, initImage }], rng);
     const bar = new StepProgressBar(io.stderr, kind);
-    const result = await worker.run(
-      [
-        {
-          prompt: options.prompt,
-          negativePrompt: options.negativePrompt,
-          guidanceScale: options.guidance,
-          seed: BigInt(options.seed),
-          numImages: options.count,
-          ...(initImage ? { initImage } : {}),
-        },
-      ],
-      {
-        width: target.width,
-        height: target.height,
-        numInferenceSteps: options.steps,
-        scheduler: options.scheduler as SchedulerName,
-        rng,
-        ...(initImage ? { strength: options.strength } : {}),
-      },
-      { onProgress: (p) => bar.update(p.step, p.totalSteps, p.elapsedMs) },
-    );
+    const result = await worker.run(call.jobs, call.parameters, { onProgress: (p) => bar.update(p.step, p.totalSteps, p.elapsedMs) });
     bar.finish();
     const job = result.jobs[0]!;
     if (job.prompt.truncated) io.stderr.write(`note: the prompt is longer than CLIP's 77 tokens; ignored: "${job.prompt.droppedText}"\n`);
     if (job.negativePrompt.truncated)
       io.stderr.write(`note: the negative prompt is longer than 77 tokens; ignored: "${job.negativePrompt.droppedText}"\n`);
 
-    const pngs = await renderPngs(job.images, {
-      prompt: options.prompt,
-      negativePrompt: options.negativePrompt,
-      steps: options.steps,
-      guidance: options.guidance,
-      scheduler: options.scheduler as SchedulerName,
-      seed: options.seed,
-      rng,
-      ...(initImage ? { strength: options.strength } : {}),
-      modelName: info.description.name,
-    });
+    const pngs = await renderPngs(job.images, spec, { rng, modelName: info.description.name });
     for (const [index, png] of pngs.entries()) io.stdout.write(`${await outputs.write(index, png)}\n`);
     const t = result.timings;
     io.stderr.write(

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import pinoPretty from 'pino-pretty';
 
@@ -69,9 +68,4 @@ function secretScrubber(secrets: readonly (string | null | undefined)[]): ((line
   if (forms.size === 0) return undefined;
   const patterns = [...forms].sort((a, b) => b.length - a.length);
   return (line) => patterns.reduce((out, secret) => (out.includes(secret) ? out.split(secret).join('[redacted]') : out), line);
-}
-
-/** A short reference id shown to users for unexpected errors and logged with the cause. */
-export function newReferenceId(): string {
-  return randomBytes(4).toString('hex').toUpperCase();
 }

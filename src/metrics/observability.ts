@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import type { JobRunnerEvents } from '../jobs/job-runner.js';
+import type { JobRunnerEvents } from '../jobs/job-events.js';
 import type { Logger } from '../logging/logger.js';
 import { checkHealth } from './health.js';
 import { startHttpEndpoint, type HttpEndpoint } from './http-endpoint.js';

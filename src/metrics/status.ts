@@ -37,7 +37,7 @@ export interface PipelineWorkerLike {
   readonly restarts: number;
 }
 
-/** The pipeline's status, from the worker's public API. */
+/** The pipeline's status, from the pipeline process handle's public API. */
 export function pipelineStatusOf(worker: PipelineWorkerLike): PipelineStatus {
   let ready: boolean;
   try {

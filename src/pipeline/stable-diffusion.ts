@@ -396,7 +396,7 @@ export class StableDiffusionPipeline {
         throw new UserError('options.guidance', `Expected \`guidance\` to be a number of at least 0, got \`${job.guidanceScale}\`.`);
       }
       if (!Number.isInteger(job.numImages) || job.numImages < 1) {
-        throw new UserError('options.count', `Expected \`count\` to be a positive integer, got \`${job.numImages}\`.`);
+        throw new UserError('options.numImages', `Expected \`numImages\` to be a positive integer, got \`${job.numImages}\`.`);
       }
       if (guidanceOn(job) !== guidanceOn(jobs[0]!))
         throw new Error('jobs of one batch must all use classifier-free guidance or all skip it');
@@ -409,7 +409,7 @@ export class StableDiffusionPipeline {
     if (!this.vaeEncoder) {
       throw new UserError(
         'model.noVaeEncoder',
-        `This model folder (${this.folder.dir}) has no vae_encoder/model.onnx, so image-to-image (remix) is not available with it.`,
+        `This model folder (${this.folder.dir}) has no vae_encoder/model.onnx, so image-to-image is not available with it.`,
       );
     }
     const strength = parameters.strength;

@@ -29,6 +29,12 @@ export interface GenerationQueueOptions<T> {
   readonly run: (batch: readonly QueuedJob<T>[]) => Promise<void>;
 }
 
+/** Events of {@link GenerationQueue}. */
+export interface GenerationQueueEvents<T> {
+  positions: [];
+  batchEnd: [batch: readonly QueuedJob<T>[], error: unknown];
+}
+
 /** Result of {@link GenerationQueue.cancel}. */
 export type CancelOutcome = 'removed' | 'aborted' | 'notFound';
 
@@ -37,9 +43,9 @@ export type CancelOutcome = 'removed' | 'aborted' | 'notFound';
  * waiting list stays here so positions can be shown, jobs cancelled before they start, and compatible jobs
  * taken together when the slot frees.
  *
- * Events: `positions` (the waiting order changed), `batchStart` (jobs), `batchEnd` (jobs, error?).
+ * Events: `positions` (the waiting order changed), `batchEnd` (the batch, and its error if it failed).
  */
-export class GenerationQueue<T> extends EventEmitter {
+export class GenerationQueue<T> extends EventEmitter<GenerationQueueEvents<T>> {
   private readonly slot = new PQueue({ concurrency: 1 });
   private readonly waiting: QueuedJob<T>[] = [];
   private readonly runningJobs = new Set<QueuedJob<T>>();
@@ -152,7 +158,6 @@ export class GenerationQueue<T> extends EventEmitter {
     if (batch.length === 0) return;
     for (const job of batch) this.runningJobs.add(job);
     this.emit('positions');
-    this.emit('batchStart', batch);
     let failure: unknown;
     try {
       await this.options.run(batch);

@@ -81,6 +81,11 @@ export function schedulerLabel(name: SchedulerName): string {
   return entryFor(name).label;
 }
 
+/** {@link schedulerLabel} of a known name; any other (e.g. stored by another version) as it is. */
+export function schedulerLabelOrName(name: string): string {
+  return isSchedulerName(name) ? schedulerLabel(name) : name;
+}
+
 /**
  * Builds the named sampler the way diffusers' `Class.from_config(modelConfig, **overrides)` would: the
  * model folder's `scheduler_config.json` supplies the noise schedule and options, the name decides the class

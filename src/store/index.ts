@@ -7,6 +7,7 @@ export {
   jobStatuses,
   type JobKind,
   type JobParameters,
+  type JobSpec,
   type JobPatch,
   type JobRecord,
   type JobStatus,

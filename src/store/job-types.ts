@@ -1,3 +1,5 @@
+import type { GenerationOptions } from '../settings/index.js';
+
 /** Life of a job: `queued` → `running` → one of the final states. */
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
 
@@ -10,38 +12,28 @@ export const finalJobStatuses: readonly JobStatus[] = Object.freeze(['succeeded'
 /** Text-to-image (`imagine`) or image-to-image (`remix`). */
 export type JobKind = 'imagine' | 'remix';
 
-/** The full generation parameters of a job: enough to run it again (Reroll) or show it (Info). */
-export interface JobParameters {
-  /** Prompt. */
-  readonly prompt: string;
-  /** Negative prompt as run (server prefix included). */
-  readonly negativePrompt: string;
-  /** Seed as canonical decimal text, 0 to 2^64 − 1 (too large for a JavaScript number or SQLite integer). */
-  readonly seed: string;
-  /** Denoising steps. */
-  readonly steps: number;
-  /** Guidance scale. */
-  readonly guidance: number;
-  /** Width in pixels. */
-  readonly width: number;
-  /** Height in pixels. */
-  readonly height: number;
-  /** Scheduler name. */
+/**
+ * The full generation parameters of a job: enough to run it again (Reroll) or show it (Info). The options
+ * after server defaults and limits, with the size a remix's source picture decided and where that picture
+ * came from.
+ */
+export interface JobParameters extends Omit<GenerationOptions, 'scheduler'> {
+  /** Scheduler name (a stored job may name one this version does not know). */
   readonly scheduler: string;
-  /** Number of images. */
-  readonly count: number;
-  /** img2img strength (stored for every job; used by remixes). */
-  readonly strength: number;
   /** URL of the source picture of a remix; `null` for `imagine`. */
   readonly sourceImageUrl: string | null;
 }
 
-/** What {@link Store.createJob} needs. */
-export interface NewJob extends JobParameters {
-  /** Id to use; default a random UUID. At most 64 characters (it travels in Discord button ids). */
-  readonly id?: string;
+/** What a job asks of the pipeline: its kind and parameters. Every stored job is one. */
+export interface JobSpec extends JobParameters {
   /** Kind of job. */
   readonly kind: JobKind;
+}
+
+/** What {@link Store.createJob} needs. */
+export interface NewJob extends JobSpec {
+  /** Id to use; default a random UUID. At most 64 characters (it travels in Discord button ids). */
+  readonly id?: string;
   /** The job this one rerolls or remixes, if any (must exist). */
   readonly parentJobId?: string | null;
   /** Server id; `null` in direct messages. */
@@ -57,11 +49,9 @@ export interface NewJob extends JobParameters {
 }
 
 /** A stored job. Times are ms since the epoch. */
-export interface JobRecord extends JobParameters {
+export interface JobRecord extends JobSpec {
   /** Unique id. */
   readonly id: string;
-  /** Kind of job. */
-  readonly kind: JobKind;
   /** Current status. */
   readonly status: JobStatus;
   /** The job this one rerolls or remixes; `null` if none or since pruned. */

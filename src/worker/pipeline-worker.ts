@@ -78,11 +78,6 @@ export class PipelineWorker extends EventEmitter {
     return this.currentInfo;
   }
 
-  /** Whether a job is running now. */
-  get busy(): boolean {
-    return this.pending !== undefined;
-  }
-
   /** Process id of the pipeline process (for tests and diagnostics). */
   get pid(): number | undefined {
     return this.child.pid;

@@ -22,7 +22,7 @@ export type ToWorker =
   /** Stops a running generation at the next step boundary. */
   | { readonly type: 'cancel'; readonly id: number };
 
-/** An error as plain data; UserErrors keep their identifier so the main thread can rebuild them. */
+/** An error as plain data; UserErrors keep their identifier so the bot process can rebuild them. */
 export interface SerializedError {
   readonly name: string;
   readonly message: string;

@@ -1,4 +1,4 @@
-import { UserError, isUserError } from '../errors.js';
+import { UserError, isUserError, type ErrorIdentifier } from '../errors.js';
 import type { SerializedError } from './protocol.js';
 
 /** Turns any thrown value into plain data that survives `postMessage`. */
@@ -10,7 +10,7 @@ export function serializeError(error: unknown): SerializedError {
 
 /** Rebuilds an error sent by {@link serializeError}; UserErrors come back as UserErrors. */
 export function deserializeError(data: SerializedError): Error {
-  if (data.name === 'UserError' && data.identifier) return new UserError(data.identifier, data.message);
+  if (data.name === 'UserError' && data.identifier) return new UserError(data.identifier as ErrorIdentifier, data.message);
   const error = new Error(data.message);
   error.name = data.name;
   if (data.stack) error.stack = data.stack;

@@ -121,6 +121,27 @@ describe('import rules', () => {
     assert.deepEqual(offenders, []);
   });
 
+  it('src/bot never imports commands/ (the arrow runs from the commands to the bot, not back)', () => {
+    const offenders = modules
+      .filter((m) => m.file.startsWith('src/bot/'))
+      .flatMap((m) => m.local.filter((t) => t.startsWith('commands/') || t === 'src/app.ts').map((t) => `${m.file} → ${t}`));
+    assert.deepEqual(offenders, []);
+  });
+
+  it('only the composition root (src/app.ts) and the command line wire the command list in', () => {
+    const offenders = modules
+      .filter((m) => m.file.startsWith('src/') && m.file !== 'src/app.ts' && !m.file.startsWith('src/cli/'))
+      .flatMap((m) => m.local.filter((t) => t.startsWith('commands/')).map((t) => `${m.file} → ${t}`));
+    assert.deepEqual(offenders, []);
+  });
+
+  it('only the job runner drives the queue; everyone else uses the runner', () => {
+    const offenders = modules
+      .filter((m) => !m.file.startsWith('src/jobs/') && !m.file.startsWith('src/queue/'))
+      .flatMap((m) => m.local.filter((t) => t.startsWith('src/queue/')).map((t) => `${m.file} → ${t}`));
+    assert.deepEqual(offenders, []);
+  });
+
   it('has no import cycles', () => {
     const graph = new Map(modules.map((m) => [m.file, m.local.filter((t) => t.endsWith('.ts'))]));
     const cycles: string[] = [];

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { planUploads } from '../../src/bot/observers.js';
+import { planUploads } from '../../src/bot/upload-plan.js';
 import { isUserError } from '../../src/errors.js';
 import type { ApiMessage } from '../fake-discord/api-types.js';
 import { buttonIds, startBotWorld, type BotWorld } from './bot-world.js';

@@ -1,19 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UserError } from '../../src/errors.js';
-import {
-  JobRunner,
-  type BatchEndEvent,
-  type BatchStartEvent,
-  type Delivery,
-  type FinishedJob,
-  type JobFinishedEvent,
-  type JobObserver,
-  type JobRequest,
-} from '../../src/jobs/job-runner.js';
+import { UserError, type Failure } from '../../src/errors.js';
+import type { BatchEndEvent, BatchStartEvent, JobFinishedEvent } from '../../src/jobs/job-events.js';
+import type { Delivery, FinishedJob, JobObserver } from '../../src/jobs/job-observer.js';
+import { JobRunner } from '../../src/jobs/job-runner.js';
 import { createLogger } from '../../src/logging/logger.js';
 import type { BatchParameters, BatchResult, GenerationJob } from '../../src/pipeline/stable-diffusion.js';
+import type { GenerationOptions } from '../../src/settings/index.js';
 import { openStore, type JobRecord, type Store } from '../../src/store/index.js';
 import type { PipelineWorker, RunOptions } from '../../src/worker/pipeline-worker.js';
 
@@ -62,7 +56,7 @@ export class FakePipeline {
 /** An observer that records what it was told; delivery can be made to fail. */
 export class RecordingObserver implements JobObserver {
   readonly delivered: FinishedJob[] = [];
-  readonly failures: Error[] = [];
+  readonly failures: Failure[] = [];
   deliveryError: Error | undefined;
   queued(): void {}
   started(): void {}
@@ -72,8 +66,8 @@ export class RecordingObserver implements JobObserver {
     this.delivered.push(job);
     return { messageId: `m-${job.record.id}`, channelId: job.record.channelId, attachmentUrls: [] };
   }
-  async failed(error: Error): Promise<void> {
-    this.failures.push(error);
+  async failed(failure: Failure): Promise<void> {
+    this.failures.push(failure);
   }
 }
 
@@ -87,7 +81,7 @@ export interface RunnerHarness {
   readonly output: string[];
   readonly events: { batchStart: BatchStartEvent[]; batchEnd: BatchEndEvent[]; jobFinished: JobFinishedEvent[] };
   submit(
-    overrides?: Partial<JobRequest['options']> & { userId?: string; guildId?: string | null },
+    overrides?: Partial<GenerationOptions> & { userId?: string; guildId?: string | null },
     observer?: JobObserver,
   ): { record: JobRecord; position: number };
   close(): void;
@@ -111,7 +105,7 @@ export function runnerHarness(options: { maxQueueLength?: number; maxBatchImages
   });
   const pipeline = new FakePipeline();
   const runner = new JobRunner({
-    worker: pipeline as unknown as PipelineWorker,
+    pipeline: pipeline as unknown as PipelineWorker,
     store,
     logger: logger.child({ module: 'jobs' }),
     maxQueueLength: options.maxQueueLength ?? 10,
@@ -134,11 +128,11 @@ export function runnerHarness(options: { maxQueueLength?: number; maxBatchImages
       const { userId = '111111111111111111', guildId = '222222222222222222', ...generation } = overrides;
       return runner.submit(
         {
-          kind: 'imagine',
-          userId,
-          guildId,
-          channelId: '333333333333333333',
-          options: {
+          job: {
+            kind: 'imagine',
+            userId,
+            guildId,
+            channelId: '333333333333333333',
             prompt: 'a lighthouse',
             negativePrompt: '',
             steps: 3,
@@ -149,6 +143,7 @@ export function runnerHarness(options: { maxQueueLength?: number; maxBatchImages
             count: 1,
             seed: '1',
             strength: 0.7,
+            sourceImageUrl: null,
             ...generation,
           },
         },

@@ -29,7 +29,7 @@ function logEverywhere(logger: ReturnType<typeof createLogger>): void {
     url: `https://discord.test/api?token=${token}`,
   });
   logger.error({ err: httpError }, 'discord client error');
-  logger.error({ err: new UserError('x.y', 'outer', { cause: new Error(`inner ${token}`) }) }, 'with a cause');
+  logger.error({ err: new UserError('job.x', 'outer', { cause: new Error(`inner ${token}`) }) }, 'with a cause');
   logger.warn(`a message with ${token} inside`);
   logger.error(new TypeError(`thrown ${token}`));
   logger.info({ token, headers: { authorization: `Bot ${token}` }, config: { discord: { token } } }, 'keys');

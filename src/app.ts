@@ -1,0 +1,157 @@
+/**
+ * The composition root: the one place the bot's parts are built and wired together — configuration,
+ * database, pipeline process, job runner, metrics and the Discord client with its command list — and
+ * taken apart again on shutdown.
+ */
+import { commandModules } from '../commands/index.js';
+import { createBot, gatewayStatusOf, type DiscordBot } from './bot/bot.js';
+import type { Config } from './config/index.js';
+import { noToken, queueClosed } from './errors.js';
+import { JobRunner } from './jobs/job-runner.js';
+import type { Logger } from './logging/logger.js';
+import { pipelineStatusOf, startObservability, type Observability } from './metrics/index.js';
+import { withModelDefaults } from './model/model-profile.js';
+import { openStore } from './store/index.js';
+import { PipelineWorker } from './worker/pipeline-worker.js';
+import { runtimeOptionsFrom } from './worker/runtime-options.js';
+
+/** A running bot. */
+export interface RunningApp {
+  readonly bot: DiscordBot;
+  readonly worker: PipelineWorker;
+  /**
+   * Stops gracefully: no new jobs, waiting users are told, the running job may finish within the grace
+   * time (then it is cancelled), results are delivered, the database is closed.
+   */
+  stop(reason?: string): Promise<void>;
+}
+
+/** What {@link startApp} needs beyond the configuration. */
+export interface StartAppOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** The model folder to load (already resolved/downloaded). */
+  readonly modelDir: string;
+}
+
+/**
+ * Starts everything: database, pipeline process (with warm-up), job runner, metrics, Discord client. Jobs
+ * that were waiting or running when the previous process died are marked interrupted and their requesters
+ * told once connected.
+ */
+export async function startApp({ config, logger, modelDir }: StartAppOptions): Promise<RunningApp> {
+  if (!config.discord.token) throw noToken();
+  const store = openStore(config.dataDir, { logger: logger.child({ module: 'store' }) });
+  const interrupted = store.markUnfinishedJobsInterrupted();
+  let worker: PipelineWorker | undefined;
+  let bot: DiscordBot | undefined;
+  let observability: Observability | undefined;
+  try {
+    worker = await startPipelineProcess(config, modelDir, logger);
+    const description = worker.info.description;
+    const defaults = withModelDefaults(config.guildDefaults, description.profile, config.modelDefaults);
+    if (defaults !== config.guildDefaults) {
+      const { steps, guidance, scheduler } = defaults;
+      logger.info(
+        { profile: description.profile, steps, guidance, scheduler },
+        'few-step model: using its recommended defaults (modelDefaults: auto)',
+      );
+    }
+    const jobs = new JobRunner({
+      pipeline: worker,
+      store,
+      logger: logger.child({ module: 'jobs' }),
+      maxQueueLength: config.queue.maxLength,
+      maxBatchImages: config.queue.maxBatchImages,
+      rng: config.rng,
+      modelName: description.name,
+    });
+    const model = {
+      name: description.name,
+      sizeMultiple: description.sizeMultiple,
+      supportsImageToImage: description.vaeEncoder !== 'absent',
+    };
+    const discord = createBot({ config, logger, store, jobs, model, defaults, commands: commandModules });
+    bot = discord;
+    const pipeline = worker;
+    observability = await startObservability({
+      http: config.http,
+      logger: logger.child({ module: 'http' }),
+      jobs,
+      worker,
+      status: {
+        discord: () => gatewayStatusOf(discord.client),
+        pipeline: () => pipelineStatusOf(pipeline),
+        queue: () => {
+          const { waiting, running } = jobs.snapshot();
+          return { waiting: waiting.length, running: running.length };
+        },
+      },
+      interruptedJobs: interrupted.length,
+    });
+    await discord.connect(interrupted);
+
+    let stopping: Promise<void> | undefined;
+    const stop = (reason = 'shutdown') =>
+      (stopping ??= (async () => {
+        logger.info({ reason }, 'stopping');
+        observability?.markStopping();
+        const dropped = await jobs.closeQueue(queueClosed('dropped'));
+        if (dropped.length > 0) logger.info({ jobs: dropped.map((j) => j.id) }, 'waiting jobs cancelled for shutdown');
+        const grace = config.shutdown.graceSeconds * 1000;
+        const finished = await Promise.race([
+          jobs.idle().then(() => true),
+          new Promise<boolean>((resolve) => setTimeout(() => resolve(false), grace).unref()),
+        ]);
+        if (!finished) {
+          for (const running of jobs.snapshot().running) jobs.cancel(running.id);
+          await Promise.race([jobs.idle(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+        }
+        await pipeline.close();
+        await discord.destroy();
+        await observability?.close();
+        store.close();
+        logger.info('stopped');
+      })());
+    return { bot: discord, worker: pipeline, stop };
+  } catch (error) {
+    await bot?.destroy().catch(() => undefined);
+    await observability?.close();
+    await worker?.close();
+    store.close();
+    throw error;
+  }
+}
+
+/** Starts the pipeline process (warmed up at the default size when configured) and routes its logs. */
+async function startPipelineProcess(config: Config, modelDir: string, logger: Logger): Promise<PipelineWorker> {
+  const startedAt = performance.now();
+  const { width, height } = config.guildDefaults;
+  const worker = await PipelineWorker.start({
+    modelDir,
+    runtime: runtimeOptionsFrom(config),
+    // The default size, so the first user's run is already warm.
+    warmUp: config.runtime.warmUp ? { width, height, steps: 1 } : undefined,
+    jobTimeoutMs: config.queue.jobTimeoutSeconds * 1000,
+  });
+  const workerLog = logger.child({ module: 'pipeline' });
+  worker.on('log', (level: 'info' | 'warn', message: string, details?: Record<string, unknown>) =>
+    workerLog[level](details ?? {}, message),
+  );
+  worker.on('restart', (reason: string) =>
+    workerLog.warn({ reason, restarts: worker.restarts, pipelinePid: worker.pid }, 'pipeline process restarted'),
+  );
+  const info = worker.info;
+  logger.info(
+    {
+      pipelinePid: worker.pid,
+      model: info.description.name,
+      device: info.device,
+      loadMs: Math.round(info.loadMs),
+      warmUpMs: info.warmUpMs && Math.round(info.warmUpMs),
+      readyMs: Math.round(performance.now() - startedAt),
+    },
+    'pipeline ready',
+  );
+  return worker;
+}

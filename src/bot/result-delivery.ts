@@ -1,0 +1,157 @@
+import { DiscordAPIError, RESTJSONErrorCodes, type Message, type RepliableInteraction, type SendableChannels } from 'discord.js';
+import { UserError, type Failure } from '../errors.js';
+import type { Delivery, FinishedJob } from '../jobs/job-observer.js';
+import type { JobRecord } from '../store/index.js';
+import type { BotContext } from './context.js';
+import { failedText } from './messages.js';
+import { StatusMessageObserver } from './status-message.js';
+import { attachmentLimitOf, deliveryOf, resultMessages, type ResultMessage } from './upload-plan.js';
+
+/** Discord keeps an interaction token for 15 minutes; stop using it a little before. */
+export const interactionTokenLifetimeMs = 15 * 60 * 1000;
+const tokenSafetyMarginMs = 60 * 1000;
+
+/** Error codes meaning the interaction token (or its message) can no longer be used. */
+const expiredTokenCodes = new Set<number | string>([
+  RESTJSONErrorCodes.InvalidWebhookToken,
+  RESTJSONErrorCodes.UnknownWebhook,
+  RESTJSONErrorCodes.UnknownInteraction,
+  RESTJSONErrorCodes.UnknownMessage,
+]);
+
+function isExpiredToken(error: unknown): boolean {
+  return error instanceof DiscordAPIError && expiredTokenCodes.has(error.code);
+}
+
+async function sendableChannel(context: BotContext, channelId: string): Promise<SendableChannels> {
+  const channel = await context.client.channels.fetch(channelId);
+  if (!channel || !channel.isSendable()) throw new UserError('delivery.channel', 'I can no longer post in that channel.');
+  return channel;
+}
+
+/**
+ * Shows a job started by a slash command, context menu or button through its (already deferred, public)
+ * interaction reply. When the 15-minute token has run out by the time the result is ready, the result is
+ * posted as a channel message that mentions the requester instead, so it is never lost.
+ */
+export class InteractionJobObserver extends StatusMessageObserver {
+  private readonly tokenExpiresAt: number;
+
+  /**
+   * @param acknowledged - Settles when the interaction's acknowledgement (deferral) did; nothing is edited
+   *   before it succeeded, and nothing at all when it failed.
+   */
+  constructor(
+    private readonly interaction: RepliableInteraction,
+    context: BotContext,
+    private readonly acknowledged: Promise<void> = Promise.resolve(),
+  ) {
+    super(
+      context,
+      async (payload) => ((await this.isAcknowledged()) && this.tokenUsable() ? interaction.editReply(payload) : undefined),
+      (error) => {
+        if (!isExpiredToken(error))
+          context.logger.warn({ err: error, interaction: interaction.id }, 'could not update the progress message');
+      },
+    );
+    this.tokenExpiresAt = interaction.createdTimestamp + interactionTokenLifetimeMs - tokenSafetyMarginMs;
+  }
+
+  async deliver(job: FinishedJob): Promise<Delivery> {
+    return this.editor.final(async () => {
+      const messages = resultMessages(job, this.interaction.attachmentSizeLimit, this.context.model.supportsImageToImage);
+      if ((await this.isAcknowledged()) && this.tokenUsable()) {
+        try {
+          const sent: Message[] = [await this.interaction.editReply(messages[0]!)];
+          for (const extra of messages.slice(1)) sent.push(await this.interaction.followUp(extra));
+          return deliveryOf(sent);
+        } catch (error) {
+          if (!isExpiredToken(error)) throw error;
+        }
+      }
+      return this.deliverToChannel(job.record, messages);
+    });
+  }
+
+  async failed(failure: Failure, record: JobRecord): Promise<void> {
+    await this.editor.final(async () => {
+      // A job whose acknowledgement failed was never shown to anyone: there is nobody to tell.
+      if (!(await this.isAcknowledged())) return;
+      const content = failedText(record, failure.message);
+      if (this.tokenUsable()) {
+        try {
+          await this.interaction.editReply({ content, components: [] });
+          return;
+        } catch (editError) {
+          if (!isExpiredToken(editError)) throw editError;
+        }
+      }
+      const channel = await sendableChannel(this.context, record.channelId);
+      await channel.send({ content: `<@${record.userId}> ${content}`, allowedMentions: { users: [record.userId], parse: [] } });
+    });
+  }
+
+  private isAcknowledged(): Promise<boolean> {
+    return this.acknowledged.then(
+      () => true,
+      () => false,
+    );
+  }
+
+  private tokenUsable(): boolean {
+    return Date.now() < this.tokenExpiresAt;
+  }
+
+  private async deliverToChannel(record: JobRecord, messages: ResultMessage[]): Promise<Delivery> {
+    const channel = await sendableChannel(this.context, record.channelId);
+    const sent: Message[] = [];
+    for (const message of messages) sent.push(await channel.send(message));
+    this.context.logger.info({ job: record.id }, 'interaction token expired; result posted as a channel message');
+    return deliveryOf(sent);
+  }
+}
+
+/**
+ * Shows a job requested by mentioning the bot in a message: a status reply to that message is edited with
+ * the progress and finally carries the result.
+ */
+export class MessageJobObserver extends StatusMessageObserver {
+  /**
+   * @param status - The status reply, possibly still on its way; nothing is edited before it exists. When
+   *   it could not be posted the job is cancelled by the caller, and a result that was faster is posted to
+   *   the channel instead.
+   */
+  constructor(
+    private readonly status: Promise<Message>,
+    context: BotContext,
+  ) {
+    super(
+      context,
+      async (payload) => (await settled(status))?.edit(payload),
+      (error) => context.logger.warn({ err: error }, 'could not update the status message'),
+    );
+  }
+
+  async deliver(job: FinishedJob): Promise<Delivery> {
+    return this.editor.final(async () => {
+      const status = await settled(this.status);
+      const channel = () => sendableChannel(this.context, job.record.channelId);
+      const limit = attachmentLimitOf(status ?? (await channel()));
+      const messages = resultMessages(job, limit, this.context.model.supportsImageToImage);
+      const sent: Message[] = [status ? await status.edit(messages[0]!) : await (await channel()).send(messages[0]!)];
+      for (const extra of messages.slice(1)) sent.push(await (await channel()).send(extra));
+      return deliveryOf(sent);
+    });
+  }
+
+  async failed(failure: Failure, record: JobRecord): Promise<void> {
+    await this.editor.final(async () => {
+      await (await settled(this.status))?.edit({ content: failedText(record, failure.message), components: [] });
+    });
+  }
+}
+
+/** The message once posted, or undefined when posting it failed (the caller handles that failure). */
+function settled(message: Promise<Message>): Promise<Message | undefined> {
+  return message.catch(() => undefined);
+}

@@ -1,0 +1,76 @@
+import type { Message, SendableChannels } from 'discord.js';
+import { UserError } from '../errors.js';
+import type { Delivery, FinishedJob } from '../jobs/job-observer.js';
+import { resultButtons } from './buttons.js';
+import { resultFileNames, resultText } from './messages.js';
+
+/** `40 KiB`, `8.0 MiB`. */
+function byteSize(bytes: number): string {
+  return bytes < 2 ** 20 ? `${Math.ceil(bytes / 1024)} KiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/** Discord's most files in one message. */
+const maxFilesPerMessage = 10;
+
+/**
+ * Splits result files into messages that respect the upload limit (per file and per message) and
+ * Discord's 10 files per message. A single file over the limit is a UserError.
+ */
+export function planUploads(pngs: readonly Buffer[], limitBytes: number): number[][] {
+  const groups: number[][] = [];
+  let current: number[] = [];
+  let size = 0;
+  pngs.forEach((png, index) => {
+    if (png.length > limitBytes) {
+      throw new UserError(
+        'result.tooLarge',
+        `The picture is ${byteSize(png.length)}, more than this channel's upload limit of ${byteSize(limitBytes)}. Try a smaller size.`,
+      );
+    }
+    if (current.length === maxFilesPerMessage || size + png.length > limitBytes) {
+      groups.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(index);
+    size += png.length;
+  });
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+/** One result message, in a shape every discord.js send/edit/reply method accepts. */
+export interface ResultMessage {
+  content: string;
+  files: { attachment: Buffer; name: string }[];
+  components: ReturnType<typeof resultButtons>;
+  allowedMentions: { users: string[]; parse: [] };
+}
+
+/**
+ * The messages that carry a result: the first has the text (mentioning the requester) and the buttons, the
+ * others only their share of the files.
+ */
+export function resultMessages(job: FinishedJob, uploadLimit: number, remixAvailable: boolean): ResultMessage[] {
+  const names = resultFileNames(job.record, job.pngs.length);
+  const groups = planUploads(job.pngs, uploadLimit);
+  return groups.map((group, i) => ({
+    content: i === 0 ? resultText(job.record, job.prompt, job.negativePrompt) : `(${i + 1}/${groups.length})`,
+    files: group.map((index) => ({ attachment: job.pngs[index]!, name: names[index]! })),
+    components: i === 0 ? resultButtons(job.record, remixAvailable) : [],
+    allowedMentions: { users: [job.record.userId], parse: [] },
+  }));
+}
+
+/** Where the result messages ended up: the first message, and every picture's URL. */
+export function deliveryOf(messages: readonly Message[]): Delivery {
+  const first = messages[0]!;
+  return { messageId: first.id, channelId: first.channelId, attachmentUrls: messages.flatMap((m) => m.attachments.map((a) => a.url)) };
+}
+
+/** Upload limit for messages the bot posts itself, from the server's boost tier (10, 50 or 100 MiB). */
+export function attachmentLimitOf(where: Message | SendableChannels): number {
+  const guild = 'guild' in where ? where.guild : null;
+  const tier = guild?.premiumTier ?? 0;
+  return tier >= 3 ? 100 * 2 ** 20 : tier === 2 ? 50 * 2 ** 20 : 10 * 2 ** 20;
+}
