@@ -3,10 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { finalJobStatuses, openStore, type JobRecord, type Store } from '../../src/store/index.js';
 import type { ApiChannel, ApiMessage, ApiUser } from '../fake-discord/api-types.js';
-import { FakeDiscord, type FakeGuild } from '../fake-discord/index.js';
+import { testHeartbeatIntervalMs } from '../fake-discord/harness.js';
+import { FakeDiscord, type FakeGuild, type InteractionHandle } from '../fake-discord/index.js';
 import type { FakeDiscordOptions } from '../fake-discord/options.js';
 import { tinyModelDir } from '../helpers/fixtures.js';
+import { scaled, waitFor } from '../helpers/time-scale.js';
 
 /** The compiled CLI next to this compiled test (dist/cli.js in `npm test`). */
 const cliPath = fileURLToPath(new URL('../../cli.js', import.meta.url));
@@ -27,7 +30,10 @@ export interface BotProcess {
   readonly logs: LogLine[];
   /** Resolves with the exit code (or signal) once the process ended. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Waits for a log line matching the predicate. */
+  /**
+   * Waits for a log line matching the predicate (already logged or still to come). `timeoutMs` is the budget
+   * on a quiet machine (default 60 s), stretched by the e2e time scale.
+   */
   waitForLog(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
 }
 
@@ -58,6 +64,23 @@ export interface BotWorld {
   restartBot(): Promise<BotProcess>;
   /** SIGTERM, then waits for the exit. */
   stopBot(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The job's record as the bot stored it now (read from its SQLite file). */
+  storedJob(jobId: string): JobRecord | undefined;
+  /**
+   * Waits until the job's stored record satisfies `predicate` and returns it. The bot updates a record after
+   * the Discord call that shows the change (a result is visible before the job is `succeeded`): wait for the
+   * record, never read it right after seeing the message.
+   */
+  waitForJob(jobId: string, predicate: (job: JobRecord) => boolean, what: string, timeoutMs?: number): Promise<JobRecord>;
+  /** Waits until the job reached a final status (succeeded, failed, cancelled, interrupted) and returns it. */
+  settledJob(jobId: string): Promise<JobRecord>;
+  /** Stored jobs per status, over every job this world's bot made (for checks after the bot stopped). */
+  jobCounts(): Record<string, number>;
+  /**
+   * The id of the job the bot submitted for a request, from its `job submitted` log line (which carries the
+   * job id, user and prompt): for jobs whose id no message shows.
+   */
+  submittedJobId(predicate: (line: LogLine) => boolean): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -140,6 +163,7 @@ function spawnBot(env: Record<string, string>): BotProcess {
     waitForLog(predicate, timeoutMs = 60_000) {
       const found = logs.find(predicate);
       if (found) return Promise.resolve(found);
+      timeoutMs = scaled(timeoutMs);
       return new Promise<LogLine>((resolve, reject) => {
         const waiter = { predicate, resolve: (line: LogLine) => (clearTimeout(timer), resolve(line)) };
         const timer = setTimeout(() => {
@@ -168,7 +192,11 @@ function spawnBot(env: Record<string, string>): BotProcess {
  * in a temp folder), and waits until the bot is connected.
  */
 export async function startBotWorld(options: BotWorldOptions = {}): Promise<BotWorld> {
-  const discord = await FakeDiscord.start({ heartbeatIntervalMs: 1000, retryAfterPrecision: 'milliseconds', ...options.fake });
+  const discord = await FakeDiscord.start({
+    heartbeatIntervalMs: testHeartbeatIntervalMs,
+    retryAfterPrecision: 'milliseconds',
+    ...options.fake,
+  });
   const guild = discord.createGuild({ name: 'Test Guild' });
   const channel = discord.createChannel(guild.id, { name: 'general' });
   const alice = discord.createUser({ username: 'alice' });
@@ -201,6 +229,8 @@ export async function startBotWorld(options: BotWorldOptions = {}): Promise<BotW
     await bot.waitForLog((line) => line.msg === 'connected to Discord', 90_000);
     return bot;
   };
+  let store: Store | undefined;
+  const readStore = (): Store => (store ??= openStore(join(dataDir, 'data')));
 
   let bot: BotProcess;
   try {
@@ -227,14 +257,38 @@ export async function startBotWorld(options: BotWorldOptions = {}): Promise<BotW
       if (world.bot.process.exitCode === null && world.bot.process.signalCode === null) world.bot.process.kill('SIGTERM');
       return world.bot.exited;
     },
+    storedJob(jobId) {
+      return readStore().getJob(jobId);
+    },
+    waitForJob(jobId, predicate, what, timeoutMs = 30_000) {
+      return waitFor(
+        () => {
+          const job = readStore().getJob(jobId);
+          return job && predicate(job) ? job : undefined;
+        },
+        () => `job ${jobId}: ${what} (stored status: ${readStore().getJob(jobId)?.status ?? 'no record'})`,
+        { timeoutMs },
+      );
+    },
+    settledJob(jobId) {
+      return world.waitForJob(jobId, (job) => finalJobStatuses.includes(job.status), 'it reached a final status');
+    },
+    jobCounts() {
+      return readStore().countJobsByStatus();
+    },
+    async submittedJobId(predicate) {
+      const line = await world.bot.waitForLog((l) => l.msg === 'job submitted' && predicate(l), 30_000);
+      return String(line['job']);
+    },
     async close() {
       const current = world.bot;
       if (current.process.exitCode === null && current.process.signalCode === null) {
         current.process.kill('SIGTERM');
-        const timer = setTimeout(() => current.process.kill('SIGKILL'), 15_000);
+        const timer = setTimeout(() => current.process.kill('SIGKILL'), scaled(30_000));
         await current.exited;
         clearTimeout(timer);
       }
+      store?.close();
       await discord.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
@@ -251,4 +305,17 @@ export function attachmentsOf(discord: FakeDiscord, message: ApiMessage): Buffer
 export function buttonIds(message: ApiMessage): string[] {
   const rows = (message.components ?? []) as { components?: { custom_id?: string }[] }[];
   return rows.flatMap((row) => (row.components ?? []).map((c) => c.custom_id ?? '')).filter(Boolean);
+}
+
+/**
+ * Waits until the interaction's original message shows a finished result (attachments) or a failure (❌).
+ * `timeoutMs`: budget on a quiet machine, stretched by the e2e time scale.
+ */
+export function resultOf(handle: InteractionHandle, timeoutMs = 60_000): Promise<ApiMessage> {
+  return handle.waitForOriginal((m) => (m.attachments ?? []).length > 0 || m.content.startsWith('❌'), { timeoutMs });
+}
+
+/** Resolves once the job's message shows denoising progress (step 1 or later: it holds the pipeline). */
+export function running(handle: InteractionHandle): Promise<ApiMessage> {
+  return handle.waitForOriginal((m) => /step [1-9]\d*\/\d+/.test(m.content), { timeoutMs: 30_000 });
 }

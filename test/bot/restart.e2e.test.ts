@@ -1,19 +1,11 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import sharp from 'sharp';
 import { readPngText } from '../../src/image/index.js';
-import { openStore } from '../../src/store/index.js';
 import type { ApiMessage } from '../fake-discord/api-types.js';
-import type { InteractionHandle } from '../fake-discord/index.js';
-import { attachmentsOf, buttonIds, startBotWorld, type BotWorld } from './bot-world.js';
-
-/** Waits until the interaction's original message shows a finished result (attachments) or a failure. */
-function resultOf(handle: InteractionHandle): Promise<ApiMessage> {
-  return handle.waitForOriginal((m) => m.attachments.length > 0 || m.content.startsWith('❌'), { timeoutMs: 60_000 });
-}
+import { waitFor } from '../helpers/time-scale.js';
+import { attachmentsOf, buttonIds, resultOf, startBotWorld, type BotWorld } from './bot-world.js';
 
 /** The button of a message whose `custom_id` is `lc:<action>:…`. */
 function button(message: ApiMessage, action: string): string {
@@ -24,15 +16,6 @@ function button(message: ApiMessage, action: string): string {
 
 function jobIdOf(message: ApiMessage): string {
   return button(message, 'reroll').split(':')[2]!;
-}
-
-function storedJob(world: BotWorld, jobId: string) {
-  const store = openStore(join(world.dataDir, 'data'));
-  try {
-    return store.getJob(jobId);
-  } finally {
-    store.close();
-  }
 }
 
 /** Pids of the bot process's children running the pipeline (from /proc). */
@@ -60,15 +43,13 @@ function isRunning(pid: number): boolean {
   }
 }
 
-/** Polls until the process is gone (an orphan has no parent to notify us); fails after `timeoutMs`. */
-async function waitForExit(pid: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (isRunning(pid)) {
-    if (Date.now() > deadline) {
-      process.kill(pid, 'SIGKILL');
-      assert.fail(`process ${pid} was still running ${timeoutMs} ms after the bot died`);
-    }
-    await delay(50);
+/** Polls until the process is gone (an orphan has no parent to notify us); kills it if it outlives the budget. */
+async function waitForExit(pid: number): Promise<void> {
+  try {
+    await waitFor(() => !isRunning(pid), `process ${pid} ended after the bot died`);
+  } catch (error) {
+    process.kill(pid, 'SIGKILL');
+    throw error;
   }
 }
 
@@ -110,13 +91,13 @@ describe('restarts end to end (real bot process, fake Discord, tiny model)', () 
     assert.doesNotMatch(rerolled.content, /seed `77`/);
     const [png] = attachmentsOf(discord, rerolled);
     assert.match(readPngText(png!)['parameters'] ?? '', /^an old mill\nNegative prompt: people\n/);
-    assert.equal(storedJob(world, jobIdOf(rerolled))?.parentJobId, jobId);
+    assert.equal(world.storedJob(jobIdOf(rerolled))?.parentJobId, jobId);
 
     const remix = discord.clickButton({ user: bob, message: result, customId: button(result, 'remix') });
     assert.equal((await remix.waitForResponse()).type, 9);
     const remixed = await resultOf(discord.submitModal({ from: remix, fields: { prompt: 'an old mill in winter' } }));
     assert.equal(remixed.attachments.length, 1, remixed.content);
-    assert.equal(storedJob(world, jobIdOf(remixed))?.parentJobId, jobId);
+    assert.equal(world.storedJob(jobIdOf(remixed))?.parentJobId, jobId);
     const metadata = await sharp(attachmentsOf(discord, remixed)[0]!).metadata();
     assert.deepEqual([metadata.width, metadata.height], [64, 64]);
 
@@ -139,14 +120,18 @@ describe('restarts end to end (real bot process, fake Discord, tiny model)', () 
     const queued = await waiting.waitForOriginal((m) => m.content.includes('queued — position **1**'), { timeoutMs: 15_000 });
     const runningJob = button(progress, 'cancel').split(':')[2]!;
     const waitingJob = button(queued, 'cancel').split(':')[2]!;
+    // The bot stores a status message's id once Discord has answered its edit, after the fake shows the
+    // message: a kill before that leaves nothing to mark after the restart. Kill once both are stored.
+    await world.waitForJob(runningJob, (job) => job.statusMessageId === progress.id, 'it remembers its status message');
+    await world.waitForJob(waitingJob, (job) => job.statusMessageId === queued.id, 'it remembers its status message');
 
     const killed = world.bot;
     const [pipeline] = pipelinePids(killed.process.pid!);
     assert.ok(pipeline, 'the pipeline process runs');
     killed.process.kill('SIGKILL');
     assert.equal((await killed.exited).signal, 'SIGKILL');
-    await waitForExit(pipeline, 10_000);
-    assert.equal(storedJob(world, runningJob)?.status, 'running', 'the record still says running: nobody could update it');
+    await waitForExit(pipeline);
+    assert.equal(world.storedJob(runningJob)?.status, 'running', 'the record still says running: nobody could update it');
 
     // Bob's status message cannot be edited after the restart (say, the bot lost access to it): the rest of
     // the report must still happen.
@@ -173,8 +158,8 @@ describe('restarts end to end (real bot process, fake Discord, tiny model)', () 
       { timeoutMs: 15_000 },
     );
     assert.equal(bobNotice.content, `<@${bob.id}> The bot restarted before your picture **a waiting picture** was done. Please ask again.`);
-    assert.equal(storedJob(world, runningJob)?.status, 'interrupted');
-    assert.equal(storedJob(world, waitingJob)?.status, 'interrupted');
+    assert.equal(world.storedJob(runningJob)?.status, 'interrupted');
+    assert.equal(world.storedJob(waitingJob)?.status, 'interrupted');
 
     // Alice's frozen progress message now says what happened and no longer offers Cancel.
     const marked = await discord.waitForMessage(channel.id, (m) => m.id === progress.id && m.content.startsWith('❌'), {

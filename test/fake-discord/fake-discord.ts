@@ -19,7 +19,7 @@ import { ChannelType, GatewayIntent, InteractionType, MessageFlags, MessageType,
 import { Cdn, isCdnPath } from './cdn.js';
 import { Core, type TypingEvent } from './core.js';
 import type { DispatchRouting, DropMode, GatewayConnectionInfo, GatewaySessionInfo } from './gateway.js';
-import type { InteractionHandle } from './interaction.js';
+import { defaultWaitMs, type InteractionHandle, type WaitOptions } from './interaction.js';
 import type { MessageInput } from './message-input.js';
 import type { MultipartFile } from './multipart.js';
 import { resolveOptions, type FakeDiscordOptions, type ResolvedOptions } from './options.js';
@@ -39,6 +39,7 @@ import { registerChannelRoutes } from './routes-channels.js';
 import { registerCommandRoutes } from './routes-commands.js';
 import { registerInteractionRoutes } from './routes-interactions.js';
 import { discordTimestamp, isTextChannelType, type CdnBehavior, type ChannelRecord } from './store.js';
+import { scaled } from '../helpers/time-scale.js';
 
 /** A user, given by id or as any object with an `id` (e.g. the result of {@link FakeDiscord.createUser}). */
 export type UserRef = Snowflake | { id: Snowflake };
@@ -122,11 +123,7 @@ export interface FakeGuild {
   botRoleId: Snowflake;
 }
 
-/** Options of the waiting methods. */
-export interface WaitOptions {
-  /** Give up (reject) after this long (default 5000 ms). */
-  timeoutMs?: number;
-}
+export type { WaitOptions };
 
 function idOf(ref: { id: Snowflake } | Snowflake): Snowflake {
   return typeof ref === 'string' ? ref : ref.id;
@@ -1025,7 +1022,7 @@ export class FakeDiscord {
   waitUntil<T>(check: () => T | undefined, events: readonly string[], description: string, options: WaitOptions = {}): Promise<T> {
     const first = check();
     if (first !== undefined) return Promise.resolve(first);
-    const timeoutMs = options.timeoutMs ?? 5000;
+    const timeoutMs = scaled(options.timeoutMs ?? defaultWaitMs);
     return new Promise((resolve, reject) => {
       const onEvent = (): void => {
         const value = check();

@@ -26,12 +26,19 @@ export interface BotFixtureOptions {
 }
 
 /**
+ * A heartbeat short enough to see a few in a test. Not shorter: discord.js drops the connection as a zombie
+ * (and resumes) when the ACK of one heartbeat has not arrived by the next, and on a busy machine an ACK
+ * can take a few hundred milliseconds.
+ */
+export const testHeartbeatIntervalMs = 1000;
+
+/**
  * Starts a fake Discord (short heartbeat), builds guild + channel + member, and logs a real discord.js
  * client in against it — configured exactly as the bot is: `rest: { api: discord.apiUrl }`.
  * Resolves once the client emitted `clientReady` (READY and every GUILD_CREATE handled).
  */
 export async function startBotFixture(options: BotFixtureOptions = {}): Promise<BotFixture> {
-  const discord = await FakeDiscord.start({ heartbeatIntervalMs: 250, ...options.fake });
+  const discord = await FakeDiscord.start({ heartbeatIntervalMs: testHeartbeatIntervalMs, ...options.fake });
   const guild = discord.createGuild({ name: 'Test Guild' });
   const channel = discord.createChannel(guild.id, { name: 'general' });
   const user = discord.createUser({ username: 'alice' });

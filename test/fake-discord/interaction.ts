@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { scaled } from '../helpers/time-scale.js';
 import type { ApiMessage, Snowflake } from './api-types.js';
 
 /** Common fields of every {@link InteractionStep}. */
@@ -80,9 +81,15 @@ export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omi
 
 /** Options of the waiting methods. */
 export interface WaitOptions {
-  /** Give up (reject) after this long (default 5000 ms). */
+  /**
+   * Give up (reject) after this long on a quiet machine (default {@link defaultWaitMs}); stretched by the e2e
+   * time scale (`test/helpers/time-scale.ts`).
+   */
   timeoutMs?: number;
 }
+
+/** The budget of a wait that names none: a quick answer of the bot, on a quiet machine. */
+export const defaultWaitMs = 10_000;
 
 /**
  * The test's view of one interaction it sent: what the bot answered, when, and the current state of the
@@ -153,7 +160,7 @@ export class InteractionHandle {
   waitFor(predicate: (step: InteractionStep) => boolean, options: WaitOptions = {}): Promise<InteractionStep> {
     const found = this.record.steps.find(predicate);
     if (found) return Promise.resolve(found);
-    const timeoutMs = options.timeoutMs ?? 5000;
+    const timeoutMs = scaled(options.timeoutMs ?? defaultWaitMs);
     return new Promise((resolve, reject) => {
       const onStep = (step: InteractionStep): void => {
         if (!predicate(step)) return;

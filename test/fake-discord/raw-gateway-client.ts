@@ -1,5 +1,6 @@
 import { constants as zlibConstants, inflateSync } from 'node:zlib';
 import { WebSocket } from 'ws';
+import { scaled } from '../helpers/time-scale.js';
 
 /** A gateway payload as received. */
 export interface ReceivedPayload {
@@ -72,15 +73,32 @@ export class RawGatewayClient {
     this.wake();
   }
 
-  /** The next payload (waiting up to `timeoutMs`); rejects if the socket closes first. */
-  async next(timeoutMs = 3000): Promise<ReceivedPayload> {
-    const deadline = Date.now() + timeoutMs;
+  /**
+   * The next payload, waiting up to `timeoutMs` on a quiet machine (stretched by the e2e time scale); rejects
+   * if the socket closes first.
+   */
+  next(timeoutMs = 5000): Promise<ReceivedPayload> {
+    const budget = scaled(timeoutMs);
+    return this.nextBefore(Date.now() + budget, budget);
+  }
+
+  /** Waits for the next dispatch of type `t`, skipping others (budget as for {@link next}). */
+  async nextDispatch(t: string, timeoutMs = 5000): Promise<ReceivedPayload> {
+    const budget = scaled(timeoutMs);
+    const deadline = Date.now() + budget;
+    for (;;) {
+      const payload = await this.nextBefore(deadline, budget);
+      if (payload.op === 0 && payload.t === t) return payload;
+    }
+  }
+
+  private async nextBefore(deadline: number, budget: number): Promise<ReceivedPayload> {
     for (;;) {
       const payload = this.queue.shift();
       if (payload) return payload;
       if (this.ws.readyState === WebSocket.CLOSED) throw new Error('socket closed');
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new Error(`no payload within ${timeoutMs} ms`);
+      if (remaining <= 0) throw new Error(`no payload within ${budget} ms`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, remaining);
         this.waiters.push(() => {
@@ -88,15 +106,6 @@ export class RawGatewayClient {
           resolve();
         });
       });
-    }
-  }
-
-  /** Waits for the next dispatch of type `t`, skipping others. */
-  async nextDispatch(t: string, timeoutMs = 3000): Promise<ReceivedPayload> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const payload = await this.next(Math.max(1, deadline - Date.now()));
-      if (payload.op === 0 && payload.t === t) return payload;
     }
   }
 
