@@ -16,6 +16,7 @@ export type ErrorArea =
   | 'job'
   | 'model'
   | 'options'
+  | 'prompt'
   | 'queue'
   | 'remix'
   | 'result'

@@ -51,9 +51,15 @@ export function progressText(record: JobRecord, step: number, totalSteps: number
 /** Text of a delivered job. */
 export function resultText(record: JobRecord, prompt?: PromptReport, negativePrompt?: PromptReport): string {
   const lines = [`<@${record.userId}> **${shownPrompt(record.prompt)}**`, parameterLine(record)];
-  if (prompt?.truncated) lines.push(`⚠️ The prompt is longer than CLIP's 77 tokens; ignored: “${shownPrompt(prompt.droppedText, 200)}”`);
-  if (negativePrompt?.truncated)
-    lines.push(`⚠️ The negative prompt is longer than 77 tokens; ignored: “${shownPrompt(negativePrompt.droppedText, 200)}”`);
+  for (const [which, report] of [
+    ['prompt', prompt],
+    ['negative prompt', negativePrompt],
+  ] as const) {
+    if (report?.truncated)
+      lines.push(
+        `⚠️ The ${which} has ${report.tokenCount} tokens, more than the ${report.maxTokens} read; ignored: “${shownPrompt(report.droppedText, 200)}”`,
+      );
+  }
   return lines.join('\n');
 }
 

@@ -120,9 +120,15 @@ export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readon
     const result = await worker.run(call.jobs, call.parameters, { onProgress: (p) => bar.update(p.step, p.totalSteps, p.elapsedMs) });
     bar.finish();
     const job = result.jobs[0]!;
-    if (job.prompt.truncated) io.stderr.write(`note: the prompt is longer than CLIP's 77 tokens; ignored: "${job.prompt.droppedText}"\n`);
-    if (job.negativePrompt.truncated)
-      io.stderr.write(`note: the negative prompt is longer than 77 tokens; ignored: "${job.negativePrompt.droppedText}"\n`);
+    for (const [which, report] of [
+      ['prompt', job.prompt],
+      ['negative prompt', job.negativePrompt],
+    ] as const) {
+      if (report.truncated)
+        io.stderr.write(
+          `note: the ${which} has ${report.tokenCount} tokens, more than the ${report.maxTokens} read; ignored: "${report.droppedText}"\n`,
+        );
+    }
 
     const pngs = await renderPngs(job.images, spec, { rng, modelName: info.description.name });
     for (const [index, png] of pngs.entries()) io.stdout.write(`${await outputs.write(index, png)}\n`);

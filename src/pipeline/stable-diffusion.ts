@@ -11,9 +11,16 @@ import type { ModelTiming } from './components/io.js';
 import { TextEncoder } from './components/text-encoder.js';
 import { Unet } from './components/unet.js';
 import { VaeDecoder, VaeEncoder } from './components/vae.js';
+import { GenerationRun, type GenerationHooks, type GenerationTimings } from './generation-run.js';
 import { combineGuidance, guidanceScaleEmbedding } from './guidance.js';
 import type { ModelSession } from './model-session.js';
 import { imageToUint8Rgb } from './postprocess.js';
+import { PromptConditioner, type BatchConditioning, type JobPromptReports } from './prompt-conditioning.js';
+import { PromptEncoder } from './prompt/prompt-encoder.js';
+import type { EmphasisMode, PromptReport } from './prompt/tokenize-prompt.js';
+
+export type { GenerationHooks, GenerationTimings, StepProgress } from './generation-run.js';
+export type { EmphasisMode, PromptReport } from './prompt/tokenize-prompt.js';
 
 /** A picture for image-to-image, already sized and scaled: `[1, 3, height, width]` values in [-1, 1]. */
 export interface InitImage {
@@ -24,9 +31,14 @@ export interface InitImage {
 
 /** One job's own part of a generation: what may differ between jobs that share a UNet batch. */
 export interface GenerationJob {
+  /** Read the AUTOMATIC1111 way: `(word:1.3)`, `[word]`, `BREAK`, any length up to {@link maxPromptTokens}. */
   readonly prompt: string;
   /** Defaults to the empty string, as in diffusers. */
   readonly negativePrompt?: string;
+  /** How brackets are read in both prompts; defaults to `original` (A1111's default). */
+  readonly emphasis?: EmphasisMode;
+  /** Most A1111 tokens read per prompt (default 225, three chunks); the rest is cut and reported. */
+  readonly maxPromptTokens?: number;
   /** Classifier-free guidance scale; `<= 1` turns guidance off (one UNet pass per step). */
   readonly guidanceScale: number;
   /** `torch.Generator(...).manual_seed(seed)`; 0 to 2^64 - 1. */
@@ -49,44 +61,6 @@ export interface BatchParameters {
   readonly strength?: number;
 }
 
-/** A step that finished, for progress displays. */
-export interface StepProgress {
-  /** 1-based number of the finished step. */
-  readonly step: number;
-  readonly totalSteps: number;
-  /** Milliseconds since the generation started. */
-  readonly elapsedMs: number;
-}
-
-/** Observers and controls of one generation. */
-export interface GenerationHooks {
-  /** Called after every denoising step. */
-  readonly onProgress?: (progress: StepProgress) => void;
-  /** Checked between steps; a set flag stops the run with a `job.cancelled` UserError. */
-  readonly signal?: { readonly aborted: boolean };
-  /**
-   * Awaited before every step. A host whose model calls block its event loop (onnxruntime-node's `run()`
-   * does) yields here so cancellation messages can arrive.
-   */
-  readonly betweenSteps?: () => Promise<void>;
-  /** The initial (txt2img) or noised (img2img) latents and the timesteps that will run. */
-  readonly onLatentsPrepared?: (latents: Float32Array, timesteps: readonly number[]) => void;
-  /**
-   * diffusers' `callback_on_step_end`: the latents after each step (for tests and tools). The array is reused
-   * by later steps: copy it to keep it.
-   */
-  readonly onStepEnd?: (index: number, timestep: number, latents: Float32Array) => void;
-  /** Keep the final latents and the float decoder output in the result. */
-  readonly keepIntermediates?: boolean;
-}
-
-/** How a prompt fared in the 77-token CLIP window. */
-export interface PromptReport {
-  readonly truncated: boolean;
-  /** The part of the prompt that was cut off ('' when nothing was). */
-  readonly droppedText: string;
-}
-
 /** One generated picture: 8-bit RGB, row-major, 3 bytes per pixel. */
 export interface GeneratedImage {
   readonly width: number;
@@ -103,25 +77,6 @@ export interface JobResult {
   readonly finalLatents?: Float32Array;
   /** Float VAE output per image, `[1, 3, H, W]`, if asked for. */
   readonly decodedImages?: Float32Array[];
-}
-
-/** Timings of one batch. */
-export interface GenerationTimings {
-  readonly totalMs: number;
-  readonly encodeMs: number;
-  readonly denoiseMs: number;
-  readonly decodeMs: number;
-  /** Denoising steps run. */
-  readonly steps: number;
-  /** Time inside `session.run` during the denoising loop. */
-  readonly unetMs: number;
-  /**
-   * Median over the steps of the time a step spends outside `session.run` (scheduler, guidance, scaling,
-   * progress, the yield between steps); one-time set-up before the loop is not included.
-   */
-  readonly stepOverheadMs: number;
-  /** Time inside `session.run` over the whole generation. */
-  readonly modelMs: number;
 }
 
 /** Results of one batch, in job order. */
@@ -152,16 +107,58 @@ export interface PipelineDescription {
   readonly timestepSpacing: string;
   readonly padToken: number;
   readonly modelMaxLength: number;
+  /**
+   * Most 77-token prompt chunks the UNet accepts: `null` when its text sequence axis is dynamic (any number),
+   * 1 for a graph that fixes `encoder_hidden_states` at 77 tokens.
+   */
+  readonly maxPromptChunks: number | null;
   /** Few-step model detection and the settings such a model wants. */
   readonly profile: ModelProfile;
 }
 
+/** Where every row of a batch lives: which job it belongs to and the latents' shape. */
+interface BatchLayout {
+  /** Images (rows) of each job, in job order. */
+  readonly rowsPerJob: readonly number[];
+  readonly totalRows: number;
+  readonly latentDims: readonly [number, number, number, number];
+  /** Values in one row of latents. */
+  readonly rowSize: number;
+}
+
+/** What every denoising step of a batch uses; built once before the loop. */
+interface DenoisingLoop {
+  readonly scheduler: Scheduler;
+  readonly generator: RandomSource;
+  readonly layout: BatchLayout;
+  readonly conditioning: BatchConditioning;
+  readonly doClassifierFreeGuidance: boolean;
+  /** Guidance scale of each latent row. */
+  readonly rowGuidance: Float32Array;
+  /** The guidance embedding of LCM-distilled UNets, one row per image. */
+  readonly timestepCond: Float32Array | undefined;
+  /**
+   * The UNet input, allocated once: a fresh allocation per step costs more than the step's arithmetic (page
+   * faults dominate on small latents). With guidance it holds the scaled latents twice.
+   */
+  readonly modelInput: Float32Array;
+  /** The first rows of `modelInput`, where the scaled latents go. */
+  readonly scaledLatents: Float32Array;
+  /** The guided noise prediction, with guidance. */
+  readonly guided: Float32Array | undefined;
+  /** The scheduler writes each step's latents into the one of these the previous step did not use. */
+  readonly latentBuffers: readonly [Float32Array, Float32Array];
+}
+
 /**
  * Stable Diffusion text-to-image and image-to-image, following diffusers' `StableDiffusionPipeline` and
- * `StableDiffusionImg2ImgPipeline` step by step. Several compatible jobs can run as one UNet batch; every
- * job draws from its own generator, so its images are the ones it would get alone.
+ * `StableDiffusionImg2ImgPipeline` step by step, with prompts read the AUTOMATIC1111 way (emphasis, `BREAK`,
+ * any length). Several compatible jobs can run as one UNet batch; every job draws from its own generator, so
+ * its images are the ones it would get alone.
  */
 export class StableDiffusionPipeline {
+  private readonly conditioner: PromptConditioner;
+
   private constructor(
     readonly folder: ModelFolder,
     readonly tokenizer: ClipTokenizer,
@@ -170,7 +167,10 @@ export class StableDiffusionPipeline {
     private readonly unet: Unet,
     private readonly vaeDecoder: VaeDecoder,
     private readonly vaeEncoder: VaeEncoder | undefined,
-  ) {}
+  ) {
+    const encoder = new PromptEncoder(textEncoder, tokenizer);
+    this.conditioner = new PromptConditioner(tokenizer, encoder, unet.sequenceLength, folder.modelFiles.unet);
+  }
 
   /** Loads every component of a model folder through `loadSession`, checking each graph's layout. */
   static async load(folder: ModelFolder, loadSession: SessionLoader): Promise<StableDiffusionPipeline> {
@@ -214,6 +214,7 @@ export class StableDiffusionPipeline {
   describe(): PipelineDescription {
     const scheduler = createScheduler('euler', this.folder.schedulerConfig);
     const condDim = this.unet.timestepCondDim;
+    const fixedLength = this.unet.sequenceLength;
     return {
       name: this.folder.name,
       dir: this.folder.dir,
@@ -232,8 +233,18 @@ export class StableDiffusionPipeline {
       timestepSpacing: String(this.folder.schedulerConfig['timestep_spacing'] ?? 'leading'),
       padToken: this.tokenizer.padTokenId,
       modelMaxLength: this.tokenizer.modelMaxLength,
+      maxPromptChunks: fixedLength === undefined ? null : Math.floor(fixedLength / this.tokenizer.modelMaxLength),
       profile: detectModelProfile(this.folder),
     };
+  }
+
+  /**
+   * How many 77-token chunks a job's UNet rows have (the longer of prompt and negative prompt with classifier-free
+   * guidance). Only jobs with equal counts can share a batch: padding a job's conditioning to another's length
+   * would change its pictures.
+   */
+  conditioningChunks(job: GenerationJob): number {
+    return this.conditioner.chunkCount(job, this.doesClassifierFreeGuidance(job));
   }
 
   /** Generates the images of one job. */
@@ -246,26 +257,23 @@ export class StableDiffusionPipeline {
     return { ...result.jobs[0]!, timings: result.timings };
   }
 
-  /** Generates several jobs that share size, steps, scheduler, generator kind and strength as one batch. */
+  /**
+   * Generates several jobs as one batch. They must share size, steps, scheduler, generator kind and strength,
+   * all use guidance or none, and have conditionings of equal length ({@link conditioningChunks}).
+   */
   async generateBatch(jobs: readonly GenerationJob[], parameters: BatchParameters, hooks: GenerationHooks = {}): Promise<BatchResult> {
-    const started = performance.now();
-    const timing: ModelTiming = { modelMs: 0, modelCalls: 0 };
+    const run = new GenerationRun(hooks);
 
     // 1. Check inputs
     const isImageToImage = this.checkInputs(jobs, parameters);
-    const latentHeight = parameters.height / this.folder.vaeScaleFactor;
-    const latentWidth = parameters.width / this.folder.vaeScaleFactor;
-    const rowSize = 4 * latentHeight * latentWidth;
 
     // 2. Define call parameters
-    const rowsPerJob = jobs.map((job) => job.numImages);
-    const totalRows = rowsPerJob.reduce((a, b) => a + b, 0);
-    const doClassifierFreeGuidance = jobs[0]!.guidanceScale > 1 && !this.usesGuidanceEmbedding;
-    const rowGuidance = new Float32Array(jobs.flatMap((job) => Array<number>(job.numImages).fill(job.guidanceScale)));
+    const layout = this.batchLayout(jobs, parameters);
+    const doClassifierFreeGuidance = this.doesClassifierFreeGuidance(jobs[0]!);
 
     // 3. Encode input prompt
-    const { embeddings, embeddingDims, reports } = await this.encodePrompts(jobs, doClassifierFreeGuidance, timing);
-    const encodeDone = performance.now();
+    const conditioning = await this.conditioner.encode(jobs, doClassifierFreeGuidance, run.models);
+    run.promptEncoded(conditioning);
 
     // 4. Prepare timesteps
     const scheduler = createScheduler(parameters.scheduler, this.folder.schedulerConfig);
@@ -274,103 +282,81 @@ export class StableDiffusionPipeline {
 
     // 5. Prepare latent variables
     const generators = jobs.map((job) => createGenerator(parameters.rng, job.seed));
-    const generator = new JobRandomSource(generators.map((g, j) => ({ generator: g, rows: rowsPerJob[j]! })));
-    const latentDims = [totalRows, 4, latentHeight, latentWidth] as const;
+    const generator = new JobRandomSource(generators.map((g, j) => ({ generator: g, rows: layout.rowsPerJob[j]! })));
     let latents = isImageToImage
-      ? await this.prepareImageLatents(jobs, generators, scheduler, timesteps[0]!, latentDims, timing)
-      : this.prepareLatents(generator, scheduler, latentDims);
-    hooks.onLatentsPrepared?.(latents, timesteps);
+      ? await this.prepareImageLatents(jobs, generators, scheduler, timesteps[0]!, layout.latentDims, run.models)
+      : this.prepareLatents(generator, scheduler, layout.latentDims);
+    run.latentsPrepared(latents, timesteps);
 
-    // 6. Prepare the guidance embedding of LCM-distilled UNets
-    const timestepCondDim = this.unet.timestepCondDim;
-    const timestepCond = timestepCondDim !== undefined ? guidanceScaleEmbedding(Array.from(rowGuidance), timestepCondDim) : undefined;
+    // 6. Prepare each row's guidance scale (and its embedding for LCM-distilled UNets)
+    const rowGuidance = new Float32Array(jobs.flatMap((job) => Array<number>(job.numImages).fill(job.guidanceScale)));
+    const condDim = this.unet.timestepCondDim;
+    const timestepCond = condDim !== undefined ? guidanceScaleEmbedding(Array.from(rowGuidance), condDim) : undefined;
 
     // 7. Denoising loop
-    const modelRows = doClassifierFreeGuidance ? 2 * totalRows : totalRows;
-    const latentLength = totalRows * rowSize;
-    // Every per-step array is allocated once here: a fresh allocation per step costs more than the
-    // step's arithmetic (page faults dominate on small latents).
-    const modelInput = new Float32Array(modelRows * rowSize);
-    const scaledLatents = modelInput.subarray(0, latentLength);
-    const guided = doClassifierFreeGuidance ? new Float32Array(latentLength) : undefined;
-    const latentBuffers = [new Float32Array(latentLength), new Float32Array(latentLength)] as const;
-    const unetMsBefore = timing.modelMs;
-    const stepOverheads = new Float64Array(timesteps.length);
-    for (let index = 0; index < timesteps.length; index++) {
-      const stepStarted = performance.now();
-      const modelMsBefore = timing.modelMs;
-      await hooks.betweenSteps?.();
-      if (hooks.signal?.aborted) throw cancelled();
-      const timestep = timesteps[index]!;
-      scheduler.scaleModelInput(latents, timestep, scaledLatents);
-      if (doClassifierFreeGuidance) modelInput.copyWithin(latentLength, 0, latentLength);
-      const prediction = await this.unet.predict(
-        {
-          sample: modelInput,
-          sampleDims: [modelRows, 4, latentHeight, latentWidth],
-          timestep,
-          encoderHiddenStates: embeddings,
-          encoderHiddenStatesDims: [modelRows, embeddingDims[1], embeddingDims[2]],
-          ...(timestepCond ? { timestepCond } : {}),
-        },
-        timing,
-      );
-      let noisePrediction = prediction;
-      if (guided) {
-        combineGuidance(prediction, rowGuidance, rowSize, guided);
-        noisePrediction = guided;
-      }
-      const prevSampleOut = latents === latentBuffers[0] ? latentBuffers[1] : latentBuffers[0];
-      latents = scheduler.step(noisePrediction, timestep, latents, { shape: latentDims, generator, prevSampleOut }).prevSample;
-      hooks.onStepEnd?.(index, timestep, latents);
-      hooks.onProgress?.({ step: index + 1, totalSteps: timesteps.length, elapsedMs: performance.now() - started });
-      stepOverheads[index] = performance.now() - stepStarted - (timing.modelMs - modelMsBefore);
+    const loop = prepareDenoisingLoop({ scheduler, generator, layout, conditioning, doClassifierFreeGuidance, rowGuidance, timestepCond });
+    for (const [index, timestep] of timesteps.entries()) {
+      await run.stepStarting();
+      latents = await this.denoise(loop, latents, timestep, run.models);
+      run.stepDone(index, timestep, latents);
     }
-    const unetMs = timing.modelMs - unetMsBefore;
-    const denoiseDone = performance.now();
+    run.stageDone('denoise');
 
     // 8. Decode latents into images
-    await hooks.betweenSteps?.();
-    if (hooks.signal?.aborted) throw cancelled();
-    const decoded = await this.decodeLatents(latents, latentDims, timing);
-    const finished = performance.now();
+    await run.checkpoint();
+    const decoded = await this.decodeLatents(latents, layout.latentDims, run.models);
+    run.stageDone('decode');
 
-    let row = 0;
-    const results = jobs.map((job, j): JobResult => {
-      const first = row;
-      row += job.numImages;
-      const images = decoded.slice(first, row).map((pixels) => ({
-        width: parameters.width,
-        height: parameters.height,
-        rgb: imageToUint8Rgb(pixels, [1, 3, parameters.height, parameters.width]),
-      }));
-      return {
-        images,
-        prompt: reports[j]!.prompt,
-        negativePrompt: reports[j]!.negativePrompt,
-        ...(hooks.keepIntermediates
-          ? { finalLatents: latents.slice(first * rowSize, row * rowSize), decodedImages: decoded.slice(first, row) }
-          : {}),
-      };
-    });
-    return {
-      jobs: results,
-      timings: {
-        totalMs: finished - started,
-        encodeMs: encodeDone - started,
-        denoiseMs: denoiseDone - encodeDone,
-        decodeMs: finished - denoiseDone,
-        steps: timesteps.length,
-        unetMs,
-        stepOverheadMs: median(stepOverheads),
-        modelMs: timing.modelMs,
-      },
-    };
+    // 9. Split the batch into the jobs' results
+    return { jobs: splitByJob(layout, parameters, latents, decoded, conditioning.reports, run.keepIntermediates), timings: run.timings() };
   }
 
   /** Frees every native session. */
   async release(): Promise<void> {
     await Promise.allSettled(this.sessions.map((session) => session.release()));
+  }
+
+  /**
+   * One step of the denoising loop: scale the latents for the model (twice with guidance), predict the noise,
+   * combine the guidance, and let the scheduler compute the previous sample.
+   */
+  private async denoise(loop: DenoisingLoop, latents: Float32Array, timestep: number, timing: ModelTiming): Promise<Float32Array> {
+    const { layout, conditioning, modelInput, scaledLatents, guided } = loop;
+    const modelRows = modelInput.length / layout.rowSize;
+    loop.scheduler.scaleModelInput(latents, timestep, scaledLatents);
+    if (loop.doClassifierFreeGuidance) modelInput.copyWithin(scaledLatents.length, 0, scaledLatents.length);
+    const [, channels, height, width] = layout.latentDims;
+    const prediction = await this.unet.predict(
+      {
+        sample: modelInput,
+        sampleDims: [modelRows, channels, height, width],
+        timestep,
+        encoderHiddenStates: conditioning.embeddings,
+        encoderHiddenStatesDims: [modelRows, conditioning.sequenceLength, conditioning.hiddenSize],
+        ...(loop.timestepCond ? { timestepCond: loop.timestepCond } : {}),
+      },
+      timing,
+    );
+    if (guided) combineGuidance(prediction, loop.rowGuidance, layout.rowSize, guided);
+    const [first, second] = loop.latentBuffers;
+    const prevSampleOut = latents === first ? second : first;
+    return loop.scheduler.step(guided ?? prediction, timestep, latents, {
+      shape: layout.latentDims,
+      generator: loop.generator,
+      prevSampleOut,
+    }).prevSample;
+  }
+
+  private doesClassifierFreeGuidance(job: GenerationJob): boolean {
+    return job.guidanceScale > 1 && !this.usesGuidanceEmbedding;
+  }
+
+  private batchLayout(jobs: readonly GenerationJob[], parameters: BatchParameters): BatchLayout {
+    const rowsPerJob = jobs.map((job) => job.numImages);
+    const totalRows = rowsPerJob.reduce((a, b) => a + b, 0);
+    const latentHeight = parameters.height / this.folder.vaeScaleFactor;
+    const latentWidth = parameters.width / this.folder.vaeScaleFactor;
+    return { rowsPerJob, totalRows, latentDims: [totalRows, 4, latentHeight, latentWidth], rowSize: 4 * latentHeight * latentWidth };
   }
 
   private checkInputs(jobs: readonly GenerationJob[], parameters: BatchParameters): boolean {
@@ -435,50 +421,6 @@ export class StableDiffusionPipeline {
       }
     }
     return true;
-  }
-
-  /**
-   * Tokenizes and encodes each distinct prompt once (batch 1, as diffusers calls the text encoder) and lays
-   * the embeddings out as diffusers does: `[negative rows..., prompt rows...]` with CFG, `[prompt rows...]`
-   * without, each row repeated `numImages` times.
-   */
-  private async encodePrompts(jobs: readonly GenerationJob[], doClassifierFreeGuidance: boolean, timing: ModelTiming) {
-    type EncodedPrompt = { data: Float32Array; dims: [number, number, number]; report: PromptReport };
-    const cache = new Map<string, EncodedPrompt>();
-    const encode = async (text: string): Promise<EncodedPrompt> => {
-      let entry = cache.get(text);
-      if (!entry) {
-        const tokens = this.tokenizer.encode(text);
-        const encoded = await this.textEncoder.encode(tokens.inputIds, timing);
-        entry = { ...encoded, report: { truncated: tokens.truncated, droppedText: tokens.droppedText } };
-        cache.set(text, entry);
-      }
-      return entry;
-    };
-    const positive: EncodedPrompt[] = [];
-    const negative: (EncodedPrompt | undefined)[] = [];
-    for (const job of jobs) {
-      positive.push(await encode(job.prompt));
-      // Without guidance diffusers never encodes the negative prompt; we still tokenize it for the report.
-      negative.push(doClassifierFreeGuidance ? await encode(job.negativePrompt ?? '') : undefined);
-    }
-    const dims = positive[0]!.dims;
-    const rowSize = dims[1] * dims[2];
-    const totalRows = jobs.reduce((sum, job) => sum + job.numImages, 0);
-    const embeddings = new Float32Array((doClassifierFreeGuidance ? 2 : 1) * totalRows * rowSize);
-    let row = 0;
-    const place = (list: readonly (EncodedPrompt | undefined)[]) => {
-      jobs.forEach((job, j) => {
-        for (let k = 0; k < job.numImages; k++) embeddings.set(list[j]!.data, row++ * rowSize);
-      });
-    };
-    if (doClassifierFreeGuidance) place(negative);
-    place(positive);
-    const reports = jobs.map((job, j) => {
-      const negativeReport = negative[j]?.report ?? reportFor(this.tokenizer, job.negativePrompt ?? '');
-      return { prompt: positive[j]!.report, negativePrompt: negativeReport };
-    });
-    return { embeddings, embeddingDims: dims, reports };
   }
 
   /** `StableDiffusionImg2ImgPipeline.get_timesteps` plus `set_begin_index` when the scheduler has it. */
@@ -551,6 +493,48 @@ export class StableDiffusionPipeline {
   }
 }
 
+/** Allocates the loop's buffers once; see {@link DenoisingLoop}. */
+function prepareDenoisingLoop(parts: Omit<DenoisingLoop, 'modelInput' | 'scaledLatents' | 'guided' | 'latentBuffers'>): DenoisingLoop {
+  const latentLength = parts.layout.totalRows * parts.layout.rowSize;
+  const modelInput = new Float32Array((parts.doClassifierFreeGuidance ? 2 : 1) * latentLength);
+  return {
+    ...parts,
+    modelInput,
+    scaledLatents: modelInput.subarray(0, latentLength),
+    guided: parts.doClassifierFreeGuidance ? new Float32Array(latentLength) : undefined,
+    latentBuffers: [new Float32Array(latentLength), new Float32Array(latentLength)],
+  };
+}
+
+/** Hands each job its rows: its pictures as 8-bit RGB, its prompt reports and, if asked for, its intermediates. */
+function splitByJob(
+  layout: BatchLayout,
+  parameters: BatchParameters,
+  latents: Float32Array,
+  decoded: readonly Float32Array[],
+  reports: readonly JobPromptReports[],
+  keepIntermediates: boolean,
+): JobResult[] {
+  let row = 0;
+  return layout.rowsPerJob.map((rows, j): JobResult => {
+    const first = row;
+    row += rows;
+    const images = decoded.slice(first, row).map((pixels) => ({
+      width: parameters.width,
+      height: parameters.height,
+      rgb: imageToUint8Rgb(pixels, [1, 3, parameters.height, parameters.width]),
+    }));
+    return {
+      images,
+      prompt: reports[j]!.prompt,
+      negativePrompt: reports[j]!.negativePrompt,
+      ...(keepIntermediates
+        ? { finalLatents: latents.slice(first * layout.rowSize, row * layout.rowSize), decodedImages: decoded.slice(first, row) }
+        : {}),
+    };
+  });
+}
+
 /** `DiagonalGaussianDistribution.sample`: `mean + exp(0.5 * clamp(logvar, -30, 20)) * randn`, in float32. */
 function sampleLatentDistribution(parameters: Float32Array, size: number, generator: RandomSource, shape: readonly number[]): Float32Array {
   const noise = generator.randn(shape);
@@ -561,20 +545,4 @@ function sampleLatentDistribution(parameters: Float32Array, size: number, genera
     sample[i] = Math.fround(parameters[i]! + Math.fround(std * noise[i]!));
   }
   return sample;
-}
-
-function median(values: Float64Array): number {
-  if (values.length === 0) return 0;
-  const sorted = Float64Array.from(values).sort();
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
-function reportFor(tokenizer: ClipTokenizer, text: string): PromptReport {
-  const tokens = tokenizer.encode(text);
-  return { truncated: tokens.truncated, droppedText: tokens.droppedText };
-}
-
-function cancelled(): UserError {
-  return new UserError('job.cancelled', 'The generation was cancelled.');
 }

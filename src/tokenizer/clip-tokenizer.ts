@@ -53,6 +53,8 @@ export class ClipTokenizer {
   readonly padTokenId: number;
   /** Id given to a BPE symbol missing from the vocabulary. */
   readonly unkTokenId: number;
+  /** Id of the `,</w>` token (AUTOMATIC1111 moves text after a comma into the next chunk), if the vocabulary has one. */
+  readonly commaTokenId: number | undefined;
 
   private readonly vocab: ReadonlyMap<string, number>;
   private readonly decoder: ReadonlyMap<number, string>;
@@ -73,6 +75,7 @@ export class ClipTokenizer {
     this.padTokenId = idOf(files.padToken);
     this.unkTokenId = idOf(files.unkToken);
     this.vocab = files.vocab;
+    this.commaTokenId = files.vocab.get(`,${endOfWord}`);
 
     const decoder = new Map<number, string>();
     for (const [token, id] of files.vocab) decoder.set(id, token);
@@ -121,6 +124,14 @@ export class ClipTokenizer {
   /** bos + the ids of every token of the prompt + eos, without truncation or padding. */
   rawIds(prompt: string): number[] {
     return [this.bosTokenId, ...this.promptIds(prompt), this.eosTokenId];
+  }
+
+  /**
+   * The ids of the text's tokens alone: no bos/eos, no truncation, no padding (transformers'
+   * `tokenizer(text, truncation=False, add_special_tokens=False)`, how AUTOMATIC1111 tokenizes each prompt fragment).
+   */
+  tokenIds(text: string): number[] {
+    return this.promptIds(text);
   }
 
   /** The prompt as the text encoder's input: bos + ids (truncated to fit) + eos, padded to `modelMaxLength`. */

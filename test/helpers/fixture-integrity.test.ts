@@ -10,12 +10,14 @@ describe('fixture integrity', () => {
   const listed = [...readme.matchAll(/^([0-9a-f]{64})  (\S+)$/gm)].map((m) => ({ sha256: m[1]!, path: m[2]! }));
 
   it('lists every golden and the whole tiny model', () => {
-    assert.ok(listed.length >= 25, `${listed.length} files listed`);
+    assert.ok(listed.length >= 30, `${listed.length} files listed`);
     for (const name of [
       'pipeline-cases.json',
       'scheduler-cases.json',
       'rng-cases.json',
       'tokenizer-cases.json',
+      'prompt-weighting-cases.json',
+      'pipeline-cases-weighted.json',
       'tiny-sd/unet/model.onnx',
     ]) {
       assert.ok(

@@ -36,8 +36,8 @@ export class FakePipeline {
           height: parameters.height,
           rgb: new Uint8Array(parameters.width * parameters.height * 3),
         })),
-        prompt: { truncated: false, droppedText: '' },
-        negativePrompt: { truncated: false, droppedText: '' },
+        prompt: { tokenCount: 3, maxTokens: 225, chunkCount: 1, truncated: false, droppedText: '' },
+        negativePrompt: { tokenCount: 0, maxTokens: 225, chunkCount: 1, truncated: false, droppedText: '' },
       })),
       timings: {
         totalMs: encodeMs + denoiseMs + decodeMs,

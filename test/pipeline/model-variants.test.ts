@@ -102,6 +102,36 @@ describe('model layout variants', () => {
     });
   }
 
+  it('UNet with a fixed 77-token text axis: one-chunk prompts work unchanged, longer ones are refused with the way out', async () => {
+    const dir = variantFolder({ unet: 'fixedSequence' });
+    await withPipeline(dir, async (pipeline) => {
+      assert.equal(pipeline.describe().maxPromptChunks, 1);
+      const short = await pipeline.generate({ ...cfgJob, prompt: 'a (running:1.2) dog' }, nonSquare, { keepIntermediates: true });
+      const dynamic = await generate(tinyModelDir, { ...cfgJob, prompt: 'a (running:1.2) dog' });
+      assert.deepEqual(short.finalLatents, dynamic.finalLatents);
+      for (const [job, side] of [
+        [{ ...cfgJob, prompt: 'a dog BREAK a cat' }, 'prompt has 77 tokens in 2 chunks'],
+        [{ ...cfgJob, negativePrompt: Array(80).fill('blur').join(' ') }, 'negative prompt has 80 tokens in 2 chunks'],
+      ] as const) {
+        await assert.rejects(
+          pipeline.generate(job, nonSquare),
+          (e: unknown) =>
+            isUserError(e) &&
+            e.identifier === 'prompt.tooLongForModel' &&
+            e.message.includes('reads exactly 77 text tokens') &&
+            e.message.includes(side) &&
+            e.message.includes('optimum-cli export onnx'),
+        );
+      }
+      // Without guidance the negative prompt is not used, so its length does not matter.
+      await pipeline.generate(
+        { ...cfgJob, guidanceScale: 1, negativePrompt: Array(80).fill('blur').join(' ') },
+        { ...ddim, numInferenceSteps: 1 },
+      );
+    });
+    await withPipeline(tinyModelDir, async (pipeline) => assert.equal(pipeline.describe().maxPromptChunks, null));
+  });
+
   it('LCM-style UNet with timestep_cond: the guidance scale becomes an embedding and CFG is skipped', async () => {
     const dir = variantFolder({ unet: 'timestepCond' });
     const configPath = join(dir, 'unet', 'config.json');

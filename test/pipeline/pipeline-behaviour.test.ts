@@ -74,12 +74,63 @@ describe('pipeline behaviour', () => {
     }
   });
 
-  it('reports a prompt longer than 77 tokens and what was cut off', async () => {
+  it('reads prompts past 77 tokens in chunks and reports what lies beyond maxPromptTokens', async () => {
+    // 80 words of 2-3 tokens each: ~230 tokens.
     const words = Array.from({ length: 80 }, (_, i) => `word${i}`).join(' ');
-    const result = await pipeline.generate({ ...job, prompt: words }, { ...euler, numInferenceSteps: 1 });
-    assert.equal(result.prompt.truncated, true);
+    let sequence = 0;
+    const result = await pipeline.generate(
+      { ...job, prompt: words },
+      { ...euler, numInferenceSteps: 1 },
+      {
+        onPromptEncoded: (_embeddings, dims) => (sequence = dims[1]),
+      },
+    );
+    assert.equal(sequence, 3 * 77, 'three chunks, the default limit');
+    assert.deepEqual([result.prompt.truncated, result.prompt.maxTokens, result.prompt.chunkCount], [true, 225, 3]);
     assert.match(result.prompt.droppedText, /word 7 9$/, 'CLIP splits digits into their own tokens');
     assert.equal(result.negativePrompt.truncated, false);
+    const shorter = await pipeline.generate({ ...job, prompt: words, maxPromptTokens: 100 }, { ...euler, numInferenceSteps: 1 });
+    assert.deepEqual([shorter.prompt.chunkCount, shorter.prompt.tokenCount], [2, result.prompt.tokenCount]);
+    assert.ok(shorter.prompt.droppedText.length > result.prompt.droppedText.length);
+  });
+
+  it('batches jobs whose conditionings have equal chunk counts; each equals its solo run', async () => {
+    const long = Array.from({ length: 30 }, (_, i) => `(tree ${i}:1.1)`).join(', ');
+    const jobs: GenerationJob[] = [
+      { prompt: long, negativePrompt: 'blur', emphasis: 'no-norm', guidanceScale: 7.5, seed: 1, numImages: 1 },
+      // Two chunks through the negative prompt; the prompt side is padded with the empty chunk.
+      { prompt: 'a (red) fox', negativePrompt: `${long} BREAK`, guidanceScale: 5, seed: 2, numImages: 2 },
+    ];
+    assert.deepEqual(
+      jobs.map((j) => pipeline.conditioningChunks(j)),
+      [2, 2],
+    );
+    const batch = await pipeline.generateBatch(jobs, euler, { keepIntermediates: true });
+    for (const [j, alone] of jobs.entries()) {
+      const single = await pipeline.generate(alone, euler, { keepIntermediates: true });
+      assert.deepEqual(batch.jobs[j]!.finalLatents, single.finalLatents, `job ${j}: latents`);
+      assert.deepEqual(
+        batch.jobs[j]!.images.map((i) => i.rgb),
+        single.images.map((i) => i.rgb),
+        `job ${j}: images`,
+      );
+    }
+  });
+
+  it('refuses to batch jobs with different chunk counts (padding one would change its pictures)', async () => {
+    const short: GenerationJob = { ...job, prompt: 'a fox' };
+    const long: GenerationJob = { ...job, prompt: 'a fox BREAK snow' };
+    assert.deepEqual([pipeline.conditioningChunks(short), pipeline.conditioningChunks(long)], [1, 2]);
+    // Without guidance only the prompt counts: a long negative prompt is never encoded.
+    assert.equal(pipeline.conditioningChunks({ ...short, guidanceScale: 1, negativePrompt: 'x BREAK y BREAK z' }), 1);
+    await assert.rejects(pipeline.generateBatch([short, long], euler), /same length in chunks, got 1, 2/);
+  });
+
+  it('a weight Python cannot read is a user error naming it', async () => {
+    await assert.rejects(
+      pipeline.generate({ ...job, prompt: 'a (fox:1.2.3)' }, euler),
+      (e: unknown) => isUserError(e) && e.identifier === 'prompt.badWeight' && e.message.includes('`(fox:1.2.3)`'),
+    );
   });
 
   it('refuses sizes the model cannot take and strengths that leave no step, before any model call', async () => {

@@ -1,9 +1,10 @@
 import { UserError } from '../../errors.js';
 import type { ModelSession, TensorData } from '../model-session.js';
+import type { ChunkEncoder, ChunkEncoding } from '../prompt/prompt-encoder.js';
 import { expectRank, findInput, findOutput, floatTypeOf, readFloatOutput, timedRun, type ModelTiming } from './io.js';
 
 /** The CLIP text encoder graph: token ids in, `last_hidden_state` out (diffusers uses `text_encoder(ids)[0]`). */
-export class TextEncoder {
+export class TextEncoder implements ChunkEncoder {
   private readonly idsName: string;
   private readonly idsType: 'int32' | 'int64';
   private readonly outputName: string;
@@ -50,5 +51,11 @@ export class TextEncoder {
     }
     const dimsOut: [number, number, number] = [1, inputIds.length, hidden];
     return { data: readFloatOutput(this.session, outputs, this.outputName, dimsOut), dims: dimsOut };
+  }
+
+  /** One prompt chunk's `last_hidden_state` (Clip skip 1, as A1111's default and diffusers). */
+  async encodeChunk(ids: Int32Array, timing: ModelTiming): Promise<ChunkEncoding> {
+    const { data, dims } = await this.encode(ids, timing);
+    return { hiddenStates: data, hiddenSize: dims[2] };
   }
 }

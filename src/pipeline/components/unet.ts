@@ -44,6 +44,11 @@ export class Unet {
   private readonly timestepCondInput?: ModelIo;
   /** How the timestep is fed; reported by `info`. */
   readonly timestepLayout: TimestepLayout;
+  /**
+   * Length of the text sequence when the graph fixes it (an export that declared `encoder_hidden_states` as
+   * `[batch, 77, hidden]`), undefined when the axis is dynamic (optimum's and diffusers' exports).
+   */
+  readonly sequenceLength: number | undefined;
 
   /** Checks the graph's declared inputs and outputs; an unknown layout is a UserError naming the file. */
   constructor(private readonly session: ModelSession) {
@@ -60,6 +65,8 @@ export class Unet {
     expectRank(session, hidden, 3, 'text embeddings');
     this.hiddenName = hidden.name;
     this.hiddenType = floatTypeOf(session, hidden, 'text embeddings');
+    const sequence = hidden.shape?.[1];
+    this.sequenceLength = typeof sequence === 'number' && sequence > 0 ? sequence : undefined;
 
     const cond = session.inputs.find((io) => io.name === 'timestep_cond');
     if (cond) {

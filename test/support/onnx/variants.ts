@@ -106,6 +106,19 @@ export function unetTimestepBatch(source: string, target: string): void {
   });
 }
 
+/**
+ * UNet whose `encoder_hidden_states` declares a fixed text length (default 77), as exports traced without a
+ * dynamic sequence axis do. onnxruntime then refuses any other length.
+ */
+export function unetFixedSequence(source: string, target: string, options: { length?: number } = {}): void {
+  rewriteModelFile(source, target, (graph) => {
+    const hidden = requireInput(graph, 'encoder_hidden_states');
+    const dims = dimsOf(hidden);
+    if (dims === undefined || dims.length !== 3) throw new Error('encoder_hidden_states has no [batch, sequence, hidden] shape');
+    setTensorType(hidden, { dims: [dims[0], options.length ?? 77, dims[2]] });
+  });
+}
+
 /** UNet with float16 `sample`, `timestep`, `encoder_hidden_states` and `out_sample` (Casts at the boundary). */
 export function unetFloat16(source: string, target: string): void {
   float16Io(source, target, { inputs: ['sample', 'timestep', 'encoder_hidden_states'], outputs: ['out_sample'] });

@@ -1,0 +1,147 @@
+import { UserError } from '../errors.js';
+import type { ModelTiming } from './components/io.js';
+import { padWithEmptyChunks, type PromptEmbeddings, type PromptEncoder } from './prompt/prompt-encoder.js';
+import {
+  tokenizePrompt,
+  type EmphasisMode,
+  type PromptReport,
+  type PromptTokenizer,
+  type TokenizedPrompt,
+} from './prompt/tokenize-prompt.js';
+
+/** What the conditioning of one job depends on. */
+export interface PromptInputs {
+  readonly prompt: string;
+  /** Defaults to the empty string, as in diffusers. */
+  readonly negativePrompt?: string;
+  /** Defaults to `original`, A1111's default. */
+  readonly emphasis?: EmphasisMode;
+  /** Most A1111 tokens read per prompt; defaults to 225 (three chunks). */
+  readonly maxPromptTokens?: number;
+  /** Images of the job: its conditioning fills this many rows. */
+  readonly numImages: number;
+}
+
+/** How each of a job's prompts fared against the token limit. */
+export interface JobPromptReports {
+  readonly prompt: PromptReport;
+  readonly negativePrompt: PromptReport;
+}
+
+/** The text conditioning of a batch, laid out as the UNet's `encoder_hidden_states`. */
+export interface BatchConditioning {
+  /**
+   * `[rows, sequenceLength, hiddenSize]`: with classifier-free guidance the negative rows of every job, then the
+   * prompt rows (diffusers' `cat([negative, prompt])`); without, the prompt rows. Each job has `numImages` rows.
+   */
+  readonly embeddings: Float32Array;
+  readonly sequenceLength: number;
+  readonly hiddenSize: number;
+  /** Per job, in job order. */
+  readonly reports: readonly JobPromptReports[];
+}
+
+/**
+ * Step 3 of the pipeline, "encode input prompt", the AUTOMATIC1111 way: each prompt is read with its emphasis
+ * syntax into 77-token chunks, encoded chunk by chunk, and with classifier-free guidance the shorter of prompt and
+ * negative prompt is padded with the empty prompt's chunk.
+ */
+export class PromptConditioner {
+  /**
+   * @param fixedSequenceLength the UNet's text length when its graph fixes it (then only prompts of exactly that
+   *   many chunks can be used); undefined for a dynamic axis
+   * @param describeFixedLength where the fixed length comes from, for the refusal message
+   */
+  constructor(
+    private readonly tokenizer: PromptTokenizer,
+    private readonly encoder: PromptEncoder,
+    private readonly fixedSequenceLength: number | undefined,
+    private readonly describeFixedLength = 'the UNet graph',
+  ) {}
+
+  /** Tokens per chunk as the text encoder sees them (bos and eos included). */
+  get chunkSize(): number {
+    return this.tokenizer.modelMaxLength;
+  }
+
+  /** The job's prompt and negative prompt, read into chunks (nothing is encoded). */
+  read(job: PromptInputs): { prompt: TokenizedPrompt; negativePrompt: TokenizedPrompt } {
+    const options = {
+      ...(job.emphasis !== undefined ? { emphasis: job.emphasis } : {}),
+      ...(job.maxPromptTokens !== undefined ? { maxTokens: job.maxPromptTokens } : {}),
+    };
+    return {
+      prompt: tokenizePrompt(job.prompt, this.tokenizer, options),
+      negativePrompt: tokenizePrompt(job.negativePrompt ?? '', this.tokenizer, options),
+    };
+  }
+
+  /**
+   * Chunks in the job's UNet rows: the longer of prompt and negative prompt with guidance, the prompt's without.
+   * Only jobs with equal counts can share a UNet batch.
+   */
+  chunkCount(job: PromptInputs, doClassifierFreeGuidance: boolean): number {
+    const { prompt, negativePrompt } = this.read(job);
+    return doClassifierFreeGuidance ? Math.max(prompt.chunks.length, negativePrompt.chunks.length) : prompt.chunks.length;
+  }
+
+  /** Encodes every job's prompts (each distinct chunk once) and lays them out as {@link BatchConditioning}. */
+  async encode(jobs: readonly PromptInputs[], doClassifierFreeGuidance: boolean, timing: ModelTiming): Promise<BatchConditioning> {
+    const read = jobs.map((job) => this.read(job));
+    const chunkCounts = read.map(({ prompt, negativePrompt }) =>
+      doClassifierFreeGuidance ? Math.max(prompt.chunks.length, negativePrompt.chunks.length) : prompt.chunks.length,
+    );
+    if (this.fixedSequenceLength !== undefined) read.forEach((prompts, j) => this.checkFixedLength(prompts, chunkCounts[j]!));
+    if (chunkCounts.some((count) => count !== chunkCounts[0])) {
+      throw new Error(`jobs of one batch must have prompts of the same length in chunks, got ${chunkCounts.join(', ')}`);
+    }
+
+    const empty = tokenizePrompt('', this.tokenizer);
+    // Without guidance diffusers never encodes the negative prompt (it is still read, for the report).
+    const toEncode = doClassifierFreeGuidance ? [empty, ...read.flatMap((r) => [r.prompt, r.negativePrompt])] : read.map((r) => r.prompt);
+    const encoded = await this.encoder.encodeAll(toEncode, timing);
+    const emptyChunk = doClassifierFreeGuidance ? encoded.shift()! : undefined;
+
+    const sequenceLength = chunkCounts[0]! * this.chunkSize;
+    const padded = (embeddings: PromptEmbeddings) => (emptyChunk ? padWithEmptyChunks(embeddings, sequenceLength, emptyChunk) : embeddings);
+    const positive = jobs.map((_, j) => padded(encoded[doClassifierFreeGuidance ? 2 * j : j]!));
+    const negative = doClassifierFreeGuidance ? jobs.map((_, j) => padded(encoded[2 * j + 1]!)) : [];
+
+    const hiddenSize = positive[0]!.hiddenSize;
+    const rowSize = sequenceLength * hiddenSize;
+    const totalRows = jobs.reduce((sum, job) => sum + job.numImages, 0);
+    const embeddings = new Float32Array((doClassifierFreeGuidance ? 2 : 1) * totalRows * rowSize);
+    let row = 0;
+    const place = (list: readonly PromptEmbeddings[]) => {
+      jobs.forEach((job, j) => {
+        for (let k = 0; k < job.numImages; k++) embeddings.set(list[j]!.data, row++ * rowSize);
+      });
+    };
+    if (doClassifierFreeGuidance) place(negative);
+    place(positive);
+    return {
+      embeddings,
+      sequenceLength,
+      hiddenSize,
+      reports: read.map(({ prompt, negativePrompt }) => ({ prompt: prompt.report, negativePrompt: negativePrompt.report })),
+    };
+  }
+
+  private checkFixedLength(read: { prompt: TokenizedPrompt; negativePrompt: TokenizedPrompt }, chunkCount: number): void {
+    const fixed = this.fixedSequenceLength!;
+    if (chunkCount * this.chunkSize === fixed) return;
+    const side = read.prompt.chunks.length === chunkCount ? read.prompt : read.negativePrompt;
+    const which = side === read.prompt ? 'prompt' : 'negative prompt';
+    const rule =
+      fixed === this.chunkSize
+        ? `a prompt can have at most ${this.chunkSize - 2} tokens and no BREAK`
+        : `every prompt must fill exactly ${fixed / this.chunkSize} chunks of ${this.chunkSize - 2} tokens`;
+    throw new UserError(
+      'prompt.tooLongForModel',
+      `This model reads exactly ${fixed} text tokens (${this.describeFixedLength} fixes the sequence axis of \`encoder_hidden_states\` at ${fixed}), ` +
+        `so ${rule}; the ${which} has ${side.report.tokenCount} tokens in ${side.chunks.length} chunks. ` +
+        'Shorten it, or use a model exported with a dynamic sequence axis, which reads prompts of any length: ' +
+        '`optimum-cli export onnx --model <model> --task text-to-image <folder>` and diffusers’ `convert_stable_diffusion_checkpoint_to_onnx.py` both export one.',
+    );
+  }
+}
