@@ -3,7 +3,7 @@
  * process the bot uses. Prints medians of several runs; asserts nothing (timings depend on the machine).
  *
  *   node dist/bench/run.js [--runs N] [--sizes 128,256] [--steps 20] [--model DIR] [--soak-jobs 200]
- *                          [--sections generation,throughput,startup,soak | all]
+ *                          [--sections generation,prompts,throughput,startup,soak | all]
  */
 import { parseArgs } from 'node:util';
 import { isUserError } from '../src/errors.js';
@@ -12,12 +12,14 @@ import { tinyModelDir } from '../test/helpers/fixtures.js';
 import type { BenchOptions } from './common.js';
 import { generationSection } from './generation.js';
 import { machineLoad } from './proc-stats.js';
+import { promptLengthSection } from './prompt-length.js';
 import { soakSection } from './soak.js';
 import { startupSection } from './startup.js';
 import { throughputSection } from './throughput.js';
 
 const sectionRunners = {
   generation: generationSection,
+  prompts: promptLengthSection,
   throughput: throughputSection,
   startup: startupSection,
   soak: soakSection,
@@ -25,7 +27,7 @@ const sectionRunners = {
 type SectionName = keyof typeof sectionRunners;
 
 const usage = `Usage: npm run bench -- [--runs N] [--sizes 128,256] [--steps 20] [--model DIR] [--soak-jobs 200]
-                        [--sections generation,throughput,startup,soak | all]
+                        [--sections generation,prompts,throughput,startup,soak | all]
 
 Prints medians of several runs on the tiny fixture model (or --model DIR); see docs/benchmarks.md.`;
 
@@ -43,7 +45,7 @@ function parseCommandLine() {
         steps: { type: 'string', default: '20' },
         model: { type: 'string', default: tinyModelDir },
         'soak-jobs': { type: 'string', default: '200' },
-        sections: { type: 'string', default: 'generation' },
+        sections: { type: 'string', default: 'generation,prompts' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });

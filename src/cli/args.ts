@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UserError } from '../errors.js';
+import { emphasisModes, type EmphasisMode } from '../pipeline/prompt/index.js';
 
 /** Parsed command line of one sub-command. */
 export interface ParsedArgs {
@@ -35,4 +36,14 @@ export function numberOption(values: ParsedArgs['values'], name: string, kind: '
 export function stringOption(values: ParsedArgs['values'], name: string): string | undefined {
   const raw = values[name];
   return typeof raw === 'string' ? raw : undefined;
+}
+
+/** Reads an optional `--emphasis` option (`original`, `no-norm` or `off`). */
+export function emphasisOption(values: ParsedArgs['values']): EmphasisMode | undefined {
+  const raw = stringOption(values, 'emphasis');
+  if (raw === undefined) return undefined;
+  if (!(emphasisModes as readonly string[]).includes(raw)) {
+    throw new UserError('options.emphasis', `Expected \`--emphasis\` to be one of ${emphasisModes.join(', ')}, got \`${raw}\`.`);
+  }
+  return raw as EmphasisMode;
 }

@@ -11,7 +11,7 @@ import type { RngKind } from '../random/index.js';
 import { imageSide, resolveGenerationOptions, type EffectiveSettings } from '../settings/index.js';
 import type { JobSpec } from '../store/index.js';
 import { PipelineWorker } from '../worker/pipeline-worker.js';
-import { numberOption, parseCommandArgs, stringOption } from './args.js';
+import { emphasisOption, numberOption, parseCommandArgs, stringOption } from './args.js';
 import { StepProgressBar, type ProgressStream } from './progress-bar.js';
 import { ensureModelDir } from './model-location.js';
 import { OutputFiles } from './output-files.js';
@@ -30,11 +30,12 @@ const generationOptions = {
   count: { type: 'string' },
   out: { type: 'string' },
   device: { type: 'string' },
+  emphasis: { type: 'string' },
 } as const;
 
 /** Usage lines of the generation commands. */
 export const imagineUsage =
-  'latentcord imagine "<prompt>" [--model DIR] [--negative TEXT] [--seed N] [--steps N] [--guidance F] [--width N] [--height N] [--scheduler NAME] [--rng cpu|philox] [--count N] [--out FILE.png]';
+  'latentcord imagine "<prompt>" [--model DIR] [--negative TEXT] [--seed N] [--steps N] [--guidance F] [--width N] [--height N] [--scheduler NAME] [--rng cpu|philox] [--count N] [--emphasis original|no-norm|off] [--out FILE.png]';
 export const remixUsage = 'latentcord remix "<prompt>" --image FILE [--strength 0.7] [same options as imagine]';
 
 /** Where the CLI writes and how it talks to the user. */
@@ -55,6 +56,7 @@ export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readon
   );
   if (positionals.length !== 1) throw new UserError('cli.usage', `Expected one prompt in quotes.\n\nUsage: ${usage}`);
   const rng = (stringOption(values, 'rng') ?? 'cpu') as RngKind;
+  const emphasis = emphasisOption(values) ?? 'original';
   if (rng !== 'cpu' && rng !== 'philox') throw new UserError('options.rng', `Expected \`--rng\` to be cpu or philox, got \`${rng}\`.`);
 
   const imagePath = stringOption(values, 'image');
@@ -117,7 +119,9 @@ export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readon
     const spec: JobSpec = { kind, ...options, ...target, sourceImageUrl: null };
     const call = toPipelineBatch([{ job: spec, initImage }], rng);
     const bar = new StepProgressBar(io.stderr, kind);
-    const result = await worker.run(call.jobs, call.parameters, { onProgress: (p) => bar.update(p.step, p.totalSteps, p.elapsedMs) });
+    // The emphasis mode is a command-line choice, not (yet) part of the stored job.
+    const jobs = call.jobs.map((job) => ({ ...job, emphasis }));
+    const result = await worker.run(jobs, call.parameters, { onProgress: (p) => bar.update(p.step, p.totalSteps, p.elapsedMs) });
     bar.finish();
     const job = result.jobs[0]!;
     for (const [which, report] of [
@@ -130,7 +134,7 @@ export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readon
         );
     }
 
-    const pngs = await renderPngs(job.images, spec, { rng, modelName: info.description.name });
+    const pngs = await renderPngs(job.images, spec, { rng, modelName: info.description.name, emphasis });
     for (const [index, png] of pngs.entries()) io.stdout.write(`${await outputs.write(index, png)}\n`);
     const t = result.timings;
     io.stderr.write(

@@ -1,10 +1,23 @@
 import type { Config } from '../config/index.js';
+import { defaultMaxPromptTokens } from '../pipeline/prompt/index.js';
 import { onnxruntimeVersion, supportedBackends } from '../runtime/onnx-session.js';
 import { PipelineWorker } from '../worker/pipeline-worker.js';
 import { parseCommandArgs, stringOption } from './args.js';
 import type { CliIo } from './generate.js';
 import { runtimeOptionsFrom } from '../worker/runtime-options.js';
 import { resolveModelDir } from './runtime-config.js';
+
+/** What `info` says about the longest prompt the model reads. */
+function promptLengthLine(maxPromptChunks: number | null, modelMaxLength: number): string {
+  const chunk = modelMaxLength - 2;
+  if (maxPromptChunks === null) {
+    return `any number of ${chunk}-token chunks (the UNet's text axis is dynamic); ${defaultMaxPromptTokens} tokens read by default`;
+  }
+  return (
+    `at most ${maxPromptChunks * chunk} tokens (${maxPromptChunks} chunk${maxPromptChunks === 1 ? '' : 's'}): the UNet fixes ` +
+    `encoder_hidden_states at ${maxPromptChunks * modelMaxLength} tokens; a re-export with a dynamic sequence axis reads longer prompts`
+  );
+}
 
 /** Usage line of `info`. */
 export const infoUsage = 'latentcord info [--model DIR] [--device cpu|cuda] [--json]';
@@ -38,6 +51,7 @@ export async function runInfoCommand(argv: readonly string[], config: Config, io
       `model            ${d.name} (${d.dir})`,
       `precision        ${precision} (UNet ${d.unetFloatType}, VAE decoder ${d.vaeDecoderFloatType}, text encoder out ${d.textEncoderOutputType})`,
       `token ids        ${d.textEncoderIdsType}, ${d.modelMaxLength} tokens, pad id ${d.padToken}`,
+      `prompt length    ${promptLengthLine(d.maxPromptChunks, d.modelMaxLength)}`,
       `timestep         ${d.timestep.type} ${d.timestep.shape === 'scalar' ? 'scalar' : d.timestep.shape === 'single' ? '[1]' : '[batch]'}`,
       `model kind       ${d.profile.kind} (${d.profile.reason})${d.profile.recommended ? ` → defaults ${d.profile.recommended.steps} steps, guidance ${d.profile.recommended.guidance}, ${d.profile.recommended.scheduler}` : ''}`,
       `guidance         ${d.timestepCondDim !== undefined ? `embedded (LCM, timestep_cond ${d.timestepCondDim})` : 'classifier-free'}`,

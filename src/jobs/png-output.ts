@@ -1,5 +1,5 @@
 import { encodePng, formatInfotext } from '../image/index.js';
-import type { GeneratedImage } from '../pipeline/stable-diffusion.js';
+import type { EmphasisMode, GeneratedImage } from '../pipeline/stable-diffusion.js';
 import type { RngKind } from '../random/index.js';
 import { schedulerLabelOrName } from '../schedulers/index.js';
 import type { JobSpec } from '../store/index.js';
@@ -8,6 +8,21 @@ import type { JobSpec } from '../store/index.js';
 export interface OutputContext {
   readonly rng: RngKind;
   readonly modelName: string;
+  /** How brackets were read; `original` (A1111's default) when absent. */
+  readonly emphasis?: EmphasisMode;
+}
+
+/** A1111's names of the emphasis modes (its "Emphasis mode" option and infotext key). */
+const a1111EmphasisNames: Record<EmphasisMode, string> = { original: 'Original', 'no-norm': 'No norm', off: 'None' };
+
+/**
+ * A1111 records a non-default emphasis mode, and only when a prompt has a bracket it could apply to, so that
+ * PNG Info restores the mode the picture needs (`modules/sd_hijack_clip.py`).
+ */
+function emphasisEntry(job: JobSpec, output: OutputContext): { Emphasis?: string } {
+  const emphasis = output.emphasis ?? 'original';
+  const bracketed = [job.prompt, job.negativePrompt].some((text) => text.includes('(') || text.includes('['));
+  return emphasis !== 'original' && bracketed ? { Emphasis: a1111EmphasisNames[emphasis] } : {};
 }
 
 /**
@@ -33,6 +48,7 @@ export function infotextFor(
     model: output.modelName,
     ...(job.kind === 'remix' ? { denoisingStrength: job.strength } : {}),
     extra: {
+      ...emphasisEntry(job, output),
       RNG: output.rng === 'cpu' ? 'CPU' : 'NV',
       ...(count > 1 ? { 'Batch size': count, 'Batch pos': index } : {}),
     },

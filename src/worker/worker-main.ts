@@ -5,7 +5,15 @@
  * while a native call runs (terminating it aborts the whole program) and a native crash takes its host
  * down; a process can be killed and replaced. One generation at a time.
  */
-import type { BatchResult } from '../pipeline/stable-diffusion.js';
+import type {
+  BatchParameters,
+  BatchResult,
+  GenerationHooks,
+  GenerationJob,
+  GenerationTimings,
+  JobResult,
+  StableDiffusionPipeline,
+} from '../pipeline/stable-diffusion.js';
 import { loadEngine, type Engine } from './load-engine.js';
 import type { FromWorker, ToWorker, WorkerStartData } from './protocol.js';
 import { serializeError } from './serialize-error.js';
@@ -61,7 +69,7 @@ const progressIntervalMs = 250;
 async function generate(engine: Engine, message: Extract<ToWorker, { type: 'generate' }>, cancelled: Set<number>): Promise<void> {
   let lastProgressSent = 0;
   try {
-    const result: BatchResult = await engine.pipeline.generateBatch(message.jobs, message.parameters, {
+    const result: BatchResult = await generateInGroups(engine.pipeline, message.jobs, message.parameters, {
       signal: {
         get aborted() {
           return cancelled.has(message.id);
@@ -85,6 +93,67 @@ async function generate(engine: Engine, message: Extract<ToWorker, { type: 'gene
   } finally {
     cancelled.delete(message.id);
   }
+}
+
+/**
+ * Runs a batch, split into UNet batches of jobs whose conditionings have equal chunk counts: padding one job's
+ * prompt to another's length would change its pictures. The queue forms batches of equal counts already; this keeps
+ * the promise (every job gets its solo pictures) whatever it is sent. Progress counts the steps of all groups.
+ */
+async function generateInGroups(
+  pipeline: StableDiffusionPipeline,
+  jobs: readonly GenerationJob[],
+  parameters: BatchParameters,
+  hooks: GenerationHooks,
+): Promise<BatchResult> {
+  const groups = new Map<number, number[]>();
+  jobs.forEach((job, index) => {
+    const chunks = pipeline.conditioningChunks(job);
+    groups.set(chunks, [...(groups.get(chunks) ?? []), index]);
+  });
+  if (groups.size <= 1) return pipeline.generateBatch(jobs, parameters, hooks);
+
+  const results: JobResult[] = [];
+  const timings: GenerationTimings[] = [];
+  let stepsBefore = 0;
+  let elapsedBefore = 0;
+  for (const [groupIndex, indices] of [...groups.values()].entries()) {
+    const batch = await pipeline.generateBatch(
+      indices.map((i) => jobs[i]!),
+      parameters,
+      {
+        ...hooks,
+        onProgress: (progress) =>
+          hooks.onProgress?.({
+            step: stepsBefore + progress.step,
+            // Later groups run as many steps as the first: all share the parameters.
+            totalSteps: progress.totalSteps * groups.size,
+            elapsedMs: elapsedBefore + progress.elapsedMs,
+          }),
+      },
+    );
+    indices.forEach((jobIndex, k) => (results[jobIndex] = batch.jobs[k]!));
+    timings.push(batch.timings);
+    stepsBefore = (groupIndex + 1) * batch.timings.steps;
+    elapsedBefore += batch.timings.totalMs;
+  }
+  return { jobs: results, timings: sumTimings(timings) };
+}
+
+/** The timings of groups run one after another (the step overhead is the steps-weighted mean of their medians). */
+function sumTimings(parts: readonly GenerationTimings[]): GenerationTimings {
+  const sum = (key: keyof GenerationTimings) => parts.reduce((total, part) => total + part[key], 0);
+  const steps = sum('steps');
+  return {
+    totalMs: sum('totalMs'),
+    encodeMs: sum('encodeMs'),
+    denoiseMs: sum('denoiseMs'),
+    decodeMs: sum('decodeMs'),
+    steps,
+    unetMs: sum('unetMs'),
+    stepOverheadMs: steps > 0 ? parts.reduce((total, part) => total + part.stepOverheadMs * part.steps, 0) / steps : 0,
+    modelMs: sum('modelMs'),
+  };
 }
 
 let engine: Promise<Engine | undefined> | undefined;

@@ -5,10 +5,36 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import sharp from 'sharp';
 import { readPngText } from '../../src/image/index.js';
 import { fixturePath, loadJsonFixture, repoRoot, tinyModelDir } from '../helpers/fixtures.js';
 
 const run = promisify(execFile);
+
+interface WeightedCase {
+  id: string;
+  params: {
+    prompt: string;
+    negative_prompt: string;
+    num_inference_steps: number;
+    guidance_scale: number;
+    width: number;
+    height: number;
+    seed: number;
+    strength?: number;
+  };
+  output_png: string;
+}
+
+/** A PNG's pixels as RGB bytes (sharp's file loaders are blocked in this process: read the bytes first). */
+async function rgbOf(png: Buffer | string): Promise<Uint8Array> {
+  return new Uint8Array(
+    await sharp(typeof png === 'string' ? await readFile(png) : png)
+      .removeAlpha()
+      .raw()
+      .toBuffer(),
+  );
+}
 const cli = join(repoRoot, 'dist', 'cli.js');
 
 /** Runs the real CLI as a child process (not a TTY), without the user's environment leaking in. */
@@ -38,6 +64,67 @@ describe('latentcord CLI', () => {
     assert.equal(code, 0);
     assert.deepEqual(JSON.parse(stdout), golden.input_ids);
   });
+
+  it('tokenize --chunks prints the chunks, multipliers and token count exactly as A1111 forms them', async () => {
+    const cases = loadJsonFixture<{
+      cases: { id: string; prompt: string; token_count: number; chunks: { tokens: number[]; multipliers: number[] }[] }[];
+    }>('prompt-weighting-cases.json').cases;
+    for (const id of ['A15-100-tokens-commas', 'A16-194-tokens-commas', 'A18-emoji-non-ascii', 'A21-leading-trailing-break']) {
+      const golden = cases.find((c) => c.id === id)!;
+      const { code, stdout, stderr } = await latentcord(['tokenize', golden.prompt, '--chunks'], dir);
+      assert.equal(code, 0, stderr);
+      assert.deepEqual(JSON.parse(stdout), {
+        tokenCount: golden.token_count,
+        chunks: golden.chunks.map((chunk) => ({ ids: chunk.tokens, multipliers: chunk.multipliers })),
+      });
+      assert.equal(stderr, '', 'under the default limit');
+    }
+    const literal = await latentcord(['tokenize', 'a (red:1.5) fox', '--chunks', '--emphasis', 'off'], dir);
+    const plain = await latentcord(['tokenize', 'a (red:1.5) fox'], dir);
+    const chunked = JSON.parse(literal.stdout);
+    assert.deepEqual(chunked.chunks[0].ids, JSON.parse(plain.stdout), 'off reads the text as diffusers does');
+    assert.ok(chunked.chunks[0].multipliers.every((m: number) => m === 1));
+    const long = await latentcord(['tokenize', Array(230).fill('cat').join(' '), '--chunks'], dir);
+    assert.equal(JSON.parse(long.stdout).chunks.length, 4, 'the whole prompt');
+    assert.match(long.stderr, /^note: 230 tokens; latentcord reads 225 by default \(3 chunks\) and ignores: "cat cat cat cat cat"$/m);
+    const bad = await latentcord(['tokenize', 'x', '--chunks', '--emphasis', 'strong'], dir);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /Expected `--emphasis` to be one of original, no-norm, off, got `strong`/);
+  });
+
+  for (const [id, extra] of [
+    ['A7-weighted-long-euler-cfg', ['--scheduler', 'euler', '--emphasis', 'no-norm']],
+    ['A8-weighted-both-dpmpp2m-karras', ['--scheduler', 'dpmpp-2m-karras', '--emphasis', 'no-norm']],
+    ['A9-long-img2img-ddim', ['--scheduler', 'ddim', '--image', fixturePath('img2img-input-A.png')]],
+  ] as const) {
+    it(`${id}: imagine/remix with the weighted prompts give diffusers' picture and keep the prompts verbatim`, async () => {
+      const golden = loadJsonFixture<{ cases: WeightedCase[] }>('pipeline-cases-weighted.json').cases.find((c) => c.id === id)!;
+      const p = golden.params;
+      const kind = p.strength !== undefined ? 'remix' : 'imagine';
+      const args = [kind, p.prompt, '--negative', p.negative_prompt, '--steps', String(p.num_inference_steps)];
+      args.push('--guidance', String(p.guidance_scale), '--seed', String(p.seed), '--out', `${id}.png`, ...extra);
+      if (kind === 'imagine') args.push('--width', String(p.width), '--height', String(p.height));
+      else args.push('--strength', String(p.strength));
+      const { code, stderr } = await latentcord(args, dir);
+      assert.equal(code, 0, stderr);
+      const png = await readFile(join(dir, `${id}.png`));
+      const [actual, expected] = await Promise.all([rgbOf(png), rgbOf(fixturePath(golden.output_png))]);
+      let worst = 0;
+      let total = 0;
+      for (let i = 0; i < expected!.length; i++) {
+        const d = Math.abs(actual![i]! - expected![i]!);
+        worst = Math.max(worst, d);
+        total += d;
+      }
+      assert.ok(worst <= 1 && total / expected!.length <= 2e-3, `PNG differs: max ${worst}, mean ${total / expected!.length}`);
+      const parameters = readPngText(png)['parameters']!;
+      const lines = parameters.split('\n');
+      assert.equal(lines[0], p.prompt, 'the prompt verbatim, brackets and weights included');
+      assert.equal(lines[1], p.negative_prompt ? `Negative prompt: ${p.negative_prompt}` : lines[1]);
+      if (extra.includes('no-norm')) assert.match(parameters, /, RNG: CPU, Emphasis: No norm$/);
+      else assert.doesNotMatch(parameters, /Emphasis/, 'the default mode is not recorded');
+    });
+  }
 
   it('imagine writes x-1.png and x-2.png with A1111 parameters and plain progress lines off a terminal', async () => {
     const { code, stdout, stderr } = await latentcord(

@@ -31,6 +31,7 @@ import {
   unetRenamedInput,
   unetTimestepBatch,
   unetTimestepCond,
+  unetFixedSequence,
   unetTimestepFloat16,
   unetTimestepInt64,
   unetTimestepScalar,
@@ -235,6 +236,25 @@ test('UNet with a scalar float32 timestep: declared rank 0, output identical', a
     });
     const outputs = await session.run(unetFeeds(float32Tensor([946.4210815429688], [])));
     assertSameValues(outputOf(outputs, 'out_sample'), same(outputOf(expected, 'out_sample')), 'out_sample');
+  });
+});
+
+test('UNet with a fixed 77-token text axis: declared [batch, 77, 32], output identical, other lengths refused', async (t) => {
+  const path = build(t, 'unet-fixed-sequence', unetFixedSequence, original.unet);
+  const expected = await reference(original.unet, unetFeeds(float32Tensor([999], [1])));
+  await withSession(path, async (session) => {
+    const [sample, timestep] = unetInputs({ name: 'timestep', type: 'float32', shape: ['timestep_batch'] });
+    assert.deepEqual(describeSession(session), {
+      inputs: [sample!, timestep!, { name: 'encoder_hidden_states', type: 'float32', shape: ['batch', 77, 32] }],
+      outputs: unetOutputs(),
+    });
+    const outputs = await session.run(unetFeeds(float32Tensor([999], [1])));
+    assertSameValues(outputOf(outputs, 'out_sample'), same(outputOf(expected, 'out_sample')), 'out_sample');
+    const longer = {
+      ...unetFeeds(float32Tensor([999], [1])),
+      encoder_hidden_states: float32Tensor(seededValues(2 * 154 * 32, 15), [2, 154, 32]),
+    };
+    await assert.rejects(session.run(longer), /dimension|shape|Expected: 77/i, 'a 154-token text is refused');
   });
 });
 

@@ -39,6 +39,31 @@ describe('PipelineWorker (pipeline in a child process)', () => {
     assert.ok(result.timings.unetMs > 0 && result.timings.unetMs <= result.timings.denoiseMs);
   });
 
+  it('splits a batch whose prompts differ in chunk count into UNet batches; every job still gets its solo pictures', async () => {
+    const jobs: GenerationJob[] = [
+      { ...job, prompt: 'a red fox BREAK deep snow', seed: 1 },
+      { ...job, prompt: 'a (red:1.3) fox', seed: 2, numImages: 2 },
+      { ...job, prompt: 'a blue fox BREAK ice', seed: 3 },
+    ];
+    const steps: number[] = [];
+    const batch = await worker.run(jobs, parameters, { onProgress: (p) => steps.push(p.step) });
+    assert.equal(steps.at(-1), 16, 'two groups of 8 steps, counted together');
+    assert.ok(
+      steps.every((step, i) => i === 0 || step > steps[i - 1]!),
+      `increasing: ${steps.join(',')}`,
+    );
+    assert.equal(batch.timings.steps, 16);
+    for (const [j, alone] of jobs.entries()) {
+      const single = await worker.run([alone], parameters);
+      assert.deepEqual(
+        batch.jobs[j]!.images.map((i) => i.rgb),
+        single.jobs[0]!.images.map((i) => i.rgb),
+        `job ${j}`,
+      );
+      assert.equal(batch.jobs[j]!.prompt.chunkCount, alone.prompt.includes('BREAK') ? 2 : 1);
+    }
+  });
+
   it('gives the same image as an identical earlier run (deterministic across the process boundary)', async () => {
     const a = await worker.run([job], parameters);
     const b = await worker.run([job], parameters);

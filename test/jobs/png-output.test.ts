@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseInfotext } from '../../src/image/index.js';
+import { infotextFor, type OutputContext } from '../../src/jobs/png-output.js';
+import type { EmphasisMode } from '../../src/pipeline/stable-diffusion.js';
+import type { JobSpec } from '../../src/store/index.js';
+
+const base: JobSpec = {
+  kind: 'imagine',
+  prompt: '(masterpiece:1.2), a [red] fox BREAK snow',
+  negativePrompt: '(worst quality:1.4)',
+  steps: 20,
+  guidance: 7,
+  width: 64,
+  height: 64,
+  scheduler: 'euler',
+  count: 1,
+  seed: '42',
+  strength: 0.7,
+  sourceImageUrl: null,
+};
+const image = { width: 64, height: 64 };
+const output = (emphasis?: EmphasisMode): OutputContext => ({ rng: 'cpu', modelName: 'tiny-sd', ...(emphasis ? { emphasis } : {}) });
+
+describe('PNG parameters and emphasis', () => {
+  it('keeps weighted prompts verbatim, so PNG Info reads them back unchanged', () => {
+    const parsed = parseInfotext(infotextFor(base, output(), image, 0, 1));
+    assert.equal(parsed.prompt, base.prompt);
+    assert.equal(parsed.negativePrompt, base.negativePrompt);
+    assert.equal(parsed.extra['Emphasis'], undefined, "A1111's default mode is not written");
+  });
+
+  it("records a non-default mode under A1111's name when a prompt has a bracket, as A1111 does", () => {
+    assert.equal(parseInfotext(infotextFor(base, output('no-norm'), image, 0, 1)).extra['Emphasis'], 'No norm');
+    assert.equal(parseInfotext(infotextFor(base, output('off'), image, 0, 1)).extra['Emphasis'], 'None');
+    assert.match(infotextFor(base, output('no-norm'), image, 0, 1), /, RNG: CPU, Emphasis: No norm$/);
+    const plain = { ...base, prompt: 'a fox BREAK snow', negativePrompt: 'blur' };
+    assert.doesNotMatch(infotextFor(plain, output('no-norm'), image, 0, 1), /Emphasis/, 'nothing to weight: the mode does not matter');
+    assert.match(
+      infotextFor({ ...plain, negativePrompt: '[blur]' }, output('no-norm'), image, 0, 1),
+      /Emphasis: No norm/,
+      'a bracket in the negative prompt counts',
+    );
+  });
+});
