@@ -2,11 +2,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
-import { openStore } from '../../src/store/index.js';
 import type { ApiAttachment, ApiChannel, ApiMessage } from '../fake-discord/api-types.js';
 import type { InteractionHandle, InteractionStep } from '../fake-discord/index.js';
 import { startBotWorld, type BotWorld } from './bot-world.js';
@@ -53,14 +51,12 @@ async function refusalIdentifier(world: BotWorld, handle: InteractionHandle): Pr
   return String(line['identifier']);
 }
 
-/** Jobs the bot stored so far (any status). */
+/**
+ * Jobs the bot stored so far (any status). A count over all jobs, but one only a new request moves (a job is
+ * stored as its request is taken), and every request of this file is answered before the next is sent.
+ */
 function storedJobs(world: BotWorld): number {
-  const store = openStore(join(world.dataDir, 'data'));
-  try {
-    return Object.values(store.countJobsByStatus()).reduce((sum, n) => sum + n, 0);
-  } finally {
-    store.close();
-  }
+  return Object.values(world.jobCounts()).reduce((sum, n) => sum + n, 0);
 }
 
 /** A finished result (attachments) or failure (❌) in the interaction's original message. */

@@ -28,7 +28,7 @@ export interface BotProcess {
   readonly output: string[];
   /** Parsed JSON log lines. */
   readonly logs: LogLine[];
-  /** Resolves with the exit code (or signal) once the process ended. */
+  /** Resolves with the exit code (or signal) once the process ended (its last lines may still be in the pipe: use waitForLog). */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /**
    * Waits for a log line matching the predicate (already logged or still to come). `timeoutMs` is the budget
@@ -155,6 +155,11 @@ function spawnBot(env: Record<string, string>): BotProcess {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
+  // 'exit' can come before the last lines were read from the pipes; 'close' comes after them. (A pipeline
+  // process that outlives a killed bot holds the pipes open, and then 'close' waits for it too.)
+  const drained = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal })),
+  );
   return {
     process: child,
     output,
@@ -171,7 +176,7 @@ function spawnBot(env: Record<string, string>): BotProcess {
           reject(new Error(`no bot log line matched within ${timeoutMs} ms; last lines:\n${output.slice(-15).join('\n')}`));
         }, timeoutMs);
         waiters.add(waiter);
-        void exited.then(({ code, signal }) => {
+        void drained.then(({ code, signal }) => {
           if (waiters.delete(waiter)) {
             clearTimeout(timer);
             reject(

@@ -189,19 +189,22 @@ describe('the queue end to end (real bot process, fake Discord, tiny model)', ()
     const batched = await Promise.all(handles.map(resultOf));
     await resultOf(blocker);
     const ids = batched.map(jobIdOf);
-    const batchLine = world.bot.logs.find(
-      (line) => line.msg === 'batch generated' && Array.isArray(line['jobs']) && ids.every((id) => (line['jobs'] as string[]).includes(id)),
+    // The log line comes through a pipe, the result through a socket: wait for the line rather than look once.
+    const batchLine = await world.bot.waitForLog(
+      (line) => line.msg === 'batch generated' && Array.isArray(line['jobs']) && (line['jobs'] as string[]).some((id) => ids.includes(id)),
+      10_000,
     );
-    assert.ok(batchLine, 'the three jobs ran as one UNet batch');
+    assert.deepEqual([...(batchLine['jobs'] as string[])].sort(), [...ids].sort(), 'the three jobs ran as one UNet batch');
     assert.equal(batchLine['images'], 4);
 
     for (const [i, { user, options }] of jobs.entries()) {
       const alone = await resultOf(imagine(user, options));
       const aloneIds = jobIdOf(alone);
-      const aloneLine = world.bot.logs.find(
+      const aloneLine = await world.bot.waitForLog(
         (line) => line.msg === 'batch generated' && Array.isArray(line['jobs']) && (line['jobs'] as string[]).includes(aloneIds),
+        10_000,
       );
-      assert.deepEqual(aloneLine?.['jobs'], [aloneIds], 'ran alone');
+      assert.deepEqual(aloneLine['jobs'], [aloneIds], 'ran alone');
       const together = attachmentsOf(world.discord, batched[i]!);
       const solo = attachmentsOf(world.discord, alone);
       assert.equal(together.length, solo.length);

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { Events, GatewayIntentBits, type Message } from 'discord.js';
 import { FakeDiscord } from './fake-discord.js';
 import { deferred, sleep, startBotFixture } from './harness.js';
+import { scaled } from '../helpers/time-scale.js';
 import { RawGatewayClient } from './raw-gateway-client.js';
 
 const GUILDS = 1 << 0;
@@ -382,7 +383,8 @@ describe('fake Discord gateway protocol (raw socket)', () => {
   });
 
   it('a client that stops heartbeating is closed with 4009 when zombie detection is on', async () => {
-    const discord = await FakeDiscord.start({ heartbeatIntervalMs: 50, zombieAfterIntervals: 2 });
+    // Two intervals must outlast HELLO → IDENTIFY → READY, however busy the machine.
+    const discord = await FakeDiscord.start({ heartbeatIntervalMs: scaled(500), zombieAfterIntervals: 2 });
     const client = await RawGatewayClient.connect(discord.gatewayUrl + '/');
     try {
       await client.next();

@@ -105,7 +105,9 @@ describe('fake Discord REST with a real discord.js client', () => {
   it('429 from an unannounced bucket: discord.js waits retry_after, retries, and every message arrives in order', async () => {
     const f = await startBotFixture();
     try {
-      f.discord.setRateLimits([{ route: 'POST /channels/:channelId/messages', limit: 2, windowMs: 300, announce: false }]);
+      // A window long enough that the third message arrives within it however busy the machine (the client
+      // waits a whole second anyway: Retry-After is in whole seconds).
+      f.discord.setRateLimits([{ route: 'POST /channels/:channelId/messages', limit: 2, windowMs: 1000, announce: false }]);
       const channel = await textChannel(f.client, f.channel.id);
       const sent = await Promise.all(['m1', 'm2', 'm3', 'm4', 'm5'].map((content) => channel.send(content)));
       assert.deepEqual(
@@ -152,7 +154,8 @@ describe('fake Discord REST with a real discord.js client', () => {
   it('announced bucket: discord.js reads X-RateLimit-* and queues before Discord has to answer 429', async () => {
     const f = await startBotFixture();
     try {
-      f.discord.setRateLimits([{ route: 'POST /channels/:channelId/messages', limit: 2, windowMs: 300 }]);
+      // Long enough that the client still has to wait when it sends the third, however busy the machine.
+      f.discord.setRateLimits([{ route: 'POST /channels/:channelId/messages', limit: 2, windowMs: 1000 }]);
       const limited: string[] = [];
       f.client.rest.on('rateLimited', (info) => limited.push(info.route));
       const channel = await textChannel(f.client, f.channel.id);

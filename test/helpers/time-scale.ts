@@ -42,20 +42,21 @@ export interface PollOptions {
 }
 
 /**
- * Polls `check` until it returns a value other than `undefined`, `null` or `false`, and resolves with that
- * value: for state that announces nothing (a row in the bot's SQLite file, a process in /proc). Rejects
+ * Polls `check` (which may be async) until it returns a value other than `undefined`, `null` or `false`, and
+ * resolves with that value: for state that announces nothing (a row in the bot's SQLite file, a process in
+ * /proc, an HTTP endpoint). Rejects
  * naming `what` (a function is asked then, so it can describe the state it ended in) once the stretched
  * budget is spent.
  */
 export async function waitFor<T>(
-  check: () => T | undefined | null | false,
+  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
   what: string | (() => string),
   options: PollOptions = {},
 ): Promise<T> {
   const budget = scaled(options.timeoutMs ?? 15_000);
   const deadline = Date.now() + budget;
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value !== undefined && value !== null && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${budget} ms waiting until ${typeof what === 'string' ? what : what()}`);
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 25));

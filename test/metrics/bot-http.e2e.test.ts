@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ApiMessage } from '../fake-discord/api-types.js';
 import { startBotWorld, type BotWorld, type LogLine } from '../bot/bot-world.js';
+import { waitFor } from '../helpers/time-scale.js';
 import { httpRequest, sampleValue } from './http-client.js';
 
 const stages = ['queueWait', 'encode', 'denoise', 'decode', 'png', 'upload'] as const;
@@ -168,12 +168,11 @@ describe('HTTP endpoint of the real bot process (LATENTCORD_HTTP_PORT=0)', { ski
     process.kill(crashing, 'SIGKILL');
     await world.bot.waitForLog((line) => line.msg === 'pipeline process restarted');
     // The log line is written off the main thread and can arrive while the bot is still forking.
-    let replacement: number | undefined;
-    for (let attempt = 0; attempt < 200 && replacement === undefined; attempt++) {
-      replacement = pipelineChildren(botPid).find((pid) => pid !== crashing);
-      if (replacement === undefined) await sleep(10);
-    }
-    assert.ok(replacement, 'a new pipeline process was started');
+    const replacement = await waitFor(
+      () => pipelineChildren(botPid).find((pid) => pid !== crashing),
+      'a new pipeline process was started',
+      { intervalMs: 5 },
+    );
     // Hold the replacement before it finishes loading (that takes seconds), so the restart is observable.
     process.kill(replacement, 'SIGSTOP');
     try {
@@ -191,11 +190,16 @@ describe('HTTP endpoint of the real bot process (LATENTCORD_HTTP_PORT=0)', { ski
     const reply = await resultOf(handle);
     assert.match(reply.content, /^❌/);
 
-    let health = await httpRequest(url, { path: '/healthz' });
-    for (let attempt = 0; attempt < 240 && health.status !== 200; attempt++) {
-      await sleep(250);
-      health = await httpRequest(url, { path: '/healthz' });
-    }
+    let last = '';
+    const health = await waitFor(
+      async () => {
+        const answer = await httpRequest(url, { path: '/healthz' });
+        last = `${answer.status} ${answer.body}`;
+        return answer.status === 200 && answer;
+      },
+      () => `/healthz answers 200 again (last: ${last})`,
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
     assert.equal(health.status, 200, health.body);
     assert.deepEqual(JSON.parse(health.body).pipeline, { ready: true, restarts: 1 });
     const text = (await httpRequest(url, { path: '/metrics' })).body;

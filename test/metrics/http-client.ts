@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { scaled } from '../helpers/time-scale.js';
 
 /** A finished HTTP exchange. */
 export interface HttpAnswer {
@@ -11,7 +12,7 @@ export interface HttpAnswer {
 export function httpRequest(url: string, options: { method?: string; path?: string } = {}): Promise<HttpAnswer> {
   const target = new URL(options.path ?? '/', url);
   return new Promise((resolve, reject) => {
-    const req = request(target, { method: options.method ?? 'GET', agent: false, timeout: 10_000 }, (res) => {
+    const req = request(target, { method: options.method ?? 'GET', agent: false, timeout: scaled(10_000) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
