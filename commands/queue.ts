@@ -1,7 +1,11 @@
 import { MessageFlags, SlashCommandBuilder } from 'discord.js';
 import type { SlashCommandModule } from '../src/bot/command-module.js';
-import { roughDuration, shownPrompt } from '../src/bot/messages.js';
+import { fitLines, quote, type MessagePart } from '../src/bot/discord-text.js';
+import { roughDuration } from '../src/bot/messages.js';
 import type { JobRecord } from '../src/store/index.js';
+
+/** Waiting jobs listed one by one; the rest are counted. */
+const listedWaiting = 15;
 
 /** `/queue`: what is running and waiting, for anyone. */
 export const queue: SlashCommandModule = {
@@ -10,22 +14,29 @@ export const queue: SlashCommandModule = {
 
   async execute(interaction, context) {
     const { running, waiting } = context.jobs.snapshot();
-    const describe = (record: JobRecord) => {
-      const here = record.guildId === interaction.guildId;
-      // Other servers' prompts stay private; only the fact that something is waiting is shown.
-      return here ? `<@${record.userId}> — ${shownPrompt(record.prompt, 80)}` : '(another server)';
+    // Prompts stay where they were written: other servers' and other people's direct messages show only
+    // that something is there.
+    const describe = (record: JobRecord): MessagePart[] => {
+      const visible = record.guildId === interaction.guildId && (record.guildId !== null || record.userId === interaction.user.id);
+      if (visible) return [`<@${record.userId}> — `, quote(record.prompt, 80)];
+      return [record.guildId === null ? '(a direct message)' : '(another server)'];
     };
-    const lines: string[] = [];
-    lines.push(running.length > 0 ? `🎨 **Drawing:** ${running.map(describe).join('; ')}` : '🎨 Nothing is being drawn right now.');
+    const lines: (MessagePart | MessagePart[])[] = [];
+    lines.push(
+      running.length > 0
+        ? ['🎨 **Drawing:** ', ...running.flatMap((record, i) => [...(i > 0 ? ['; '] : []), ...describe(record)])]
+        : '🎨 Nothing is being drawn right now.',
+    );
     if (waiting.length > 0) {
       lines.push(`⏳ **Waiting (${waiting.length}):**`);
-      waiting.slice(0, 15).forEach(({ record, expectedWaitMs }, i) => {
-        lines.push(`${i + 1}. ${describe(record)}${expectedWaitMs !== undefined ? ` · about ${roughDuration(expectedWaitMs)}` : ''}`);
+      waiting.slice(0, listedWaiting).forEach(({ record, expectedWaitMs }, i) => {
+        const wait = expectedWaitMs !== undefined ? ` · about ${roughDuration(expectedWaitMs)}` : '';
+        lines.push([`${i + 1}. `, ...describe(record), wait]);
       });
-      if (waiting.length > 15) lines.push(`… and ${waiting.length - 15} more`);
+      if (waiting.length > listedWaiting) lines.push(`… and ${waiting.length - listedWaiting} more`);
     } else {
       lines.push('⏳ The queue is empty.');
     }
-    await interaction.reply({ content: lines.join('\n'), flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+    await interaction.reply({ content: fitLines(lines), flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
   },
 };

@@ -1,6 +1,7 @@
 import { MessageFlags, PermissionFlagsBits, SlashCommandBuilder } from 'discord.js';
 import type { SlashCommandModule } from '../src/bot/command-module.js';
 import { settingsFor } from '../src/bot/context.js';
+import { fitLines, fitMessage, quote, type MessagePart } from '../src/bot/discord-text.js';
 import { UserError } from '../src/errors.js';
 import {
   describeSetting,
@@ -80,7 +81,7 @@ export const settings: SlashCommandModule = {
       validateGuildSettings({ ...context.store.getGuildSettings(guildId), [key]: value }, defaults);
       context.store.setGuildSetting(guildId, key, value as never, command.user.id);
       context.logger.info({ guild: guildId, user: command.user.id, key }, 'setting changed');
-      await reply(`✅ \`${key}\` is now ${formatSettingValue(key, value as never)}.`);
+      await reply(fitMessage([`✅ \`${key}\` is now `, shownValue(key, value), '.']));
       return;
     }
     const keyText = command.options.getString('key');
@@ -89,19 +90,25 @@ export const settings: SlashCommandModule = {
     context.logger.info({ guild: guildId, user: command.user.id, key: key ?? 'all' }, 'settings reset');
     await reply(
       key
-        ? `✅ \`${key}\` is back to its default (${formatSettingValue(key, settingsFor(context, guildId)[key] as never)}).`
+        ? fitMessage([`✅ \`${key}\` is back to its default (`, shownValue(key, settingsFor(context, guildId)[key]), ').'])
         : `✅ All ${removed} server setting${removed === 1 ? '' : 's'} reset to the defaults.`,
     );
   },
 };
 
+/** A value as `/settings` shows it; free text (a prefix, banned words) is quoted, so it shows as typed. */
+function shownValue(key: SettingKey, value: unknown): MessagePart {
+  const text = formatSettingValue(key, value as never);
+  const { type } = describeSetting(key);
+  return type === 'text' || type === 'wordList' ? quote(text, 1000) : text;
+}
+
 function renderSettings(effective: EffectiveSettings, overrides: Readonly<Record<string, unknown>>): string {
-  const line = (key: SettingKey) => {
+  const line = (key: SettingKey): MessagePart[] => {
     const mark = key in overrides ? ' *(set here)*' : '';
-    return `\`${key}\` ${formatSettingValue(key, effective[key] as never)}${mark} — ${describeSetting(key).description}`;
+    return [`\`${key}\` `, shownValue(key, effective[key]), `${mark} — ${describeSetting(key).description}`];
   };
   const defaults = guildSettingKeys.filter((key) => describeSetting(key).group === 'defaults');
   const limits = guildSettingKeys.filter((key) => describeSetting(key).group === 'limits');
-  const text = ['**Defaults**', ...defaults.map(line), '', '**Limits**', ...limits.map(line)].join('\n');
-  return text.length <= 2000 ? text : `${text.slice(0, 1990)}…`;
+  return fitLines(['**Defaults**', ...defaults.map(line), '', '**Limits**', ...limits.map(line)]);
 }

@@ -48,7 +48,14 @@ export function createBot(options: BotOptions): DiscordBot {
   if (!token) throw new TypeError('createBot needs config.discord.token');
   const intents = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages];
   if (config.discord.messageContentIntent) intents.push(GatewayIntentBits.MessageContent);
-  const client = new Client({ intents, partials: [Partials.Channel], rest: { api: config.discord.apiUrl } });
+  // No message of the bot pings anyone unless it says so: edits of messages that echo a prompt would otherwise
+  // carry its raw `@everyone` or role mentions.
+  const client = new Client({
+    intents,
+    partials: [Partials.Channel],
+    rest: { api: config.discord.apiUrl },
+    allowedMentions: { parse: [] },
+  });
   const context: BotContext = {
     client,
     config,

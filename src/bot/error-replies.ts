@@ -1,6 +1,7 @@
 import { MessageFlags, type Interaction, type Message } from 'discord.js';
 import { describeFailure } from '../errors.js';
 import type { BotContext } from './context.js';
+import { fitMessage } from './discord-text.js';
 
 /**
  * The one place that decides how a failed interaction is answered. {@link describeFailure} decides between
@@ -15,7 +16,7 @@ export async function replyWithError(interaction: Interaction, error: unknown, c
     details: { ...who, guild: interaction.guildId },
   });
   if (!failure.isBug) context.logger.info({ ...who, identifier: failure.identifier }, 'request refused');
-  const content = `❌ ${failure.message}`;
+  const content = fitMessage([`❌ ${failure.message}`]);
   if (!interaction.isRepliable()) return;
   try {
     if (interaction.deferred && !interaction.replied) {
@@ -42,7 +43,7 @@ export async function replyWithMessageError(message: Message, context: BotContex
   const details = { message: message.id, user: message.author.id };
   const failure = describeFailure(error, context.logger, { logMessage: 'mention failed', details });
   if (!failure.isBug) context.logger.info({ ...details, identifier: failure.identifier }, 'request refused');
-  const content = `❌ ${failure.message}`;
+  const content = fitMessage([`❌ ${failure.message}`]);
   try {
     if (status) await status.edit({ content, components: [] });
     else await message.reply({ content, allowedMentions: { repliedUser: false, parse: [] } });

@@ -1,6 +1,7 @@
 import type { JobRecord } from '../store/index.js';
 import type { BotContext } from './context.js';
-import { failedText, shownPrompt } from './messages.js';
+import { fitMessage, quote } from './discord-text.js';
+import { failedText } from './messages.js';
 
 /**
  * Tells the requesters of jobs that a crash or restart interrupted, as far as their channels allow: the
@@ -24,7 +25,11 @@ export async function reportInterruptedJobs(context: BotContext, jobs: readonly 
           );
       }
       await channel.send({
-        content: `<@${job.userId}> The bot restarted before your picture **${shownPrompt(job.prompt, 100)}** was done. Please ask again.`,
+        content: fitMessage([
+          `<@${job.userId}> The bot restarted before your picture **`,
+          quote(job.prompt, 100),
+          '** was done. Please ask again.',
+        ]),
         allowedMentions: { users: [job.userId], parse: [] },
       });
     } catch (error) {

@@ -1,14 +1,7 @@
-import { escapeMarkdown } from 'discord.js';
+import type { PromptReport } from '../pipeline/stable-diffusion.js';
 import { schedulerLabelOrName } from '../schedulers/index.js';
 import type { JobRecord } from '../store/index.js';
-import type { PromptReport } from '../pipeline/stable-diffusion.js';
-
-const ellipsis = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
-
-/** The prompt as shown in messages: markdown escaped, one line, bounded. */
-export function shownPrompt(prompt: string, max = 300): string {
-  return escapeMarkdown(ellipsis(prompt.replace(/\s+/g, ' '), max));
-}
+import { fitLines, fitMessage, quote, type MessagePart } from './discord-text.js';
 
 /** One line of a job's main parameters. */
 export function parameterLine(record: JobRecord): string {
@@ -34,7 +27,7 @@ export function roughDuration(ms: number): string {
 export function queuedText(record: JobRecord, position: number, expectedWaitMs?: number): string {
   const wait = expectedWaitMs !== undefined ? ` · about ${roughDuration(expectedWaitMs)}` : '';
   const place = position <= 0 ? 'starting…' : `queued — position **${position}**${wait}`;
-  return `⏳ ${record.kind === 'remix' ? 'Remix' : 'Imagine'} **${shownPrompt(record.prompt, 120)}**: ${place}`;
+  return fitMessage([`⏳ ${record.kind === 'remix' ? 'Remix' : 'Imagine'} **`, quote(record.prompt, 120), `**: ${place}`]);
 }
 
 /**
@@ -45,41 +38,50 @@ export function progressText(record: JobRecord, step: number, totalSteps: number
   const filled = totalSteps > 0 ? Math.round((step / totalSteps) * 12) : 0;
   const bar = `${'█'.repeat(filled)}${'░'.repeat(12 - filled)}`;
   const left = step >= 2 && step < totalSteps ? ` · about ${roughDuration((elapsedMs / step) * (totalSteps - step))} left` : '';
-  return `🎨 **${shownPrompt(record.prompt, 120)}** — step ${step}/${totalSteps} \`${bar}\` ${(elapsedMs / 1000).toFixed(1)} s${left}`;
+  return fitMessage([
+    '🎨 **',
+    quote(record.prompt, 120),
+    `** — step ${step}/${totalSteps} \`${bar}\` ${(elapsedMs / 1000).toFixed(1)} s${left}`,
+  ]);
 }
 
 /** Text of a delivered job. */
 export function resultText(record: JobRecord, prompt?: PromptReport, negativePrompt?: PromptReport): string {
-  const lines = [`<@${record.userId}> **${shownPrompt(record.prompt)}**`, parameterLine(record)];
-  for (const [which, report] of [
-    ['prompt', prompt],
-    ['negative prompt', negativePrompt],
-  ] as const) {
-    if (report?.truncated)
-      lines.push(
-        `⚠️ The ${which} has ${report.tokenCount} tokens, more than the ${report.maxTokens} read; ignored: “${shownPrompt(report.droppedText, 200)}”`,
-      );
-  }
-  return lines.join('\n');
+  const truncated = (which: string, report: PromptReport | undefined): MessagePart[][] =>
+    report?.truncated
+      ? [
+          [
+            `⚠️ The ${which} has ${report.tokenCount} tokens, more than the ${report.maxTokens} read; ignored: “`,
+            quote(report.droppedText, 200),
+            '”',
+          ],
+        ]
+      : [];
+  return fitLines([
+    [`<@${record.userId}> **`, quote(record.prompt, 300), '**'],
+    parameterLine(record),
+    ...truncated('prompt', prompt),
+    ...truncated('negative prompt', negativePrompt),
+  ]);
 }
 
-/** Text of a job that failed or was cancelled. */
+/** Text of a job that failed or was cancelled; `reason` is the bot's own text. */
 export function failedText(record: JobRecord, reason: string): string {
-  return `❌ **${shownPrompt(record.prompt, 120)}** — ${reason}`;
+  return fitMessage(['❌ **', quote(record.prompt, 120), `** — ${reason}`]);
 }
 
 /** Everything about a job, for the Info button (ephemeral). */
 export function infoText(record: JobRecord, modelName: string): string {
-  const lines = [
-    `**Prompt:** ${shownPrompt(record.prompt, 1500)}`,
-    record.negativePrompt ? `**Negative prompt:** ${shownPrompt(record.negativePrompt, 800)}` : '**Negative prompt:** (none)',
+  const sampler = `${schedulerLabelOrName(record.scheduler)} (\`${record.scheduler}\`)`;
+  return fitLines([
+    ['**Prompt:** ', quote(record.prompt)],
+    record.negativePrompt ? ['**Negative prompt:** ', quote(record.negativePrompt)] : '**Negative prompt:** (none)',
     `**Seed:** \`${record.seed}\``,
-    `**Size:** ${record.width}×${record.height} · **Steps:** ${record.steps} · **Sampler:** ${schedulerLabelOrName(record.scheduler)} (\`${record.scheduler}\`) · **CFG scale:** ${record.guidance}`,
-  ];
-  if (record.kind === 'remix') lines.push(`**Remix strength:** ${record.strength}`);
-  lines.push(`**Model:** ${escapeMarkdown(modelName)} · **Images:** ${record.count} · **Job:** \`${record.id}\``);
-  lines.push('The PNGs carry these parameters in AUTOMATIC1111 format ("PNG Info").');
-  return lines.join('\n');
+    `**Size:** ${record.width}×${record.height} · **Steps:** ${record.steps} · **Sampler:** ${sampler} · **CFG scale:** ${record.guidance}`,
+    ...(record.kind === 'remix' ? [`**Remix strength:** ${record.strength}`] : []),
+    ['**Model:** ', quote(modelName, 200), ` · **Images:** ${record.count} · **Job:** \`${record.id}\``],
+    'The PNGs carry these parameters in AUTOMATIC1111 format ("PNG Info").',
+  ]);
 }
 
 /** Result file names: `latentcord-<seed>.png`, or `-1`, `-2`, … for several. */

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { UserError } from '../errors.js';
 import { isLoopbackAddress, isPrivateAddress } from './address-policy.js';
+import { shorten } from '../text.js';
 
 /** Hosts that may be fetched over plain `http:` (so tests and local setups can use a local server). */
 const LOOPBACK_HOSTNAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -19,9 +20,7 @@ export interface AllowedHost {
  * become `?`, and anything past `max` characters is cut and marked with `…`.
  */
 export function shortenForMessage(text: string, max = 80): string {
-  const printable = text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, '?');
-  const chars = [...printable];
-  return chars.length <= max ? printable : `${chars.slice(0, max - 1).join('')}…`;
+  return shorten(text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, '?'), max);
 }
 
 /**

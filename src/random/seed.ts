@@ -3,6 +3,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { UserError } from '../errors.js';
+import { shorten } from '../text.js';
 
 /** The largest seed, 2^64 - 1. */
 export const MAX_SEED: bigint = (1n << 64n) - 1n;
@@ -37,12 +38,11 @@ export function normalizeSeed(seed: number | bigint): bigint {
 export function parseSeed(text: string): bigint {
   const trimmed = text.trim();
   if (!DECIMAL.test(trimmed)) {
-    const shown = trimmed.length > 40 ? `${JSON.stringify(trimmed.slice(0, 40))}…` : JSON.stringify(trimmed);
-    throw invalidSeed(shown);
+    throw invalidSeed(JSON.stringify(shorten(trimmed, 40)));
   }
   // Digits only, so BigInt cannot throw; strip the zeros to keep huge inputs cheap to reject.
   const digits = trimmed.replace(/^0+(?=[0-9])/, '');
-  if (digits.length > 20) throw invalidSeed(`${digits.slice(0, 24)}…`);
+  if (digits.length > 20) throw invalidSeed(shorten(digits, 24));
   const value = BigInt(digits);
   if (value > MAX_SEED) throw invalidSeed(digits);
   return value;

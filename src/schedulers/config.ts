@@ -1,5 +1,6 @@
 import { UserError } from '../errors.js';
 import type { SchedulerConfig } from './scheduler.js';
+import { shorten } from '../text.js';
 
 /** The keyword defaults of one diffusers scheduler class's `__init__`, snake_case. */
 export type SchedulerDefaults = Readonly<Record<string, unknown>>;
@@ -135,5 +136,5 @@ function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   const text = JSON.stringify(value);
-  return text.length > 60 ? text.slice(0, 57) + '...' : text;
+  return shorten(text, 60);
 }

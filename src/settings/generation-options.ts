@@ -1,5 +1,5 @@
-import { getRandomValues } from 'node:crypto';
 import { UserError } from '../errors.js';
+import { MAX_SEED, normalizeSeed, parseSeed, randomSeed } from '../random/index.js';
 import { bannedWordMatcher } from './banned-words.js';
 import { didYouMean } from './did-you-mean.js';
 import { imageSide, schedulerNames, settingDefinitions, type EffectiveSettings, type SchedulerName } from './setting-definitions.js';
@@ -7,9 +7,6 @@ import { shown } from './setting-values.js';
 
 /** Longest prompt or negative prompt a user may send, in characters (CLIP reads only 77 tokens anyway). */
 export const maxPromptLength = 1000;
-
-/** Largest seed: seeds are unsigned 64-bit integers, like `torch.Generator.manual_seed`'s. */
-export const maxSeed: bigint = 2n ** 64n - 1n;
 
 /**
  * What a person asked for, before defaults and limits. Every option may be absent (`undefined` or `null`,
@@ -72,10 +69,6 @@ export interface ResolveContext {
   readonly randomSeed?: () => bigint;
 }
 
-function defaultRandomSeed(): bigint {
-  return BigInt(getRandomValues(new Uint32Array(1))[0]!);
-}
-
 function given<T>(value: T | null | undefined): value is T {
   return value !== undefined && value !== null;
 }
@@ -103,13 +96,13 @@ function side(key: 'width' | 'height', value: number): number {
   return value;
 }
 
+/** The seed as canonical decimal text; the rules are `torch.Generator.manual_seed`'s (src/random), the wording ours. */
 function seedFrom(value: number | bigint | string): string {
-  let seed: bigint | undefined;
-  if (typeof value === 'bigint') seed = value;
-  else if (typeof value === 'number') seed = Number.isSafeInteger(value) ? BigInt(value) : undefined;
-  else if (/^\s*[0-9]+\s*$/u.test(value)) seed = BigInt(value.trim());
-  if (seed === undefined || seed < 0n || seed > maxSeed) fail('seed', `an integer from 0 to ${maxSeed}`, value);
-  return seed.toString();
+  try {
+    return (typeof value === 'string' ? parseSeed(value) : normalizeSeed(value)).toString();
+  } catch {
+    return fail('seed', `an integer from 0 to ${MAX_SEED}`, value);
+  }
 }
 
 function text(key: 'prompt' | 'negativePrompt', value: string, required: boolean): string {
@@ -174,7 +167,7 @@ export function resolveGenerationOptions(
   }
 
   const count = integerIn('count', userOptions.count ?? 1, 1, settings.maxCount, settingDefinitions.maxCount.max, limitNote);
-  const seed = seedFrom(userOptions.seed ?? (context.randomSeed ?? defaultRandomSeed)());
+  const seed = seedFrom(userOptions.seed ?? (context.randomSeed ?? (() => BigInt(randomSeed())))());
 
   const strength = numberIn(
     'strength',

@@ -4,14 +4,10 @@
  * (`guildDefaults`).
  */
 
-/**
- * Scheduler (sampler) names users can pick. Kept here on purpose (this module imports nothing from
- * `src/schedulers`); the scheduler registry is cross-checked against this list.
- */
-export const schedulerNames = ['euler', 'euler-a', 'ddim', 'dpmpp-2m', 'dpmpp-2m-karras', 'lcm', 'pndm', 'lms', 'unipc', 'ddpm'] as const;
+import { schedulerNames, type SchedulerName } from '../schedulers/index.js';
 
-/** One of {@link schedulerNames}. */
-export type SchedulerName = (typeof schedulerNames)[number];
+/** The scheduler (sampler) names users can pick: the scheduler registry's. */
+export { schedulerNames, type SchedulerName };
 
 /** Every per-server setting with its value type. A complete object is what a command works with. */
 export interface GuildSettings {

@@ -1,9 +1,9 @@
 import { UserError } from '../errors.js';
+import { oneLine, shorten } from '../text.js';
 import { didYouMean } from './did-you-mean.js';
 import {
   isSettingKey,
   settingDefinition,
-  settingDefinitions,
   settingKeys,
   type GuildSettings,
   type SettingDefinition,
@@ -69,7 +69,7 @@ export function settingKeyFromText(text: string): SettingKey {
 
 /**
  * Names people may reach for that are not settings, with the setting that does the job. `maxPixels`
- * replaces separate side limits (see {@link settingDefinitions}).
+ * replaces separate side limits (see `settingDefinitions`).
  */
 const settingKeyHints: Readonly<Record<string, SettingKey>> = {
   maxwidth: 'maxPixels',
@@ -247,8 +247,7 @@ export function invalidValue(key: SettingKey, expected: string, got: string, hin
   return new UserError('settings.invalidValue', `Expected \`${key}\` to be ${expected}, got \`${shown(got)}\`${hint}.`);
 }
 
-/** User text made safe to put between backticks in a message: shortened, backticks replaced. */
+/** User text made safe to put between backticks in a message: one line, shortened, backticks replaced. */
 export function shown(text: string, maxLength = 100): string {
-  const chars = Array.from(text.replace(/`/gu, "'").replace(/\s+/gu, ' '));
-  return chars.length > maxLength ? chars.slice(0, maxLength - 1).join('') + '…' : chars.join('');
+  return shorten(oneLine(text.replace(/`/gu, "'")), maxLength);
 }

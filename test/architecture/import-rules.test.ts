@@ -50,7 +50,9 @@ const modules: ModuleImports[] = [
 ].map(readImports);
 
 const core = ['src/pipeline/', 'src/schedulers/', 'src/tokenizer/', 'src/random/', 'src/model/'];
-const isCore = (file: string) => core.some((prefix) => file.startsWith(prefix)) || file === 'src/errors.ts';
+/** Dependency-free modules every layer may use: failures and how quoted text is shortened. */
+const shared = ['src/errors.ts', 'src/text.ts'];
+const isCore = (file: string) => core.some((prefix) => file.startsWith(prefix)) || shared.includes(file);
 
 function importersOf(packageName: string): string[] {
   return modules
