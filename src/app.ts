@@ -7,6 +7,7 @@ import { commandModules } from '../commands/index.js';
 import { createBot, gatewayStatusOf, type DiscordBot } from './bot/bot.js';
 import type { Config } from './config/index.js';
 import { noToken, queueClosed } from './errors.js';
+import { startJobRetention, type JobRetention } from './jobs/job-retention.js';
 import { JobRunner } from './jobs/job-runner.js';
 import type { Logger } from './logging/logger.js';
 import { pipelineStatusOf, startObservability, type Observability } from './metrics/index.js';
@@ -46,6 +47,7 @@ export async function startApp({ config, logger, modelDir }: StartAppOptions): P
   let worker: PipelineWorker | undefined;
   let bot: DiscordBot | undefined;
   let observability: Observability | undefined;
+  let retention: JobRetention | undefined;
   try {
     worker = await startPipelineProcess(config, modelDir, logger);
     const description = worker.info.description;
@@ -90,6 +92,12 @@ export async function startApp({ config, logger, modelDir }: StartAppOptions): P
       interruptedJobs: interrupted.length,
     });
     await discord.connect(interrupted);
+    retention = startJobRetention({
+      store,
+      logger: logger.child({ module: 'retention' }),
+      retentionDays: config.jobs.retentionDays,
+    });
+    const pruning = retention;
 
     let stopping: Promise<void> | undefined;
     const stop = (reason = 'shutdown') =>
@@ -107,6 +115,7 @@ export async function startApp({ config, logger, modelDir }: StartAppOptions): P
           for (const running of jobs.snapshot().running) jobs.cancel(running.id);
           await Promise.race([jobs.idle(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
         }
+        pruning.stop();
         await pipeline.close();
         await discord.destroy();
         await observability?.close();
@@ -115,6 +124,7 @@ export async function startApp({ config, logger, modelDir }: StartAppOptions): P
       })());
     return { bot: discord, worker: pipeline, stop };
   } catch (error) {
+    retention?.stop();
     await bot?.destroy().catch(() => undefined);
     await observability?.close();
     await worker?.close();

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
-import { checkSettingValue, settingKeys, type SettingKey } from '../settings/index.js';
+import { checkSettingValue, describeSetting, settingKeys, type GuildSettings, type SettingKey } from '../settings/index.js';
 
 /** Outcome of checking one configuration value: the value to use, or what was expected. */
-export type ValueCheck = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly expected: string };
+export type ValueCheck<T = unknown> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly expected: string };
 
 /** What a check may need besides the value. */
 export interface CheckContext {
@@ -10,78 +10,132 @@ export interface CheckContext {
   readonly cwd: string;
 }
 
-/** A configuration key holding a value. */
-export interface LeafSpec {
+/** How the text of an environment variable becomes a value before it is checked like any other. */
+export type EnvValueType = 'string' | 'integer' | 'number' | 'boolean' | 'list' | 'autoOrBoolean';
+
+/** What a key says about itself, for `config/README.md` and its environment variable. */
+export interface KeyDoc {
+  /** What it means (one Markdown paragraph). */
+  readonly description: string;
+  /** Its environment variable, when not `LATENTCORD_` + the key path in upper snake case. */
+  readonly env?: string;
+  /** Further keys its variable sets to fixed values (e.g. a port also enables the HTTP endpoint). */
+  readonly envAlsoSets?: Readonly<Record<string, unknown>>;
+}
+
+/** A configuration key holding a value of type `T`. */
+export interface LeafSpec<T = unknown> extends KeyDoc {
   readonly kind: 'leaf';
   /** Validates and normalises a value (never throws). */
-  readonly check: (value: unknown, context: CheckContext) => ValueCheck;
+  readonly check: (value: unknown, context: CheckContext) => ValueCheck<T>;
+  /** What a valid value looks like, phrased to follow "must be". */
+  readonly expected: string;
+  /** How its environment variable is read. */
+  readonly envType: EnvValueType;
 }
 
 /** A configuration key holding an object with fixed keys. */
-export interface ObjectSpec {
+export interface ObjectSpec<F extends Readonly<Record<string, ConfigSpec>> = Readonly<Record<string, ConfigSpec>>> {
   readonly kind: 'object';
-  readonly fields: Readonly<Record<string, ConfigSpec>>;
+  readonly fields: F;
 }
 
 /** One node of the configuration schema. */
 export type ConfigSpec = LeafSpec | ObjectSpec;
 
-const ok = (value: unknown): ValueCheck => ({ ok: true, value });
-const no = (expected: string): ValueCheck => ({ ok: false, expected });
+/** The value type a schema node describes: the configuration's type is inferred from its schema. */
+export type Infer<S> = S extends LeafSpec<infer T> ? T : S extends ObjectSpec<infer F> ? { readonly [K in keyof F]: Infer<F[K]> } : never;
 
-function leaf(check: LeafSpec['check']): LeafSpec {
-  return { kind: 'leaf', check };
+const ok = <T>(value: T): ValueCheck<T> => ({ ok: true, value });
+const no = (expected: string): ValueCheck<never> => ({ ok: false, expected });
+
+function leaf<T>(
+  expected: string,
+  envType: EnvValueType,
+  test: (value: unknown, context: CheckContext) => T | undefined,
+  doc: KeyDoc,
+): LeafSpec<T> {
+  return {
+    kind: 'leaf',
+    expected,
+    envType,
+    check: (value, context) => {
+      const checked = test(value, context);
+      return checked === undefined ? no(expected) : ok(checked);
+    },
+    ...doc,
+  };
 }
 
-function object(fields: Record<string, ConfigSpec>): ObjectSpec {
+function object<F extends Readonly<Record<string, ConfigSpec>>>(fields: F): ObjectSpec<F> {
   return { kind: 'object', fields };
 }
 
-function integer(min: number, max: number): LeafSpec {
-  return leaf((value) =>
-    typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max
-      ? ok(value)
-      : no(`an integer from ${min} to ${max}`),
+function integer(min: number, max: number, doc: KeyDoc): LeafSpec<number> {
+  return leaf(
+    `an integer from ${min} to ${max}`,
+    'integer',
+    (value) => (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max ? value : undefined),
+    doc,
   );
 }
 
-function oneOf(choices: readonly string[]): LeafSpec {
-  return leaf((value) =>
-    typeof value === 'string' && choices.includes(value) ? ok(value) : no(`one of ${choices.map((c) => `\`${c}\``).join(', ')}`),
+function oneOf<const C extends readonly string[]>(choices: C, doc: KeyDoc): LeafSpec<C[number]> {
+  return leaf(
+    `one of ${choices.map((c) => `\`${c}\``).join(', ')}`,
+    'string',
+    (value) => (typeof value === 'string' && choices.includes(value) ? (value as C[number]) : undefined),
+    doc,
   );
 }
 
-const boolean = leaf((value) => (typeof value === 'boolean' ? ok(value) : no('`true` or `false`')));
-
-function nonEmptyString(what = 'a non-empty string'): LeafSpec {
-  return leaf((value) => (typeof value === 'string' && value.trim() !== '' ? ok(value.trim()) : no(what)));
+function boolean(doc: KeyDoc): LeafSpec<boolean> {
+  return leaf('`true` or `false`', 'boolean', (value) => (typeof value === 'boolean' ? value : undefined), doc);
 }
 
-function nullable(spec: LeafSpec, what: string): LeafSpec {
-  return leaf((value, context) => {
-    if (value === null) return ok(null);
-    const checked = spec.check(value, context);
-    return checked.ok ? checked : no(`${checked.expected} or \`null\` (${what})`);
-  });
+function nonEmptyString(what: string, doc: KeyDoc): LeafSpec<string> {
+  return leaf(what, 'string', (value) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined), doc);
 }
 
-const path = leaf((value, context) =>
-  typeof value === 'string' && value.trim() !== '' ? ok(resolve(context.cwd, value.trim())) : no('a non-empty path'),
-);
+function nullable<T>(spec: LeafSpec<T>, what: string): LeafSpec<T | null> {
+  const expected = `${spec.expected} or \`null\` (${what})`;
+  return {
+    ...spec,
+    expected,
+    check: (value, context) => {
+      if (value === null) return ok(null);
+      return spec.check(value, context).ok ? spec.check(value, context) : no(expected);
+    },
+  };
+}
 
-const httpUrl = leaf((value) => {
-  if (typeof value === 'string') {
-    try {
-      const url = new URL(value.trim());
-      if ((url.protocol === 'http:' || url.protocol === 'https:') && url.search === '' && url.hash === '' && url.username === '') {
-        return ok(url.href.replace(/\/+$/u, ''));
+function path(doc: KeyDoc): LeafSpec<string> {
+  return leaf(
+    'a non-empty path',
+    'string',
+    (value, context) => (typeof value === 'string' && value.trim() !== '' ? resolve(context.cwd, value.trim()) : undefined),
+    doc,
+  );
+}
+
+function httpUrl(doc: KeyDoc): LeafSpec<string> {
+  return leaf(
+    'an http:// or https:// URL without query or fragment',
+    'string',
+    (value) => {
+      if (typeof value !== 'string') return undefined;
+      try {
+        const url = new URL(value.trim());
+        const plain =
+          (url.protocol === 'http:' || url.protocol === 'https:') && url.search === '' && url.hash === '' && url.username === '';
+        return plain ? url.href.replace(/\/+$/u, '') : undefined;
+      } catch {
+        return undefined;
       }
-    } catch {
-      // Reported below like any other bad value.
-    }
-  }
-  return no('an http:// or https:// URL without query or fragment');
-});
+    },
+    doc,
+  );
+}
 
 const label = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
 const hostnamePattern = new RegExp(`^(?=.{1,253}$)${label}(?:\\.${label})*$`, 'u');
@@ -101,97 +155,230 @@ export function canonicalHost(entry: string): string | undefined {
   return port >= 1 && port <= 65535 ? `${host}:${port}` : undefined;
 }
 
-const hostList = leaf((value) => {
-  const expected = no('a list of host names, each `host` or `host:port`');
-  if (!Array.isArray(value)) return expected;
-  const hosts: string[] = [];
-  for (const item of value) {
-    const host = typeof item === 'string' ? canonicalHost(item) : undefined;
-    if (host === undefined) return expected;
-    if (!hosts.includes(host)) hosts.push(host);
-  }
-  return ok(hosts);
-});
+function hostList(doc: KeyDoc): LeafSpec<readonly string[]> {
+  return leaf(
+    'a list of host names, each `host` or `host:port`',
+    'list',
+    (value) => {
+      if (!Array.isArray(value)) return undefined;
+      const hosts: string[] = [];
+      for (const item of value) {
+        const host = typeof item === 'string' ? canonicalHost(item) : undefined;
+        if (host === undefined) return undefined;
+        if (!hosts.includes(host)) hosts.push(host);
+      }
+      return hosts;
+    },
+    doc,
+  );
+}
 
-const modelRepo = leaf((value) =>
-  typeof value === 'string' && (value === '' || /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/u.test(value))
-    ? ok(value)
-    : no('a Hugging Face repository `owner/name` (or "" until one is chosen)'),
-);
+function modelRepo(doc: KeyDoc): LeafSpec<string> {
+  return leaf(
+    'a Hugging Face repository `owner/name` (or "" until one is chosen)',
+    'string',
+    (value) => (typeof value === 'string' && (value === '' || /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/u.test(value)) ? value : undefined),
+    doc,
+  );
+}
 
-const autoOrBoolean = leaf((value) => (value === 'auto' || typeof value === 'boolean' ? ok(value) : no('`"auto"`, `true` or `false`')));
+function autoOrBoolean(doc: KeyDoc): LeafSpec<'auto' | boolean> {
+  return leaf(
+    '`"auto"`, `true` or `false`',
+    'autoOrBoolean',
+    (value) => (value === 'auto' || typeof value === 'boolean' ? value : undefined),
+    doc,
+  );
+}
 
-function guildDefaultsSpec(): ObjectSpec {
-  const fields: Record<string, ConfigSpec> = {};
+const settingEnvTypes: Readonly<Record<ReturnType<typeof describeSetting>['type'], EnvValueType>> = {
+  integer: 'integer',
+  number: 'number',
+  boolean: 'boolean',
+  choice: 'string',
+  text: 'string',
+  channelList: 'list',
+  wordList: 'list',
+};
+
+/** The per-server settings, checked by the settings table itself (src/settings). */
+function guildDefaults(): ObjectSpec<{ readonly [K in SettingKey]: LeafSpec<GuildSettings[K]> }> {
+  const fields: Record<string, LeafSpec> = {};
   for (const key of settingKeys) {
-    fields[key] = leaf((value) => {
-      const checked = checkSettingValue(key as SettingKey, value);
-      return checked.ok ? ok(checked.value) : no(checked.expected);
-    });
+    const setting = describeSetting(key);
+    fields[key] = {
+      kind: 'leaf',
+      expected: setting.expected,
+      envType: settingEnvTypes[setting.type],
+      description: setting.description,
+      check: (value) => checkSettingValue(key, value),
+    };
   }
-  return object(fields);
+  return object(fields as { readonly [K in SettingKey]: LeafSpec<GuildSettings[K]> });
 }
 
 /** Log levels pino knows. */
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** The shape and rules of the whole configuration (mirrors the `Config` type and `config/README.md`). */
-export const configSchema: ObjectSpec = object({
+/**
+ * The configuration's one declaration: every key with its rules, its meaning and its environment variable.
+ * The `Config` type is inferred from it, `config/README.md`'s tables and the environment variables are derived
+ * from it; the defaults are in `config/default.json` and nowhere else.
+ */
+export const configSchema = object({
   discord: object({
-    token: nullable(nonEmptyString('a non-empty token'), 'not configured'),
-    apiUrl: httpUrl,
-    attachmentHosts: hostList,
-    messageContentIntent: boolean,
-    deployCommandsOnStart: boolean,
+    token: nullable(
+      nonEmptyString('a non-empty token', {
+        env: 'DISCORD_TOKEN',
+        description: 'Bot token. Prefer `DISCORD_TOKEN` over writing it into a file. `null`: commands that need Discord refuse to start.',
+      }),
+      'not configured',
+    ),
+    apiUrl: httpUrl({
+      env: 'DISCORD_API_URL',
+      description: 'REST base URL including `/api`; a trailing `/` is removed. Tests point it at the fake Discord server.',
+    }),
+    attachmentHosts: hostList({
+      env: 'LATENTCORD_ATTACHMENT_HOSTS',
+      description:
+        "Hosts remix sources may be downloaded from; any other URL is refused. Entries are lower-cased and deduplicated; compare them with a URL's `host` (which leaves out the scheme's default port). An empty list allows no downloads.",
+    }),
+    messageContentIntent: boolean({
+      env: 'LATENTCORD_MESSAGE_CONTENT_INTENT',
+      description: 'Request the privileged Message Content intent (must also be enabled in the Developer Portal).',
+    }),
+    deployCommandsOnStart: boolean({
+      description:
+        '`bot` registers the global commands at start-up when their definitions changed since the last registration (a hash is kept in the database, so unchanged commands cost no API call).',
+    }),
   }),
-  modelDir: nullable(path, 'use the default model'),
+  modelDir: nullable(
+    path({
+      env: 'LATENTCORD_MODEL_DIR',
+      description:
+        'Folder of the ONNX model. `null`: `<dataDir>/models/<owner>--<name>` of `defaultModel`, downloaded on the first start (`bot`, `imagine`) and reused after.',
+    }),
+    'use the default model',
+  ),
   defaultModel: object({
-    repo: modelRepo,
-    revision: nonEmptyString('a branch, tag or commit'),
+    repo: modelRepo({
+      env: 'LATENTCORD_MODEL_REPO',
+      description:
+        'Model used when `modelDir` is `null`: LCM-Dreamshaper v7 (MIT licence, not gated) ships a float32 diffusers ONNX export (optimum layout, UNet with `timestep_cond`), so a CPU-only server gets a picture in 4 LCM steps. Only its ONNX files, tokenizer and configs are fetched (about 4.3 GB). `""`: no default; a missing `modelDir` is then an error.',
+    }),
+    revision: nonEmptyString('a branch, tag or commit', {
+      env: 'LATENTCORD_MODEL_REVISION',
+      description: 'Branch, tag or commit of `defaultModel.repo`.',
+    }),
   }),
-  dataDir: path,
-  device: oneOf(['cpu', 'cuda']),
-  deviceId: integer(0, 63),
-  onDeviceUnavailable: oneOf(['fallback', 'fail']),
-  rng: oneOf(['cpu', 'philox']),
-  modelDefaults: oneOf(['auto', 'config']),
+  dataDir: path({ description: 'Folder for `latentcord.sqlite` and downloaded models; created if missing.' }),
+  device: oneOf(['cpu', 'cuda'], { description: 'Inference device.' }),
+  deviceId: integer(0, 63, { description: 'CUDA device index.' }),
+  onDeviceUnavailable: oneOf(['fallback', 'fail'], {
+    description: 'When `device` cannot be used: run on the CPU (with a warning) or stop.',
+  }),
+  rng: oneOf(['cpu', 'philox'], {
+    description:
+      'Initial-noise generator: `cpu` gives the images diffusers gives with `torch.Generator("cpu").manual_seed(seed)`; `philox` those of an NVIDIA GPU generator (A1111\'s "NV" source).',
+  }),
+  modelDefaults: oneOf(['auto', 'config'], {
+    description:
+      "`auto`: with a few-step model (SD-Turbo style: Euler with trailing spacing → 1 step, guidance 0; LCM → 4 steps, LCM scheduler, guidance 8 with a distilled UNet's guidance embedding, else 1) those values replace `guildDefaults.steps`, `.guidance` and `.scheduler`; `config`: `guildDefaults` apply as written. Servers' `/settings` still override either.",
+  }),
   runtime: object({
-    intraOpThreads: integer(0, 1024),
-    graphOptimizationLevel: oneOf(['disabled', 'basic', 'extended', 'all']),
-    cacheOptimizedModels: boolean,
-    warmUp: boolean,
+    intraOpThreads: integer(0, 1024, {
+      env: 'LATENTCORD_THREADS',
+      description: 'onnxruntime threads per operator; `0` lets onnxruntime choose.',
+    }),
+    graphOptimizationLevel: oneOf(['disabled', 'basic', 'extended', 'all'], { description: 'onnxruntime graph optimisation level.' }),
+    cacheOptimizedModels: boolean({
+      description:
+        "Save onnxruntime's optimised graphs in `<dataDir>/cache/onnxruntime` (keyed by the model files' size and time, the onnxruntime version, the provider, the level and the CPU) and load them on later starts without optimising again.",
+    }),
+    warmUp: boolean({ description: 'Run one tiny generation at start-up so the first real one is not slow.' }),
   }),
   queue: object({
-    maxLength: integer(1, 1000),
-    jobTimeoutSeconds: integer(1, 86400),
-    maxBatchImages: integer(1, 16),
+    maxLength: integer(1, 1000, { description: 'Most jobs waiting at once, all users together; more are refused.' }),
+    jobTimeoutSeconds: integer(1, 86400, {
+      env: 'LATENTCORD_JOB_TIMEOUT_SECONDS',
+      description: 'A running job is cancelled after this long.',
+    }),
+    maxBatchImages: integer(1, 16, {
+      description:
+        'Compatible waiting jobs (same size, steps, scheduler, kind, strength, guidance on/off) run together as one UNet batch of at most this many images; each still gets exactly the images it would get alone. `1` runs jobs one at a time.',
+    }),
+  }),
+  jobs: object({
+    retentionDays: integer(0, 3650, {
+      env: 'LATENTCORD_JOB_RETENTION_DAYS',
+      description:
+        'Finished job records (prompts, parameters, where the result is) are deleted this many days after they ended; `0` keeps them forever. The bot prunes at start and then hourly, a bounded amount per run. Result buttons (Reroll, Remix, Info) of older pictures then answer that the details are gone.',
+    }),
   }),
   progress: object({
-    editIntervalMs: integer(100, 60000),
+    editIntervalMs: integer(100, 60000, {
+      description: 'Least time between two edits of a progress message (Discord rate-limits edits).',
+    }),
   }),
   limits: object({
-    maxAttachmentBytes: integer(1, 524288000),
-    maxSourcePixels: integer(4096, 268435456),
-    downloadTimeoutMs: integer(100, 600000),
+    maxAttachmentBytes: integer(1, 524288000, { description: 'Largest remix source downloaded, in bytes (26214400 = 25 MiB).' }),
+    maxSourcePixels: integer(4096, 268435456, {
+      description: 'Largest decoded remix source, width × height (guards against decompression bombs; 16777216 = 4096²).',
+    }),
+    downloadTimeoutMs: integer(100, 600000, { description: 'Timeout of an attachment download.' }),
   }),
   logging: object({
-    level: oneOf(logLevels),
-    pretty: autoOrBoolean,
+    level: oneOf(logLevels, { env: 'LATENTCORD_LOG_LEVEL', description: 'Least level logged.' }),
+    pretty: autoOrBoolean({
+      env: 'LATENTCORD_LOG_PRETTY',
+      description: 'Human-readable lines (`true`), JSON lines (`false`), or human-readable only when stdout is a terminal.',
+    }),
   }),
   http: object({
-    enabled: boolean,
-    host: nonEmptyString('a host name or IP address'),
-    port: integer(0, 65535),
+    enabled: boolean({ description: 'Run the HTTP endpoint (health, metrics).' }),
+    host: nonEmptyString('a host name or IP address', { description: 'Address it listens on.' }),
+    port: integer(0, 65535, {
+      envAlsoSets: { 'http.enabled': true },
+      description: 'Port it listens on; `0` picks a free port.',
+    }),
   }),
   shutdown: object({
-    graceSeconds: integer(0, 3600),
+    graceSeconds: integer(0, 3600, {
+      description: 'On SIGTERM/SIGINT, how long a running job may take to finish before it is cancelled.',
+    }),
   }),
-  guildDefaults: guildDefaultsSpec(),
+  guildDefaults: guildDefaults(),
 });
+
+/**
+ * The validated start-up configuration, deeply frozen; its type is inferred from the schema. Every key is
+ * documented in `config/README.md` (generated from the schema); the defaults are in `config/default.json`.
+ */
+export type Config = Infer<typeof configSchema>;
+/** Where inference runs. */
+export type Device = Config['device'];
+/** What to do when the requested device cannot be used: run on the CPU instead, or stop. */
+export type DeviceUnavailablePolicy = Config['onDeviceUnavailable'];
+/** onnxruntime graph optimisation levels, as onnxruntime-node names them. */
+export type GraphOptimizationLevel = Config['runtime']['graphOptimizationLevel'];
+/** pino log levels (`silent` logs nothing). */
+export type LogLevel = Config['logging']['level'];
+
+/** One key of the schema with its path. */
+export interface SchemaLeaf {
+  /** Dotted key path, e.g. `queue.maxLength`. */
+  readonly path: string;
+  readonly spec: LeafSpec;
+}
+
+/** Every leaf key of `spec` with its path (e.g. `queue.maxLength`), in schema order. */
+export function schemaLeaves(spec: ObjectSpec = configSchema, prefix = ''): SchemaLeaf[] {
+  return Object.entries(spec.fields).flatMap(([key, child]) =>
+    child.kind === 'object' ? schemaLeaves(child, `${prefix}${key}.`) : [{ path: `${prefix}${key}`, spec: child }],
+  );
+}
 
 /** Every leaf key path of `spec` (e.g. `queue.maxLength`), in schema order. */
 export function leafPaths(spec: ObjectSpec = configSchema, prefix = ''): string[] {
-  return Object.entries(spec.fields).flatMap(([key, child]) =>
-    child.kind === 'object' ? leafPaths(child, `${prefix}${key}.`) : [`${prefix}${key}`],
-  );
+  return schemaLeaves(spec, prefix).map((leaf) => leaf.path);
 }

@@ -1,5 +1,4 @@
-/** How the text of an environment variable becomes a configuration value. */
-export type EnvValueType = 'string' | 'integer' | 'boolean' | 'list' | 'autoOrBoolean';
+import { configSchema, schemaLeaves, type EnvValueType } from './config-schema.js';
 
 /** One environment variable that overrides a configuration key. */
 export interface EnvVariable {
@@ -11,71 +10,36 @@ export interface EnvVariable {
   readonly type: EnvValueType;
   /** Further keys it sets to fixed values (e.g. a port also enables the HTTP endpoint). */
   readonly alsoSets?: Readonly<Record<string, unknown>>;
-  /** One line for the README. */
-  readonly description: string;
 }
 
 /** The variable naming a user configuration file (JSON, same shape as `config/default.json`, any subset). */
 export const configFileVariable = 'LATENTCORD_CONFIG';
 
+/** `LATENTCORD_` and a key path in upper snake case: `queue.maxBatchImages` → `LATENTCORD_QUEUE_MAX_BATCH_IMAGES`. */
+export function envNameOf(path: string): string {
+  return `LATENTCORD_${path
+    .replace(/([a-z0-9])([A-Z])/gu, '$1_$2')
+    .replace(/\./gu, '_')
+    .toUpperCase()}`;
+}
+
 /**
- * Environment variables that override configuration keys, applied in this order after the files (so
- * `LATENTCORD_HTTP_ENABLED` has the last word over the enabling effect of `LATENTCORD_HTTP_PORT`).
- * A variable that is unset, empty or only white space is ignored.
+ * One environment variable per configuration key, derived from the schema: the key's own name where it has
+ * one (`DISCORD_TOKEN`, `LATENTCORD_THREADS`, …), else {@link envNameOf} its path. Applied after the files,
+ * in this order: variables that also set other keys first, so that a variable naming a key has the last word
+ * (`LATENTCORD_HTTP_ENABLED` over the enabling effect of `LATENTCORD_HTTP_PORT`). A variable that is unset,
+ * empty or only white space is ignored.
  */
-export const envVariables: readonly EnvVariable[] = [
-  { name: 'DISCORD_TOKEN', path: 'discord.token', type: 'string', description: 'Bot token.' },
-  { name: 'DISCORD_API_URL', path: 'discord.apiUrl', type: 'string', description: 'Discord REST base URL including `/api`.' },
-  {
-    name: 'LATENTCORD_ATTACHMENT_HOSTS',
-    path: 'discord.attachmentHosts',
-    type: 'list',
-    description: 'Comma-separated hosts (`host` or `host:port`) attachments may come from; replaces the list.',
-  },
-  {
-    name: 'LATENTCORD_MESSAGE_CONTENT_INTENT',
-    path: 'discord.messageContentIntent',
-    type: 'boolean',
-    description: 'Request the Message Content intent.',
-  },
-  { name: 'LATENTCORD_MODEL_DIR', path: 'modelDir', type: 'string', description: 'Model folder.' },
-  { name: 'LATENTCORD_MODEL_REPO', path: 'defaultModel.repo', type: 'string', description: 'Default model repository.' },
-  { name: 'LATENTCORD_MODEL_REVISION', path: 'defaultModel.revision', type: 'string', description: 'Default model revision.' },
-  { name: 'LATENTCORD_DATA_DIR', path: 'dataDir', type: 'string', description: 'Data folder (database, models).' },
-  { name: 'LATENTCORD_DEVICE', path: 'device', type: 'string', description: '`cpu` or `cuda`.' },
-  { name: 'LATENTCORD_DEVICE_ID', path: 'deviceId', type: 'integer', description: 'CUDA device index.' },
-  {
-    name: 'LATENTCORD_ON_DEVICE_UNAVAILABLE',
-    path: 'onDeviceUnavailable',
-    type: 'string',
-    description: '`fallback` (to the CPU) or `fail`.',
-  },
-  { name: 'LATENTCORD_RNG', path: 'rng', type: 'string', description: '`cpu` (torch CPU generator) or `philox` (NVIDIA GPU generator).' },
-  {
-    name: 'LATENTCORD_THREADS',
-    path: 'runtime.intraOpThreads',
-    type: 'integer',
-    description: 'onnxruntime intra-op threads (0: automatic).',
-  },
-  { name: 'LATENTCORD_QUEUE_MAX_LENGTH', path: 'queue.maxLength', type: 'integer', description: 'Most jobs waiting at once.' },
-  {
-    name: 'LATENTCORD_JOB_TIMEOUT_SECONDS',
-    path: 'queue.jobTimeoutSeconds',
-    type: 'integer',
-    description: 'Seconds before a running job is cancelled.',
-  },
-  { name: 'LATENTCORD_LOG_LEVEL', path: 'logging.level', type: 'string', description: 'Log level.' },
-  { name: 'LATENTCORD_LOG_PRETTY', path: 'logging.pretty', type: 'autoOrBoolean', description: '`auto`, `true` or `false`.' },
-  {
-    name: 'LATENTCORD_HTTP_PORT',
-    path: 'http.port',
-    type: 'integer',
-    alsoSets: { 'http.enabled': true },
-    description: 'Port of the HTTP endpoint; setting it enables the endpoint.',
-  },
-  { name: 'LATENTCORD_HTTP_HOST', path: 'http.host', type: 'string', description: 'Address of the HTTP endpoint.' },
-  { name: 'LATENTCORD_HTTP_ENABLED', path: 'http.enabled', type: 'boolean', description: 'Enable or disable the HTTP endpoint.' },
-];
+export const envVariables: readonly EnvVariable[] = Object.freeze(
+  schemaLeaves(configSchema)
+    .map(({ path, spec }) => ({
+      name: spec.env ?? envNameOf(path),
+      path,
+      type: spec.envType,
+      ...(spec.envAlsoSets ? { alsoSets: spec.envAlsoSets } : {}),
+    }))
+    .sort((a, b) => Number(b.alsoSets !== undefined) - Number(a.alsoSets !== undefined)),
+);
 
 const trueWords = new Set(['true', '1', 'yes', 'on']);
 const falseWords = new Set(['false', '0', 'no', 'off']);
@@ -92,6 +56,8 @@ export function parseEnvValue(type: EnvValueType, text: string): unknown {
       return trimmed;
     case 'integer':
       return /^[+-]?[0-9]+$/u.test(trimmed) ? Number(trimmed) : trimmed;
+    case 'number':
+      return /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/u.test(trimmed) ? Number(trimmed) : trimmed;
     case 'boolean':
       return trueWords.has(lower) ? true : falseWords.has(lower) ? false : trimmed;
     case 'autoOrBoolean':

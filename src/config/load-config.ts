@@ -3,8 +3,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { didYouMean, findSettingConflicts, shown, suggestSettingKey, type GuildSettings } from '../settings/index.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
-import { configSchema, leafPaths, type CheckContext, type ObjectSpec } from './config-schema.js';
-import type { Config } from './config-types.js';
+import { configSchema, leafPaths, type CheckContext, type Config, type ObjectSpec } from './config-schema.js';
 import { configFileVariable, envVariables, parseEnvValue } from './environment.js';
 
 /** Inputs of {@link loadConfig}; every one is optional. */
@@ -264,6 +263,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const result = validate(tree, configSchema, '', origins, defaultsSource, { cwd }, problems);
   if (problems.list.length === 0) checkGuildDefaults(result.guildDefaults as GuildSettings, origins, defaultsSource, problems);
   if (problems.list.length > 0) throw new ConfigError(problems.list);
+  // The tree was built key by key from the schema that `Config` is inferred from, and every key checked.
   return deepFreeze(result as unknown as Config);
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
+import { MAX_SEED } from '../random/index.js';
 import { finalJobStatuses, jobStatuses, type JobPatch, type JobRecord, type JobStatus, type NewJob } from './job-types.js';
 
 interface JobRow {
@@ -50,7 +51,6 @@ const columns = `id, kind, status, parent_job_id, guild_id, channel_id, user_id,
   width, height, scheduler, count, strength, source_image_url, created_at, started_at, finished_at, error_identifier,
   status_message_id, result_message_id, result_channel_id, attachment_urls, stage_durations`;
 
-const maxSeed = 2n ** 64n - 1n;
 const unfinished = "('queued', 'running')";
 
 /** The error identifier given to jobs that were queued or running when the process stopped. */
@@ -117,8 +117,8 @@ function checkNewJob(job: NewJob, id: string): void {
   if (job.guildId !== null) requireText('guildId', job.guildId);
   if (typeof job.prompt !== 'string' || typeof job.negativePrompt !== 'string')
     throw new TypeError('job prompt and negativePrompt must be strings');
-  if (typeof job.seed !== 'string' || !/^(?:0|[1-9][0-9]{0,19})$/u.test(job.seed) || BigInt(job.seed) > maxSeed) {
-    throw new TypeError(`job seed must be decimal text from 0 to ${maxSeed}, got ${JSON.stringify(job.seed)}`);
+  if (typeof job.seed !== 'string' || !/^(?:0|[1-9][0-9]{0,19})$/u.test(job.seed) || BigInt(job.seed) > MAX_SEED) {
+    throw new TypeError(`job seed must be decimal text from 0 to ${MAX_SEED}, got ${JSON.stringify(job.seed)}`);
   }
   for (const name of ['steps', 'width', 'height', 'count'] as const) {
     if (!Number.isSafeInteger(job[name])) throw new TypeError(`job ${name} must be an integer, got ${JSON.stringify(job[name])}`);
@@ -141,7 +141,7 @@ export class JobsRepository {
   readonly #markInterrupted: BetterSqlite3.Statement<[number, string]>;
   readonly #lastCreated: BetterSqlite3.Statement<[string, string | null], { at: number | null }>;
   readonly #countByStatus: BetterSqlite3.Statement<[], { status: string; n: number }>;
-  readonly #prune: BetterSqlite3.Statement<[number]>;
+  readonly #prune: BetterSqlite3.Statement<[number, number]>;
   readonly #update: (id: string, patch: JobPatch) => JobRecord | undefined;
   readonly #interruptAll: () => JobRecord[];
   readonly #now: () => number;
@@ -161,7 +161,9 @@ export class JobsRepository {
       error_identifier = COALESCE(error_identifier, ?) WHERE status IN ${unfinished}`);
     this.#lastCreated = db.prepare('SELECT MAX(created_at) AS at FROM jobs WHERE user_id = ? AND guild_id IS ?');
     this.#countByStatus = db.prepare('SELECT status, COUNT(*) AS n FROM jobs GROUP BY status');
-    this.#prune = db.prepare(`DELETE FROM jobs WHERE status NOT IN ${unfinished} AND COALESCE(finished_at, created_at) < ?`);
+    // Every final status sets finished_at, so the index on it finds the oldest finished jobs without a scan.
+    this.#prune = db.prepare(`DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE finished_at < ? AND status NOT IN ${unfinished}
+      ORDER BY finished_at LIMIT ?)`);
 
     this.#update = db.transaction((id: string, patch: JobPatch) => {
       const row = this.#selectById.get(id);
@@ -284,8 +286,11 @@ export class JobsRepository {
     return counts;
   }
 
-  /** Deletes finished jobs that ended before `finishedBefore` (ms); returns how many. Unfinished jobs are kept. */
-  prune(finishedBefore: number): number {
-    return this.#prune.run(finishedBefore).changes;
+  /**
+   * Deletes finished jobs that ended before `finishedBefore` (ms), oldest first and at most `limit` of them;
+   * returns how many. Unfinished jobs are kept; jobs that rerolled or remixed a deleted one lose the link.
+   */
+  prune(finishedBefore: number, limit = -1): number {
+    return this.#prune.run(finishedBefore, limit).changes;
   }
 }

@@ -61,8 +61,11 @@ export interface Store {
   lastJobStartedAt(guildId: string | null, userId: string): number | undefined;
   /** Stored jobs per status. */
   countJobsByStatus(): Record<JobStatus, number>;
-  /** Deletes finished jobs that ended before `finishedBefore`; returns how many. */
-  pruneJobs(finishedBefore: number): number;
+  /**
+   * Deletes finished jobs that ended before `finishedBefore`, oldest first and at most `limit` (default: all);
+   * returns how many. For the retention of job records (`jobs.retentionDays`).
+   */
+  pruneJobs(finishedBefore: number, limit?: number): number;
 
   /** Hash of the command definitions last deployed to `scope` (`global` or a guild id). */
   getCommandDeploymentHash(scope: string): string | undefined;
@@ -153,7 +156,7 @@ function createStore(db: Database.Database, path: string, logger: StoreLogger, n
     markUnfinishedJobsInterrupted: () => jobs.markUnfinishedInterrupted(),
     lastJobStartedAt: (guildId, userId) => jobs.lastCreatedAt(guildId, userId),
     countJobsByStatus: () => jobs.countByStatus(),
-    pruneJobs: (finishedBefore) => jobs.prune(finishedBefore),
+    pruneJobs: (finishedBefore, limit) => jobs.prune(finishedBefore, limit),
     getCommandDeploymentHash: (scope) => deployments.get(scope),
     setCommandDeploymentHash: (scope, hash) => deployments.set(scope, hash),
     close: () => {

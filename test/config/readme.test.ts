@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { leafPaths, packageDefaultsFile, renderEnvTable } from '../../src/config/index.js';
+import { leafPaths, packageDefaultsFile, renderEnvTable, renderKeysTable } from '../../src/config/index.js';
 import { renderSettingsTable } from '../../src/settings/index.js';
 
 const readme = readFileSync(join(dirname(packageDefaultsFile()), 'README.md'), 'utf8');
@@ -24,6 +24,10 @@ describe('config/README.md', () => {
 
   it('holds the current settings table', () => {
     assert.equal(between('settings-table'), renderSettingsTable());
+  });
+
+  it('holds the current keys table (schema and default.json)', () => {
+    assert.equal(between('keys-table'), renderKeysTable(packageDefaultsFile()));
   });
 
   it('holds the current environment variable table', () => {

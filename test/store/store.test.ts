@@ -340,6 +340,27 @@ describe('jobs', () => {
     assert.deepEqual(store.countJobsByStatus(), { queued: 1, running: 1, succeeded: 0, failed: 0, cancelled: 1, interrupted: 0 });
   });
 
+  it('are pruned oldest first and at most `limit` at a time', () => {
+    const clock = manualClock(1_000);
+    const store = open({ now: clock.now });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const job = store.createJob(newJob());
+      clock.advance(1_000);
+      store.updateJob(job.id, { status: i % 2 === 0 ? 'succeeded' : 'failed' });
+      ids.push(job.id);
+    }
+    assert.equal(store.pruneJobs(10_000, 2), 2);
+    assert.deepEqual(
+      ids.map((id) => store.getJob(id) !== undefined),
+      [false, false, true, true, true],
+      'the two that ended first went',
+    );
+    assert.equal(store.pruneJobs(10_000, 2), 2);
+    assert.equal(store.pruneJobs(10_000, 2), 1);
+    assert.equal(store.pruneJobs(10_000, 2), 0);
+  });
+
   it('left queued or running by a crashed process are marked interrupted at the next start', () => {
     const storeModule = new URL('../../src/store/index.js', import.meta.url).href;
     const script = `
