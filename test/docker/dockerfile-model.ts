@@ -88,7 +88,7 @@ export function parseArgInstruction(args: string): Array<[string, string | undef
 /** Reads `KEY=value` pairs of an `ENV` or `LABEL` instruction (values may be double-quoted). */
 export function parseKeyValues(args: string): Map<string, string> {
   const pairs = new Map<string, string>();
-  for (const match of args.matchAll(/([A-Za-z0-9_.\-]+)=("(?:[^"\\]|\\.)*"|\S*)/gu)) {
+  for (const match of args.matchAll(/([A-Za-z0-9_.-]+)=("(?:[^"\\]|\\.)*"|\S*)/gu)) {
     pairs.set(match[1]!, match[2]!.replace(/^"(.*)"$/su, '$1'));
   }
   return pairs;

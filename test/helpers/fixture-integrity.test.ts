@@ -7,7 +7,7 @@ import { fixturePath } from './fixtures.js';
 /** The goldens are never edited by hand: every copied file must still hash to what its provenance README lists. */
 describe('fixture integrity', () => {
   const readme = readFileSync(fixturePath('README.md'), 'utf8');
-  const listed = [...readme.matchAll(/^([0-9a-f]{64})  (\S+)$/gm)].map((m) => ({ sha256: m[1]!, path: m[2]! }));
+  const listed = [...readme.matchAll(/^([0-9a-f]{64}) {2}(\S+)$/gm)].map((m) => ({ sha256: m[1]!, path: m[2]! }));
 
   it('lists every golden and the whole tiny model', () => {
     assert.ok(listed.length >= 30, `${listed.length} files listed`);

@@ -58,7 +58,7 @@ describe('health of a real pipeline process', () => {
       const answer = await httpRequest(endpoint.url, { path: '/healthz' });
       assert.equal(answer.status, 503);
       assert.equal(JSON.parse(answer.body).reason, 'pipeline process restarting');
-      const text = await (await httpRequest(endpoint.url, { path: '/metrics' })).body;
+      const text = (await httpRequest(endpoint.url, { path: '/metrics' })).body;
       assert.equal(sampleValue(text, 'latentcord_pipeline_ready'), 0);
       assert.equal(sampleValue(text, 'latentcord_pipeline_restarts_total'), 1);
     } finally {

@@ -21,8 +21,12 @@ function referenceBpe(word: string, ranks: ReadonlyMap<string, number>): string[
     if (best === undefined) return symbols;
     const merged: string[] = [];
     for (let i = 0; i < symbols.length; i++) {
-      if (symbols[i] === best[0] && symbols[i + 1] === best[1]) merged.push(best[0] + best[1]), i++;
-      else merged.push(symbols[i]!);
+      if (symbols[i] === best[0] && symbols[i + 1] === best[1]) {
+        merged.push(best[0] + best[1]);
+        i++;
+      } else {
+        merged.push(symbols[i]!);
+      }
     }
     symbols = merged;
     if (symbols.length === 1) return symbols;
