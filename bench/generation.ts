@@ -66,10 +66,12 @@ export async function generationSection({ runs, steps, sizes, model, runtime }: 
     rows,
   );
   console.log(
-    '\nOverhead / step = median over the steps of (step time − time inside session.run): scheduler, CFG, scaling, progress messages and the yield between steps.',
+    '\nOverhead / step = median over the steps of (step time − time inside session.run): scheduler, CFG, scaling, progress messages ' +
+      'and the yield between steps.',
   );
   console.log(
-    'incl. loop set-up = (denoising time − UNet session.run time) / steps, i.e. also the scheduler set-up and initial noise spread over the steps.',
+    'incl. loop set-up = (denoising time − UNet session.run time) / steps, i.e. also the scheduler set-up and initial noise spread ' +
+      'over the steps.',
   );
   console.log('Event-loop delay is measured on the main (bot) process while the pipeline process generates.');
 }

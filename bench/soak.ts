@@ -167,7 +167,8 @@ const mib = (value: number | undefined) => fixed(value ?? Number.NaN, 1);
 const finite = (values: readonly (number | undefined)[]) => values.filter((v): v is number => v !== undefined && Number.isFinite(v));
 const heapText = (reading: ProbeReading | undefined) =>
   reading
-    ? `${fixed(reading.heapUsed, 1)} / ${fixed(reading.heapTotal, 1)} (young ${fixed(reading.newSpace, 1)}) / ${fixed(reading.arrayBuffers, 2)}`
+    ? `${fixed(reading.heapUsed, 1)} / ${fixed(reading.heapTotal, 1)} (young ${fixed(reading.newSpace, 1)}) / ` +
+      `${fixed(reading.arrayBuffers, 2)}`
     : '–';
 /** RSS outside the V8 heap: native allocations (onnxruntime, sharp, SQLite, buffers), code and stacks. */
 const nonHeap = (rss: number | undefined, reading: ProbeReading | undefined) => (rss ?? Number.NaN) - (reading?.heapTotal ?? Number.NaN);
@@ -199,8 +200,9 @@ export async function soakSection(options: BenchOptions): Promise<void> {
   const total = options.soakJobs;
   const phaseSizes = phaseSizesFor(total);
   console.log(
-    `\n## Soak (${total} /imagine jobs through the real bot process against the fake Discord; tiny model, 64x64, 4 steps (10 % with 6), 15 % with 2 images, ` +
-      `euler, CFG 7.5, maxBatchImages 4; ${userCount} users round robin, 30–300 ms apart or (30 %) at once, plus a rush of ${rushSize} at once mid-phase; ` +
+    `\n## Soak (${total} /imagine jobs through the real bot process against the fake Discord; tiny model, 64x64, ` +
+      `4 steps (10 % with 6), 15 % with 2 images, euler, CFG 7.5, maxBatchImages 4; ${userCount} users round robin, ` +
+      `30–300 ms apart or (30 %) at once, plus a rush of ${rushSize} at once mid-phase; ` +
       `phases of ${phaseSizes.join(', ')} jobs, each followed by ${settleMs / 1000} s of quiet and a snapshot)\n`,
   );
 
@@ -322,7 +324,8 @@ export async function soakSection(options: BenchOptions): Promise<void> {
     );
 
     console.log(
-      '\n### Handles and event loops (open fds from /proc/<pid>/fd at the quiet moments; event-loop delay of each process over the phase and its quiet time, p50 / p99 / max ms, 10 ms resolution; the first row includes start-up)\n',
+      '\n### Handles and event loops (open fds from /proc/<pid>/fd at the quiet moments; event-loop delay of each process over the ' +
+        'phase and its quiet time, p50 / p99 / max ms, 10 ms resolution; the first row includes start-up)\n',
     );
     printTable(
       ['after', 'bot open fds', 'pipeline open fds', 'bot event-loop delay', 'pipeline event-loop delay'],
@@ -371,16 +374,21 @@ export async function soakSection(options: BenchOptions): Promise<void> {
       [growthRow('bot', plateau), growthRow('bot', firstMeasured), growthRow('pipeline', plateau), growthRow('pipeline', firstMeasured)],
     );
     console.log(
-      `\nRSS from /proc/<pid>/status every ${sampleIntervalMs} ms (${samples.length} samples); the pipeline process is the bot's child (/proc/<pid>/task/*/children).`,
+      `\nRSS from /proc/<pid>/status every ${sampleIntervalMs} ms (${samples.length} samples); the pipeline process is the bot's ` +
+        `child (/proc/<pid>/task/*/children).`,
     );
     console.log(
-      'Heap, ArrayBuffers and event-loop delay come from a probe preloaded into both processes (bench/heap-probe.ts; SIGUSR2 → full GC → process.memoryUsage()).',
+      'Heap, ArrayBuffers and event-loop delay come from a probe preloaded into both processes (bench/heap-probe.ts; SIGUSR2 → full GC ' +
+        '→ process.memoryUsage()).',
     );
     console.log(
-      '"used" is what survives the GC (a JavaScript leak grows it); "held" is what V8 keeps from the OS, young generation included (V8 grows the young generation up to 32 MiB under a high allocation rate and shrinks it when idle; it counts in RSS). RSS − heap held is native memory, code and stacks.',
+      '"used" is what survives the GC (a JavaScript leak grows it); "held" is what V8 keeps from the OS, young generation included (V8 ' +
+        'grows the young generation up to 32 MiB under a high allocation rate and shrinks it when idle; it counts in RSS). RSS − heap ' +
+        'held is native memory, code and stacks.',
     );
     console.log(
-      "Tensors handed to JavaScript are ArrayBuffers; onnxruntime's own buffers show only in RSS. The pipeline process blocks its event loop inside session.run by design.",
+      "Tensors handed to JavaScript are ArrayBuffers; onnxruntime's own buffers show only in RSS. The pipeline process blocks its " +
+        'event loop inside session.run by design.',
     );
 
     const answers = await Promise.all(sent.map((job) => job.answer));
@@ -433,13 +441,17 @@ export async function soakSection(options: BenchOptions): Promise<void> {
     );
     for (const error of [...new Set(errors.map((e) => e.error))].slice(0, 5)) console.log(`- not delivered: ${error}`);
     console.log(
-      "\nack = INTERACTION_CREATE dispatched by the fake → the bot's callback accepted, on the fake's clock (Discord's deadline: 3000 ms). The fake runs in this process, so its own delays count too.",
+      "\nack = INTERACTION_CREATE dispatched by the fake → the bot's callback accepted, on the fake's clock (Discord's deadline: 3000 " +
+        'ms). The fake runs in this process, so its own delays count too.',
     );
     console.log(
-      'result = dispatch → the edit that carried the images (queue wait included: in bursts and rushes jobs arrive faster than they finish).',
+      'result = dispatch → the edit that carried the images (queue wait included: in bursts and rushes jobs arrive faster than they ' +
+        'finish).',
     );
     console.log(
-      `\nStages per job from the bot's "job finished" lines (median ms): queue wait ${fixed(stage('queueWait'))}, text encode ${fixed(stage('encode'))}, denoise ${fixed(stage('denoise'))}, VAE decode ${fixed(stage('decode'))}, PNG ${fixed(stage('png'))}, upload ${fixed(stage('upload'))} (${finished.length} lines).`,
+      `\nStages per job from the bot's "job finished" lines (median ms): queue wait ${fixed(stage('queueWait'))}, text encode ` +
+        `${fixed(stage('encode'))}, denoise ${fixed(stage('denoise'))}, VAE decode ${fixed(stage('decode'))}, PNG ` +
+        `${fixed(stage('png'))}, upload ${fixed(stage('upload'))} (${finished.length} lines).`,
     );
     console.log(
       `REST requests to the fake: ${requests.length} (${fixed(requests.length / sent.length, 1)} per job): ` +
@@ -449,10 +461,12 @@ export async function soakSection(options: BenchOptions): Promise<void> {
           .map(([route, count]) => `${route} ${count}`)
           .join(', ') +
         `; edits of a job's reply (queue position, progress, result) p50 ${fixed(percentile(edits, 50), 0)} / max ${Math.max(...edits)}` +
-        `; the fake took p50 ${fixed(percentile(uploads, 50), 0)} / p99 ${fixed(percentile(uploads, 99), 0)} ms to answer the ${uploads.length} requests with files.`,
+        `; the fake took p50 ${fixed(percentile(uploads, 50), 0)} / p99 ${fixed(percentile(uploads, 99), 0)} ms to answer the ` +
+        `${uploads.length} requests with files.`,
     );
     console.log(
-      `Event-loop delay of this process (fake Discord + soak driver) over the soak: p50 ${fixed(benchLoop.percentile(50) / 1e6, 1)} ms, p99 ${fixed(benchLoop.percentile(99) / 1e6, 1)} ms, max ${fixed(benchLoop.max / 1e6, 1)} ms.`,
+      `Event-loop delay of this process (fake Discord + soak driver) over the soak: p50 ${fixed(benchLoop.percentile(50) / 1e6, 1)} ` +
+        `ms, p99 ${fixed(benchLoop.percentile(99) / 1e6, 1)} ms, max ${fixed(benchLoop.max / 1e6, 1)} ms.`,
     );
     console.log(`Bot stopped with SIGTERM in ${fixed(stopMs, 0)} ms: exit ${exit.code ?? exit.signal}.`);
   } finally {

@@ -70,7 +70,8 @@ function maxPixelDiff(a: Uint8Array, b: Uint8Array): number {
 export async function startupSection(options: BenchOptions): Promise<void> {
   const { runs, steps } = options;
   console.log(
-    `\n## Start-up of the pipeline process (PipelineWorker.start → ready; then ${generationsPerStart} generations at ${size}x${size}, ${steps} steps, euler, CFG 7.5; ${runs} starts per setting)\n`,
+    `\n## Start-up of the pipeline process (PipelineWorker.start → ready; then ${generationsPerStart} generations at ` +
+      `${size}x${size}, ${steps} steps, euler, CFG 7.5; ${runs} starts per setting)\n`,
   );
   const cold: StartTrace[] = [];
   const warm: StartTrace[] = [];
@@ -119,17 +120,22 @@ export async function startupSection(options: BenchOptions): Promise<void> {
     ],
   );
   console.log(
-    '\n"cold" is only the first start of this process: the model files and node_modules are in the page cache either way (the bench does not drop the caches of a shared machine). Wall times follow other load on the machine; the CPU column much less.',
+    '\n"cold" is only the first start of this process: the model files and node_modules are in the page cache either way (the bench ' +
+      'does not drop the caches of a shared machine). Wall times follow other load on the machine; the CPU column much less.',
   );
   console.log(
-    'Model folder + sessions and warm-up are measured inside the pipeline process; the rest of ready is spawning node, importing onnxruntime-node and the messages.',
+    'Model folder + sessions and warm-up are measured inside the pipeline process; the rest of ready is spawning node, importing ' +
+      'onnxruntime-node and the messages.',
   );
   const pixelDiff = Math.max(...cacheHit.map((t, i) => maxPixelDiff(t.firstImage, cold[i]!.firstImage)));
   console.log(
     `Optimised-graph cache (runtime.cacheOptimizedModels → RuntimeOptions.optimizedModelCacheDir), a fresh folder per pair of starts: ` +
-      `model load ${fixed(median(cacheFirst.map((t) => t.loadMs)))} ms on the first start → ${fixed(median(cacheHit.map((t) => t.loadMs)))} ms on the cached restart ` +
-      `(${fixed(median(cold.map((t) => t.loadMs)))} ms without a cache); warm generation ${fixed(median(cacheHit.map((t) => median(t.generationMs.slice(2)))))} ms with cached graphs vs ` +
-      `${fixed(median(cold.map((t) => median(t.generationMs.slice(2)))))} ms without; first image after a cached restart vs without cache: max pixel difference ${pixelDiff}.`,
+      `model load ${fixed(median(cacheFirst.map((t) => t.loadMs)))} ms on the first start → ` +
+      `${fixed(median(cacheHit.map((t) => t.loadMs)))} ms on the cached restart ` +
+      `(${fixed(median(cold.map((t) => t.loadMs)))} ms without a cache); warm generation ` +
+      `${fixed(median(cacheHit.map((t) => median(t.generationMs.slice(2)))))} ms with cached graphs vs ` +
+      `${fixed(median(cold.map((t) => median(t.generationMs.slice(2)))))} ms without; first image after a cached restart vs without ` +
+      `cache: max pixel difference ${pixelDiff}.`,
   );
 
   console.log(`\n### First generation after start-up (median over starts)\n`);
@@ -163,6 +169,7 @@ export async function startupSection(options: BenchOptions): Promise<void> {
     "\nWith warm-up the cold-kernel cost moves from the first user's generation into start-up (before the bot connects to Discord).",
   );
   console.log(
-    'These are tiny-model figures; for a full-size SD 1.5 folder issue 4 quotes 40–55 s of session creation on 2 cores. Run with --model DIR for a real folder.',
+    'These are tiny-model figures; for a full-size SD 1.5 folder issue 4 quotes 40–55 s of session creation on 2 cores. Run with ' +
+      '--model DIR for a real folder.',
   );
 }

@@ -227,7 +227,8 @@ function pipelineStagesBySize(
 export async function throughputSection(options: BenchOptions): Promise<void> {
   const { runs, steps } = options;
   console.log(
-    `\n## Throughput (${size}x${size}, ${steps} steps, euler, CFG 7.5, one image per job; JobRunner + PipelineWorker + SQLite; median of ${runs} runs after ${warmUpPasses} warm-up passes)\n`,
+    `\n## Throughput (${size}x${size}, ${steps} steps, euler, CFG 7.5, one image per job; JobRunner + PipelineWorker + SQLite; ` +
+      `median of ${runs} runs after ${warmUpPasses} warm-up passes)\n`,
   );
   const root = mkdtempSync(join(tmpdir(), 'latentcord-bench-throughput-'));
   const rigs: Rig[] = [];
@@ -293,14 +294,16 @@ export async function throughputSection(options: BenchOptions): Promise<void> {
       rows,
     );
     console.log(
-      '\nburst: N jobs reach an idle runner in the same tick; the first starts at once (as in the bot), the rest are batched when the pipeline frees; timed from submission to the last delivery.',
+      '\nburst: N jobs reach an idle runner in the same tick; the first starts at once (as in the bot), the rest are batched when the ' +
+        'pipeline frees; timed from submission to the last delivery.',
     );
     console.log(
       'backlog: N jobs wait behind a running job; timed from the moment the pipeline takes the first of them to the last delivery.',
     );
     console.log('UNet batches: jobs per pipeline run, in order (e.g. 1+3); with CFG each image is two UNet rows.');
     console.log(
-      'CPU ms/img: CPU time of the pipeline process and of the main process (job runner, PNG encoding) over the same interval, per image; it depends less on other load on the machine than wall time.',
+      'CPU ms/img: CPU time of the pipeline process and of the main process (job runner, PNG encoding) over the same interval, per ' +
+        'image; it depends less on other load on the machine than wall time.',
     );
 
     console.log('\n### Pipeline time per image by UNet batch size (every measured batch of both modes; CFG doubles the UNet rows)\n');
@@ -367,7 +370,8 @@ export async function throughputSection(options: BenchOptions): Promise<void> {
       overlapRows,
     );
     console.log(
-      '\nPNG encode and delivery are the stage durations the runner stored per job; "during next denoise" is the share of the interval from a batch\'s result to its last delivery that lies inside the next batch\'s pipeline run.',
+      '\nPNG encode and delivery are the stage durations the runner stored per job; "during next denoise" is the share of the interval ' +
+        "from a batch's result to its last delivery that lies inside the next batch's pipeline run.",
     );
     console.log('Pipeline idle = next batch start − previous batch end, as the queue saw them (main process).');
   } finally {

@@ -68,7 +68,8 @@ export function checkRequest(context: BotContext, request: GenerationRequest): C
     if (missing.length > 0) {
       throw new UserError(
         'access.botPermissions',
-        `I need the ${missing.join(', ')} permission${missing.length > 1 ? 's' : ''} in this channel to post pictures. Ask a server admin to grant ${missing.length > 1 ? 'them' : 'it'}.`,
+        `I need the ${missing.join(', ')} permission${missing.length > 1 ? 's' : ''} in this channel to post pictures. ` +
+          `Ask a server admin to grant ${missing.length > 1 ? 'them' : 'it'}.`,
       );
     }
   }
@@ -91,11 +92,16 @@ export function checkRequest(context: BotContext, request: GenerationRequest): C
     if (request.source.size !== undefined && request.source.size > context.config.limits.maxAttachmentBytes) {
       throw new UserError(
         'attachment.tooLarge',
-        `That picture is ${(request.source.size / 2 ** 20).toFixed(1)} MiB; the limit is ${(context.config.limits.maxAttachmentBytes / 2 ** 20).toFixed(0)} MiB.`,
+        `That picture is ${mebibytes(request.source.size, 1)}; the limit is ${mebibytes(context.config.limits.maxAttachmentBytes, 0)}.`,
       );
     }
   }
   return { request, settings, options };
+}
+
+/** `12.3 MiB`. */
+function mebibytes(bytes: number, digits: number): string {
+  return `${(bytes / 2 ** 20).toFixed(digits)} MiB`;
 }
 
 /** Downloads and prepares the picture of a remix (after the interaction was acknowledged). */

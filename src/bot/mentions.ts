@@ -113,6 +113,7 @@ async function referencedImage(message: Message, context: BotContext): Promise<{
   if (image && referenced) return { source: image, message: referenced };
   const hint = context.config.discord.messageContentIntent
     ? ''
-    : ' (If it has one: without the Message Content intent Discord does not show me pictures in messages that do not mention me — attach the picture to your message, or use Apps › Remix on it.)';
+    : ' (If it has one: without the Message Content intent Discord does not show me pictures in messages that do not mention me — ' +
+      'attach the picture to your message, or use Apps › Remix on it.)';
   throw noImageToRemix(`The message you replied to has no picture I can see.${hint}`);
 }

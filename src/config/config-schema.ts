@@ -241,7 +241,8 @@ export const configSchema = object({
     attachmentHosts: hostList({
       env: 'LATENTCORD_ATTACHMENT_HOSTS',
       description:
-        "Hosts remix sources may be downloaded from; any other URL is refused. Entries are lower-cased and deduplicated; compare them with a URL's `host` (which leaves out the scheme's default port). An empty list allows no downloads.",
+        'Hosts remix sources may be downloaded from; any other URL is refused. Entries are lower-cased and deduplicated; compare them ' +
+        "with a URL's `host` (which leaves out the scheme's default port). An empty list allows no downloads.",
     }),
     messageContentIntent: boolean({
       env: 'LATENTCORD_MESSAGE_CONTENT_INTENT',
@@ -249,14 +250,16 @@ export const configSchema = object({
     }),
     deployCommandsOnStart: boolean({
       description:
-        '`bot` registers the global commands at start-up when their definitions changed since the last registration (a hash is kept in the database, so unchanged commands cost no API call).',
+        '`bot` registers the global commands at start-up when their definitions changed since the last registration (a hash is kept in ' +
+        'the database, so unchanged commands cost no API call).',
     }),
   }),
   modelDir: nullable(
     path({
       env: 'LATENTCORD_MODEL_DIR',
       description:
-        'Folder of the ONNX model. `null`: `<dataDir>/models/<owner>--<name>` of `defaultModel`, downloaded on the first start (`bot`, `imagine`) and reused after.',
+        'Folder of the ONNX model. `null`: `<dataDir>/models/<owner>--<name>` of `defaultModel`, downloaded on the first start (`bot`, ' +
+        '`imagine`) and reused after.',
     }),
     'use the default model',
   ),
@@ -264,7 +267,9 @@ export const configSchema = object({
     repo: modelRepo({
       env: 'LATENTCORD_MODEL_REPO',
       description:
-        'Model used when `modelDir` is `null`: LCM-Dreamshaper v7 (MIT licence, not gated) ships a float32 diffusers ONNX export (optimum layout, UNet with `timestep_cond`), so a CPU-only server gets a picture in 4 LCM steps. Only its ONNX files, tokenizer and configs are fetched (about 4.3 GB). `""`: no default; a missing `modelDir` is then an error.',
+        'Model used when `modelDir` is `null`: LCM-Dreamshaper v7 (MIT licence, not gated) ships a float32 diffusers ONNX export ' +
+        '(optimum layout, UNet with `timestep_cond`), so a CPU-only server gets a picture in 4 LCM steps. Only its ONNX files, ' +
+        'tokenizer and configs are fetched (about 4.3 GB). `""`: no default; a missing `modelDir` is then an error.',
     }),
     revision: nonEmptyString('a branch, tag or commit', {
       env: 'LATENTCORD_MODEL_REVISION',
@@ -279,11 +284,14 @@ export const configSchema = object({
   }),
   rng: oneOf(['cpu', 'philox'], {
     description:
-      'Initial-noise generator: `cpu` gives the images diffusers gives with `torch.Generator("cpu").manual_seed(seed)`; `philox` those of an NVIDIA GPU generator (A1111\'s "NV" source).',
+      'Initial-noise generator: `cpu` gives the images diffusers gives with `torch.Generator("cpu").manual_seed(seed)`; `philox` those ' +
+      'of an NVIDIA GPU generator (A1111\'s "NV" source).',
   }),
   modelDefaults: oneOf(['auto', 'config'], {
     description:
-      "`auto`: with a few-step model (SD-Turbo style: Euler with trailing spacing → 1 step, guidance 0; LCM → 4 steps, LCM scheduler, guidance 8 with a distilled UNet's guidance embedding, else 1) those values replace `guildDefaults.steps`, `.guidance` and `.scheduler`; `config`: `guildDefaults` apply as written. Servers' `/settings` still override either.",
+      '`auto`: with a few-step model (SD-Turbo style: Euler with trailing spacing → 1 step, guidance 0; LCM → 4 steps, LCM scheduler, ' +
+      "guidance 8 with a distilled UNet's guidance embedding, else 1) those values replace `guildDefaults.steps`, `.guidance` and " +
+      "`.scheduler`; `config`: `guildDefaults` apply as written. Servers' `/settings` still override either.",
   }),
   runtime: object({
     intraOpThreads: integer(0, 1024, {
@@ -293,7 +301,8 @@ export const configSchema = object({
     graphOptimizationLevel: oneOf(['disabled', 'basic', 'extended', 'all'], { description: 'onnxruntime graph optimisation level.' }),
     cacheOptimizedModels: boolean({
       description:
-        "Save onnxruntime's optimised graphs in `<dataDir>/cache/onnxruntime` (keyed by the model files' size and time, the onnxruntime version, the provider, the level and the CPU) and load them on later starts without optimising again.",
+        "Save onnxruntime's optimised graphs in `<dataDir>/cache/onnxruntime` (keyed by the model files' size and time, the " +
+        'onnxruntime version, the provider, the level and the CPU) and load them on later starts without optimising again.',
     }),
     warmUp: boolean({ description: 'Run one tiny generation at start-up so the first real one is not slow.' }),
   }),
@@ -305,14 +314,17 @@ export const configSchema = object({
     }),
     maxBatchImages: integer(1, 16, {
       description:
-        'Compatible waiting jobs (same size, steps, scheduler, kind, strength, guidance on/off) run together as one UNet batch of at most this many images; each still gets exactly the images it would get alone. `1` runs jobs one at a time.',
+        'Compatible waiting jobs (same size, steps, scheduler, kind, strength, guidance on/off) run together as one UNet batch of at ' +
+        'most this many images; each still gets exactly the images it would get alone. `1` runs jobs one at a time.',
     }),
   }),
   jobs: object({
     retentionDays: integer(0, 3650, {
       env: 'LATENTCORD_JOB_RETENTION_DAYS',
       description:
-        'Finished job records (prompts, parameters, where the result is) are deleted this many days after they ended; `0` keeps them forever. The bot prunes at start and then hourly, a bounded amount per run. Result buttons (Reroll, Remix, Info) of older pictures then answer that the details are gone.',
+        'Finished job records (prompts, parameters, where the result is) are deleted this many days after they ended; `0` keeps them ' +
+        'forever. The bot prunes at start and then hourly, a bounded amount per run. Result buttons (Reroll, Remix, Info) of older ' +
+        'pictures then answer that the details are gone.',
     }),
   }),
   progress: object({

@@ -67,7 +67,8 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       reject(
         new UserError(
           'http.listen',
-          `Cannot listen on ${options.host}:${options.port} for the HTTP endpoint (${error.code ?? error.message}). Set \`http.port\` / LATENTCORD_HTTP_PORT to a free port, or disable it with \`http.enabled\`.`,
+          `Cannot listen on ${options.host}:${options.port} for the HTTP endpoint (${error.code ?? error.message}). ` +
+            'Set `http.port` / LATENTCORD_HTTP_PORT to a free port, or disable it with `http.enabled`.',
           { cause: error },
         ),
       );

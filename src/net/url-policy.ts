@@ -41,7 +41,8 @@ export function parseAllowedHosts(entries: readonly string[]): AllowedHost[] {
     }
     if (parsed === undefined || parsed.pathname !== '/' || parsed.hostname === '') {
       throw new TypeError(
-        `Expected \`allowedHosts\` entries like "cdn.discordapp.com" or "127.0.0.1:8080", got ${JSON.stringify(shortenForMessage(trimmed))}`,
+        'Expected `allowedHosts` entries like "cdn.discordapp.com" or "127.0.0.1:8080", ' +
+          `got ${JSON.stringify(shortenForMessage(trimmed))}`,
       );
     }
     // The URL parser drops ":80" for http; keep it explicit so it only matches port 80.

@@ -110,7 +110,8 @@ export class DPMSolverMultistepScheduler implements Scheduler {
     if (requestedAlgorithm !== 'dpmsolver++' && requestedAlgorithm !== 'sde-dpmsolver++' && finalSigmasType === 'zero') {
       throw new UserError(
         'scheduler.config',
-        `${this.className}: \`final_sigmas_type\` "zero" is not supported for \`algorithm_type\` "${requestedAlgorithm}"; choose "sigma_min"`,
+        `${this.className}: \`final_sigmas_type\` "zero" is not supported for \`algorithm_type\` "${requestedAlgorithm}"; ` +
+          'choose "sigma_min"',
       );
     }
     this.config = Object.freeze(resolved);

@@ -7,7 +7,8 @@ export function assertStepShapes(modelOutput: Float32Array, sample: Float32Array
   const expected = context.shape.reduce((a, b) => a * b, 1);
   if (sample.length !== expected || modelOutput.length !== expected) {
     throw new RangeError(
-      `step(): sample (${sample.length}) and modelOutput (${modelOutput.length}) must both have ${expected} elements for shape [${context.shape.join(', ')}]`,
+      `step(): sample (${sample.length}) and modelOutput (${modelOutput.length}) must both have ${expected} elements ` +
+        `for shape [${context.shape.join(', ')}]`,
     );
   }
 }

@@ -59,7 +59,8 @@ export function checkUserQueueLimit(settings: EffectiveSettings, activeJobs: num
   if (activeJobs >= settings.userQueueLimit) {
     throw new UserError(
       'access.userQueueLimit',
-      `You already have ${activeJobs} job${activeJobs === 1 ? '' : 's'} waiting or running; the limit here is ${settings.userQueueLimit}. Please wait for one to finish.`,
+      `You already have ${activeJobs} job${activeJobs === 1 ? '' : 's'} waiting or running; ` +
+        `the limit here is ${settings.userQueueLimit}. Please wait for one to finish.`,
     );
   }
 }

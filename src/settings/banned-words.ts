@@ -3,7 +3,8 @@
  * there are no word boundaries to look for.
  */
 const unspacedScript =
-  '[\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\p{Script=Thai}\\p{Script=Lao}\\p{Script=Khmer}\\p{Script=Myanmar}\\p{Script=Tibetan}]';
+  '[\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\p{Script=Thai}' +
+  '\\p{Script=Lao}\\p{Script=Khmer}\\p{Script=Myanmar}\\p{Script=Tibetan}]';
 /** A character that continues a word: letters, marks, digits, connector punctuation. */
 const wordChar = `(?:(?!${unspacedScript})[\\p{L}\\p{M}\\p{N}\\p{Pc}])`;
 const wordCharTest = new RegExp(`^${wordChar}$`, 'u');

@@ -7,7 +7,7 @@ import {
   type GuildSettings,
   type SettingKey,
 } from './setting-definitions.js';
-import { checkSettingValue, formatSettingValue, shown, suggestSettingKey } from './setting-values.js';
+import { checkSettingValue, formatSettingValue, invalidValue, shown, suggestSettingKey } from './setting-values.js';
 
 /** Per-server overrides as stored: any subset of the settings. */
 export type GuildSettingOverrides = Partial<GuildSettings>;
@@ -66,10 +66,7 @@ export function validateGuildSettings(partial: Readonly<Record<string, unknown>>
     }
     const checked = checkSettingValue(key, value);
     if (!checked.ok) {
-      throw new UserError(
-        'settings.invalidValue',
-        `Expected \`${key}\` to be ${checked.expected}, got \`${shown(typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value)))}\`.`,
-      );
+      throw invalidValue(key, checked.expected, typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value)));
     }
     merged[key] = checked.value;
   }

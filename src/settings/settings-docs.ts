@@ -9,7 +9,8 @@ export function renderSettingsTable(): string {
   const rows = settingKeys.map((key) => {
     const definition = settingDefinition(key);
     const allowed = expectedValueText(definition) + (definition.limitedBy !== undefined ? `, within \`${definition.limitedBy}\`` : '');
-    return `| \`${key}\` | ${definition.group}${definition.configOnly === true ? ' (config only)' : ''} | ${allowed} | ${definition.description.replace(/\|/gu, '\\|')} |`;
+    const group = `${definition.group}${definition.configOnly === true ? ' (config only)' : ''}`;
+    return `| \`${key}\` | ${group} | ${allowed} | ${definition.description.replace(/\|/gu, '\\|')} |`;
   });
   return ['| Setting | Group | Allowed values | Description |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }

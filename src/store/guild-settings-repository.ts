@@ -45,7 +45,8 @@ export class GuildSettingsRepository {
     );
     this.#upsert = db.prepare(
       `INSERT INTO guild_settings (guild_id, key, value, updated_by, updated_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (guild_id, key) DO UPDATE SET value = excluded.value, updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
+       ON CONFLICT (guild_id, key) DO UPDATE SET
+         value = excluded.value, updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
     );
     this.#deleteAll = db.prepare('DELETE FROM guild_settings WHERE guild_id = ?');
     this.#deleteOne = db.prepare('DELETE FROM guild_settings WHERE guild_id = ? AND key = ?');

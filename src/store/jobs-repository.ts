@@ -3,53 +3,59 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { MAX_SEED } from '../random/index.js';
 import { finalJobStatuses, jobStatuses, type JobPatch, type JobRecord, type JobStatus, type NewJob } from './job-types.js';
 
-interface JobRow {
-  id: string;
-  kind: string;
-  status: string;
-  parent_job_id: string | null;
-  guild_id: string | null;
-  channel_id: string;
-  user_id: string;
-  prompt: string;
-  negative_prompt: string;
-  seed: string;
-  steps: number;
-  guidance: number;
-  width: number;
-  height: number;
-  scheduler: string;
-  count: number;
-  strength: number;
-  source_image_url: string | null;
-  created_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-  error_identifier: string | null;
-  status_message_id: string | null;
-  result_message_id: string | null;
-  result_channel_id: string | null;
-  attachment_urls: string;
-  stage_durations: string;
-}
+/** Every column of `jobs` and the record field it holds: the one list the SQL and the row mapping come from. */
+const columnOf = {
+  id: 'id',
+  kind: 'kind',
+  status: 'status',
+  parentJobId: 'parent_job_id',
+  guildId: 'guild_id',
+  channelId: 'channel_id',
+  userId: 'user_id',
+  prompt: 'prompt',
+  negativePrompt: 'negative_prompt',
+  seed: 'seed',
+  steps: 'steps',
+  guidance: 'guidance',
+  width: 'width',
+  height: 'height',
+  scheduler: 'scheduler',
+  count: 'count',
+  strength: 'strength',
+  sourceImageUrl: 'source_image_url',
+  createdAt: 'created_at',
+  startedAt: 'started_at',
+  finishedAt: 'finished_at',
+  errorIdentifier: 'error_identifier',
+  statusMessageId: 'status_message_id',
+  resultMessageId: 'result_message_id',
+  resultChannelId: 'result_channel_id',
+  attachmentUrls: 'attachment_urls',
+  stageDurations: 'stage_durations',
+} as const satisfies Record<keyof JobRecord, string>;
 
-type MutableRow = Pick<
-  JobRow,
-  | 'id'
-  | 'status'
-  | 'started_at'
-  | 'finished_at'
-  | 'error_identifier'
-  | 'status_message_id'
-  | 'result_message_id'
-  | 'result_channel_id'
-  | 'attachment_urls'
-  | 'stage_durations'
->;
+/** Fields stored as JSON text. */
+type JsonField = 'attachmentUrls' | 'stageDurations';
 
-const columns = `id, kind, status, parent_job_id, guild_id, channel_id, user_id, prompt, negative_prompt, seed, steps, guidance,
-  width, height, scheduler, count, strength, source_image_url, created_at, started_at, finished_at, error_identifier,
-  status_message_id, result_message_id, result_channel_id, attachment_urls, stage_durations`;
+/** A row as SQLite holds it. */
+type JobRow = { [K in keyof JobRecord as (typeof columnOf)[K]]: K extends JsonField ? string : JobRecord[K] };
+
+/** The fields {@link JobsRepository.update} may change; the rest is fixed when a job is created. */
+const mutableFields = [
+  'status',
+  'startedAt',
+  'finishedAt',
+  'errorIdentifier',
+  'statusMessageId',
+  'resultMessageId',
+  'resultChannelId',
+  'attachmentUrls',
+  'stageDurations',
+] as const satisfies readonly (keyof JobRecord & keyof JobPatch)[];
+
+const fields = Object.keys(columnOf) as (keyof JobRecord)[];
+const columns = fields.map((field) => columnOf[field]).join(', ');
+const assignments = mutableFields.map((field) => `${columnOf[field]} = @${columnOf[field]}`).join(', ');
 
 const unfinished = "('queued', 'running')";
 
@@ -65,41 +71,26 @@ function parseJson<T>(text: string, fallback: T): T {
 }
 
 function toRecord(row: JobRow): JobRecord {
-  return Object.freeze({
-    id: row.id,
-    kind: row.kind as JobRecord['kind'],
-    status: row.status as JobStatus,
-    parentJobId: row.parent_job_id,
-    guildId: row.guild_id,
-    channelId: row.channel_id,
-    userId: row.user_id,
-    prompt: row.prompt,
-    negativePrompt: row.negative_prompt,
-    seed: row.seed,
-    steps: row.steps,
-    guidance: row.guidance,
-    width: row.width,
-    height: row.height,
-    scheduler: row.scheduler,
-    count: row.count,
-    strength: row.strength,
-    sourceImageUrl: row.source_image_url,
-    createdAt: row.created_at,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-    errorIdentifier: row.error_identifier,
-    statusMessageId: row.status_message_id,
-    resultMessageId: row.result_message_id,
-    resultChannelId: row.result_channel_id,
-    attachmentUrls: Object.freeze(parseJson<string[]>(row.attachment_urls, [])),
-    stageDurations: Object.freeze(parseJson<Record<string, number>>(row.stage_durations, {})),
-  });
+  const record: Record<string, unknown> = {};
+  for (const field of fields) record[field] = row[columnOf[field]];
+  record['attachmentUrls'] = Object.freeze(parseJson<string[]>(row.attachment_urls, []));
+  record['stageDurations'] = Object.freeze(parseJson<Record<string, number>>(row.stage_durations, {}));
+  return Object.freeze(record) as unknown as JobRecord;
+}
+
+function toRow(record: JobRecord): JobRow {
+  const row: Record<string, unknown> = {};
+  for (const field of fields) row[columnOf[field]] = record[field];
+  row['attachment_urls'] = JSON.stringify([...record.attachmentUrls]);
+  row['stage_durations'] = JSON.stringify(record.stageDurations);
+  return row as JobRow;
 }
 
 function requireText(name: string, value: unknown, maxLength = Number.POSITIVE_INFINITY): void {
   if (typeof value !== 'string' || value === '' || value.length > maxLength) {
     throw new TypeError(
-      `job ${name} must be a non-empty string${Number.isFinite(maxLength) ? ` of at most ${maxLength} characters` : ''}, got ${JSON.stringify(value)}`,
+      `job ${name} must be a non-empty string${Number.isFinite(maxLength) ? ` of at most ${maxLength} characters` : ''}, ` +
+        `got ${JSON.stringify(value)}`,
     );
   }
 }
@@ -136,7 +127,7 @@ export class JobsRepository {
   readonly #insert: BetterSqlite3.Statement<[JobRow]>;
   readonly #selectById: BetterSqlite3.Statement<[string], JobRow>;
   readonly #selectByResultMessage: BetterSqlite3.Statement<[string], JobRow>;
-  readonly #updateMutable: BetterSqlite3.Statement<[MutableRow]>;
+  readonly #updateMutable: BetterSqlite3.Statement<[JobRow]>;
   readonly #selectUnfinished: BetterSqlite3.Statement<[], JobRow>;
   readonly #markInterrupted: BetterSqlite3.Statement<[number, string]>;
   readonly #lastCreated: BetterSqlite3.Statement<[string, string | null], { at: number | null }>;
@@ -148,14 +139,10 @@ export class JobsRepository {
 
   constructor(db: BetterSqlite3.Database, now: () => number) {
     this.#now = now;
-    this.#insert = db.prepare(`INSERT INTO jobs (${columns}) VALUES (@id, @kind, @status, @parent_job_id, @guild_id, @channel_id, @user_id,
-      @prompt, @negative_prompt, @seed, @steps, @guidance, @width, @height, @scheduler, @count, @strength, @source_image_url,
-      @created_at, @started_at, @finished_at, @error_identifier, @status_message_id, @result_message_id, @result_channel_id, @attachment_urls, @stage_durations)`);
+    this.#insert = db.prepare(`INSERT INTO jobs (${columns}) VALUES (${fields.map((field) => `@${columnOf[field]}`).join(', ')})`);
     this.#selectById = db.prepare(`SELECT ${columns} FROM jobs WHERE id = ?`);
     this.#selectByResultMessage = db.prepare(`SELECT ${columns} FROM jobs WHERE result_message_id = ? ORDER BY created_at DESC LIMIT 1`);
-    this.#updateMutable = db.prepare(`UPDATE jobs SET status = @status, started_at = @started_at, finished_at = @finished_at,
-      error_identifier = @error_identifier, status_message_id = @status_message_id, result_message_id = @result_message_id, result_channel_id = @result_channel_id,
-      attachment_urls = @attachment_urls, stage_durations = @stage_durations WHERE id = @id`);
+    this.#updateMutable = db.prepare(`UPDATE jobs SET ${assignments} WHERE id = @id`);
     this.#selectUnfinished = db.prepare(`SELECT ${columns} FROM jobs WHERE status IN ${unfinished} ORDER BY created_at, id`);
     this.#markInterrupted = db.prepare(`UPDATE jobs SET status = 'interrupted', finished_at = ?,
       error_identifier = COALESCE(error_identifier, ?) WHERE status IN ${unfinished}`);
@@ -168,36 +155,18 @@ export class JobsRepository {
     this.#update = db.transaction((id: string, patch: JobPatch) => {
       const row = this.#selectById.get(id);
       if (row === undefined) return undefined;
-      const now = this.#now();
-      const next: MutableRow = {
-        id,
-        status: row.status,
-        started_at: row.started_at,
-        finished_at: row.finished_at,
-        error_identifier: row.error_identifier,
-        status_message_id: row.status_message_id,
-        result_message_id: row.result_message_id,
-        result_channel_id: row.result_channel_id,
-        attachment_urls: row.attachment_urls,
-        stage_durations: row.stage_durations,
-      };
+      const current = toRecord(row);
+      const next: Record<string, unknown> = { ...current };
+      for (const field of mutableFields) if (patch[field] !== undefined) next[field] = patch[field];
       if (patch.status !== undefined) {
         requireStatus(patch.status);
-        next.status = patch.status;
-        if (patch.status === 'running' && next.started_at === null) next.started_at = now;
-        if (finalJobStatuses.includes(patch.status) && next.finished_at === null) next.finished_at = now;
+        const now = this.#now();
+        if (patch.status === 'running' && current.startedAt === null && patch.startedAt === undefined) next['startedAt'] = now;
+        if (finalJobStatuses.includes(patch.status) && current.finishedAt === null && patch.finishedAt === undefined)
+          next['finishedAt'] = now;
       }
-      if (patch.startedAt !== undefined) next.started_at = patch.startedAt;
-      if (patch.finishedAt !== undefined) next.finished_at = patch.finishedAt;
-      if (patch.errorIdentifier !== undefined) next.error_identifier = patch.errorIdentifier;
-      if (patch.statusMessageId !== undefined) next.status_message_id = patch.statusMessageId;
-      if (patch.resultMessageId !== undefined) next.result_message_id = patch.resultMessageId;
-      if (patch.resultChannelId !== undefined) next.result_channel_id = patch.resultChannelId;
-      if (patch.attachmentUrls !== undefined) next.attachment_urls = JSON.stringify([...patch.attachmentUrls]);
-      if (patch.stageDurations !== undefined) {
-        next.stage_durations = JSON.stringify({ ...parseJson<Record<string, number>>(row.stage_durations, {}), ...patch.stageDurations });
-      }
-      this.#updateMutable.run(next);
+      if (patch.stageDurations !== undefined) next['stageDurations'] = { ...current.stageDurations, ...patch.stageDurations };
+      this.#updateMutable.run(toRow(next as unknown as JobRecord));
       return toRecord(this.#selectById.get(id)!);
     });
 
@@ -215,35 +184,23 @@ export class JobsRepository {
     checkNewJob(job, id);
     const status = job.status ?? 'queued';
     const createdAt = job.createdAt ?? this.#now();
-    this.#insert.run({
-      id,
-      kind: job.kind,
-      status,
-      parent_job_id: job.parentJobId ?? null,
-      guild_id: job.guildId,
-      channel_id: job.channelId,
-      user_id: job.userId,
-      prompt: job.prompt,
-      negative_prompt: job.negativePrompt,
-      seed: job.seed,
-      steps: job.steps,
-      guidance: job.guidance,
-      width: job.width,
-      height: job.height,
-      scheduler: job.scheduler,
-      count: job.count,
-      strength: job.strength,
-      source_image_url: job.sourceImageUrl,
-      created_at: createdAt,
-      started_at: status === 'running' ? createdAt : null,
-      finished_at: null,
-      error_identifier: null,
-      status_message_id: null,
-      result_message_id: null,
-      result_channel_id: null,
-      attachment_urls: '[]',
-      stage_durations: '{}',
-    });
+    this.#insert.run(
+      toRow({
+        ...job,
+        id,
+        status,
+        parentJobId: job.parentJobId ?? null,
+        createdAt,
+        startedAt: status === 'running' ? createdAt : null,
+        finishedAt: null,
+        errorIdentifier: null,
+        statusMessageId: null,
+        resultMessageId: null,
+        resultChannelId: null,
+        attachmentUrls: [],
+        stageDurations: {},
+      }),
+    );
     return toRecord(this.#selectById.get(id)!);
   }
 

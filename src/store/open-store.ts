@@ -82,7 +82,10 @@ function explain(error: unknown): string {
   switch (code) {
     case 'SQLITE_NOTADB':
     case 'SQLITE_CORRUPT':
-      return `${message} (${code}). The file is damaged or not a SQLite database: move it away to start with an empty one, or restore a backup`;
+      return (
+        `${message} (${code}). The file is damaged or not a SQLite database: ` +
+        'move it away to start with an empty one, or restore a backup'
+      );
     case 'SQLITE_CANTOPEN':
       return `${message} (${code}). Check that the path is a file (not a folder) in a folder this process may write to`;
     case 'SQLITE_READONLY':

@@ -160,7 +160,8 @@ describe('latentcord CLI', () => {
     const text = readPngText(await readFile(join(dir, 'out', 'x-2.png')));
     assert.equal(
       text['parameters'],
-      'a running dog\nNegative prompt: blur\nSteps: 3, Sampler: Euler, CFG scale: 7.5, Seed: 42, Size: 96x64, Model: tiny-sd, RNG: CPU, Batch size: 2, Batch pos: 1',
+      'a running dog\nNegative prompt: blur\nSteps: 3, Sampler: Euler, CFG scale: 7.5, Seed: 42, Size: 96x64, Model: tiny-sd, RNG: ' +
+        'CPU, Batch size: 2, Batch pos: 1',
     );
   });
 

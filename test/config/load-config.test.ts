@@ -198,13 +198,15 @@ describe('loadConfig: environment variables', () => {
     assert.deepEqual(
       problemsOf(() => load({ DISCORD_API_URL: 'discord.com/api' })),
       [
-        'environment variable DISCORD_API_URL: `discord.apiUrl` must be an http:// or https:// URL without query or fragment, got `discord.com/api`',
+        'environment variable DISCORD_API_URL: `discord.apiUrl` must be an http:// or https:// URL without query or fragment, got ' +
+          '`discord.com/api`',
       ],
     );
     assert.deepEqual(
       problemsOf(() => load({ LATENTCORD_ATTACHMENT_HOSTS: 'cdn.discordapp.com, https://evil.example' })),
       [
-        'environment variable LATENTCORD_ATTACHMENT_HOSTS: `discord.attachmentHosts` must be a list of host names, each `host` or `host:port`, got `cdn.discordapp.com, https://evil.example`',
+        'environment variable LATENTCORD_ATTACHMENT_HOSTS: `discord.attachmentHosts` must be a list of host names, each `host` or ' +
+          '`host:port`, got `cdn.discordapp.com, https://evil.example`',
       ],
     );
   });
@@ -288,12 +290,14 @@ describe('loadConfig: user file', () => {
         'config/kinds.json: `discord.token` must be a non-empty token or `null` (not configured), got `""`',
         'config/kinds.json: `discord.messageContentIntent` must be `true` or `false`, got `"yes"`',
         'config/kinds.json: `modelDir` must be a non-empty path or `null` (use the default model), got `5`',
-        'config/kinds.json: `defaultModel.repo` must be a Hugging Face repository `owner/name` (or "" until one is chosen), got `"not a repo"`',
+        'config/kinds.json: `defaultModel.repo` must be a Hugging Face repository `owner/name` (or "" until one is chosen), got `"not ' +
+          'a repo"`',
         'config/kinds.json: `runtime.graphOptimizationLevel` must be one of `disabled`, `basic`, `extended`, `all`, got `"max"`',
         'config/kinds.json: `logging.level` must be one of `fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`, got `"verbose"`',
         'config/kinds.json: `logging.pretty` must be `"auto"`, `true` or `false`, got `"sometimes"`',
         'config/kinds.json: `guildDefaults.width` must be a multiple of 8 from 64 to 2048, got `500`',
-        'config/kinds.json: `guildDefaults.scheduler` must be one of `euler`, `euler-a`, `ddim`, `dpmpp-2m`, `dpmpp-2m-karras`, `lcm`, `pndm`, `lms`, `unipc`, `ddpm`, got `"heun"`',
+        'config/kinds.json: `guildDefaults.scheduler` must be one of `euler`, `euler-a`, `ddim`, `dpmpp-2m`, `dpmpp-2m-karras`, `lcm`, ' +
+          '`pndm`, `lms`, `unipc`, `ddpm`, got `"heun"`',
       ],
     );
   });

@@ -4,8 +4,10 @@ import { formatInfotext, parseInfotext, pythonNumberString, quoteInfotextValue, 
 
 /** The example in the docstring of A1111's `parse_generation_parameters` (modules/infotext_utils.py). */
 const A1111_DOCSTRING_EXAMPLE = [
-  "girl with an artist's beret, determined, blue eyes, desert scene, computer monitors, heavy makeup, by Alphonse Mucha and Charlie Bowater, ((eyeshadow)), (coquettish), detailed, intricate",
-  'Negative prompt: ugly, fat, obese, chubby, (((deformed))), [blurry], bad anatomy, disfigured, poorly drawn face, mutation, mutated, (extra_limb), (ugly), (poorly drawn hands), messy drawing',
+  "girl with an artist's beret, determined, blue eyes, desert scene, computer monitors, heavy makeup, by Alphonse Mucha and Charlie " +
+    'Bowater, ((eyeshadow)), (coquettish), detailed, intricate',
+  'Negative prompt: ugly, fat, obese, chubby, (((deformed))), [blurry], bad anatomy, disfigured, poorly drawn face, mutation, mutated, ' +
+    '(extra_limb), (ugly), (poorly drawn hands), messy drawing',
   'Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: 965400086, Size: 512x512, Model hash: 45dee52b',
 ].join('\n');
 
@@ -13,9 +15,11 @@ describe('formatInfotext', () => {
   it("reproduces the example of A1111's parser docstring", () => {
     const text = formatInfotext({
       prompt:
-        "girl with an artist's beret, determined, blue eyes, desert scene, computer monitors, heavy makeup, by Alphonse Mucha and Charlie Bowater, ((eyeshadow)), (coquettish), detailed, intricate",
+        "girl with an artist's beret, determined, blue eyes, desert scene, computer monitors, heavy makeup, by Alphonse Mucha and " +
+        'Charlie Bowater, ((eyeshadow)), (coquettish), detailed, intricate',
       negativePrompt:
-        'ugly, fat, obese, chubby, (((deformed))), [blurry], bad anatomy, disfigured, poorly drawn face, mutation, mutated, (extra_limb), (ugly), (poorly drawn hands), messy drawing',
+        'ugly, fat, obese, chubby, (((deformed))), [blurry], bad anatomy, disfigured, poorly drawn face, mutation, mutated, ' +
+        '(extra_limb), (ugly), (poorly drawn hands), messy drawing',
       steps: 20,
       sampler: 'Euler a',
       cfgScale: 7,

@@ -114,7 +114,8 @@ describe('resolveGenerationOptions', () => {
       'an unknown scheduler',
       { scheduler: 'eular' },
       'options.scheduler',
-      'Expected `scheduler` to be one of `euler`, `euler-a`, `ddim`, `dpmpp-2m`, `dpmpp-2m-karras`, `lcm`, `pndm`, `lms`, `unipc`, `ddpm` (did you mean `euler`?), got `eular`.',
+      'Expected `scheduler` to be one of `euler`, `euler-a`, `ddim`, `dpmpp-2m`, `dpmpp-2m-karras`, `lcm`, `pndm`, `lms`, `unipc`, ' +
+        '`ddpm` (did you mean `euler`?), got `eular`.',
     ],
     ['too many images', { count: 5 }, 'options.count', 'Expected `count` to be an integer from 1 to 4, got `5`.'],
     ['a negative seed', { seed: -1 }, 'options.seed', 'Expected `seed` to be an integer from 0 to 18446744073709551615, got `-1`.'],

@@ -85,15 +85,18 @@ const cases: { readonly [K in SettingKey]: KeyCases } = {
     invalid: [
       [
         'eulr-a',
-        'Expected `scheduler` to be one of `euler`, `euler-a`, `ddim`, `dpmpp-2m`, `dpmpp-2m-karras`, `lcm`, `pndm`, `lms`, `unipc`, `ddpm`, got `eulr-a` (did you mean `euler-a`?).',
+        'Expected `scheduler` to be one of `euler`, `euler-a`, `ddim`, `dpmpp-2m`, `dpmpp-2m-karras`, `lcm`, `pndm`, `lms`, `unipc`, ' +
+          '`ddpm`, got `eulr-a` (did you mean `euler-a`?).',
       ],
       [
         'k_euler',
-        'Expected `scheduler` to be one of `euler`, `euler-a`, `ddim`, `dpmpp-2m`, `dpmpp-2m-karras`, `lcm`, `pndm`, `lms`, `unipc`, `ddpm`, got `k_euler` (did you mean `euler`?).',
+        'Expected `scheduler` to be one of `euler`, `euler-a`, `ddim`, `dpmpp-2m`, `dpmpp-2m-karras`, `lcm`, `pndm`, `lms`, `unipc`, ' +
+          '`ddpm`, got `k_euler` (did you mean `euler`?).',
       ],
       [
         'heun',
-        'Expected `scheduler` to be one of `euler`, `euler-a`, `ddim`, `dpmpp-2m`, `dpmpp-2m-karras`, `lcm`, `pndm`, `lms`, `unipc`, `ddpm`, got `heun`.',
+        'Expected `scheduler` to be one of `euler`, `euler-a`, `ddim`, `dpmpp-2m`, `dpmpp-2m-karras`, `lcm`, `pndm`, `lms`, `unipc`, ' +
+          '`ddpm`, got `heun`.',
       ],
     ],
   },
@@ -164,11 +167,13 @@ const cases: { readonly [K in SettingKey]: KeyCases } = {
     invalid: [
       [
         '#general',
-        'Expected `allowedChannels` to be channel mentions or ids separated by spaces or commas (or `all` for every channel), got `#general`.',
+        'Expected `allowedChannels` to be channel mentions or ids separated by spaces or commas (or `all` for every channel), got ' +
+          '`#general`.',
       ],
       [
         '<@123456789012345678>',
-        'Expected `allowedChannels` to be channel mentions or ids separated by spaces or commas (or `all` for every channel), got `<@123456789012345678>`.',
+        'Expected `allowedChannels` to be channel mentions or ids separated by spaces or commas (or `all` for every channel), got ' +
+          '`<@123456789012345678>`.',
       ],
       ['99999999999999999999', 'Expected `allowedChannels` to be a list of at most 100 channel ids, got `99999999999999999999`.'],
     ],
@@ -182,7 +187,8 @@ const cases: { readonly [K in SettingKey]: KeyCases } = {
     invalid: [
       [
         'a'.repeat(101),
-        `Expected \`bannedWords\` to be a list of at most 200 words or phrases of 1 to 100 characters without commas, got \`${'a'.repeat(99)}…\`.`,
+        `Expected \`bannedWords\` to be a list of at most 200 words or phrases of 1 to 100 characters without commas, got ` +
+          `\`${'a'.repeat(99)}…\`.`,
       ],
     ],
   },

@@ -61,7 +61,8 @@ describe('openStore', () => {
     old.pragma('user_version = 1');
     old
       .prepare(`INSERT INTO jobs (id, kind, status, channel_id, user_id, prompt, negative_prompt, seed, steps, guidance, width, height,
-      scheduler, count, strength, created_at) VALUES ('old-job', 'imagine', 'succeeded', 'c', 'u', 'p', '', '1', 4, 1, 64, 64, 'lcm', 1, 0.7, 1000)`)
+      scheduler, count, strength, created_at)
+      VALUES ('old-job', 'imagine', 'succeeded', 'c', 'u', 'p', '', '1', 4, 1, 64, 64, 'lcm', 1, 0.7, 1000)`)
       .run();
     old.close();
     const logger = recordingLogger();
@@ -222,7 +223,8 @@ describe('guild settings', () => {
         ['ignoring stored guild setting: unknown setting `hiresFix` (written by another version?)', 'hiresFix'],
         ['ignoring stored guild setting: value of `maxCount` is not JSON', 'maxCount'],
         [
-          'ignoring stored guild setting: value of `scheduler` is not one of `euler`, `euler-a`, `ddim`, `dpmpp-2m`, `dpmpp-2m-karras`, `lcm`, `pndm`, `lms`, `unipc`, `ddpm`',
+          'ignoring stored guild setting: value of `scheduler` is not one of `euler`, `euler-a`, `ddim`, `dpmpp-2m`, ' +
+            '`dpmpp-2m-karras`, `lcm`, `pndm`, `lms`, `unipc`, `ddpm`',
           'scheduler',
         ],
       ],
