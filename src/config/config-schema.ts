@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { formatAllowedHost, parseAllowedHost } from '../net/url-policy.js';
 import { checkSettingValue, describeSetting, settingKeys, type GuildSettings, type SettingKey } from '../settings/index.js';
 
 /** Outcome of checking one configuration value: the value to use, or what was expected. */
@@ -137,24 +138,6 @@ function httpUrl(doc: KeyDoc): LeafSpec<string> {
   );
 }
 
-const label = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
-const hostnamePattern = new RegExp(`^(?=.{1,253}$)${label}(?:\\.${label})*$`, 'u');
-const hostPort = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::([0-9]{1,5}))?$/u;
-
-/**
- * Canonical form of an attachment host entry (`host` or `host:port`, IPv6 in brackets), lower case and
- * with the port written without leading zeros; `undefined` if it is not one.
- */
-export function canonicalHost(entry: string): string | undefined {
-  const match = hostPort.exec(entry.trim().toLowerCase());
-  if (match === null) return undefined;
-  const host = match[1]!;
-  if (!host.startsWith('[') && !hostnamePattern.test(host)) return undefined;
-  if (match[2] === undefined) return host;
-  const port = Number(match[2]);
-  return port >= 1 && port <= 65535 ? `${host}:${port}` : undefined;
-}
-
 function hostList(doc: KeyDoc): LeafSpec<readonly string[]> {
   return leaf(
     'a list of host names, each `host` or `host:port`',
@@ -163,8 +146,9 @@ function hostList(doc: KeyDoc): LeafSpec<readonly string[]> {
       if (!Array.isArray(value)) return undefined;
       const hosts: string[] = [];
       for (const item of value) {
-        const host = typeof item === 'string' ? canonicalHost(item) : undefined;
-        if (host === undefined) return undefined;
+        const parsed = typeof item === 'string' ? parseAllowedHost(item) : undefined;
+        if (parsed === undefined) return undefined;
+        const host = formatAllowedHost(parsed);
         if (!hosts.includes(host)) hosts.push(host);
       }
       return hosts;

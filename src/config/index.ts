@@ -3,5 +3,5 @@ export type { Config, Device, DeviceUnavailablePolicy, GraphOptimizationLevel, L
 export { ConfigError, type ConfigProblem } from './config-error.js';
 export { configForLog, loadConfig, packageDefaultsFile, type LoadConfigOptions } from './load-config.js';
 export { configFileVariable, envNameOf, envVariables, type EnvVariable } from './environment.js';
-export { canonicalHost, configSchema, leafPaths, logLevels, schemaLeaves } from './config-schema.js';
+export { configSchema, leafPaths, logLevels, schemaLeaves } from './config-schema.js';
 export { renderEnvTable, renderKeysTable } from './config-docs.js';

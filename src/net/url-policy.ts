@@ -31,24 +31,36 @@ export function shortenForMessage(text: string, max = 80): string {
 export function parseAllowedHosts(entries: readonly string[]): AllowedHost[] {
   if (!Array.isArray(entries)) throw new TypeError('Expected `allowedHosts` to be an array of host names');
   return entries.map((entry) => {
-    const trimmed = String(entry).trim();
-    const bracketed = !trimmed.startsWith('[') && (trimmed.match(/:/g)?.length ?? 0) > 1 ? `[${trimmed}]` : trimmed;
-    let parsed: URL | undefined;
-    try {
-      if (!/[/@?#*\\\s]/.test(bracketed) && bracketed !== '') parsed = new URL(`http://${bracketed}`);
-    } catch {
-      parsed = undefined;
-    }
-    if (parsed === undefined || parsed.pathname !== '/' || parsed.hostname === '') {
+    const host = parseAllowedHost(String(entry));
+    if (host === undefined) {
       throw new TypeError(
         'Expected `allowedHosts` entries like "cdn.discordapp.com" or "127.0.0.1:8080", ' +
-          `got ${JSON.stringify(shortenForMessage(trimmed))}`,
+          `got ${JSON.stringify(shortenForMessage(String(entry).trim()))}`,
       );
     }
-    // The URL parser drops ":80" for http; keep it explicit so it only matches port 80.
-    const port = parsed.port === '' && /:80$/.test(bracketed) ? '80' : parsed.port;
-    return { hostname: parsed.hostname.toLowerCase(), port };
+    return host;
   });
+}
+
+/** One allowlist entry (see {@link parseAllowedHosts}), or `undefined` when it is not `host` or `host:port`. */
+export function parseAllowedHost(entry: string): AllowedHost | undefined {
+  const trimmed = entry.trim();
+  const bracketed = !trimmed.startsWith('[') && (trimmed.match(/:/g)?.length ?? 0) > 1 ? `[${trimmed}]` : trimmed;
+  let parsed: URL | undefined;
+  try {
+    if (!/[/@?#*\\\s]/.test(bracketed) && bracketed !== '') parsed = new URL(`http://${bracketed}`);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === undefined || parsed.pathname !== '/' || parsed.hostname === '') return undefined;
+  // The URL parser drops ":80" for http; keep it explicit so it only matches port 80.
+  const port = parsed.port === '' && /:0*80$/.test(bracketed) ? '80' : parsed.port;
+  return { hostname: parsed.hostname.toLowerCase(), port };
+}
+
+/** An allowlist entry written back as `host` or `host:port`, as the configuration keeps it. */
+export function formatAllowedHost(host: AllowedHost): string {
+  return host.port === '' ? host.hostname : `${host.hostname}:${host.port}`;
 }
 
 function defaultPort(protocol: string): string {

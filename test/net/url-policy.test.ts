@@ -109,6 +109,13 @@ describe('allowlist and URL checks', () => {
     for (const [url, expected] of cases) assert.equal(isHostAllowed(new URL(url), allowed), expected, url);
   });
 
+  it('keeps a port written with leading zeros, also the scheme default', () => {
+    assert.deepEqual(parseAllowedHosts(['plain.example:0080', 'cdn.example:08443']), [
+      { hostname: 'plain.example', port: '80' },
+      { hostname: 'cdn.example', port: '8443' },
+    ]);
+  });
+
   it('refuses wildcard and malformed entries', () => {
     for (const entry of ['*.discordapp.com', 'https://cdn.discordapp.com', 'cdn.discordapp.com/path', 'user@host', '', 'a b']) {
       assert.throws(() => parseAllowedHosts([entry]), TypeError, entry);
