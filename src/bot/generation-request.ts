@@ -15,6 +15,7 @@ import {
   type UserGenerationOptions,
 } from '../settings/index.js';
 import { settingsFor, type BotContext } from './context.js';
+import { byteSize } from './discord-text.js';
 
 /** A picture to remix, as Discord describes it. */
 export interface SourceImage {
@@ -92,16 +93,11 @@ export function checkRequest(context: BotContext, request: GenerationRequest): C
     if (request.source.size !== undefined && request.source.size > context.config.limits.maxAttachmentBytes) {
       throw new UserError(
         'attachment.tooLarge',
-        `That picture is ${mebibytes(request.source.size, 1)}; the limit is ${mebibytes(context.config.limits.maxAttachmentBytes, 0)}.`,
+        `That picture is ${byteSize(request.source.size)}; the limit is ${byteSize(context.config.limits.maxAttachmentBytes)}.`,
       );
     }
   }
   return { request, settings, options };
-}
-
-/** `12.3 MiB`. */
-function mebibytes(bytes: number, digits: number): string {
-  return `${(bytes / 2 ** 20).toFixed(digits)} MiB`;
 }
 
 /** Downloads and prepares the picture of a remix (after the interaction was acknowledged). */

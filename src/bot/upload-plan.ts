@@ -2,12 +2,8 @@ import type { Message, SendableChannels } from 'discord.js';
 import { UserError } from '../errors.js';
 import type { Delivery, FinishedJob } from '../jobs/job-observer.js';
 import { resultButtons } from './buttons.js';
+import { byteSize } from './discord-text.js';
 import { resultFileNames, resultText } from './messages.js';
-
-/** `40 KiB`, `8.0 MiB`. */
-function byteSize(bytes: number): string {
-  return bytes < 2 ** 20 ? `${Math.ceil(bytes / 1024)} KiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-}
 
 /** Discord's most files in one message. */
 const maxFilesPerMessage = 10;
