@@ -104,6 +104,8 @@ function submit(rig: Rig, steps: number): { id: string; done: Promise<void> } {
       channelId: 'bench-channel',
       prompt: `a lighthouse in a storm, number ${seed}`,
       negativePrompt: 'blur',
+      emphasis: 'original',
+      maxPromptTokens: 225,
       steps,
       guidance: 7.5,
       width: size,

@@ -9,6 +9,7 @@ import type { Config } from './config/index.js';
 import { noToken, queueClosed } from './errors.js';
 import { startJobRetention, type JobRetention } from './jobs/job-retention.js';
 import { JobRunner } from './jobs/job-runner.js';
+import { promptChunkCounter } from './jobs/pipeline-batch.js';
 import type { Logger } from './logging/logger.js';
 import { pipelineStatusOf, startObservability, type Observability } from './metrics/index.js';
 import { withModelDefaults } from './model/model-profile.js';
@@ -67,6 +68,7 @@ export async function startApp({ config, logger, modelDir }: StartAppOptions): P
       maxBatchImages: config.queue.maxBatchImages,
       rng: config.rng,
       modelName: description.name,
+      promptChunks: promptChunkCounter(modelDir, description),
     });
     const model = {
       name: description.name,

@@ -29,7 +29,8 @@ const textKeys = { seed: 'seed', scheduler: 'scheduler', sampler: 'scheduler', n
 /**
  * Parses the text after the bot's mention: `remix strength:0.7 a watercolor dog`, `imagine a cat steps:30`,
  * `negative:"blurry, dark"`. `key:value` options may stand anywhere; everything else is the prompt. Without
- * a leading `remix` or `imagine`, a mention is a remix (it answers a picture).
+ * a leading `remix` or `imagine`, a mention is a remix (it answers a picture). Inside the prompt's brackets a
+ * `word:1.2` is a weight, not an option: `(sharp steps:1.3)` stays prompt text.
  */
 export function parseMentionCommand(text: string): MentionCommand {
   let rest = text.trim();
@@ -42,21 +43,36 @@ export function parseMentionCommand(text: string): MentionCommand {
   const options: Record<string, string | number> = {};
   const promptParts: string[] = [];
   const tokenPattern = /([a-z]+):(?:"([^"]*)"|“([^”]*)”|(\S+))|(\S+)/giu;
+  let openBrackets = 0;
   for (const match of rest.matchAll(tokenPattern)) {
-    const key = match[1]?.toLowerCase();
+    const inBrackets = openBrackets > 0;
+    const key = inBrackets ? undefined : match[1]?.toLowerCase();
     const value = match[2] ?? match[3] ?? match[4];
-    if (key && value !== undefined && key in numberKeys) {
+    if (!key || value === undefined || !(key in numberKeys || key in textKeys)) {
+      openBrackets = Math.max(0, openBrackets + bracketBalance(match[0]));
+      promptParts.push(match[0]);
+    } else if (key in numberKeys) {
       const number = Number(value.replace(',', '.'));
       if (!Number.isFinite(number))
         throw new UserError(`options.${key}`, `Expected \`${key}\` to be a number, got \`${value.slice(0, 20)}\`.`);
       options[numberKeys[key as keyof typeof numberKeys]] = number;
-    } else if (key && value !== undefined && key in textKeys) {
-      options[textKeys[key as keyof typeof textKeys]] = value;
     } else {
-      promptParts.push(match[0]);
+      options[textKeys[key as keyof typeof textKeys]] = value;
     }
   }
   return { kind, options: { prompt: promptParts.join(' '), ...options } as MentionCommand['options'] };
+}
+
+/** Opening minus closing round brackets of a piece of prompt (escaped ones do not count). */
+function bracketBalance(text: string): number {
+  let balance = 0;
+  let escaped = false;
+  for (const character of text) {
+    if (!escaped && character === '(') balance++;
+    else if (!escaped && character === ')') balance--;
+    escaped = !escaped && character === '\\';
+  }
+  return balance;
 }
 
 /** Removes mentions of the bot from message text. */

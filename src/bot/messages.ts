@@ -79,6 +79,7 @@ export function infoText(record: JobRecord, modelName: string): string {
     `**Seed:** \`${record.seed}\``,
     `**Size:** ${record.width}×${record.height} · **Steps:** ${record.steps} · **Sampler:** ${sampler} · **CFG scale:** ${record.guidance}`,
     ...(record.kind === 'remix' ? [`**Remix strength:** ${record.strength}`] : []),
+    ...(record.emphasis !== 'original' ? [`**Emphasis:** \`${record.emphasis}\` (how weights like \`(word:1.2)\` were read)`] : []),
     ['**Model:** ', quote(modelName, 200), ` · **Images:** ${record.count} · **Job:** \`${record.id}\``],
     'The PNGs carry these parameters in AUTOMATIC1111 format ("PNG Info").',
   ]);

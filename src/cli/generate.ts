@@ -56,7 +56,7 @@ export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readon
   );
   if (positionals.length !== 1) throw new UserError('cli.usage', `Expected one prompt in quotes.\n\nUsage: ${usage}`);
   const rng = (stringOption(values, 'rng') ?? 'cpu') as RngKind;
-  const emphasis = emphasisOption(values) ?? 'original';
+  const emphasis = emphasisOption(values);
   if (rng !== 'cpu' && rng !== 'philox') throw new UserError('options.rng', `Expected \`--rng\` to be cpu or philox, got \`${rng}\`.`);
 
   const imagePath = stringOption(values, 'image');
@@ -65,7 +65,8 @@ export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readon
 
   const modelDir = await ensureModelDir(config, stringOption(values, 'model'), io.cwd, io.stderr);
   const profile = detectModelProfile(readModelFolder(modelDir));
-  const settings: EffectiveSettings = withModelDefaults(config.guildDefaults, profile, config.modelDefaults);
+  const modelSettings: EffectiveSettings = withModelDefaults(config.guildDefaults, profile, config.modelDefaults);
+  const settings: EffectiveSettings = emphasis !== undefined ? { ...modelSettings, emphasis } : modelSettings;
   const width = numberOption(values, 'width', 'integer');
   const height = numberOption(values, 'height', 'integer');
   const options = resolveGenerationOptions(
@@ -119,9 +120,7 @@ export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readon
     const spec: JobSpec = { kind, ...options, ...target, sourceImageUrl: null };
     const call = toPipelineBatch([{ job: spec, initImage }], rng);
     const bar = new StepProgressBar(io.stderr, kind);
-    // The emphasis mode is a command-line choice, not (yet) part of the stored job.
-    const jobs = call.jobs.map((job) => ({ ...job, emphasis }));
-    const result = await worker.run(jobs, call.parameters, { onProgress: (p) => bar.update(p.step, p.totalSteps, p.elapsedMs) });
+    const result = await worker.run(call.jobs, call.parameters, { onProgress: (p) => bar.update(p.step, p.totalSteps, p.elapsedMs) });
     bar.finish();
     const job = result.jobs[0]!;
     for (const [which, report] of [
@@ -134,7 +133,7 @@ export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readon
         );
     }
 
-    const pngs = await renderPngs(job.images, spec, { rng, modelName: info.description.name, emphasis });
+    const pngs = await renderPngs(job.images, spec, { rng, modelName: info.description.name });
     for (const [index, png] of pngs.entries()) io.stdout.write(`${await outputs.write(index, png)}\n`);
     const t = result.timings;
     io.stderr.write(

@@ -5,7 +5,7 @@ import type { Logger } from '../logging/logger.js';
 import type { BatchParameters, BatchResult, GenerationJob, InitImage, JobResult, StepProgress } from '../pipeline/stable-diffusion.js';
 import { GenerationQueue, type CancelOutcome, type QueuedJob } from '../queue/generation-queue.js';
 import type { RngKind } from '../random/index.js';
-import type { JobRecord, NewJob, Store } from '../store/index.js';
+import type { JobRecord, JobSpec, NewJob, Store } from '../store/index.js';
 import type { JobOutcome, JobRunnerEvents, JobStages } from './job-events.js';
 import type { Delivery, JobObserver } from './job-observer.js';
 import { batchKeyOf, toPipelineBatch } from './pipeline-batch.js';
@@ -42,6 +42,11 @@ export interface JobRunnerOptions {
   readonly maxBatchImages: number;
   readonly rng: RngKind;
   readonly modelName: string;
+  /**
+   * Chunks of a job's text conditioning ({@link promptChunkCounter}): only jobs with equal counts share a UNet
+   * batch. Absent: every job counts one (the pipeline process still splits a batch of mixed lengths).
+   */
+  readonly promptChunks?: (job: JobSpec) => number;
 }
 
 /** A waiting job as {@link JobRunner.snapshot} shows it. */
@@ -127,12 +132,14 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
    * closed queue) is thrown after the record was marked cancelled.
    */
   submit({ job, initImage }: JobRequest, observer: JobObserver): { record: JobRecord; position: number } {
+    // Before the record exists: reading the prompts is the last check a request can fail.
+    const batchKey = batchKeyOf(job, this.options.promptChunks?.(job));
     const record = this.options.store.createJob({ id: randomUUID(), ...job });
     const logger = this.options.logger.child({ job: record.id, guild: record.guildId, user: record.userId });
     const queued: Job = {
       id: record.id,
       userId: record.userId,
-      batchKey: batchKeyOf(record),
+      batchKey,
       images: record.count,
       payload: { record, initImage, observer, logger, stages: {} },
       abort: new AbortController(),

@@ -8,8 +8,6 @@ import type { JobSpec } from '../store/index.js';
 export interface OutputContext {
   readonly rng: RngKind;
   readonly modelName: string;
-  /** How brackets were read; `original` (A1111's default) when absent. */
-  readonly emphasis?: EmphasisMode;
 }
 
 /** A1111's names of the emphasis modes (its "Emphasis mode" option and infotext key). */
@@ -19,10 +17,9 @@ const a1111EmphasisNames: Record<EmphasisMode, string> = { original: 'Original',
  * A1111 records a non-default emphasis mode, and only when a prompt has a bracket it could apply to, so that
  * PNG Info restores the mode the picture needs (`modules/sd_hijack_clip.py`).
  */
-function emphasisEntry(job: JobSpec, output: OutputContext): { Emphasis?: string } {
-  const emphasis = output.emphasis ?? 'original';
+function emphasisEntry(job: JobSpec): { Emphasis?: string } {
   const bracketed = [job.prompt, job.negativePrompt].some((text) => text.includes('(') || text.includes('['));
-  return emphasis !== 'original' && bracketed ? { Emphasis: a1111EmphasisNames[emphasis] } : {};
+  return job.emphasis !== 'original' && bracketed ? { Emphasis: a1111EmphasisNames[job.emphasis] } : {};
 }
 
 /**
@@ -48,7 +45,7 @@ export function infotextFor(
     model: output.modelName,
     ...(job.kind === 'remix' ? { denoisingStrength: job.strength } : {}),
     extra: {
-      ...emphasisEntry(job, output),
+      ...emphasisEntry(job),
       RNG: output.rng === 'cpu' ? 'CPU' : 'NV',
       ...(count > 1 ? { 'Batch size': count, 'Batch pos': index } : {}),
     },

@@ -9,8 +9,8 @@ import {
   type TokenizedPrompt,
 } from './prompt/tokenize-prompt.js';
 
-/** What the conditioning of one job depends on. */
-export interface PromptInputs {
+/** A job's prompts and how they are read. */
+export interface PromptTexts {
   readonly prompt: string;
   /** Defaults to the empty string, as in diffusers. */
   readonly negativePrompt?: string;
@@ -18,8 +18,39 @@ export interface PromptInputs {
   readonly emphasis?: EmphasisMode;
   /** Most A1111 tokens read per prompt; defaults to 225 (three chunks). */
   readonly maxPromptTokens?: number;
+}
+
+/** What the conditioning of one job depends on. */
+export interface PromptInputs extends PromptTexts {
   /** Images of the job: its conditioning fills this many rows. */
   readonly numImages: number;
+}
+
+/** A job's prompt and negative prompt, read into chunks (nothing is encoded). */
+export function readPrompts(tokenizer: PromptTokenizer, job: PromptTexts): { prompt: TokenizedPrompt; negativePrompt: TokenizedPrompt } {
+  const options = {
+    ...(job.emphasis !== undefined ? { emphasis: job.emphasis } : {}),
+    ...(job.maxPromptTokens !== undefined ? { maxTokens: job.maxPromptTokens } : {}),
+  };
+  return {
+    prompt: tokenizePrompt(job.prompt, tokenizer, options),
+    negativePrompt: tokenizePrompt(job.negativePrompt ?? '', tokenizer, options),
+  };
+}
+
+/**
+ * Chunks in a job's UNet rows: the longer of prompt and negative prompt with classifier-free guidance, the
+ * prompt's without. Only jobs with equal counts can share a UNet batch: padding one job's conditioning to
+ * another's length would change its pictures. Needs only the tokenizer, so a process without the model's graphs
+ * (the bot's) can group jobs.
+ */
+export function conditioningChunkCount(tokenizer: PromptTokenizer, job: PromptTexts, doClassifierFreeGuidance: boolean): number {
+  const { prompt, negativePrompt } = readPrompts(tokenizer, job);
+  return rowChunks(prompt, negativePrompt, doClassifierFreeGuidance);
+}
+
+function rowChunks(prompt: TokenizedPrompt, negativePrompt: TokenizedPrompt, doClassifierFreeGuidance: boolean): number {
+  return doClassifierFreeGuidance ? Math.max(prompt.chunks.length, negativePrompt.chunks.length) : prompt.chunks.length;
 }
 
 /** How each of a job's prompts fared against the token limit. */
@@ -64,33 +95,15 @@ export class PromptConditioner {
     return this.tokenizer.modelMaxLength;
   }
 
-  /** The job's prompt and negative prompt, read into chunks (nothing is encoded). */
-  read(job: PromptInputs): { prompt: TokenizedPrompt; negativePrompt: TokenizedPrompt } {
-    const options = {
-      ...(job.emphasis !== undefined ? { emphasis: job.emphasis } : {}),
-      ...(job.maxPromptTokens !== undefined ? { maxTokens: job.maxPromptTokens } : {}),
-    };
-    return {
-      prompt: tokenizePrompt(job.prompt, this.tokenizer, options),
-      negativePrompt: tokenizePrompt(job.negativePrompt ?? '', this.tokenizer, options),
-    };
-  }
-
-  /**
-   * Chunks in the job's UNet rows: the longer of prompt and negative prompt with guidance, the prompt's without.
-   * Only jobs with equal counts can share a UNet batch.
-   */
-  chunkCount(job: PromptInputs, doClassifierFreeGuidance: boolean): number {
-    const { prompt, negativePrompt } = this.read(job);
-    return doClassifierFreeGuidance ? Math.max(prompt.chunks.length, negativePrompt.chunks.length) : prompt.chunks.length;
+  /** See {@link conditioningChunkCount}. */
+  chunkCount(job: PromptTexts, doClassifierFreeGuidance: boolean): number {
+    return conditioningChunkCount(this.tokenizer, job, doClassifierFreeGuidance);
   }
 
   /** Encodes every job's prompts (each distinct chunk once) and lays them out as {@link BatchConditioning}. */
   async encode(jobs: readonly PromptInputs[], doClassifierFreeGuidance: boolean, timing: ModelTiming): Promise<BatchConditioning> {
-    const read = jobs.map((job) => this.read(job));
-    const chunkCounts = read.map(({ prompt, negativePrompt }) =>
-      doClassifierFreeGuidance ? Math.max(prompt.chunks.length, negativePrompt.chunks.length) : prompt.chunks.length,
-    );
+    const read = jobs.map((job) => readPrompts(this.tokenizer, job));
+    const chunkCounts = read.map(({ prompt, negativePrompt }) => rowChunks(prompt, negativePrompt, doClassifierFreeGuidance));
     if (this.fixedSequenceLength !== undefined) read.forEach((prompts, j) => this.checkFixedLength(prompts, chunkCounts[j]!));
     if (chunkCounts.some((count) => count !== chunkCounts[0])) {
       throw new Error(`jobs of one batch must have prompts of the same length in chunks, got ${chunkCounts.join(', ')}`);

@@ -1,12 +1,23 @@
 import { UserError } from '../errors.js';
+import { parsePromptAttention } from '../pipeline/prompt/attention.js';
 import { MAX_SEED, normalizeSeed, parseSeed, randomSeed } from '../random/index.js';
 import { bannedWordMatcher } from './banned-words.js';
 import { didYouMean } from './did-you-mean.js';
-import { imageSide, schedulerNames, settingDefinitions, type EffectiveSettings, type SchedulerName } from './setting-definitions.js';
+import {
+  imageSide,
+  schedulerNames,
+  settingDefinitions,
+  type EffectiveSettings,
+  type EmphasisName,
+  type SchedulerName,
+} from './setting-definitions.js';
 import { shown } from './setting-values.js';
 
-/** Longest prompt or negative prompt a user may send, in characters (CLIP reads only 77 tokens anyway). */
-export const maxPromptLength = 1000;
+/**
+ * Longest prompt or negative prompt a user may send, in characters: room for the longest prompts the token limit
+ * allows (`maxPromptTokens` at most 750; weighted prompts run 4–6 characters a token) within a Discord message.
+ */
+export const maxPromptLength = 2000;
 
 /**
  * What a person asked for, before defaults and limits. Every option may be absent (`undefined` or `null`,
@@ -59,6 +70,10 @@ export interface GenerationOptions {
   readonly seed: string;
   /** img2img strength from 0 to 1 (the default applies also to `imagine`, where it is unused). */
   readonly strength: number;
+  /** How weights in the prompts are read (the server's `emphasis`). */
+  readonly emphasis: EmphasisName;
+  /** Most prompt tokens read (the server's `maxPromptTokens`); the rest is cut and the requester told. */
+  readonly maxPromptTokens: number;
 }
 
 /** Extra inputs of {@link resolveGenerationOptions}. */
@@ -134,6 +149,8 @@ export function resolveGenerationOptions(
 
   const prompt = text('prompt', userOptions.prompt, true);
   const userNegative = given(userOptions.negativePrompt) ? text('negativePrompt', userOptions.negativePrompt, false) : '';
+  // A weight that is not a number (`(fox:1.2.3)`) is refused now rather than failing the job later.
+  if (settings.emphasis !== 'off') for (const value of [prompt, userNegative]) parsePromptAttention(value);
 
   const steps = integerIn('steps', userOptions.steps ?? settings.steps, 1, settings.maxSteps, settingDefinitions.maxSteps.max, limitNote);
   const guidance = numberIn(
@@ -199,5 +216,19 @@ export function resolveGenerationOptions(
   }
 
   const negativePrompt = [settings.negativePrefix.trim(), userNegative].filter((part) => part !== '').join(', ');
-  return Object.freeze({ prompt, negativePrompt, steps, guidance, width, height, scheduler, count, seed, strength });
+  const { emphasis, maxPromptTokens } = settings;
+  return Object.freeze({
+    prompt,
+    negativePrompt,
+    steps,
+    guidance,
+    width,
+    height,
+    scheduler,
+    count,
+    seed,
+    strength,
+    emphasis,
+    maxPromptTokens,
+  });
 }

@@ -9,6 +9,15 @@ import { schedulerNames, type SchedulerName } from '../schedulers/index.js';
 /** The scheduler (sampler) names users can pick: the scheduler registry's. */
 export { schedulerNames, type SchedulerName };
 
+/**
+ * How `(word:1.2)`, `[word]` and `BREAK` in prompts are read (AUTOMATIC1111's "Emphasis mode"). Kept here like
+ * the scheduler names; the pipeline's own list is cross-checked against it.
+ */
+export const emphasisNames = ['original', 'no-norm', 'off'] as const;
+
+/** One of {@link emphasisNames}. */
+export type EmphasisName = (typeof emphasisNames)[number];
+
 /** Every per-server setting with its value type. A complete object is what a command works with. */
 export interface GuildSettings {
   /** Default number of denoising steps (diffusers `numInferenceSteps`). */
@@ -25,12 +34,16 @@ export interface GuildSettings {
   strength: number;
   /** Text put in front of every negative prompt (joined with `, `). */
   negativePrefix: string;
+  /** How weights in prompts are read: `original` (A1111's default), `no-norm`, or `off` (brackets are text). */
+  emphasis: EmphasisName;
   /** Upper limit for `steps`. */
   maxSteps: number;
   /** Upper limit for `width × height`. */
   maxPixels: number;
   /** Upper limit for the number of images per request. */
   maxCount: number;
+  /** Most prompt tokens read (A1111's count, 75 per chunk); the rest is cut and the requester told. */
+  maxPromptTokens: number;
   /** How many jobs one user may have queued or running at once. */
   userQueueLimit: number;
   /** Seconds between two requests of the same user. */
@@ -187,6 +200,13 @@ export const settingDefinitions = {
     maxLength: 500,
     description: 'Text put in front of every negative prompt',
   },
+  emphasis: {
+    key: 'emphasis',
+    group: 'defaults',
+    type: 'choice',
+    choices: emphasisNames,
+    description: 'How (word:1.2) weights in prompts are read: original (A1111), no-norm, or off (plain text)',
+  },
   maxSteps: {
     key: 'maxSteps',
     group: 'limits',
@@ -210,6 +230,14 @@ export const settingDefinitions = {
     min: 1,
     max: 4,
     description: 'Most images per request',
+  },
+  maxPromptTokens: {
+    key: 'maxPromptTokens',
+    group: 'limits',
+    type: 'integer',
+    min: 75,
+    max: 750,
+    description: 'Most prompt tokens read, 75 per chunk (longer prompts are cut, with a notice)',
   },
   userQueueLimit: {
     key: 'userQueueLimit',

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
 import { MAX_SEED } from '../random/index.js';
+import { emphasisNames } from '../settings/index.js';
 import { finalJobStatuses, jobStatuses, type JobPatch, type JobRecord, type JobStatus, type NewJob } from './job-types.js';
 
 /** Every column of `jobs` and the record field it holds: the one list the SQL and the row mapping come from. */
@@ -22,6 +23,8 @@ const columnOf = {
   scheduler: 'scheduler',
   count: 'count',
   strength: 'strength',
+  emphasis: 'emphasis',
+  maxPromptTokens: 'max_prompt_tokens',
   sourceImageUrl: 'source_image_url',
   createdAt: 'created_at',
   startedAt: 'started_at',
@@ -111,7 +114,10 @@ function checkNewJob(job: NewJob, id: string): void {
   if (typeof job.seed !== 'string' || !/^(?:0|[1-9][0-9]{0,19})$/u.test(job.seed) || BigInt(job.seed) > MAX_SEED) {
     throw new TypeError(`job seed must be decimal text from 0 to ${MAX_SEED}, got ${JSON.stringify(job.seed)}`);
   }
-  for (const name of ['steps', 'width', 'height', 'count'] as const) {
+  if (!emphasisNames.includes(job.emphasis)) {
+    throw new TypeError(`job emphasis must be one of ${emphasisNames.join(', ')}, got ${JSON.stringify(job.emphasis)}`);
+  }
+  for (const name of ['steps', 'width', 'height', 'count', 'maxPromptTokens'] as const) {
     if (!Number.isSafeInteger(job[name])) throw new TypeError(`job ${name} must be an integer, got ${JSON.stringify(job[name])}`);
   }
   for (const name of ['guidance', 'strength'] as const) {

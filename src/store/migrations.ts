@@ -75,6 +75,16 @@ export const migrations: readonly Migration[] = Object.freeze([
     description: 'jobs remember their status message, so a restart can mark it interrupted',
     sql: `ALTER TABLE jobs ADD COLUMN status_message_id TEXT;`,
   },
+  {
+    version: 3,
+    // Jobs stored before prompts were read the AUTOMATIC1111 way were drawn from the literal text cut at 75
+    // tokens: exactly emphasis 'off' with a 75-token limit, so a Reroll of one keeps reading it that way.
+    description: 'jobs remember how their prompts were read (emphasis mode, token limit)',
+    sql: `
+      ALTER TABLE jobs ADD COLUMN emphasis TEXT NOT NULL DEFAULT 'off';
+      ALTER TABLE jobs ADD COLUMN max_prompt_tokens INTEGER NOT NULL DEFAULT 75;
+    `,
+  },
 ]);
 
 /** What {@link runMigrations} did. */

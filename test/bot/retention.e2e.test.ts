@@ -38,6 +38,8 @@ describe('job record retention end to end (real bot process)', () => {
       scheduler: 'euler',
       count: 1,
       strength: 0.7,
+      emphasis: 'original',
+      maxPromptTokens: 225,
       sourceImageUrl: null,
     } as const;
     const delivered = store.createJob({ ...place, ...parameters, prompt: 'an old secret prompt' });

@@ -141,9 +141,11 @@ describe('loadConfig: environment variables', () => {
     ['LATENTCORD_GUILD_DEFAULTS_SCHEDULER', 'euler-a', 'guildDefaults.scheduler', 'euler-a'],
     ['LATENTCORD_GUILD_DEFAULTS_STRENGTH', '0.5', 'guildDefaults.strength', 0.5],
     ['LATENTCORD_GUILD_DEFAULTS_NEGATIVE_PREFIX', 'blurry, lowres', 'guildDefaults.negativePrefix', 'blurry, lowres'],
+    ['LATENTCORD_GUILD_DEFAULTS_EMPHASIS', 'no-norm', 'guildDefaults.emphasis', 'no-norm'],
     ['LATENTCORD_GUILD_DEFAULTS_MAX_STEPS', '60', 'guildDefaults.maxSteps', 60],
     ['LATENTCORD_GUILD_DEFAULTS_MAX_PIXELS', '1048576', 'guildDefaults.maxPixels', 1048576],
     ['LATENTCORD_GUILD_DEFAULTS_MAX_COUNT', '2', 'guildDefaults.maxCount', 2],
+    ['LATENTCORD_GUILD_DEFAULTS_MAX_PROMPT_TOKENS', '150', 'guildDefaults.maxPromptTokens', 150],
     ['LATENTCORD_GUILD_DEFAULTS_USER_QUEUE_LIMIT', '5', 'guildDefaults.userQueueLimit', 5],
     ['LATENTCORD_GUILD_DEFAULTS_COOLDOWN_SECONDS', '10', 'guildDefaults.cooldownSeconds', 10],
     [

@@ -9,6 +9,8 @@ const base: JobSpec = {
   kind: 'imagine',
   prompt: '(masterpiece:1.2), a [red] fox BREAK snow',
   negativePrompt: '(worst quality:1.4)',
+  emphasis: 'original',
+  maxPromptTokens: 225,
   steps: 20,
   guidance: 7,
   width: 64,
@@ -20,24 +22,25 @@ const base: JobSpec = {
   sourceImageUrl: null,
 };
 const image = { width: 64, height: 64 };
-const output = (emphasis?: EmphasisMode): OutputContext => ({ rng: 'cpu', modelName: 'tiny-sd', ...(emphasis ? { emphasis } : {}) });
+const output: OutputContext = { rng: 'cpu', modelName: 'tiny-sd' };
+const reading = (emphasis: EmphasisMode): JobSpec => ({ ...base, emphasis });
 
 describe('PNG parameters and emphasis', () => {
   it('keeps weighted prompts verbatim, so PNG Info reads them back unchanged', () => {
-    const parsed = parseInfotext(infotextFor(base, output(), image, 0, 1));
+    const parsed = parseInfotext(infotextFor(base, output, image, 0, 1));
     assert.equal(parsed.prompt, base.prompt);
     assert.equal(parsed.negativePrompt, base.negativePrompt);
     assert.equal(parsed.extra['Emphasis'], undefined, "A1111's default mode is not written");
   });
 
   it("records a non-default mode under A1111's name when a prompt has a bracket, as A1111 does", () => {
-    assert.equal(parseInfotext(infotextFor(base, output('no-norm'), image, 0, 1)).extra['Emphasis'], 'No norm');
-    assert.equal(parseInfotext(infotextFor(base, output('off'), image, 0, 1)).extra['Emphasis'], 'None');
-    assert.match(infotextFor(base, output('no-norm'), image, 0, 1), /, RNG: CPU, Emphasis: No norm$/);
-    const plain = { ...base, prompt: 'a fox BREAK snow', negativePrompt: 'blur' };
-    assert.doesNotMatch(infotextFor(plain, output('no-norm'), image, 0, 1), /Emphasis/, 'nothing to weight: the mode does not matter');
+    assert.equal(parseInfotext(infotextFor(reading('no-norm'), output, image, 0, 1)).extra['Emphasis'], 'No norm');
+    assert.equal(parseInfotext(infotextFor(reading('off'), output, image, 0, 1)).extra['Emphasis'], 'None');
+    assert.match(infotextFor(reading('no-norm'), output, image, 0, 1), /, RNG: CPU, Emphasis: No norm$/);
+    const plain = { ...reading('no-norm'), prompt: 'a fox BREAK snow', negativePrompt: 'blur' };
+    assert.doesNotMatch(infotextFor(plain, output, image, 0, 1), /Emphasis/, 'nothing to weight: the mode does not matter');
     assert.match(
-      infotextFor({ ...plain, negativePrompt: '[blur]' }, output('no-norm'), image, 0, 1),
+      infotextFor({ ...plain, negativePrompt: '[blur]' }, output, image, 0, 1),
       /Emphasis: No norm/,
       'a bracket in the negative prompt counts',
     );

@@ -135,6 +135,8 @@ export function runnerHarness(options: { maxQueueLength?: number; maxBatchImages
             channelId: '333333333333333333',
             prompt: 'a lighthouse',
             negativePrompt: '',
+            emphasis: 'original',
+            maxPromptTokens: 225,
             steps: 3,
             guidance: 7.5,
             width: 8,

@@ -30,6 +30,8 @@ describe('resolveGenerationOptions', () => {
       count: 1,
       seed: '1234',
       strength: 0.7,
+      emphasis: 'original',
+      maxPromptTokens: 225,
     });
     assert.ok(Object.isFrozen(options));
   });
@@ -74,6 +76,23 @@ describe('resolveGenerationOptions', () => {
     assert.deepEqual(
       [options.steps, options.guidance, options.width, options.height, options.scheduler, options.count, options.seed, options.strength],
       [50, 1, 768, 576, 'dpmpp-2m-karras', 4, '18446744073709551615', 0.3],
+    );
+  });
+
+  it("reads prompts with the server's emphasis mode and token limit, and refuses a weight that is no number now", () => {
+    const settings = settingsWith({ emphasis: 'no-norm', maxPromptTokens: 150 });
+    const options = resolveGenerationOptions({ prompt: '(masterpiece:1.2), a [red] fox' }, settings, fixedSeed);
+    assert.deepEqual([options.emphasis, options.maxPromptTokens, options.prompt], ['no-norm', 150, '(masterpiece:1.2), a [red] fox']);
+    for (const options of [{ prompt: 'a (fox:1.2.3)' }, { prompt: 'a fox', negativePrompt: '(blur:.)' }]) {
+      assert.throws(
+        () => resolveGenerationOptions(options, settings, fixedSeed),
+        (e: unknown) => isUserError(e) && e.identifier === 'prompt.badWeight',
+      );
+    }
+    // With emphasis off brackets are plain text: nothing to refuse.
+    assert.equal(
+      resolveGenerationOptions({ prompt: 'a (fox:1.2.3)' }, settingsWith({ emphasis: 'off' }), fixedSeed).prompt,
+      'a (fox:1.2.3)',
     );
   });
 

@@ -139,6 +139,25 @@ const cases: { readonly [K in SettingKey]: KeyCases } = {
     ],
     invalid: [['5', 'Expected `maxCount` to be an integer from 1 to 4, got `5`.']],
   },
+  emphasis: {
+    valid: [
+      ['original', 'original'],
+      ['No-Norm', 'no-norm'],
+      [' off ', 'off'],
+    ],
+    invalid: [['nonorm', 'Expected `emphasis` to be one of `original`, `no-norm`, `off`, got `nonorm` (did you mean `no-norm`?).']],
+  },
+  maxPromptTokens: {
+    valid: [
+      ['225', 225],
+      ['75', 75],
+      ['750', 750],
+    ],
+    invalid: [
+      ['74', 'Expected `maxPromptTokens` to be an integer from 75 to 750, got `74`.'],
+      ['751', 'Expected `maxPromptTokens` to be an integer from 75 to 750, got `751`.'],
+    ],
+  },
   userQueueLimit: {
     valid: [
       ['25', 25],

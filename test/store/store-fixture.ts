@@ -43,6 +43,8 @@ export function newJob(changes: Partial<NewJob> = {}): NewJob {
     userId: '333333333333333333',
     prompt: 'a running dog',
     negativePrompt: 'blur',
+    emphasis: 'original',
+    maxPromptTokens: 225,
     seed: '42',
     steps: 20,
     guidance: 7.5,

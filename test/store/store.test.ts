@@ -72,6 +72,16 @@ describe('openStore', () => {
     assert.equal(store.getJob('old-job')?.prompt, 'p');
     assert.equal(store.getJob('old-job')?.statusMessageId, null);
     assert.equal(store.updateJob('old-job', { statusMessageId: 'm1' })?.statusMessageId, 'm1');
+    // It was drawn from the literal text cut at 75 tokens, which is emphasis off with a 75-token limit.
+    assert.deepEqual([store.getJob('old-job')?.emphasis, store.getJob('old-job')?.maxPromptTokens], ['off', 75]);
+  });
+
+  it('keep how their prompts are read', () => {
+    const store = open();
+    const job = store.createJob(newJob({ prompt: 'a (red:1.2) fox', emphasis: 'no-norm', maxPromptTokens: 150 }));
+    assert.deepEqual([store.getJob(job.id)?.emphasis, store.getJob(job.id)?.maxPromptTokens], ['no-norm', 150]);
+    assert.throws(() => store.createJob(newJob({ emphasis: 'strong' as 'off' })), /job emphasis must be one of original, no-norm, off/u);
+    assert.throws(() => store.createJob(newJob({ maxPromptTokens: 1.5 })), TypeError);
   });
 
   it('re-opens without migrating again and keeps the data', () => {
@@ -370,7 +380,7 @@ describe('jobs', () => {
       const store = openStore(process.argv[1], { now: () => 1000 });
       const job = (id, status) => store.createJob({ id, status, kind: 'imagine', guildId: 'g', channelId: 'c', userId: 'u',
         prompt: 'p', negativePrompt: '', seed: '1', steps: 4, guidance: 1, width: 64, height: 64, scheduler: 'lcm',
-        count: 1, strength: 0.7, sourceImageUrl: null });
+        count: 1, strength: 0.7, emphasis: 'original', maxPromptTokens: 225, sourceImageUrl: null });
       job('finished');
       store.updateJob('finished', { status: 'succeeded' });
       job('waiting', 'queued');

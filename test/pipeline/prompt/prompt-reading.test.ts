@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { isUserError } from '../../../src/errors.js';
 import { isBreakMarker, parsePromptAttention } from '../../../src/pipeline/prompt/attention.js';
 import { chunkInputIds, chunkTokens, type PromptToken } from '../../../src/pipeline/prompt/chunks.js';
-import { tokenizePrompt } from '../../../src/pipeline/prompt/tokenize-prompt.js';
+import { emphasisModes, tokenizePrompt } from '../../../src/pipeline/prompt/tokenize-prompt.js';
+import { emphasisNames } from '../../../src/settings/index.js';
 import { loadJsonFixture } from '../../helpers/fixtures.js';
 import { promptWeightingCases, tinyTokenizer } from './prompt-fixture.js';
 
@@ -181,6 +182,10 @@ describe('emphasis off and the token limit', () => {
     assert.ok(checked >= 28, `${checked} cases`);
     const literal = tokenizePrompt('a (red:1.5) cube BREAK x', tokenizer, { emphasis: 'off' });
     assert.deepEqual(pairs(literal.pieces), [['a (red:1.5) cube BREAK x', 1]]);
+  });
+
+  it("the server setting offers exactly the pipeline's modes, default first", () => {
+    assert.deepEqual([...emphasisNames], [...emphasisModes]);
   });
 
   it('original and no-norm read a prompt identically (they differ only in the encoder step)', () => {
