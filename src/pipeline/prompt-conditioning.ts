@@ -109,11 +109,16 @@ export class PromptConditioner {
       throw new Error(`jobs of one batch must have prompts of the same length in chunks, got ${chunkCounts.join(', ')}`);
     }
 
-    const empty = tokenizePrompt('', this.tokenizer);
-    // Without guidance diffusers never encodes the negative prompt (it is still read, for the report).
-    const toEncode = doClassifierFreeGuidance ? [empty, ...read.flatMap((r) => [r.prompt, r.negativePrompt])] : read.map((r) => r.prompt);
+    // Without guidance diffusers never encodes the negative prompt (it is still read, for the report). The empty
+    // prompt's chunk is only needed where a prompt is shorter than its negative prompt or the other way round.
+    const needsPadding =
+      doClassifierFreeGuidance && read.some(({ prompt, negativePrompt }) => prompt.chunks.length !== negativePrompt.chunks.length);
+    const toEncode = [
+      ...(needsPadding ? [tokenizePrompt('', this.tokenizer)] : []),
+      ...(doClassifierFreeGuidance ? read.flatMap((r) => [r.prompt, r.negativePrompt]) : read.map((r) => r.prompt)),
+    ];
     const encoded = await this.encoder.encodeAll(toEncode, timing);
-    const emptyChunk = doClassifierFreeGuidance ? encoded.shift()! : undefined;
+    const emptyChunk = needsPadding ? encoded.shift()! : undefined;
 
     const sequenceLength = chunkCounts[0]! * this.chunkSize;
     const padded = (embeddings: PromptEmbeddings) => (emptyChunk ? padWithEmptyChunks(embeddings, sequenceLength, emptyChunk) : embeddings);

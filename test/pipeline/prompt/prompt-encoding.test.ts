@@ -12,6 +12,7 @@ import {
   type PromptEmbeddings,
 } from '../../../src/pipeline/prompt/prompt-encoder.js';
 import { tokenizePrompt, type EmphasisMode } from '../../../src/pipeline/prompt/tokenize-prompt.js';
+import { PromptConditioner } from '../../../src/pipeline/prompt-conditioning.js';
 import { SessionFactory, defaultRuntimeOptions } from '../../../src/runtime/session-factory.js';
 import { f32, fixturePath, maxAbsDiff } from '../../helpers/fixtures.js';
 import { promptWeightingCases, tinyTokenizer } from './prompt-fixture.js';
@@ -26,6 +27,7 @@ const file = promptWeightingCases();
 const tokenizer = tinyTokenizer();
 const tolerance = 1e-5;
 const timing = (): ModelTiming => ({ modelMs: 0, modelCalls: 0 });
+const encoder = (textEncoder: TextEncoder) => new PromptEncoder(textEncoder, tokenizer);
 
 describe('A1111 prompt encoding goldens (tiny text encoder, onnxruntime)', () => {
   let session: ModelSession;
@@ -83,6 +85,36 @@ describe('A1111 prompt encoding goldens (tiny text encoder, onnxruntime)', () =>
     const plain = file.cases.find((c) => c.id === 'A01-plain')!;
     const diffusers = await textEncoder.encode(tokenizer.encode(plain.prompt).inputIds, timing());
     assert.deepEqual((await encode(plain.prompt, 'off')).data, diffusers.data);
+  });
+
+  it('guidance: encoder calls as diffusers makes them, plus the empty chunk only where a side needs padding', async () => {
+    const calls: number[][] = [];
+    const counting: ChunkEncoder = {
+      encodeChunk: (ids, t) => {
+        calls.push(Array.from(ids));
+        return textEncoder.encodeChunk(ids, t);
+      },
+    };
+    const conditioner = new PromptConditioner(tokenizer, new PromptEncoder(counting, tokenizer), undefined);
+    const even = await conditioner.encode([{ prompt: 'a fox', negativePrompt: 'blur', numImages: 1 }], true, timing());
+    assert.equal(calls.length, 2, 'prompt and negative prompt');
+    assert.equal(even.sequenceLength, 77);
+    calls.length = 0;
+    const uneven = await conditioner.encode([{ prompt: 'a fox BREAK snow', negativePrompt: 'blur', numImages: 2 }], true, timing());
+    assert.equal(calls.length, 4, 'two prompt chunks, the negative prompt and the empty chunk');
+    assert.ok(
+      calls.some((ids) => ids[1] === tokenizer.eosTokenId),
+      'the empty chunk: bos then eos',
+    );
+    assert.equal(uneven.sequenceLength, 154);
+    assert.equal(uneven.embeddings.length, 2 * 2 * 154 * 32, 'negative rows then prompt rows, one per image');
+    const empty = (await encoder(textEncoder).encodeAll([tokenizePrompt('', tokenizer)], timing()))[0]!;
+    // The negative rows end with the empty chunk; the prompt rows with the prompt's second chunk.
+    assert.deepEqual(uneven.embeddings.subarray(77 * 32, 154 * 32), empty.data);
+    assert.notDeepEqual(uneven.embeddings.subarray(2 * 154 * 32 + 77 * 32, 3 * 154 * 32), empty.data);
+    calls.length = 0;
+    await conditioner.encode([{ prompt: 'a fox BREAK snow', negativePrompt: 'blur BREAK x', numImages: 1 }], false, timing());
+    assert.equal(calls.length, 2, 'without guidance only the prompt is encoded');
   });
 
   it('each distinct chunk is encoded once per call; prompts keep their own emphasis', async () => {
