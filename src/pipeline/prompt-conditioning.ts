@@ -1,6 +1,6 @@
 import { UserError } from '../errors.js';
 import type { ModelTiming } from './components/io.js';
-import { padWithEmptyChunks, type PromptEmbeddings, type PromptEncoder } from './prompt/prompt-encoder.js';
+import { padWithEmptyChunks, type PromptEmbeddings, type PromptsEncoder } from './prompt/prompt-encoder.js';
 import {
   tokenizePrompt,
   type EmphasisMode,
@@ -85,7 +85,7 @@ export class PromptConditioner {
    */
   constructor(
     private readonly tokenizer: PromptTokenizer,
-    private readonly encoder: PromptEncoder,
+    private readonly encoder: PromptsEncoder,
     private readonly fixedSequenceLength: number | undefined,
     private readonly describeFixedLength = 'the UNet graph',
   ) {}

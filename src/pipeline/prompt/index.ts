@@ -22,6 +22,7 @@ export {
   type ChunkEncoding,
   type EncoderTokenIds,
   type PromptEmbeddings,
+  type PromptsEncoder,
 } from './prompt-encoder.js';
 export {
   defaultEmphasis,

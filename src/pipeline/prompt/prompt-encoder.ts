@@ -31,6 +31,16 @@ export interface PromptEmbeddings {
   readonly pooled?: Float32Array;
 }
 
+/**
+ * Turns tokenized prompts into conditioning: what the pipeline's conditioning step needs. {@link PromptEncoder}
+ * does it with one text encoder; a model with two (SDXL) implements it by running one PromptEncoder per encoder
+ * on the same prompts and joining their results with {@link concatenateHidden}.
+ */
+export interface PromptsEncoder {
+  /** One {@link PromptEmbeddings} per prompt, in order; each distinct chunk encoded once per call. */
+  encodeAll(prompts: readonly TokenizedPrompt[], timing: ModelTiming): Promise<PromptEmbeddings[]>;
+}
+
 /** The special ids of the tokenizer that belongs to an encoder. */
 export interface EncoderTokenIds {
   readonly eosTokenId: number;
@@ -44,7 +54,7 @@ export interface EncoderTokenIds {
  * concatenated. A model with two text encoders (SDXL) runs one PromptEncoder per encoder on the same chunks and
  * joins the results along the hidden axis ({@link concatenateHidden}).
  */
-export class PromptEncoder {
+export class PromptEncoder implements PromptsEncoder {
   constructor(
     private readonly encoder: ChunkEncoder,
     private readonly tokenIds: EncoderTokenIds,
