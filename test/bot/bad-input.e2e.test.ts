@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
+import { maxPromptLength } from '../../src/settings/index.js';
 import type { ApiAttachment, ApiChannel, ApiMessage } from '../fake-discord/api-types.js';
 import type { InteractionHandle, InteractionStep } from '../fake-discord/index.js';
 import { startBotWorld, type BotWorld } from './bot-world.js';
@@ -402,25 +403,25 @@ describe('bad input and abuse (real bot process, fake Discord, tiny model)', () 
       assert.match(count.text, /1 to 2.*3/);
     });
 
-    it('refuses a prompt of only spaces and one of more than 1000 characters', async () => {
+    it(`refuses a prompt of only spaces and one of more than ${maxPromptLength} characters`, async () => {
       const blank = await imagineRefused({ prompt: '      ' });
       assert.equal(blank.identifier, 'options.prompt');
       assert.match(blank.text, /got nothing/);
-      const long = await imagineRefused({ prompt: 'a cat '.repeat(200) });
+      const long = await imagineRefused({ prompt: 'a cat '.repeat(maxPromptLength / 5) });
       assert.equal(long.identifier, 'options.prompt');
-      assert.match(long.text, /1000 characters/);
+      assert.match(long.text, new RegExp(`${maxPromptLength} characters`));
 
       // A mention has no Discord-side length limit at all.
       const mention = world.discord.postMessage({
         user: world.alice,
         channelId: world.channel.id,
-        content: `imagine ${'tall tower '.repeat(120)}`,
+        content: `imagine ${'tall tower '.repeat(maxPromptLength / 9)}`,
         mentionsBot: true,
       });
       const reply = await world.discord.waitForMessage(world.channel, (m) => m.message_reference?.message_id === mention.id, {
         timeoutMs: 10_000,
       });
-      assert.match(reply.content, /^❌ .*1000 characters/);
+      assert.match(reply.content, new RegExp(`^❌ .*${maxPromptLength} characters`));
     });
 
     it('refuses banned words in the prompt and in the negative prompt', async () => {
