@@ -60,7 +60,7 @@ export async function promptLengthSection({ runs, steps, sizes, model, runtime }
       'UNet ms / step',
       'ratio',
       'denoising ms / step',
-      'prompt encoding ms (incl. negative and empty chunk)',
+      'prompt encoding ms (with the negative prompt, and the empty chunk where padding is needed)',
     ],
     rows,
   );
