@@ -1,9 +1,16 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 
 /** The ONNX graphs a diffusers/optimum Stable Diffusion folder holds, by component folder name. */
-export type ComponentName = 'text_encoder' | 'unet' | 'vae_decoder' | 'vae_encoder';
+export type ComponentName = 'text_encoder' | 'text_encoder_2' | 'unet' | 'vae_decoder' | 'vae_encoder';
+
+/**
+ * The model family decides how prompts condition the UNet: `stable-diffusion` (SD 1.x/2.x: one CLIP text encoder's
+ * last hidden state) or `stable-diffusion-xl` (two text encoders' penultimate hidden states, the second one's pooled
+ * embedding and the size micro-conditioning as added UNet inputs).
+ */
+export type ModelFamily = 'stable-diffusion' | 'stable-diffusion-xl';
 
 /** What {@link readModelFolder} found in a model folder, read from the folder's own JSON files. */
 export interface ModelFolder {
@@ -15,9 +22,18 @@ export interface ModelFolder {
   readonly modelIndex: Readonly<Record<string, unknown>>;
   /** `scheduler/scheduler_config.json`, verbatim. */
   readonly schedulerConfig: Readonly<Record<string, unknown>>;
+  /** SD 1.x/2.x or SDXL, from the folder's JSON (the graphs are checked against it when they load). */
+  readonly family: ModelFamily;
+  /** Why the folder was taken for its family (for `info` and error messages). */
+  readonly familyReason: string;
   /** The `tokenizer/` folder. */
   readonly tokenizerDir: string;
-  /** Path of each component's `model.onnx`; `vae_encoder` is absent when the folder has none. */
+  /** SDXL's `tokenizer_2/` folder (the same vocabulary; pads with `!`). */
+  readonly tokenizer2Dir?: string;
+  /**
+   * Path of each component's `model.onnx`; `vae_encoder` is absent when the folder has none, `text_encoder_2` is
+   * there exactly for SDXL folders.
+   */
   readonly modelFiles: Readonly<Partial<Record<ComponentName, string>>> & {
     readonly text_encoder: string;
     readonly unet: string;
@@ -37,6 +53,20 @@ export interface ModelFolder {
   readonly nativeResolution: number;
   /** `time_cond_proj_dim` of the UNet config (LCM-distilled UNets), when present. */
   readonly timeCondProjDim?: number;
+  /**
+   * SDXL's `force_zeros_for_empty_prompt` (model_index.json; diffusers' default true): with guidance and no negative
+   * prompt, the negative conditioning is zeros instead of the encoded empty prompt. Always false for SD 1.x/2.x.
+   */
+  readonly forceZerosForEmptyPrompt: boolean;
+  /** `num_hidden_layers` of each text encoder's config.json, when given (checked against the graph's outputs). */
+  readonly textEncoderLayers: Readonly<Partial<Record<'text_encoder' | 'text_encoder_2', number>>>;
+  /**
+   * The VAE config's `force_upcast` (SDXL's VAE overflows in float16; diffusers then decodes in float32). An ONNX
+   * graph's precision is fixed at export: an fp32 VAE is fed fp32, an fp16 one with this flag is reported as at risk.
+   */
+  readonly vaeForceUpcast: boolean;
+  /** Bytes of every file in the component folders the pipeline loads (graphs and their external weights). */
+  readonly weightBytes: number;
 }
 
 const requiredComponents = ['text_encoder', 'unet', 'vae_decoder'] as const;
@@ -57,41 +87,148 @@ export function readModelFolder(dir: string): ModelFolder {
   const modelIndex = readJsonObject(join(root, 'model_index.json'), 'the diffusers pipeline index (model_index.json)');
   const schedulerConfig = readJsonObject(join(root, 'scheduler', 'scheduler_config.json'), 'the scheduler configuration');
 
+  const vaeConfig =
+    readOptionalJsonObject(join(root, 'vae_decoder', 'config.json')) ?? readOptionalJsonObject(join(root, 'vae_encoder', 'config.json'));
+  const unetConfig = readOptionalJsonObject(join(root, 'unet', 'config.json'));
+  const { family, familyReason } = detectFamily(root, modelIndex, unetConfig);
+  if (family === 'stable-diffusion-xl') checkSupportedXl(root, modelIndex);
+  checkVaeLatentStatistics(vaeConfig);
+
   const tokenizerDir = join(root, 'tokenizer');
   for (const file of ['vocab.json', 'merges.txt']) {
     requireFile(join(tokenizerDir, file), 'the CLIP tokenizer vocabulary (tokenizer/vocab.json and tokenizer/merges.txt)');
+  }
+  const tokenizer2Dir = join(root, 'tokenizer_2');
+  if (family === 'stable-diffusion-xl') {
+    for (const file of ['vocab.json', 'merges.txt']) {
+      requireXlFile(join(tokenizer2Dir, file), "SDXL's second tokenizer (tokenizer_2/vocab.json and tokenizer_2/merges.txt)", familyReason);
+    }
   }
 
   const modelFiles: Partial<Record<ComponentName, string>> = {};
   for (const component of requiredComponents) {
     modelFiles[component] = requireFile(join(root, component, 'model.onnx'), `the ${component} ONNX graph`);
   }
+  if (family === 'stable-diffusion-xl') {
+    modelFiles.text_encoder_2 = requireXlFile(
+      join(root, 'text_encoder_2', 'model.onnx'),
+      "SDXL's second text encoder (OpenCLIP ViT-bigG with projection: `text_embeds`, `hidden_states.N`)",
+      familyReason,
+    );
+  }
   const encoderFile = join(root, 'vae_encoder', 'model.onnx');
   if (existsSync(encoderFile)) modelFiles.vae_encoder = encoderFile;
-
-  const vaeConfig =
-    readOptionalJsonObject(join(root, 'vae_decoder', 'config.json')) ?? readOptionalJsonObject(join(root, 'vae_encoder', 'config.json'));
-  const unetConfig = readOptionalJsonObject(join(root, 'unet', 'config.json'));
 
   const vaeScalingFactor = positiveNumber(vaeConfig?.['scaling_factor'], 0.18215, 'vae_decoder/config.json', 'scaling_factor');
   const vaeScaleFactor = 2 ** (lengthOf(vaeConfig?.['block_out_channels'], 4) - 1);
   const unetDownsampling = 2 ** (lengthOf(unetConfig?.['block_out_channels'], 4) - 1);
   const sampleSize = positiveNumber(unetConfig?.['sample_size'], 64, 'unet/config.json', 'sample_size');
   const timeCondProjDim = unetConfig?.['time_cond_proj_dim'];
+  const textEncoderLayers: Partial<Record<'text_encoder' | 'text_encoder_2', number>> = {};
+  for (const encoder of ['text_encoder', 'text_encoder_2'] as const) {
+    const layers = readOptionalJsonObject(join(root, encoder, 'config.json'))?.['num_hidden_layers'];
+    if (typeof layers === 'number' && Number.isInteger(layers) && layers > 0) textEncoderLayers[encoder] = layers;
+  }
 
   return {
     dir: root,
     name: typeof modelIndex['_name_or_path'] === 'string' ? (modelIndex['_name_or_path'] as string) : basename(root),
     modelIndex,
     schedulerConfig,
+    family,
+    familyReason,
     tokenizerDir,
+    ...(family === 'stable-diffusion-xl' ? { tokenizer2Dir } : {}),
     modelFiles: modelFiles as ModelFolder['modelFiles'],
     vaeScalingFactor,
     vaeScaleFactor,
     sizeMultiple: vaeScaleFactor * unetDownsampling,
     nativeResolution: sampleSize * vaeScaleFactor,
     ...(typeof timeCondProjDim === 'number' && timeCondProjDim > 0 ? { timeCondProjDim } : {}),
+    forceZerosForEmptyPrompt: family === 'stable-diffusion-xl' && modelIndex['force_zeros_for_empty_prompt'] !== false,
+    textEncoderLayers,
+    vaeForceUpcast: vaeConfig?.['force_upcast'] === true,
+    weightBytes: Object.values(modelFiles).reduce((sum, file) => sum + folderBytes(dirname(file)), 0),
   };
+}
+
+/** A model_index.json entry that names a component (`["diffusers", "OnnxRuntimeModel"]`), not `[null, null]`. */
+function indexNames(modelIndex: Readonly<Record<string, unknown>>, key: string): boolean {
+  const entry = modelIndex[key];
+  return Array.isArray(entry) && entry.some((part) => typeof part === 'string');
+}
+
+/**
+ * SD 1.x/2.x or SDXL, from what the folder says about itself: the pipeline class in model_index.json, the second
+ * text encoder or tokenizer it lists or holds, or a UNet config with SDXL's added time/text embedding.
+ */
+function detectFamily(
+  root: string,
+  modelIndex: Readonly<Record<string, unknown>>,
+  unetConfig: Readonly<Record<string, unknown>> | undefined,
+): { family: ModelFamily; familyReason: string } {
+  const className = typeof modelIndex['_class_name'] === 'string' ? (modelIndex['_class_name'] as string) : '';
+  const signals = [
+    /StableDiffusionXL/i.test(className) ? `model_index.json names ${className}` : undefined,
+    indexNames(modelIndex, 'text_encoder_2') || indexNames(modelIndex, 'tokenizer_2')
+      ? 'model_index.json lists text_encoder_2/tokenizer_2'
+      : undefined,
+    unetConfig?.['addition_embed_type'] === 'text_time' ? 'unet/config.json has addition_embed_type "text_time"' : undefined,
+    existsSync(join(root, 'text_encoder_2')) ? 'the folder has text_encoder_2/' : undefined,
+  ].filter((signal): signal is string => signal !== undefined);
+  if (signals.length > 0) return { family: 'stable-diffusion-xl', familyReason: signals.join('; ') };
+  return { family: 'stable-diffusion', familyReason: `${className || 'a pipeline'} with one text encoder` };
+}
+
+/** SDXL folders this pipeline cannot draw with get a message saying what they are instead of a later layout error. */
+function checkSupportedXl(root: string, modelIndex: Readonly<Record<string, unknown>>): void {
+  const refiner = modelIndex['requires_aesthetics_score'] === true;
+  const noFirstEncoder = !existsSync(join(root, 'text_encoder', 'model.onnx'));
+  if (refiner || (noFirstEncoder && existsSync(join(root, 'text_encoder_2', 'model.onnx')))) {
+    throw new UserError(
+      'model.unsupportedFamily',
+      `${root} looks like the SDXL refiner (${refiner ? 'model_index.json sets requires_aesthetics_score' : 'it has text_encoder_2 but no text_encoder'}): ` +
+        'the refiner only finishes pictures of the SDXL base model (image-to-image with an aesthetic-score condition) and cannot draw from a prompt. ' +
+        'Use an SDXL base model folder (both text encoders), e.g. an optimum export of stabilityai/stable-diffusion-xl-base-1.0.',
+    );
+  }
+}
+
+/**
+ * VAEs trained on normalised latents (`latents_mean`/`latents_std` in their config, e.g. Playground v2.5) need a
+ * different latent scaling and an EDM scheduler this pipeline does not have: refused rather than drawn wrongly.
+ */
+function checkVaeLatentStatistics(vaeConfig: Readonly<Record<string, unknown>> | undefined): void {
+  const mean = vaeConfig?.['latents_mean'];
+  const std = vaeConfig?.['latents_std'];
+  if ((mean !== undefined && mean !== null) || (std !== undefined && std !== null)) {
+    throw new UserError(
+      'model.unsupportedFamily',
+      'The VAE config sets latents_mean/latents_std (a model trained on normalised latents, such as Playground v2.5): ' +
+        'such models need an EDM scheduler and a latent normalisation latentcord does not implement. Use an SD 1.x/2.x or SDXL model.',
+    );
+  }
+}
+
+function requireXlFile(path: string, what: string, familyReason: string): string {
+  if (!existsSync(path) || !statSync(path).isFile()) {
+    throw new UserError(
+      'model.fileMissing',
+      `Model file ${path} is missing: this is a Stable Diffusion XL folder (${familyReason}), which needs ${what}. ` +
+        'Download the whole folder again (`latentcord download-model` fetches every part), or export it with ' +
+        '`optimum-cli export onnx --model <repo> --task text-to-image <folder>`.',
+    );
+  }
+  return path;
+}
+
+/** Bytes of the regular files directly in a folder (a graph and its external weight files). */
+function folderBytes(dir: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isFile()) total += statSync(join(dir, entry.name)).size;
+  }
+  return total;
 }
 
 function requireFile(path: string, what: string): string {

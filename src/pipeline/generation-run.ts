@@ -25,7 +25,7 @@ export interface GenerationHooks {
    * The text conditioning as the UNet gets it (`encoder_hidden_states`, `[rows, sequence, hidden]`; with guidance
    * the negative rows first), for tests and tools.
    */
-  readonly onPromptEncoded?: (embeddings: Float32Array, dims: readonly [number, number, number]) => void;
+  readonly onPromptEncoded?: (embeddings: Float32Array, dims: readonly [number, number, number], added?: AddedConditionsView) => void;
   /** The initial (txt2img) or noised (img2img) latents and the timesteps that will run. */
   readonly onLatentsPrepared?: (latents: Float32Array, timesteps: readonly number[]) => void;
   /**
@@ -35,6 +35,14 @@ export interface GenerationHooks {
   readonly onStepEnd?: (index: number, timestep: number, latents: Float32Array) => void;
   /** Keep the final latents and the float decoder output in the result. */
   readonly keepIntermediates?: boolean;
+}
+
+/** SDXL's added UNet inputs as the hooks see them: `text_embeds` `[rows, size]` and `time_ids` `[rows, 6]`. */
+export interface AddedConditionsView {
+  readonly textEmbeds: Float32Array;
+  readonly textEmbedsDims: readonly [number, number];
+  readonly timeIds: Float32Array;
+  readonly timeIdsDims: readonly [number, number];
 }
 
 /** Timings of one batch. */
@@ -83,10 +91,25 @@ export class GenerationRun {
   }
 
   /** Ends the encoding stage and shows the caller the conditioning. */
-  promptEncoded(conditioning: { readonly embeddings: Float32Array; readonly sequenceLength: number; readonly hiddenSize: number }): void {
+  promptEncoded(conditioning: {
+    readonly embeddings: Float32Array;
+    readonly sequenceLength: number;
+    readonly hiddenSize: number;
+    readonly added?: { readonly textEmbeds: Float32Array; readonly timeIds: Float32Array };
+  }): void {
     this.stageDone('encode');
-    const { embeddings, sequenceLength, hiddenSize } = conditioning;
-    this.hooks.onPromptEncoded?.(embeddings, [embeddings.length / (sequenceLength * hiddenSize), sequenceLength, hiddenSize]);
+    const { embeddings, sequenceLength, hiddenSize, added } = conditioning;
+    const rows = embeddings.length / (sequenceLength * hiddenSize);
+    this.hooks.onPromptEncoded?.(
+      embeddings,
+      [rows, sequenceLength, hiddenSize],
+      added && {
+        textEmbeds: added.textEmbeds,
+        textEmbedsDims: [rows, added.textEmbeds.length / rows],
+        timeIds: added.timeIds,
+        timeIdsDims: [rows, added.timeIds.length / rows],
+      },
+    );
   }
 
   /** Tells the caller which latents and timesteps the loop starts from; the loop will run one step per timestep. */

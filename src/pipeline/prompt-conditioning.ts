@@ -68,14 +68,29 @@ export interface BatchConditioning {
   readonly embeddings: Float32Array;
   readonly sequenceLength: number;
   readonly hiddenSize: number;
+  /**
+   * `[rows, pooledSize]` pooled text embeddings in the same row order, when the text encoders give one (SDXL's second
+   * encoder); zero rows where a negative prompt was zeroed.
+   */
+  readonly pooled?: { readonly data: Float32Array; readonly size: number };
   /** Per job, in job order. */
   readonly reports: readonly JobPromptReports[];
+}
+
+/** Options of {@link PromptConditioner}. */
+export interface PromptConditionerOptions {
+  /**
+   * SDXL's `force_zeros_for_empty_prompt`: with guidance, a job without a negative prompt gets zeros as its negative
+   * conditioning (and pooled embedding) instead of the encoded empty prompt, and the encoders never see it.
+   */
+  readonly zeroEmptyNegativePrompt?: boolean;
 }
 
 /**
  * Step 3 of the pipeline, "encode input prompt", the AUTOMATIC1111 way: each prompt is read with its emphasis
  * syntax into 77-token chunks, encoded chunk by chunk, and with classifier-free guidance the shorter of prompt and
- * negative prompt is padded with the empty prompt's chunk.
+ * negative prompt is padded with the empty prompt's chunk. The encoder decides the model family's part (one CLIP
+ * encoder for SD 1.x/2.x, SDXL's two joined with a pooled embedding); SDXL's missing negative prompt becomes zeros.
  */
 export class PromptConditioner {
   /**
@@ -88,6 +103,7 @@ export class PromptConditioner {
     private readonly encoder: PromptsEncoder,
     private readonly fixedSequenceLength: number | undefined,
     private readonly describeFixedLength = 'the UNet graph',
+    private readonly options: PromptConditionerOptions = {},
   ) {}
 
   /** Tokens per chunk as the text encoder sees them (bos and eos included). */
@@ -109,30 +125,37 @@ export class PromptConditioner {
       throw new Error(`jobs of one batch must have prompts of the same length in chunks, got ${chunkCounts.join(', ')}`);
     }
 
+    // diffusers zeroes the negative side when no negative prompt was given (`negative_prompt is None`).
+    const zeroed = jobs.map((job) => doClassifierFreeGuidance && this.options.zeroEmptyNegativePrompt === true && !job.negativePrompt);
+    const sequenceLength = chunkCounts[0]! * this.chunkSize;
     // Without guidance diffusers never encodes the negative prompt (it is still read, for the report). The empty
     // prompt's chunk is only needed where a prompt is shorter than its negative prompt or the other way round.
     const needsPadding =
-      doClassifierFreeGuidance && read.some(({ prompt, negativePrompt }) => prompt.chunks.length !== negativePrompt.chunks.length);
-    const toEncode = [
-      ...(needsPadding ? [tokenizePrompt('', this.tokenizer)] : []),
-      ...(doClassifierFreeGuidance ? read.flatMap((r) => [r.prompt, r.negativePrompt]) : read.map((r) => r.prompt)),
-    ];
-    const encoded = await this.encoder.encodeAll(toEncode, timing);
+      doClassifierFreeGuidance && read.some((r, j) => !zeroed[j] && r.prompt.chunks.length !== r.negativePrompt.chunks.length);
+    const negatives = doClassifierFreeGuidance ? read.flatMap((r, j) => (zeroed[j] ? [] : [r.negativePrompt])) : [];
+    const encoded = await this.encoder.encodeAll(
+      [...(needsPadding ? [tokenizePrompt('', this.tokenizer)] : []), ...read.map((r) => r.prompt), ...negatives],
+      timing,
+    );
     const emptyChunk = needsPadding ? encoded.shift()! : undefined;
-
-    const sequenceLength = chunkCounts[0]! * this.chunkSize;
     const padded = (embeddings: PromptEmbeddings) => (emptyChunk ? padWithEmptyChunks(embeddings, sequenceLength, emptyChunk) : embeddings);
-    const positive = jobs.map((_, j) => padded(encoded[doClassifierFreeGuidance ? 2 * j : j]!));
-    const negative = doClassifierFreeGuidance ? jobs.map((_, j) => padded(encoded[2 * j + 1]!)) : [];
+    const positive = encoded.splice(0, jobs.length).map(padded);
+    const negative = doClassifierFreeGuidance ? jobs.map((_, j) => (zeroed[j] ? zerosLike(positive[j]!) : padded(encoded.shift()!))) : [];
 
     const hiddenSize = positive[0]!.hiddenSize;
     const rowSize = sequenceLength * hiddenSize;
+    const pooledSize = positive[0]!.pooled?.length;
     const totalRows = jobs.reduce((sum, job) => sum + job.numImages, 0);
-    const embeddings = new Float32Array((doClassifierFreeGuidance ? 2 : 1) * totalRows * rowSize);
+    const rows = (doClassifierFreeGuidance ? 2 : 1) * totalRows;
+    const embeddings = new Float32Array(rows * rowSize);
+    const pooled = pooledSize !== undefined ? new Float32Array(rows * pooledSize) : undefined;
     let row = 0;
     const place = (list: readonly PromptEmbeddings[]) => {
       jobs.forEach((job, j) => {
-        for (let k = 0; k < job.numImages; k++) embeddings.set(list[j]!.data, row++ * rowSize);
+        for (let k = 0; k < job.numImages; k++, row++) {
+          embeddings.set(list[j]!.data, row * rowSize);
+          if (pooled) pooled.set(list[j]!.pooled!, row * pooledSize!);
+        }
       });
     };
     if (doClassifierFreeGuidance) place(negative);
@@ -141,6 +164,7 @@ export class PromptConditioner {
       embeddings,
       sequenceLength,
       hiddenSize,
+      ...(pooled ? { pooled: { data: pooled, size: pooledSize! } } : {}),
       reports: read.map(({ prompt, negativePrompt }) => ({ prompt: prompt.report, negativePrompt: negativePrompt.report })),
     };
   }
@@ -162,4 +186,14 @@ export class PromptConditioner {
         '`optimum-cli export onnx --model <model> --task text-to-image <folder>` and diffusers’ `convert_stable_diffusion_checkpoint_to_onnx.py` both export one.',
     );
   }
+}
+
+/** `torch.zeros_like`: a conditioning of the same shape, all zeros (pooled included). */
+function zerosLike(embeddings: PromptEmbeddings): PromptEmbeddings {
+  return {
+    data: new Float32Array(embeddings.data.length),
+    sequenceLength: embeddings.sequenceLength,
+    hiddenSize: embeddings.hiddenSize,
+    ...(embeddings.pooled ? { pooled: new Float32Array(embeddings.pooled.length) } : {}),
+  };
 }

@@ -8,18 +8,24 @@ import type { Scheduler } from '../schedulers/scheduler.js';
 import { ClipTokenizer } from '../tokenizer/index.js';
 import { JobRandomSource } from './batch-noise.js';
 import type { ModelTiming } from './components/io.js';
-import { TextEncoder } from './components/text-encoder.js';
 import { Unet } from './components/unet.js';
 import { VaeDecoder, VaeEncoder } from './components/vae.js';
 import { GenerationRun, type GenerationHooks, type GenerationTimings } from './generation-run.js';
 import { combineGuidance, guidanceScaleEmbedding } from './guidance.js';
 import type { ModelSession } from './model-session.js';
+import {
+  familyStrategy,
+  loadTextEncoders,
+  type FamilyConditioning,
+  type FamilyStrategy,
+  type TextEncoderDescription,
+} from './model-family.js';
 import { imageToUint8Rgb } from './postprocess.js';
-import { PromptConditioner, type BatchConditioning, type JobPromptReports } from './prompt-conditioning.js';
-import { PromptEncoder } from './prompt/prompt-encoder.js';
+import type { JobPromptReports } from './prompt-conditioning.js';
 import type { EmphasisMode, PromptReport } from './prompt/tokenize-prompt.js';
+import type { ModelFamily } from '../model/model-folder.js';
 
-export type { GenerationHooks, GenerationTimings, StepProgress } from './generation-run.js';
+export type { AddedConditionsView, GenerationHooks, GenerationTimings, StepProgress } from './generation-run.js';
 export type { EmphasisMode, PromptReport } from './prompt/tokenize-prompt.js';
 
 /** A picture for image-to-image, already sized and scaled: `[1, 3, height, width]` values in [-1, 1]. */
@@ -92,6 +98,17 @@ export type SessionLoader = (modelPath: string) => Promise<ModelSession>;
 export interface PipelineDescription {
   readonly name: string;
   readonly dir: string;
+  /** SD 1.x/2.x or SDXL, and what in the folder said so. */
+  readonly family: ModelFamily;
+  readonly familyReason: string;
+  /** Every text encoder: which output conditions the UNet, its types and padding. */
+  readonly textEncoders: readonly TextEncoderDescription[];
+  /** SDXL: a missing negative prompt is zeros, not the encoded empty prompt. */
+  readonly forceZerosForEmptyPrompt: boolean;
+  /** The VAE config asks for float32 decoding (`force_upcast`); a risk only when the VAE graph is fp16. */
+  readonly vaeForceUpcast: boolean;
+  /** Bytes of the graphs and weights the pipeline loaded. */
+  readonly weightBytes: number;
   readonly textEncoderIdsType: string;
   readonly textEncoderOutputType: string;
   readonly unetFloatType: string;
@@ -131,7 +148,7 @@ interface DenoisingLoop {
   readonly scheduler: Scheduler;
   readonly generator: RandomSource;
   readonly layout: BatchLayout;
-  readonly conditioning: BatchConditioning;
+  readonly conditioning: FamilyConditioning;
   readonly doClassifierFreeGuidance: boolean;
   /** Guidance scale of each latent row. */
   readonly rowGuidance: Float32Array;
@@ -157,20 +174,15 @@ interface DenoisingLoop {
  * its images are the ones it would get alone.
  */
 export class StableDiffusionPipeline {
-  private readonly conditioner: PromptConditioner;
-
   private constructor(
     readonly folder: ModelFolder,
     readonly tokenizer: ClipTokenizer,
     private readonly sessions: readonly ModelSession[],
-    private readonly textEncoder: TextEncoder,
+    private readonly family: FamilyStrategy,
     private readonly unet: Unet,
     private readonly vaeDecoder: VaeDecoder,
     private readonly vaeEncoder: VaeEncoder | undefined,
-  ) {
-    const encoder = new PromptEncoder(textEncoder, tokenizer);
-    this.conditioner = new PromptConditioner(tokenizer, encoder, unet.sequenceLength, folder.modelFiles.unet);
-  }
+  ) {}
 
   /** Loads every component of a model folder through `loadSession`, checking each graph's layout. */
   static async load(folder: ModelFolder, loadSession: SessionLoader): Promise<StableDiffusionPipeline> {
@@ -182,8 +194,9 @@ export class StableDiffusionPipeline {
       return session;
     };
     try {
-      const textEncoder = new TextEncoder(await load(folder.modelFiles.text_encoder));
+      const textEncoders = await loadTextEncoders(folder, load);
       const unet = new Unet(await load(folder.modelFiles.unet));
+      const family = familyStrategy(folder, tokenizer, textEncoders, unet);
       const vaeDecoder = new VaeDecoder(await load(folder.modelFiles.vae_decoder), folder.vaeScaleFactor);
       const encoderFile = folder.modelFiles.vae_encoder;
       const vaeEncoder = encoderFile ? new VaeEncoder(await load(encoderFile), folder.vaeScaleFactor) : undefined;
@@ -193,7 +206,7 @@ export class StableDiffusionPipeline {
           `${folder.modelFiles.unet}: unet/config.json sets time_cond_proj_dim ${folder.timeCondProjDim} but the graph has no \`timestep_cond\` input.`,
         );
       }
-      return new StableDiffusionPipeline(folder, tokenizer, sessions, textEncoder, unet, vaeDecoder, vaeEncoder);
+      return new StableDiffusionPipeline(folder, tokenizer, sessions, family, unet, vaeDecoder, vaeEncoder);
     } catch (error) {
       await Promise.allSettled(sessions.map((session) => session.release()));
       throw error;
@@ -215,11 +228,18 @@ export class StableDiffusionPipeline {
     const scheduler = createScheduler('euler', this.folder.schedulerConfig);
     const condDim = this.unet.timestepCondDim;
     const fixedLength = this.unet.sequenceLength;
+    const [firstEncoder] = this.family.textEncoders;
     return {
       name: this.folder.name,
       dir: this.folder.dir,
-      textEncoderIdsType: this.textEncoder.inputIdsType,
-      textEncoderOutputType: this.textEncoder.outputType,
+      family: this.family.family,
+      familyReason: this.folder.familyReason,
+      textEncoders: this.family.textEncoders,
+      forceZerosForEmptyPrompt: this.family.zeroEmptyNegativePrompt,
+      vaeForceUpcast: this.folder.vaeForceUpcast,
+      weightBytes: this.folder.weightBytes,
+      textEncoderIdsType: firstEncoder!.idsType,
+      textEncoderOutputType: firstEncoder!.outputType,
       unetFloatType: this.unet.floatType,
       timestep: this.unet.timestepLayout,
       ...(condDim !== undefined ? { timestepCondDim: condDim } : {}),
@@ -244,7 +264,7 @@ export class StableDiffusionPipeline {
    * would change its pictures.
    */
   conditioningChunks(job: GenerationJob): number {
-    return this.conditioner.chunkCount(job, this.doesClassifierFreeGuidance(job));
+    return this.family.chunkCount(job, this.doesClassifierFreeGuidance(job));
   }
 
   /** Generates the images of one job. */
@@ -272,7 +292,7 @@ export class StableDiffusionPipeline {
     const doClassifierFreeGuidance = this.doesClassifierFreeGuidance(jobs[0]!);
 
     // 3. Encode input prompt
-    const conditioning = await this.conditioner.encode(jobs, doClassifierFreeGuidance, run.models);
+    const conditioning = await this.family.encode(jobs, doClassifierFreeGuidance, parameters, run.models);
     run.promptEncoded(conditioning);
 
     // 4. Prepare timesteps
@@ -334,6 +354,7 @@ export class StableDiffusionPipeline {
         encoderHiddenStates: conditioning.embeddings,
         encoderHiddenStatesDims: [modelRows, conditioning.sequenceLength, conditioning.hiddenSize],
         ...(loop.timestepCond ? { timestepCond: loop.timestepCond } : {}),
+        ...(conditioning.added ? { addedConditions: conditioning.added } : {}),
       },
       timing,
     );

@@ -153,6 +153,16 @@ export class ClipTokenizer {
   }
 
   /**
+   * Whether `other` maps every token to the same id (SDXL's two tokenizers share CLIP's vocabulary and differ only
+   * in padding, so one reading of a prompt serves both text encoders).
+   */
+  hasSameVocabulary(other: ClipTokenizer): boolean {
+    if (other.vocab.size !== this.vocab.size) return false;
+    for (const [token, id] of this.vocab) if (other.vocab.get(token) !== id) return false;
+    return true;
+  }
+
+  /**
    * Ids back to text as openai's `decode` does: the tokens' bytes decoded as UTF-8 (broken sequences become
    * U+FFFD) and every `</w>` replaced by a space. Special tokens are kept as their text.
    */

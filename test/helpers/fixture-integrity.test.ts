@@ -10,7 +10,7 @@ describe('fixture integrity', () => {
   const listed = [...readme.matchAll(/^([0-9a-f]{64}) {2}(\S+)$/gm)].map((m) => ({ sha256: m[1]!, path: m[2]! }));
 
   it('lists every golden and the whole tiny model', () => {
-    assert.ok(listed.length >= 30, `${listed.length} files listed`);
+    assert.ok(listed.length >= 55, `${listed.length} files listed`);
     for (const name of [
       'pipeline-cases.json',
       'scheduler-cases.json',
@@ -19,6 +19,10 @@ describe('fixture integrity', () => {
       'prompt-weighting-cases.json',
       'pipeline-cases-weighted.json',
       'tiny-sd/unet/model.onnx',
+      'pipeline-cases-sdxl.json',
+      'A12-sdxl-img2img-dpmpp2m-karras-s0.6.png',
+      'tiny-sdxl/text_encoder_2/model.onnx',
+      'tiny-sdxl/unet/model.onnx',
     ]) {
       assert.ok(
         listed.some((entry) => entry.path === name),

@@ -21,6 +21,9 @@ export function fixturePath(...parts: string[]): string {
 /** The tiny random-weight Stable Diffusion model folder used by every pipeline test. */
 export const tinyModelDir: string = fixturePath('tiny-sd');
 
+/** The tiny random-weight Stable Diffusion XL model folder (two text encoders, an added-conditions UNet). */
+export const tinySdxlModelDir: string = fixturePath('tiny-sdxl');
+
 const jsonCache = new Map<string, unknown>();
 
 /** Parses (once per process) a JSON fixture file. */

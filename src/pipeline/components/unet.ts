@@ -31,7 +31,23 @@ export interface UnetInput {
   readonly encoderHiddenStatesDims: readonly [number, number, number];
   /** `[batch, timeCondProjDim]` guidance embedding for LCM-distilled UNets. */
   readonly timestepCond?: Float32Array;
+  /** SDXL's added conditions, one row per batch entry (required by UNets that take them). */
+  readonly addedConditions?: AddedConditions;
 }
+
+/**
+ * SDXL's `added_cond_kwargs`: the pooled text embedding and the size micro-conditioning, which the UNet embeds
+ * and adds to its timestep embedding.
+ */
+export interface AddedConditions {
+  /** `[batch, textEmbedsDim]` pooled embeddings of the second text encoder (`add_text_embeds`). */
+  readonly textEmbeds: Float32Array;
+  /** `[batch, 6]` `add_time_ids`: original size, crop top-left, target size (heights first). */
+  readonly timeIds: Float32Array;
+}
+
+/** Numbers in one row of SDXL's `time_ids`: original (h, w), crop (top, left), target (h, w). */
+export const sdxlTimeIdsLength = 6;
 
 /** The denoising UNet graph. */
 export class Unet {
@@ -42,6 +58,8 @@ export class Unet {
   private readonly hiddenType: FloatType;
   private readonly outputName: string;
   private readonly timestepCondInput?: ModelIo;
+  private readonly textEmbedsInput?: ModelIo;
+  private readonly timeIdsInput?: ModelIo;
   /** How the timestep is fed; reported by `info`. */
   readonly timestepLayout: TimestepLayout;
   /**
@@ -73,12 +91,36 @@ export class Unet {
       floatTypeOf(session, cond, 'guidance embedding');
       this.timestepCondInput = cond;
     }
-    const known = new Set([this.sampleName, this.timestepName, this.hiddenName, 'timestep_cond']);
+    const textEmbeds = session.inputs.find((io) => io.name === 'text_embeds');
+    const timeIds = session.inputs.find((io) => io.name === 'time_ids');
+    if ((textEmbeds === undefined) !== (timeIds === undefined)) {
+      throw new UserError(
+        'model.unexpectedLayout',
+        `${session.path}: an SDXL UNet takes both \`text_embeds\` and \`time_ids\`; the graph declares only \`${(textEmbeds ?? timeIds)!.name}\`.`,
+      );
+    }
+    if (textEmbeds && timeIds) {
+      floatTypeOf(session, textEmbeds, 'pooled text embeddings');
+      expectRank(session, textEmbeds, 2, 'pooled text embeddings [batch, projection_dim]');
+      floatTypeOf(session, timeIds, 'size micro-conditioning');
+      expectRank(session, timeIds, 2, 'size micro-conditioning [batch, 6]');
+      const width = timeIds.shape?.[1];
+      if (typeof width === 'number' && width !== sdxlTimeIdsLength) {
+        throw new UserError(
+          'model.unexpectedLayout',
+          `${session.path}: \`time_ids\` has ${width} values per row; SDXL base models take ${sdxlTimeIdsLength} (original size, crop, target size). ` +
+            (width === 5 ? "Five is the SDXL refiner's aesthetic-score form, which latentcord does not run." : ''),
+        );
+      }
+      this.textEmbedsInput = textEmbeds;
+      this.timeIdsInput = timeIds;
+    }
+    const known = new Set([this.sampleName, this.timestepName, this.hiddenName, 'timestep_cond', 'text_embeds', 'time_ids']);
     const unknown = session.inputs.filter((io) => !known.has(io.name));
     if (unknown.length > 0) {
       throw new UserError(
         'model.unexpectedLayout',
-        `${session.path}: the UNet has inputs this pipeline does not provide: ${unknown.map((io) => `\`${io.name}\``).join(', ')} (SDXL and ControlNet UNets are not supported; expected sample, timestep, encoder_hidden_states and optionally timestep_cond).`,
+        `${session.path}: the UNet has inputs this pipeline does not provide: ${unknown.map((io) => `\`${io.name}\``).join(', ')} (ControlNet, inpainting and IP-Adapter UNets are not supported; expected sample, timestep, encoder_hidden_states, optionally timestep_cond, and text_embeds with time_ids for SDXL).`,
       );
     }
     const output = findOutput(session, ['out_sample', 'sample', 'noise_pred'], 'the predicted noise');
@@ -90,6 +132,17 @@ export class Unet {
   get timestepCondDim(): number | undefined {
     const dim = this.timestepCondInput?.shape?.[1];
     return this.timestepCondInput ? (typeof dim === 'number' ? dim : 256) : undefined;
+  }
+
+  /** Whether the graph takes SDXL's added conditions (`text_embeds`, `time_ids`). */
+  get takesAddedConditions(): boolean {
+    return this.textEmbedsInput !== undefined;
+  }
+
+  /** Length of the pooled embedding the graph declares for `text_embeds`, when it declares one. */
+  get textEmbedsDim(): number | undefined {
+    const dim = this.textEmbedsInput?.shape?.[1];
+    return typeof dim === 'number' ? dim : undefined;
   }
 
   /** Float type of the latents input; reported by `info` ("fp16" folders). */
@@ -109,6 +162,18 @@ export class Unet {
       if (!input.timestepCond) throw new Error('timestepCond is required by this UNet');
       const dims = [batch, input.timestepCond.length / batch];
       feeds[this.timestepCondInput.name] = floatTensor(this.timestepCondInput.type as FloatType, input.timestepCond, dims);
+    }
+    if (this.textEmbedsInput && this.timeIdsInput) {
+      const added = input.addedConditions;
+      if (!added) throw new Error('addedConditions (text_embeds, time_ids) are required by this UNet');
+      feeds[this.textEmbedsInput.name] = floatTensor(this.textEmbedsInput.type as FloatType, added.textEmbeds, [
+        batch,
+        added.textEmbeds.length / batch,
+      ]);
+      feeds[this.timeIdsInput.name] = floatTensor(this.timeIdsInput.type as FloatType, added.timeIds, [
+        batch,
+        added.timeIds.length / batch,
+      ]);
     }
     const outputs = await timedRun(this.session, feeds, [this.outputName], timing);
     return readFloatOutput(this.session, outputs, this.outputName, input.sampleDims);

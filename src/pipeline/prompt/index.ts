@@ -16,6 +16,7 @@ export {
 export { applyEmphasis } from './emphasis.js';
 export {
   concatenateHidden,
+  DualPromptEncoder,
   padWithEmptyChunks,
   PromptEncoder,
   type ChunkEncoder,

@@ -33,8 +33,8 @@ export interface PromptEmbeddings {
 
 /**
  * Turns tokenized prompts into conditioning: what the pipeline's conditioning step needs. {@link PromptEncoder}
- * does it with one text encoder; a model with two (SDXL) implements it by running one PromptEncoder per encoder
- * on the same prompts and joining their results with {@link concatenateHidden}.
+ * does it with one text encoder; SDXL's two are a {@link DualPromptEncoder}, one PromptEncoder per encoder on the
+ * same prompts, their results joined with {@link concatenateHidden}.
  */
 export interface PromptsEncoder {
   /** One {@link PromptEmbeddings} per prompt, in order; each distinct chunk encoded once per call. */
@@ -88,6 +88,29 @@ export class PromptEncoder implements PromptsEncoder {
       results.push(joinChunks(parts));
     }
     return results;
+  }
+}
+
+/**
+ * SDXL's two text encoders on the same chunks, as A1111 conditions SDXL: each encoder reads every chunk with its own
+ * padding id, weights its own output with the emphasis (so "original" rescales each encoder's part to its own mean),
+ * and the two are joined token by token along the hidden axis, encoder 1 first (diffusers' `torch.concat(…, dim=-1)`).
+ * The pooled embedding is the second encoder's, of the first chunk.
+ */
+export class DualPromptEncoder implements PromptsEncoder {
+  constructor(
+    private readonly first: PromptsEncoder,
+    private readonly second: PromptsEncoder,
+  ) {}
+
+  async encodeAll(prompts: readonly TokenizedPrompt[], timing: ModelTiming): Promise<PromptEmbeddings[]> {
+    const firsts = await this.first.encodeAll(prompts, timing);
+    const seconds = await this.second.encodeAll(prompts, timing);
+    return firsts.map((first, i) => {
+      const second = seconds[i]!;
+      if (!second.pooled) throw new Error('the second text encoder gave no pooled embedding');
+      return concatenateHidden(first, second);
+    });
   }
 }
 
