@@ -12,7 +12,9 @@ import { JobRunner } from './jobs/job-runner.js';
 import { promptChunkCounter } from './jobs/pipeline-batch.js';
 import type { Logger } from './logging/logger.js';
 import { pipelineStatusOf, startObservability, type Observability } from './metrics/index.js';
-import { withModelDefaults } from './model/model-profile.js';
+import { readModelFolder } from './model/model-folder.js';
+import { detectModelProfile, withModelDefaults } from './model/model-profile.js';
+import type { EffectiveSettings } from './settings/index.js';
 import { openStore } from './store/index.js';
 import { PipelineWorker } from './worker/pipeline-worker.js';
 import { runtimeOptionsFrom } from './worker/runtime-options.js';
@@ -50,14 +52,16 @@ export async function startApp({ config, logger, modelDir }: StartAppOptions): P
   let observability: Observability | undefined;
   let retention: JobRetention | undefined;
   try {
-    worker = await startPipelineProcess(config, modelDir, logger);
+    // The model's own defaults (its size, a few-step model's settings) are known from its folder before loading, so
+    // the warm-up already runs at the size people will ask for.
+    const defaults = withModelDefaults(config.guildDefaults, detectModelProfile(readModelFolder(modelDir)), config.modelDefaults);
+    worker = await startPipelineProcess(config, modelDir, logger, defaults);
     const description = worker.info.description;
-    const defaults = withModelDefaults(config.guildDefaults, description.profile, config.modelDefaults);
     if (defaults !== config.guildDefaults) {
-      const { steps, guidance, scheduler } = defaults;
+      const { steps, guidance, scheduler, width, height, maxPixels } = defaults;
       logger.info(
-        { profile: description.profile, steps, guidance, scheduler },
-        'few-step model: using its recommended defaults (modelDefaults: auto)',
+        { profile: description.profile, steps, guidance, scheduler, width, height, maxPixels },
+        `using the model's own defaults (modelDefaults: auto): ${width}×${height}, ${steps} steps, guidance ${guidance}, ${scheduler}; maxPixels ${maxPixels}`,
       );
     }
     const jobs = new JobRunner({
@@ -136,9 +140,14 @@ export async function startApp({ config, logger, modelDir }: StartAppOptions): P
 }
 
 /** Starts the pipeline process (warmed up at the default size when configured) and routes its logs. */
-async function startPipelineProcess(config: Config, modelDir: string, logger: Logger): Promise<PipelineWorker> {
+async function startPipelineProcess(
+  config: Config,
+  modelDir: string,
+  logger: Logger,
+  defaults: EffectiveSettings,
+): Promise<PipelineWorker> {
   const startedAt = performance.now();
-  const { width, height } = config.guildDefaults;
+  const { width, height } = defaults;
   const worker = await PipelineWorker.start({
     modelDir,
     runtime: runtimeOptionsFrom(config),

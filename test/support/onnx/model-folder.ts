@@ -2,7 +2,7 @@
  * A complete diffusers-ONNX model folder (configs, tokenizer, scheduler, four models) copied from the tiny
  * fixture model, with chosen components replaced by variants, for pipeline-level tests.
  */
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { tinyModelDir } from '../../helpers/fixtures.js';
@@ -10,6 +10,7 @@ import {
   textEncoderFloat16Output,
   textEncoderInt64InputIds,
   textEncoderRenamedOutput,
+  textEncoderWithoutHiddenStates,
   truncatedModel,
   unetFloat16,
   unetRenamedInput,
@@ -25,11 +26,11 @@ import {
   withExternalData,
 } from './variants.js';
 
-/** Component folders of the diffusers ONNX layout that hold a `model.onnx`. */
-export type ComponentName = 'text_encoder' | 'unet' | 'vae_encoder' | 'vae_decoder';
+/** Component folders of the diffusers ONNX layout that hold a `model.onnx` (`text_encoder_2` in SDXL folders only). */
+export type ComponentName = 'text_encoder' | 'text_encoder_2' | 'unet' | 'vae_encoder' | 'vae_decoder';
 
 /** All components, in pipeline order. */
-export const componentNames: readonly ComponentName[] = ['text_encoder', 'unet', 'vae_encoder', 'vae_decoder'];
+export const componentNames: readonly ComponentName[] = ['text_encoder', 'text_encoder_2', 'unet', 'vae_encoder', 'vae_decoder'];
 
 /** A variant builder: reads the model at `source`, writes the variant model at `target`. */
 export type VariantBuilder = (source: string, target: string) => unknown;
@@ -40,6 +41,14 @@ export const componentVariants = {
     int64InputIds: textEncoderInt64InputIds,
     float16Output: textEncoderFloat16Output,
     renamedOutput: textEncoderRenamedOutput,
+    withoutHiddenStates: textEncoderWithoutHiddenStates,
+    externalData: withExternalData,
+    truncated: truncatedModel,
+  },
+  text_encoder_2: {
+    int64InputIds: textEncoderInt64InputIds,
+    float16Output: textEncoderFloat16Output,
+    withoutHiddenStates: textEncoderWithoutHiddenStates,
     externalData: withExternalData,
     truncated: truncatedModel,
   },
@@ -79,10 +88,12 @@ export type ComponentVariantSpec<C extends ComponentName> = VariantName<C> | Var
 
 /** Options of {@link makeVariantModelFolder}. */
 export interface VariantModelFolderOptions {
-  /** Model folder to copy (default: the tiny fixture model `test/fixtures/tiny-sd`). */
+  /** Model folder to copy (default: the tiny fixture model `test/fixtures/tiny-sd`; `tinySdxlModelDir` for SDXL). */
   source?: string;
   /** Variant of `text_encoder/model.onnx` (default: copied as is). */
   textEncoder?: ComponentVariantSpec<'text_encoder'>;
+  /** Variant of `text_encoder_2/model.onnx` (SDXL folders; default: copied as is). */
+  textEncoder2?: ComponentVariantSpec<'text_encoder_2'>;
   /** Variant of `unet/model.onnx` (default: copied as is). */
   unet?: ComponentVariantSpec<'unet'>;
   /** Variant of `vae_encoder/model.onnx` (default: copied as is). */
@@ -108,6 +119,8 @@ function specFor(options: VariantModelFolderOptions, component: ComponentName): 
   switch (component) {
     case 'text_encoder':
       return options.textEncoder;
+    case 'text_encoder_2':
+      return options.textEncoder2;
     case 'unet':
       return options.unet;
     case 'vae_encoder':
@@ -178,8 +191,12 @@ export function makeVariantModelFolder(targetDir: string, options: VariantModelF
   const models: Partial<Record<ComponentName, string>> = {};
   for (const component of componentNames) {
     if (omitted.has(component)) continue;
-    const target = join(targetDir, component, 'model.onnx');
     const spec = specFor(options, component);
+    if (!existsSync(join(source, component, 'model.onnx'))) {
+      if (spec !== undefined) throw new Error(`${source} has no ${component} to make a variant of`);
+      continue;
+    }
+    const target = join(targetDir, component, 'model.onnx');
     if (spec !== undefined) buildComponent(component, spec, join(source, component, 'model.onnx'), target);
     models[component] = target;
   }

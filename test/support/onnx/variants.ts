@@ -70,6 +70,16 @@ export function textEncoderRenamedOutput(source: string, target: string, options
   });
 }
 
+/**
+ * Text encoder exported without `output_hidden_states` (only `last_hidden_state` and the pooled output): fine for
+ * SD 1.x/2.x, unusable for SDXL, which conditions on the penultimate layer.
+ */
+export function textEncoderWithoutHiddenStates(source: string, target: string): void {
+  rewriteModelFile(source, target, (graph) => {
+    graph.output = graph.output.filter((o) => !/^hidden_states\.\d+$/.test(o.name ?? ''));
+  });
+}
+
 // --------------------------------------------------------------------------------------------------- UNet
 
 /** UNet whose `timestep` is int64 `[1]` (Cast to float32 inside). */
@@ -119,9 +129,16 @@ export function unetFixedSequence(source: string, target: string, options: { len
   });
 }
 
-/** UNet with float16 `sample`, `timestep`, `encoder_hidden_states` and `out_sample` (Casts at the boundary). */
+/**
+ * UNet with float16 `sample`, `timestep`, `encoder_hidden_states` and `out_sample` (Casts at the boundary), and
+ * SDXL's `text_embeds` and `time_ids` when the graph has them (as an optimum `--fp16` export declares them).
+ */
 export function unetFloat16(source: string, target: string): void {
-  float16Io(source, target, { inputs: ['sample', 'timestep', 'encoder_hidden_states'], outputs: ['out_sample'] });
+  rewriteModelFile(source, target, (graph) => {
+    const added = ['text_embeds', 'time_ids'].filter((name) => graph.input.some((i) => i.name === name));
+    for (const name of ['sample', 'timestep', 'encoder_hidden_states', ...added]) castInput(graph, name, DataType.float16);
+    castOutput(graph, 'out_sample', DataType.float16);
+  });
 }
 
 /**
