@@ -6,6 +6,27 @@ import { parseCommandArgs, stringOption } from './args.js';
 import type { CliIo } from './generate.js';
 import { runtimeOptionsFrom } from '../worker/runtime-options.js';
 import { resolveModelDir } from './runtime-config.js';
+import { estimateCpuMemoryBytes } from '../worker/memory-check.js';
+import type { PipelineDescription } from '../pipeline/stable-diffusion.js';
+
+const gib = (bytes: number) => (bytes < 1024 ** 3 ? `${(bytes / 1024 ** 2).toFixed(0)} MiB` : `${(bytes / 1024 ** 3).toFixed(1)} GiB`);
+
+/** The family line and, per text encoder, which output conditions the UNet. */
+function familyLines(d: PipelineDescription): string[] {
+  const xl = d.family === 'stable-diffusion-xl';
+  const lines = [`family           ${xl ? 'Stable Diffusion XL' : 'Stable Diffusion 1.x/2.x'} (${d.familyReason})`];
+  for (const [i, encoder] of d.textEncoders.entries()) {
+    lines.push(
+      `text encoder ${xl ? String(i + 1) : ' '}   ${encoder.hiddenState}${encoder.pooled ? ' + pooled text_embeds' : ''}, ids ${encoder.idsType}, pad id ${encoder.padToken}, output ${encoder.outputType}`,
+    );
+  }
+  if (xl) {
+    lines.push(
+      `added conditions text_embeds + time_ids (original size, crop, target size); no negative prompt → ${d.forceZerosForEmptyPrompt ? 'zeros (force_zeros_for_empty_prompt)' : 'the encoded empty prompt'}`,
+    );
+  }
+  return lines;
+}
 
 /** What `info` says about the longest prompt the model reads. */
 function promptLengthLine(maxPromptChunks: number | null, modelMaxLength: number): string {
@@ -47,8 +68,14 @@ export async function runInfoCommand(argv: readonly string[], config: Config, io
       return;
     }
     const precision = d.unetFloatType === 'float16' ? 'fp16' : 'fp32';
+    const size = d.profile.size;
+    const vaeRisk =
+      d.vaeDecoderFloatType === 'float16' && d.vaeForceUpcast
+        ? ' — fp16 VAE whose config asks for fp32 (force_upcast): it may overflow into black or NaN pictures; an fp16-fixed VAE (madebyollin/sdxl-vae-fp16-fix) avoids that'
+        : '';
     const lines = [
       `model            ${d.name} (${d.dir})`,
+      ...familyLines(d),
       `precision        ${precision} (UNet ${d.unetFloatType}, VAE decoder ${d.vaeDecoderFloatType}, text encoder out ${d.textEncoderOutputType})`,
       `token ids        ${d.textEncoderIdsType}, ${d.modelMaxLength} tokens, pad id ${d.padToken}`,
       `prompt length    ${promptLengthLine(d.maxPromptChunks, d.modelMaxLength)}`,
@@ -58,8 +85,9 @@ export async function runInfoCommand(argv: readonly string[], config: Config, io
       `prediction type  ${d.predictionType}`,
       `scheduler config ${d.schedulerClass}, timestep_spacing ${d.timestepSpacing}`,
       `image-to-image   ${d.vaeEncoder === 'absent' ? 'not available (no vae_encoder)' : `yes (VAE encoder outputs ${d.vaeEncoder === 'parameters' ? 'latent_parameters' : 'latent_sample'})`}`,
-      `VAE scaling      ${d.vaeScalingFactor}`,
-      `sizes            multiples of ${d.sizeMultiple}, native ${d.nativeResolution}x${d.nativeResolution}`,
+      `VAE scaling      ${d.vaeScalingFactor}${d.vaeForceUpcast ? ', force_upcast' : ''}${vaeRisk}`,
+      `sizes            multiples of ${d.sizeMultiple}, native ${d.nativeResolution}x${d.nativeResolution}; default ${size.width}x${size.height} (${size.reason})`,
+      `memory           ${gib(d.weightBytes)} of graphs and weights; about ${gib(estimateCpuMemoryBytes(d.weightBytes))} to run on the CPU`,
       `device           ${used}${deviceFallbackReason ? ` (CUDA unavailable: ${deviceFallbackReason})` : ''}; onnxruntime-node ${onnxruntimeVersion}`,
       `load time        ${(loadMs / 1000).toFixed(2)} s`,
     ];

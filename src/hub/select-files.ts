@@ -28,8 +28,15 @@ export interface ModelSelection {
   files: SelectedFile[];
 }
 
-/** Components whose graph is `<component>/model.onnx`; `vae_encoder` is optional (img2img only). */
-const onnxComponents = ['text_encoder', 'unet', 'vae_decoder', 'vae_encoder'] as const;
+/**
+ * Components whose graph is `<component>/model.onnx`; `vae_encoder` is optional (img2img only), `text_encoder_2`
+ * is SDXL's second text encoder.
+ */
+const onnxComponents = ['text_encoder', 'text_encoder_2', 'unet', 'vae_decoder', 'vae_encoder'] as const;
+
+/** What an SDXL folder (one with `text_encoder_2/model.onnx`) needs beyond the SD layout: its second tokenizer. */
+const sdxlRequiredFiles = ['tokenizer_2/vocab.json', 'tokenizer_2/merges.txt'] as const;
+const sdxlOptionalFiles = ['tokenizer_2/tokenizer_config.json', 'tokenizer_2/special_tokens_map.json'] as const;
 
 const requiredFiles = [
   'model_index.json',
@@ -84,10 +91,13 @@ export function selectModelFiles(listing: readonly RepoFile[], repo: string, sub
     if (file.path.startsWith(prefix)) byLocalPath.set(file.path.slice(prefix.length), file);
   }
 
-  const missing = requiredFiles.filter((path) => !byLocalPath.has(path));
+  const xl = byLocalPath.has('text_encoder_2/model.onnx');
+  const required = xl ? [...requiredFiles, ...sdxlRequiredFiles] : requiredFiles;
+  const optional = xl ? [...optionalFiles, ...sdxlOptionalFiles] : optionalFiles;
+  const missing = required.filter((path) => !byLocalPath.has(path));
   if (missing.length > 0) throw notOnnxLayout(repo, root, missing, byLocalPath);
 
-  const wanted = new Set<string>([...requiredFiles, ...optionalFiles.filter((path) => byLocalPath.has(path))]);
+  const wanted = new Set<string>([...required, ...optional.filter((path) => byLocalPath.has(path))]);
   for (const component of onnxComponents) {
     if (!byLocalPath.has(`${component}/model.onnx`)) continue;
     for (const localPath of byLocalPath.keys()) {
@@ -145,7 +155,7 @@ function notOnnxLayout(repo: string, root: string, missing: readonly string[], p
   const pytorch = [...present.keys()].some((path) => path.startsWith('unet/') && /\.(safetensors|bin|ckpt)$/.test(path));
   const hint = pytorch
     ? ' It holds PyTorch weights instead: pick an ONNX export of this model (often a branch named "onnx" or a folder named "onnx").'
-    : ' A diffusers ONNX Stable Diffusion folder has model_index.json, scheduler/, tokenizer/, text_encoder/, unet/ and vae_decoder/ with model.onnx files.';
+    : ' A diffusers ONNX Stable Diffusion folder has model_index.json, scheduler/, tokenizer/, text_encoder/, unet/ and vae_decoder/ with model.onnx files (SDXL also text_encoder_2/ and tokenizer_2/).';
   return new UserError(
     'hub.notOnnxLayout',
     `${where} is not a diffusers ONNX Stable Diffusion model: missing ${missing.join(', ')}.${hint}`,

@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import { downloadModel, type DownloadProgress } from '../../src/hub/download-model.js';
 import { manifestFileName, readManifest } from '../../src/hub/manifest.js';
 import { defaultJunkFiles } from '../fake-hub/fake-hub.js';
-import { tinyModelDir } from '../helpers/fixtures.js';
+import { readModelFolder } from '../../src/model/model-folder.js';
+import { tinyModelDir, tinySdxlModelDir } from '../helpers/fixtures.js';
 import { fileGets, listTree, optionsFor, setup, withEnv } from './hub-test-support.js';
 
 const fixtureFiles = await listTree(tinyModelDir);
@@ -50,6 +51,19 @@ describe('downloadModel from the fake Hub', () => {
       assert.equal(unet?.sha256, hub.files.get('unet/model.onnx')!.sha256);
       const vocab = manifest.files.find((file) => file.path === 'tokenizer/vocab.json');
       assert.equal(vocab?.gitOid, hub.files.get('tokenizer/vocab.json')!.oid);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('an SDXL repository: both text encoders and both tokenizers arrive, and the folder reads as SDXL', async () => {
+    const { hub, dir, cleanup } = await setup({ root: tinySdxlModelDir });
+    try {
+      await downloadModel(optionsFor(hub, dir));
+      assert.deepEqual(await listTree(dir), [manifestFileName, ...(await listTree(tinySdxlModelDir))].sort());
+      const folder = readModelFolder(dir);
+      assert.equal(folder.family, 'stable-diffusion-xl');
+      assert.ok(folder.modelFiles.text_encoder_2);
     } finally {
       await cleanup();
     }

@@ -33,6 +33,30 @@ describe('selectModelFiles', () => {
     assert.deepEqual(selected(listing(layout)), [...layout].sort());
   });
 
+  it("takes an SDXL folder's second text encoder (with its external weights) and second tokenizer", () => {
+    const sdxl = [
+      ...layout,
+      'text_encoder_2/model.onnx',
+      'text_encoder_2/model.onnx_data',
+      'text_encoder_2/config.json',
+      'tokenizer_2/vocab.json',
+      'tokenizer_2/merges.txt',
+      'tokenizer_2/tokenizer_config.json',
+      'tokenizer_2/special_tokens_map.json',
+    ];
+    assert.deepEqual(
+      selected(listing([...sdxl, 'text_encoder_2/model.safetensors', 'vae/diffusion_pytorch_model.safetensors'])),
+      [...sdxl].sort(),
+    );
+    assert.throws(
+      () => selected(listing(sdxl.filter((path) => !path.startsWith('tokenizer_2/')))),
+      (error: unknown) =>
+        isUserError(error) &&
+        error.identifier === 'hub.notOnnxLayout' &&
+        /missing tokenizer_2\/vocab\.json, tokenizer_2\/merges\.txt/.test(error.message),
+    );
+  });
+
   const cases: Array<{ name: string; extra: string[]; taken: string[] }> = [
     {
       name: 'external data beside the graphs',
