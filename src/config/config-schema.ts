@@ -273,9 +273,12 @@ export const configSchema = object({
   }),
   modelDefaults: oneOf(['auto', 'config'], {
     description:
-      '`auto`: with a few-step model (SD-Turbo style: Euler with trailing spacing → 1 step, guidance 0; LCM → 4 steps, LCM scheduler, ' +
-      "guidance 8 with a distilled UNet's guidance embedding, else 1) those values replace `guildDefaults.steps`, `.guidance` and " +
-      "`.scheduler`; `config`: `guildDefaults` apply as written. Servers' `/settings` still override either.",
+      "`auto`: the model's own defaults replace `guildDefaults.width`/`.height` — its native size, the UNet's `sample_size` × the VAE " +
+      'factor (512×512 for SD 1.5, 768×768 for SD 2.x-768, 1024×1024 for SDXL; SDXL-Turbo 512×512) — with `guildDefaults.maxPixels` ' +
+      'raised to at least that area so the default is allowed; few-step models also replace `.steps`, `.guidance` and `.scheduler` ' +
+      '(SD-Turbo/SDXL-Turbo style: Euler with trailing spacing → 1 step, guidance 0; folders named like SDXL-Lightning: the steps in ' +
+      "their name, default 4, guidance 0; LCM → 4 steps, LCM scheduler, guidance 8 with a distilled UNet's guidance embedding, else 1). " +
+      "The start-up log says what was applied. `config`: `guildDefaults` apply as written. Servers' `/settings` still override either.",
   }),
   runtime: object({
     intraOpThreads: integer(0, 1024, {

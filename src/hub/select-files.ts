@@ -36,6 +36,18 @@ const onnxComponents = ['text_encoder', 'text_encoder_2', 'unet', 'vae_decoder',
 
 /** What an SDXL folder (one with `text_encoder_2/model.onnx`) needs beyond the SD layout: its second tokenizer. */
 const sdxlRequiredFiles = ['tokenizer_2/vocab.json', 'tokenizer_2/merges.txt'] as const;
+
+/** `required` with a tokenizer folder's vocab.json + merges.txt replaced by its tokenizer.json when only that is listed. */
+function withFastTokenizers(required: readonly string[], present: ReadonlyMap<string, RepoFile>): string[] {
+  return required.flatMap((path) => {
+    const [folder, name] = path.split('/') as [string, string];
+    if (!folder.startsWith('tokenizer') || !(slowTokenizerFiles as readonly string[]).includes(name)) return [path];
+    const fast = `${folder}/tokenizer.json`;
+    const slowListed = slowTokenizerFiles.some((file) => present.has(`${folder}/${file}`));
+    if (slowListed || !present.has(fast)) return [path];
+    return name === 'vocab.json' ? [fast] : [];
+  });
+}
 const sdxlOptionalFiles = ['tokenizer_2/tokenizer_config.json', 'tokenizer_2/special_tokens_map.json'] as const;
 
 const requiredFiles = [
@@ -49,6 +61,9 @@ const requiredFiles = [
 ] as const;
 
 const optionalFiles = ['tokenizer/tokenizer_config.json', 'tokenizer/special_tokens_map.json'] as const;
+
+/** A tokenizer folder may hold a `tokenizer.json` instead of (or beside) vocab.json and merges.txt. */
+const slowTokenizerFiles = ['vocab.json', 'merges.txt'] as const;
 
 /**
  * Extensions never fetched from a component folder even though they sit beside `model.onnx`: PyTorch /
@@ -92,7 +107,7 @@ export function selectModelFiles(listing: readonly RepoFile[], repo: string, sub
   }
 
   const xl = byLocalPath.has('text_encoder_2/model.onnx');
-  const required = xl ? [...requiredFiles, ...sdxlRequiredFiles] : requiredFiles;
+  const required = withFastTokenizers(xl ? [...requiredFiles, ...sdxlRequiredFiles] : requiredFiles, byLocalPath);
   const optional = xl ? [...optionalFiles, ...sdxlOptionalFiles] : optionalFiles;
   const missing = required.filter((path) => !byLocalPath.has(path));
   if (missing.length > 0) throw notOnnxLayout(repo, root, missing, byLocalPath);

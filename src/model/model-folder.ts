@@ -95,13 +95,17 @@ export function readModelFolder(dir: string): ModelFolder {
   checkVaeLatentStatistics(vaeConfig);
 
   const tokenizerDir = join(root, 'tokenizer');
-  for (const file of ['vocab.json', 'merges.txt']) {
-    requireFile(join(tokenizerDir, file), 'the CLIP tokenizer vocabulary (tokenizer/vocab.json and tokenizer/merges.txt)');
+  for (const file of tokenizerFiles(tokenizerDir)) {
+    requireFile(file, 'the CLIP tokenizer vocabulary (tokenizer/vocab.json and tokenizer/merges.txt, or tokenizer/tokenizer.json)');
   }
   const tokenizer2Dir = join(root, 'tokenizer_2');
   if (family === 'stable-diffusion-xl') {
-    for (const file of ['vocab.json', 'merges.txt']) {
-      requireXlFile(join(tokenizer2Dir, file), "SDXL's second tokenizer (tokenizer_2/vocab.json and tokenizer_2/merges.txt)", familyReason);
+    for (const file of tokenizerFiles(tokenizer2Dir)) {
+      requireXlFile(
+        file,
+        "SDXL's second tokenizer (tokenizer_2/vocab.json and tokenizer_2/merges.txt, or tokenizer_2/tokenizer.json)",
+        familyReason,
+      );
     }
   }
 
@@ -220,6 +224,13 @@ function requireXlFile(path: string, what: string, familyReason: string): string
     );
   }
   return path;
+}
+
+/** The files a tokenizer folder must have: vocab.json and merges.txt, or only a tokenizer.json. */
+function tokenizerFiles(dir: string): string[] {
+  const fast = join(dir, 'tokenizer.json');
+  const slow = [join(dir, 'vocab.json'), join(dir, 'merges.txt')];
+  return slow.every((file) => !existsSync(file)) && existsSync(fast) ? [fast] : slow;
 }
 
 /** Bytes of the regular files directly in a folder (a graph and its external weight files). */

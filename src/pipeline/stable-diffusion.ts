@@ -169,9 +169,10 @@ interface DenoisingLoop {
 
 /**
  * Stable Diffusion text-to-image and image-to-image, following diffusers' `StableDiffusionPipeline` and
- * `StableDiffusionImg2ImgPipeline` step by step, with prompts read the AUTOMATIC1111 way (emphasis, `BREAK`,
- * any length). Several compatible jobs can run as one UNet batch; every job draws from its own generator, so
- * its images are the ones it would get alone.
+ * `StableDiffusionImg2ImgPipeline` step by step — and their SDXL counterparts, which differ only in step 3 (two text
+ * encoders, a pooled embedding, the size micro-conditioning; see {@link FamilyStrategy}) — with prompts read the
+ * AUTOMATIC1111 way (emphasis, `BREAK`, any length). Several compatible jobs can run as one UNet batch; every job
+ * draws from its own generator, so its images are the ones it would get alone.
  */
 export class StableDiffusionPipeline {
   private constructor(

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 
@@ -131,10 +131,42 @@ function readAddedTokensDecoder(config: Record<string, unknown>, path: string): 
 }
 
 /**
+ * The BPE tables of a `tokenizer.json` (the "fast" tokenizer file transformers writes, which some exports ship instead
+ * of vocab.json and merges.txt): `model.vocab` and `model.merges` (`"a b"` strings, or `["a", "b"]` pairs in newer
+ * files), the same tables as the slow tokenizer's two files.
+ */
+function readFastTokenizer(path: string): { vocab: Map<string, number>; merges: Array<readonly [string, string]> } {
+  const expected = 'a tokenizers JSON file with a BPE "model" holding "vocab" and "merges"';
+  const model = readJsonObject(path, expected)['model'] as Record<string, unknown> | undefined;
+  if (!model || typeof model !== 'object' || model['type'] !== 'BPE') throw malformed(path, 'no BPE "model"', expected);
+  const rawVocab = model['vocab'];
+  const rawMerges = model['merges'];
+  if (!rawVocab || typeof rawVocab !== 'object' || Array.isArray(rawVocab) || !Array.isArray(rawMerges)) {
+    throw malformed(path, 'no "vocab" object or "merges" list', expected);
+  }
+  const vocab = new Map<string, number>();
+  for (const [token, id] of Object.entries(rawVocab as Record<string, unknown>)) {
+    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0)
+      throw malformed(path, `the id of ${JSON.stringify(token)} is ${JSON.stringify(id)}`, expected);
+    vocab.set(token, id);
+  }
+  const merges = rawMerges.slice(0, maxMerges).map((merge, i): readonly [string, string] => {
+    const parts = Array.isArray(merge) ? merge : typeof merge === 'string' ? merge.split(' ') : [];
+    if (parts.length !== 2 || parts.some((part) => typeof part !== 'string' || part === '')) {
+      throw malformed(path, `merge ${i} is ${JSON.stringify(merge)}`, expected);
+    }
+    return [parts[0] as string, parts[1] as string];
+  });
+  if (vocab.size === 0 || merges.length === 0) throw malformed(path, 'an empty vocabulary or no merges', expected);
+  return { vocab, merges };
+}
+
+/**
  * Reads and validates a tokenizer folder. Special tokens come from special_tokens_map.json over
  * tokenizer_config.json (transformers' legacy rule), or from tokenizer_config.json alone when it has an
  * `added_tokens_decoder` (what transformers ≥ 4.34 does); a token neither file names gets CLIPTokenizer's
- * default. Throws a {@link UserError} naming the file for a missing or malformed file.
+ * default. A folder with only a `tokenizer.json` (no vocab.json and merges.txt) is read from that file. Throws a
+ * {@link UserError} naming the file for a missing or malformed file.
  */
 export function readTokenizerFiles(tokenizerDir: string): TokenizerFiles {
   const vocabPath = join(tokenizerDir, 'vocab.json');
@@ -142,8 +174,11 @@ export function readTokenizerFiles(tokenizerDir: string): TokenizerFiles {
   const configPath = join(tokenizerDir, 'tokenizer_config.json');
   const specialPath = join(tokenizerDir, 'special_tokens_map.json');
 
-  const vocab = readVocab(vocabPath);
-  const merges = readMerges(mergesPath);
+  const fastPath = join(tokenizerDir, 'tokenizer.json');
+  const { vocab, merges } =
+    !existsSync(vocabPath) && !existsSync(mergesPath) && existsSync(fastPath)
+      ? readFastTokenizer(fastPath)
+      : { vocab: readVocab(vocabPath), merges: readMerges(mergesPath) };
   const config = readJsonObject(configPath, 'a JSON object with the tokenizer settings (model_max_length, special tokens)');
   const specialMap = readJsonObject(specialPath, 'a JSON object naming bos_token, eos_token, pad_token and unk_token');
 

@@ -33,6 +33,15 @@ describe('selectModelFiles', () => {
     assert.deepEqual(selected(listing(layout)), [...layout].sort());
   });
 
+  it('takes tokenizer.json where a tokenizer folder has no vocab.json and merges.txt', () => {
+    const fast = [...layout.filter((path) => !/^tokenizer\/(vocab\.json|merges\.txt)$/.test(path)), 'tokenizer/tokenizer.json'];
+    assert.deepEqual(selected(listing(fast)), [...fast].sort());
+    assert.ok(
+      !selected(listing([...layout, 'tokenizer/tokenizer.json'])).includes('tokenizer/tokenizer.json'),
+      'not needed beside the slow files',
+    );
+  });
+
   it("takes an SDXL folder's second text encoder (with its external weights) and second tokenizer", () => {
     const sdxl = [
       ...layout,

@@ -76,6 +76,22 @@ describe('SDXL model variants', () => {
     assert.deepEqual(result.images[0]!.rgb, reference.images[0]!.rgb);
   });
 
+  it('tokenizers given only as tokenizer.json (fast tokenizer files): the same picture', async () => {
+    const dir = sdxlVariant({});
+    for (const folder of ['tokenizer', 'tokenizer_2']) {
+      const vocab = JSON.parse(readFileSync(join(dir, folder, 'vocab.json'), 'utf8')) as Record<string, number>;
+      const merges = readFileSync(join(dir, folder, 'merges.txt'), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1);
+      writeFileSync(join(dir, folder, 'tokenizer.json'), JSON.stringify({ model: { type: 'BPE', vocab, merges } }));
+      rmSync(join(dir, folder, 'vocab.json'));
+      rmSync(join(dir, folder, 'merges.txt'));
+    }
+    const result = await withPipeline(dir, (pipeline) => pipeline.generate(cfgJob, nonSquare, { keepIntermediates: true }));
+    assert.deepEqual(result.finalLatents, reference.finalLatents);
+  });
+
   it('fp16 folder (optimum --fp16: encoders, UNet with text_embeds/time_ids, VAE decoder): converted at the boundary, within fp16 rounding', async () => {
     const dir = sdxlVariant({ textEncoder: 'float16Output', textEncoder2: 'float16Output', unet: 'float16', vaeDecoder: 'float16' });
     const result = await withPipeline(dir, async (pipeline) => {
