@@ -81,7 +81,8 @@ export interface BatchConditioning {
 export interface PromptConditionerOptions {
   /**
    * SDXL's `force_zeros_for_empty_prompt`: with guidance, a job without a negative prompt gets zeros as its negative
-   * conditioning (and pooled embedding) instead of the encoded empty prompt, and the encoders never see it.
+   * conditioning (and pooled embedding) instead of the encoded empty prompt, and the encoders never see it. A prompt
+   * longer than one chunk pads those zeros with the empty prompt's chunk, as A1111 pads its zeroed uncond.
    */
   readonly zeroEmptyNegativePrompt?: boolean;
 }
@@ -131,7 +132,7 @@ export class PromptConditioner {
     // Without guidance diffusers never encodes the negative prompt (it is still read, for the report). The empty
     // prompt's chunk is only needed where a prompt is shorter than its negative prompt or the other way round.
     const needsPadding =
-      doClassifierFreeGuidance && read.some((r, j) => !zeroed[j] && r.prompt.chunks.length !== r.negativePrompt.chunks.length);
+      doClassifierFreeGuidance && read.some(({ prompt, negativePrompt }) => prompt.chunks.length !== negativePrompt.chunks.length);
     const negatives = doClassifierFreeGuidance ? read.flatMap((r, j) => (zeroed[j] ? [] : [r.negativePrompt])) : [];
     const encoded = await this.encoder.encodeAll(
       [...(needsPadding ? [tokenizePrompt('', this.tokenizer)] : []), ...read.map((r) => r.prompt), ...negatives],
@@ -139,8 +140,11 @@ export class PromptConditioner {
     );
     const emptyChunk = needsPadding ? encoded.shift()! : undefined;
     const padded = (embeddings: PromptEmbeddings) => (emptyChunk ? padWithEmptyChunks(embeddings, sequenceLength, emptyChunk) : embeddings);
-    const positive = encoded.splice(0, jobs.length).map(padded);
-    const negative = doClassifierFreeGuidance ? jobs.map((_, j) => (zeroed[j] ? zerosLike(positive[j]!) : padded(encoded.shift()!))) : [];
+    const prompts = encoded.splice(0, jobs.length);
+    const negative = doClassifierFreeGuidance
+      ? read.map((r, j) => padded(zeroed[j] ? zeros(r.negativePrompt.chunks.length * this.chunkSize, prompts[j]!) : encoded.shift()!))
+      : [];
+    const positive = prompts.map(padded);
 
     const hiddenSize = positive[0]!.hiddenSize;
     const rowSize = sequenceLength * hiddenSize;
@@ -188,12 +192,12 @@ export class PromptConditioner {
   }
 }
 
-/** `torch.zeros_like`: a conditioning of the same shape, all zeros (pooled included). */
-function zerosLike(embeddings: PromptEmbeddings): PromptEmbeddings {
+/** A zero conditioning of `sequenceLength` tokens shaped like `like` (its pooled embedding too): `torch.zeros_like`. */
+function zeros(sequenceLength: number, like: PromptEmbeddings): PromptEmbeddings {
   return {
-    data: new Float32Array(embeddings.data.length),
-    sequenceLength: embeddings.sequenceLength,
-    hiddenSize: embeddings.hiddenSize,
-    ...(embeddings.pooled ? { pooled: new Float32Array(embeddings.pooled.length) } : {}),
+    data: new Float32Array(sequenceLength * like.hiddenSize),
+    sequenceLength,
+    hiddenSize: like.hiddenSize,
+    ...(like.pooled ? { pooled: new Float32Array(like.pooled.length) } : {}),
   };
 }

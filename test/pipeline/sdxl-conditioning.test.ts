@@ -4,12 +4,12 @@ import type { ModelTiming } from '../../src/pipeline/components/io.js';
 import { Unet } from '../../src/pipeline/components/unet.js';
 import type { ModelIo, ModelSession } from '../../src/pipeline/model-session.js';
 import { sdxlAddTimeIds } from '../../src/pipeline/model-family.js';
-import { PromptConditioner } from '../../src/pipeline/prompt-conditioning.js';
+import { PromptConditioner, readPrompts } from '../../src/pipeline/prompt-conditioning.js';
 import {
   DualPromptEncoder,
   PromptEncoder,
   type ChunkEncoder,
-  type PromptEmbedder,
+  type PromptsEncoder,
   type PromptEmbeddings,
 } from '../../src/pipeline/prompt/prompt-encoder.js';
 import type { TokenizedPrompt } from '../../src/pipeline/prompt/tokenize-prompt.js';
@@ -22,7 +22,7 @@ const timing = (): ModelTiming => ({ modelMs: 0, modelCalls: 0 });
 const decode = (prompt: TokenizedPrompt) => prompt.chunks.map((chunk) => tokenizer.decode(chunk.ids.filter((id) => id < 49406)).trim());
 
 /** An embedder that records what it is asked to encode and answers with constant rows (value = chunk count). */
-function recordingEmbedder(): PromptEmbedder & { seen: string[][] } {
+function recordingEmbedder(): PromptsEncoder & { seen: string[][] } {
   const seen: string[][] = [];
   return {
     seen,
@@ -51,7 +51,7 @@ describe("SDXL's added time ids", () => {
 });
 
 describe('force_zeros_for_empty_prompt', () => {
-  const zeroing = (embedder: PromptEmbedder) =>
+  const zeroing = (embedder: PromptsEncoder) =>
     new PromptConditioner(tokenizer, embedder, undefined, 'the UNet', { zeroEmptyNegativePrompt: true });
 
   it('a job without a negative prompt gets zeros (pooled too) and the encoders never see the empty prompt', async () => {
@@ -80,12 +80,24 @@ describe('force_zeros_for_empty_prompt', () => {
     assert.deepEqual(Array.from(conditioning.pooled!.data), [0, 0, 0, 7, 8, 9, 7, 8, 9, 7, 8, 9]);
   });
 
-  it('zeros cover a long prompt whole (no empty chunk is encoded); a short negative is still padded with the empty chunk', async () => {
+  it("a long prompt: one chunk of zeros padded with the empty prompt's chunk (A1111's pad_cond_uncond); a short negative likewise", async () => {
     const embedder = recordingEmbedder();
     const conditioning = await zeroing(embedder).encode([{ prompt: longPrompt, numImages: 1 }], true, timing());
     assert.equal(conditioning.sequenceLength, 154);
-    assert.equal(embedder.seen.length, 1);
-    assert.ok(conditioning.embeddings.subarray(0, 154 * 2).every((v) => v === 0));
+    assert.deepEqual(
+      embedder.seen,
+      [[''], ['fox '.repeat(75).trim(), 'fox fox fox fox fox']],
+      'the empty chunk, for padding, then the prompt',
+    );
+    assert.ok(
+      conditioning.embeddings.subarray(0, 77 * 2).every((v) => v === 0),
+      'zeros where the negative prompt would be',
+    );
+    assert.ok(
+      conditioning.embeddings.subarray(77 * 2, 154 * 2).every((v) => v === 1),
+      'then the empty chunk',
+    );
+    assert.deepEqual(Array.from(conditioning.pooled!.data), [0, 0, 0, 7, 8, 9], 'the pooled negative stays zero');
 
     const padding = recordingEmbedder();
     const padded = await zeroing(padding).encode([{ prompt: longPrompt, negativePrompt: 'blurry', numImages: 1 }], true, timing());
@@ -131,8 +143,7 @@ describe('both SDXL encoders read the same chunks (as A1111 does)', () => {
       new PromptEncoder(first, { eosTokenId: 49407, padTokenId: 49407 }),
       new PromptEncoder(second, { eosTokenId: 49407, padTokenId: 0 }),
     );
-    const conditioner = new PromptConditioner(tokenizer, dual, undefined);
-    const { prompt } = conditioner.read({ prompt: 'a fox BREAK (snow:1.5)', numImages: 1, emphasis: 'no-norm' });
+    const { prompt } = readPrompts(tokenizer, { prompt: 'a fox BREAK (snow:1.5)', emphasis: 'no-norm' });
     const [joined] = await dual.encodeAll([prompt], timing());
     assert.equal(first.ids.length, 2);
     const untilEos = (ids: Int32Array) => Array.from(ids.slice(0, ids.indexOf(49407) + 1));
