@@ -3,7 +3,7 @@
  * process the bot uses. Prints medians of several runs; asserts nothing (timings depend on the machine).
  *
  *   node dist/bench/run.js [--runs N] [--sizes 128,256] [--steps 20] [--model DIR] [--soak-jobs 200]
- *                          [--sections generation,prompts,throughput,startup,soak | all]
+ *                          [--sections generation,prompts,throughput,startup,soak,remixburst | all]
  */
 import { parseArgs } from 'node:util';
 import { isUserError } from '../src/errors.js';
@@ -13,6 +13,7 @@ import type { BenchOptions } from './common.js';
 import { generationSection } from './generation.js';
 import { machineLoad } from './proc-stats.js';
 import { promptLengthSection } from './prompt-length.js';
+import { remixBurstSection } from './remix-burst.js';
 import { soakSection } from './soak.js';
 import { startupSection } from './startup.js';
 import { throughputSection } from './throughput.js';
@@ -23,11 +24,12 @@ const sectionRunners = {
   throughput: throughputSection,
   startup: startupSection,
   soak: soakSection,
+  remixburst: remixBurstSection,
 } as const satisfies Record<string, (options: BenchOptions) => Promise<void>>;
 type SectionName = keyof typeof sectionRunners;
 
 const usage = `Usage: npm run bench -- [--runs N] [--sizes 128,256] [--steps 20] [--model DIR] [--soak-jobs 200]
-                        [--sections generation,prompts,throughput,startup,soak | all]
+                        [--sections generation,prompts,throughput,startup,soak,remixburst | all]
 
 Prints medians of several runs on the tiny fixture model (or --model DIR); see docs/benchmarks.md.`;
 

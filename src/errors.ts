@@ -75,6 +75,26 @@ export function queueClosed(what: 'refused' | 'dropped' = 'refused'): UserError 
   );
 }
 
+/** `queue.full`: as many jobs wait as the queue holds (`queue.maxLength`). */
+export function queueFull(maxLength: number): UserError {
+  return new UserError(
+    'queue.full',
+    `The queue is full (${maxLength} job${maxLength === 1 ? '' : 's'} waiting). Try again in a few minutes.`,
+  );
+}
+
+/**
+ * `store.full`: the disk holding the bot's database is full, so a job cannot be recorded. The requester is told;
+ * the owner learns it from the log (the store's caller logs it at error level).
+ */
+export function diskFull(cause?: unknown): UserError {
+  return new UserError(
+    'store.full',
+    "The bot's disk is full, so it cannot take new jobs right now. Please try again later; the owner has been told.",
+    { cause },
+  );
+}
+
 /** `model.noVaeEncoder`: the loaded model cannot encode pictures, so there are no remixes. */
 export function noVaeEncoder(): UserError {
   return new UserError('model.noVaeEncoder', 'The model this bot runs has no VAE encoder, so remixing pictures is not available.');

@@ -11,6 +11,7 @@ import { deployCommands } from './deploy-commands.js';
 import { createInteractionRouter } from './interaction-router.js';
 import { reportInterruptedJobs } from './interrupted-jobs.js';
 import { handleMention } from './mentions.js';
+import { RequestReservations, WorkSlots } from './request-reservations.js';
 
 /** What the Discord side is built from; the composition root (`src/app.ts`) supplies it. */
 export interface BotOptions {
@@ -64,6 +65,8 @@ export function createBot(options: BotOptions): DiscordBot {
     jobs: options.jobs,
     model: options.model,
     defaults: options.defaults,
+    reservations: new RequestReservations(),
+    downloads: new WorkSlots(config.limits.maxConcurrentDownloads),
   };
   const route = createInteractionRouter(context, options.commands);
   client.on(Events.InteractionCreate, (interaction) => void route(interaction));

@@ -4,6 +4,7 @@ import type { JobRunner } from '../jobs/job-runner.js';
 import type { Logger } from '../logging/logger.js';
 import { effectiveGuildSettings, type EffectiveSettings } from '../settings/index.js';
 import type { Store } from '../store/index.js';
+import type { RequestReservations, WorkSlots } from './request-reservations.js';
 
 /** What the loaded model can do, as far as commands need to know. */
 export interface ModelCapabilities {
@@ -23,6 +24,10 @@ export interface BotContext {
   readonly model: ModelCapabilities;
   /** The defaults in force before any server override: the configuration's, adjusted to the model (`modelDefaults`). */
   readonly defaults: EffectiveSettings;
+  /** Places of checked requests that are not queued yet (remixes while their picture downloads). */
+  readonly reservations: RequestReservations;
+  /** Remix pictures downloaded and decoded at once (`limits.maxConcurrentDownloads`). */
+  readonly downloads: WorkSlots;
 }
 
 /**

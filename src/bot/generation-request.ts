@@ -1,5 +1,5 @@
 import { PermissionFlagsBits, type PermissionsBitField } from 'discord.js';
-import { noImageToRemix, noVaeEncoder, queueClosed, UserError } from '../errors.js';
+import { noImageToRemix, noVaeEncoder, UserError } from '../errors.js';
 import { prepareInitImage, type InitImage } from '../image/index.js';
 import type { JobRequest } from '../jobs/job-runner.js';
 import { fetchAttachment } from '../net/fetch-attachment.js';
@@ -55,9 +55,9 @@ const neededPermissions = [
 ] as const;
 
 /**
- * Every check that needs no network: place, permissions, cooldown, per-user limit, options and banned words.
- * Runs before the interaction is acknowledged, so a refusal can be a private (ephemeral) reply and nothing
- * is queued. Throws UserErrors.
+ * Every check that needs no network: place, permissions, cooldown, per-user limit (places held by requests
+ * not queued yet count as jobs), room in the queue, options and banned words. Runs before the interaction
+ * is acknowledged, so a refusal can be a private (ephemeral) reply and nothing is queued. Throws UserErrors.
  */
 export function checkRequest(context: BotContext, request: GenerationRequest): CheckedRequest {
   const settings = settingsFor(context, request.guildId);
@@ -74,9 +74,8 @@ export function checkRequest(context: BotContext, request: GenerationRequest): C
       );
     }
   }
-  checkCooldown(settings, context.store.lastJobStartedAt(request.guildId, request.userId), Date.now());
-  checkUserQueueLimit(settings, context.jobs.activeJobsOf(request.userId));
-  if (!context.jobs.isAccepting) throw queueClosed();
+  checkUserLimits(context, settings, request, 0);
+  context.jobs.checkCapacity();
 
   const options = resolveGenerationOptions({ ...request.userOptions, kind: request.kind }, settings, {
     limitOwner: request.guildId === null ? 'bot' : 'server',
@@ -98,6 +97,30 @@ export function checkRequest(context: BotContext, request: GenerationRequest): C
     }
   }
   return { request, settings, options };
+}
+
+/**
+ * Cooldown and per-user limit, counting the user's queued and running jobs and the places their requests
+ * hold (`ownPlaces` of them are the request's own, which must not count against it).
+ */
+function checkUserLimits(context: BotContext, settings: EffectiveSettings, request: GenerationRequest, ownPlaces: number): void {
+  const { guildId, userId } = request;
+  const stored = context.store.lastJobStartedAt(guildId, userId);
+  const reserved = ownPlaces === 0 ? context.reservations.latestIn(guildId, userId) : undefined;
+  const latest = stored === undefined ? reserved : reserved === undefined ? stored : Math.max(stored, reserved);
+  checkCooldown(settings, latest, Date.now());
+  checkUserQueueLimit(settings, context.jobs.activeJobsOf(userId) + context.reservations.heldBy(userId) - ownPlaces);
+}
+
+/**
+ * The checks that can change while a remix downloads, made again just before it is queued: today's settings
+ * of the server (an admin may have tightened them), the per-user limit and cooldown (the request's own place
+ * excluded), and room in the queue.
+ */
+export function recheckBeforeSubmit(context: BotContext, checked: CheckedRequest): void {
+  const settings = settingsFor(context, checked.request.guildId);
+  checkUserLimits(context, settings, checked.request, 1);
+  context.jobs.checkCapacity();
 }
 
 /** Downloads and prepares the picture of a remix (after the interaction was acknowledged). */

@@ -325,6 +325,11 @@ export const configSchema = object({
       description: 'Largest decoded remix source, width × height (guards against decompression bombs; 16777216 = 4096²).',
     }),
     downloadTimeoutMs: integer(100, 600000, { description: 'Timeout of an attachment download.' }),
+    maxConcurrentDownloads: integer(1, 64, {
+      description:
+        'Most remix pictures downloaded and decoded at once (each can take hundreds of MiB while it is decoded); ' +
+        'more remix requests meanwhile are refused with "busy, try again".',
+    }),
   }),
   logging: object({
     level: oneOf(logLevels, { env: 'LATENTCORD_LOG_LEVEL', description: 'Least level logged.' }),

@@ -5,7 +5,7 @@ import type { Logger } from '../logging/logger.js';
 import type { BatchParameters, BatchResult, GenerationJob, InitImage, JobResult, StepProgress } from '../pipeline/stable-diffusion.js';
 import { GenerationQueue, type CancelOutcome, type QueuedJob } from '../queue/generation-queue.js';
 import type { RngKind } from '../random/index.js';
-import type { JobRecord, JobSpec, NewJob, Store } from '../store/index.js';
+import type { JobPatch, JobRecord, JobSpec, NewJob, Store } from '../store/index.js';
 import type { JobOutcome, JobRunnerEvents, JobStages } from './job-events.js';
 import type { Delivery, JobObserver } from './job-observer.js';
 import { batchKeyOf, toPipelineBatch } from './pipeline-batch.js';
@@ -112,6 +112,14 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     return this.#queue.isAccepting;
   }
 
+  /**
+   * Throws the `queue.closed` or `queue.full` UserError a {@link submit} would meet now, so a request can be
+   * refused before it is acknowledged or its picture downloaded.
+   */
+  checkCapacity(): void {
+    this.#queue.checkRoom();
+  }
+
   /** Jobs of one user that are waiting or running. */
   activeJobsOf(userId: string): number {
     return this.#queue.activeJobsOf(userId);
@@ -129,12 +137,24 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
   /**
    * Records and queues a job; returns its record and queue position (0 = starting now). A waiting job's
    * observer has already been told its position and expected wait when this returns. A refusal (full or
-   * closed queue) is thrown after the record was marked cancelled.
+   * closed queue) is thrown after the record was marked cancelled; a full disk (`store.full`: the record
+   * cannot be written) is thrown as it is, and logged for the owner.
    */
   submit({ job, initImage }: JobRequest, observer: JobObserver): { record: JobRecord; position: number } {
     // Before the record exists: reading the prompts is the last check a request can fail.
     const batchKey = batchKeyOf(job, this.options.promptChunks?.(job));
-    const record = this.options.store.createJob({ id: randomUUID(), ...job });
+    let record: JobRecord;
+    try {
+      record = this.options.store.createJob({ id: randomUUID(), ...job });
+    } catch (error) {
+      if (isUserError(error) && error.identifier === 'store.full') {
+        this.options.logger.error(
+          { err: error.cause, guild: job.guildId, user: job.userId },
+          'the disk is full: a new job could not be recorded and was refused (free space in the data folder)',
+        );
+      }
+      throw error;
+    }
     const logger = this.options.logger.child({ job: record.id, guild: record.guildId, user: record.userId });
     const queued: Job = {
       id: record.id,
@@ -201,13 +221,13 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
   }
 
   private async runBatch(batch: readonly Job[]): Promise<void> {
-    const { store, pipeline, logger } = this.options;
+    const { pipeline, logger } = this.options;
     const startedAt = Date.now();
     const records = batch.map((job) => job.payload.record);
     const images = batch.reduce((sum, job) => sum + job.images, 0);
     for (const job of batch) {
       job.payload.stages.queueWait = startedAt - job.enqueuedAt;
-      store.updateJob(job.id, { status: 'running', stageDurations: { queueWait: job.payload.stages.queueWait } });
+      this.updateRecord(job, { status: 'running', stageDurations: { queueWait: job.payload.stages.queueWait } });
       job.payload.logger.debug({ queueWait: job.payload.stages.queueWait, batch: batch.length }, 'job started');
       job.payload.observer.started(job.payload.record);
     }
@@ -325,7 +345,7 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     const errorIdentifier = failure?.identifier ?? null;
     const delivery = 'delivery' in outcome ? outcome.delivery : undefined;
     const stored =
-      this.options.store.updateJob(record.id, {
+      this.updateRecord(job, {
         status,
         ...(errorIdentifier !== null ? { errorIdentifier } : {}),
         ...(delivery
@@ -339,6 +359,23 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     );
     this.emit('jobFinished', { record: stored, outcome: status, errorIdentifier, stages: { ...stages } });
     return stored;
+  }
+
+  /**
+   * Writes a job's progress to its record. A failed write (a full disk) is logged and the job goes on: its
+   * requester still gets the result or the reason it failed.
+   */
+  private updateRecord(job: Job, patch: JobPatch): JobRecord | undefined {
+    try {
+      return this.options.store.updateJob(job.id, patch);
+    } catch (error) {
+      const diskFull = isUserError(error) && error.identifier === 'store.full';
+      job.payload.logger.error(
+        { err: diskFull ? error.cause : error, status: patch.status },
+        diskFull ? "the disk is full: the job's record could not be updated" : "the job's record could not be updated",
+      );
+      return undefined;
+    }
   }
 
   private track(promise: Promise<void>): void {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import PQueue from 'p-queue';
-import { UserError } from '../errors.js';
+import { queueClosed, queueFull } from '../errors.js';
 
 /** One job waiting for, or holding, the pipeline. */
 export interface QueuedJob<T> {
@@ -75,15 +75,17 @@ export class GenerationQueue<T> extends EventEmitter<GenerationQueueEvents<T>> {
    * waiting jobs. Throws `queue.full` or `queue.closed` UserErrors; nothing is queued then.
    */
   add(job: QueuedJob<T>): number {
-    if (!this.accepting)
-      throw new UserError('queue.closed', 'The bot is restarting and not taking new jobs right now. Try again in a minute.');
-    if (this.waiting.length >= this.options.maxLength) {
-      throw new UserError('queue.full', `The queue is full (${this.options.maxLength} jobs waiting). Try again in a few minutes.`);
-    }
+    this.checkRoom();
     this.waiting.push(job);
     this.emit('positions');
     void this.slot.add(() => this.runNext());
     return this.positionOf(job.id) ?? 0;
+  }
+
+  /** Throws the `queue.closed` or `queue.full` UserError that {@link add} would throw now; nothing otherwise. */
+  checkRoom(): void {
+    if (!this.accepting) throw queueClosed();
+    if (this.waiting.length >= this.options.maxLength) throw queueFull(this.options.maxLength);
   }
 
   /** 1-based position of a waiting job, 0 when it is running, undefined when unknown. */

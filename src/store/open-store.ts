@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { UserError } from '../errors.js';
+import { diskFull, UserError } from '../errors.js';
 import type { GuildSettingOverrides, GuildSettings, SettingKey } from '../settings/index.js';
 import { CommandDeploymentsRepository } from './command-deployments-repository.js';
 import { GuildSettingsRepository, type GuildSettingEntry } from './guild-settings-repository.js';
@@ -44,7 +44,7 @@ export interface Store {
   /** Removes one override, or all of the server's; returns how many were removed. */
   resetGuildSettings(guildId: string, key?: SettingKey): number;
 
-  /** Stores a new job and returns it. */
+  /** Stores a new job and returns it. A full disk is the `store.full` UserError (as for every write). */
   createJob(job: NewJob): JobRecord;
   /** The job with this id. */
   getJob(id: string): JobRecord | undefined;
@@ -140,6 +140,20 @@ export function openStore(dataDir: string, options: OpenStoreOptions = {}): Stor
   return createStore(db, path, logger, now);
 }
 
+/**
+ * Runs a write; a full disk (SQLite's `SQLITE_FULL`: the database or its write-ahead log could not grow) becomes
+ * the `store.full` UserError, which callers tell the requester about and log for the owner. SQLite rolls the
+ * statement back, so the database stays consistent and later writes work once there is space again.
+ */
+function writing<T>(write: () => T): T {
+  try {
+    return write();
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'SQLITE_FULL') throw diskFull(error);
+    throw error;
+  }
+}
+
 function createStore(db: Database.Database, path: string, logger: StoreLogger, now: () => number): Store {
   const settings = new GuildSettingsRepository(db, logger, now);
   const jobs = new JobsRepository(db, now);
@@ -150,18 +164,18 @@ function createStore(db: Database.Database, path: string, logger: StoreLogger, n
     schemaVersion,
     getGuildSettings: (guildId) => settings.get(guildId),
     getGuildSettingEntries: (guildId) => settings.entries(guildId),
-    setGuildSetting: (guildId, key, value, byUserId) => settings.set(guildId, key, value, byUserId),
-    resetGuildSettings: (guildId, key) => settings.reset(guildId, key),
-    createJob: (job) => jobs.create(job),
+    setGuildSetting: (guildId, key, value, byUserId) => writing(() => settings.set(guildId, key, value, byUserId)),
+    resetGuildSettings: (guildId, key) => writing(() => settings.reset(guildId, key)),
+    createJob: (job) => writing(() => jobs.create(job)),
     getJob: (id) => jobs.get(id),
     findJobByResultMessage: (messageId) => jobs.getByResultMessage(messageId),
-    updateJob: (id, patch) => jobs.update(id, patch),
+    updateJob: (id, patch) => writing(() => jobs.update(id, patch)),
     markUnfinishedJobsInterrupted: () => jobs.markUnfinishedInterrupted(),
     lastJobStartedAt: (guildId, userId) => jobs.lastCreatedAt(guildId, userId),
     countJobsByStatus: () => jobs.countByStatus(),
-    pruneJobs: (finishedBefore, limit) => jobs.prune(finishedBefore, limit),
+    pruneJobs: (finishedBefore, limit) => writing(() => jobs.prune(finishedBefore, limit)),
     getCommandDeploymentHash: (scope) => deployments.get(scope),
-    setCommandDeploymentHash: (scope, hash) => deployments.set(scope, hash),
+    setCommandDeploymentHash: (scope, hash) => writing(() => deployments.set(scope, hash)),
     close: () => {
       if (db.open) db.close();
     },

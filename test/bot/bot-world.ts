@@ -320,6 +320,27 @@ export function resultOf(handle: InteractionHandle, timeoutMs = 60_000): Promise
   return handle.waitForOriginal((m) => (m.attachments ?? []).length > 0 || m.content.startsWith('❌'), { timeoutMs });
 }
 
+/**
+ * The text of an interaction's private (ephemeral) answer: a direct reply (type 4), or an ephemeral follow-up
+ * after a deferral. Fails when Discord refused one of the bot's acknowledgements (a second one is 40060: the
+ * user would see "thinking…" forever).
+ */
+export async function privateAnswerOf(handle: InteractionHandle, timeoutMs = 15_000): Promise<string> {
+  const step = await handle.waitFor(
+    (s) => (s.kind === 'callback' && s.type === 4) || (s.kind === 'followUp' && (s.message.flags & 64) === 64),
+    { timeoutMs },
+  );
+  const rejected = handle.steps.filter((s) => s.kind === 'callbackRejected');
+  if (rejected.length > 0) throw new Error(`Discord refused an acknowledgement: ${handle.describeSteps()}`);
+  if (step.kind === 'callback') {
+    const data = step.data as { content?: string; flags?: number };
+    if (((data.flags ?? 0) & 64) !== 64) throw new Error(`the answer is public: ${data.content}`);
+    return data.content ?? '';
+  }
+  if (step.kind !== 'followUp') throw new Error(`unexpected step ${step.kind}`);
+  return step.message.content;
+}
+
 /** Resolves once the job's message shows denoising progress (step 1 or later: it holds the pipeline). */
 export function running(handle: InteractionHandle): Promise<ApiMessage> {
   return handle.waitForOriginal((m) => /step [1-9]\d*\/\d+/.test(m.content), { timeoutMs: 30_000 });

@@ -133,6 +133,7 @@ describe('loadConfig: environment variables', () => {
     ['LATENTCORD_LIMITS_MAX_ATTACHMENT_BYTES', '1048576', 'limits.maxAttachmentBytes', 1048576],
     ['LATENTCORD_LIMITS_MAX_SOURCE_PIXELS', '1048576', 'limits.maxSourcePixels', 1048576],
     ['LATENTCORD_LIMITS_DOWNLOAD_TIMEOUT_MS', '5000', 'limits.downloadTimeoutMs', 5000],
+    ['LATENTCORD_LIMITS_MAX_CONCURRENT_DOWNLOADS', '8', 'limits.maxConcurrentDownloads', 8],
     ['LATENTCORD_SHUTDOWN_GRACE_SECONDS', '5', 'shutdown.graceSeconds', 5],
     ['LATENTCORD_GUILD_DEFAULTS_STEPS', '20', 'guildDefaults.steps', 20],
     ['LATENTCORD_GUILD_DEFAULTS_GUIDANCE', '5.5', 'guildDefaults.guidance', 5.5],

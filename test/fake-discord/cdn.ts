@@ -16,11 +16,47 @@ export function isCdnPath(pathname: string): boolean {
 export class Cdn {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly hanging = new Set<ServerResponse>();
+  private active = 0;
+  private peak = 0;
 
-  constructor(private readonly store: Store) {}
+  /** @param onStart - Told when a download of an attachment starts (before any behaviour delays it). */
+  constructor(
+    private readonly store: Store,
+    private readonly onStart: () => void = () => undefined,
+  ) {}
+
+  /** Attachment downloads being answered now (held, delayed, hanging or streaming). */
+  get inFlight(): number {
+    return this.active;
+  }
+
+  /** The most downloads that were in flight at once. */
+  get peakInFlight(): number {
+    return this.peak;
+  }
 
   /** Answers one CDN request; returns the status it answered with (0 when the socket was cut or left hanging). */
   async serve(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<number> {
+    const match = CDN_PATH.exec(pathname);
+    if (!match || !this.store.blobs.has(match[2] ?? '')) return this.answer(req, res, pathname);
+    this.active++;
+    this.peak = Math.max(this.peak, this.active);
+    let counted = true;
+    const done = () => {
+      if (counted) this.active--;
+      counted = false;
+    };
+    // A hanging answer ends when the client gives up (or the fake closes).
+    res.once('close', done);
+    this.onStart();
+    try {
+      return await this.answer(req, res, pathname);
+    } finally {
+      if (!this.store.blobs.get(match[2] ?? '')?.behavior.hang) done();
+    }
+  }
+
+  private async answer(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<number> {
     const match = CDN_PATH.exec(pathname);
     const blob = match ? this.store.blobs.get(match[2] ?? '') : undefined;
     if (!blob || decodeURIComponent(match?.[3] ?? '') !== blob.filename) {
@@ -34,6 +70,7 @@ export class Cdn {
       res.on('close', () => this.hanging.delete(res));
       return 0;
     }
+    if (behavior.holdUntil) await behavior.holdUntil.catch(() => undefined);
     if (behavior.delayMs) await this.sleep(behavior.delayMs);
     if (res.destroyed) return 0;
     if (behavior.status && behavior.status !== 200) {

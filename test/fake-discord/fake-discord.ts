@@ -183,7 +183,7 @@ export class FakeDiscord {
     this.apiUrl = `${core.baseUrl}/api`;
     this.cdnUrl = core.baseUrl;
     this.gatewayUrl = gatewayUrl(core);
-    this.cdn = new Cdn(core.store);
+    this.cdn = new Cdn(core.store, () => core.events.emit('cdn:start'));
     this.ownerUserId = this.createUser({ username: 'app-owner' }).id;
     this.uploadChannelId = core.snowflakes.next();
     this.router = new RestRouter(
@@ -522,6 +522,11 @@ export class FakeDiscord {
     const blob = this.core.store.blobs.get(idOf(attachment));
     if (!blob) throw new Error(`unknown attachment ${idOf(attachment)}`);
     blob.behavior = behavior;
+  }
+
+  /** Attachment downloads the CDN is answering now, and the most it answered at once (events: `cdn:start`, `request`). */
+  cdnDownloads(): { inFlight: number; peak: number } {
+    return { inFlight: this.cdn.inFlight, peak: this.cdn.peakInFlight };
   }
 
   /** The bytes behind an attachment (what the bot uploaded), or undefined. */

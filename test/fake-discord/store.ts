@@ -91,6 +91,8 @@ export interface CdnBehavior {
   truncateAt?: number;
   /** Never answer: accept the request and keep the socket open until the client gives up or the fake closes. */
   hang?: boolean;
+  /** Answer only once this settles (before `delayMs`): a test keeps downloads in flight and releases them when it wants. */
+  holdUntil?: Promise<unknown>;
 }
 
 /** The ISO-8601 timestamp format Discord uses (`2024-01-01T00:00:00.000000+00:00`). */

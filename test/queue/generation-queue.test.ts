@@ -51,11 +51,12 @@ describe('GenerationQueue', () => {
     const queue = new GenerationQueue({ maxLength: 1, maxBatchImages: 1, run: runner.run });
     queue.add(job('running'));
     await new Promise((r) => setImmediate(r));
+    queue.checkRoom();
     queue.add(job('waiting'));
-    assert.throws(
-      () => queue.add(job('refused')),
-      (e: unknown) => isUserError(e) && e.identifier === 'queue.full',
-    );
+    const full = (e: unknown) =>
+      isUserError(e) && e.identifier === 'queue.full' && e.message.startsWith('The queue is full (1 job waiting)');
+    assert.throws(() => queue.checkRoom(), full, 'checkRoom says what add would');
+    assert.throws(() => queue.add(job('refused')), full);
     assert.equal(queue.positionOf('refused'), undefined);
     await runner.releaseNext();
     await runner.releaseNext();
