@@ -8,6 +8,7 @@ import { infoText } from './messages.js';
 import { placeOf } from './place.js';
 import { remixModal } from './remix-form.js';
 import { runInteractionRequest } from './run-request.js';
+import { checkJobIsHere } from './source-access.js';
 
 /**
  * The user's own part of a stored negative prompt: the server's prefix is put in front again when the
@@ -24,6 +25,13 @@ function mayManage(interaction: ButtonInteraction, job: JobRecord): boolean {
   return interaction.user.id === job.userId || (interaction.memberPermissions?.has(PermissionFlagsBits.ManageMessages) ?? false);
 }
 
+/** The job a button names, which must have been asked for where the button was clicked. */
+function jobOfButton(context: BotContext, interaction: ButtonInteraction, jobId: string | undefined): JobRecord {
+  const job = storedJob(context, jobId);
+  checkJobIsHere(job, interaction);
+  return job;
+}
+
 /** Handles a click on one of our buttons. Foreign `custom_id`s are ignored. */
 export async function handleButton(interaction: ButtonInteraction, context: BotContext): Promise<void> {
   const parsed = parseCustomId(interaction.customId);
@@ -32,8 +40,9 @@ export async function handleButton(interaction: ButtonInteraction, context: BotC
   switch (parsed.action) {
     case 'reroll': {
       // The same job with a new seed: checked again against today's settings, as if asked anew.
-      const { kind, prompt, negativePrompt, steps, guidance, width, height, scheduler, count, strength, sourceImageUrl, id } = storedJob(
+      const { kind, prompt, negativePrompt, steps, guidance, width, height, scheduler, count, strength, sourceImageUrl, id } = jobOfButton(
         context,
+        interaction,
         jobId,
       );
       const serverPrefix = settingsFor(context, interaction.guildId).negativePrefix;
@@ -58,13 +67,13 @@ export async function handleButton(interaction: ButtonInteraction, context: BotC
       return;
     }
     case 'remix': {
-      const job = storedJob(context, jobId);
+      const job = jobOfButton(context, interaction, jobId);
       const strength = settingsFor(context, interaction.guildId).strength;
       await interaction.showModal(remixModal(customId('remix-modal', job.id), { prompt: job.prompt, strength }));
       return;
     }
     case 'info': {
-      const job = storedJob(context, jobId);
+      const job = jobOfButton(context, interaction, jobId);
       await interaction.reply({
         content: infoText(job, context.model.name),
         flags: MessageFlags.Ephemeral,
@@ -73,7 +82,7 @@ export async function handleButton(interaction: ButtonInteraction, context: BotC
       return;
     }
     case 'delete': {
-      const job = storedJob(context, jobId);
+      const job = jobOfButton(context, interaction, jobId);
       if (!mayManage(interaction, job))
         throw new UserError(
           'access.delete',
@@ -84,7 +93,7 @@ export async function handleButton(interaction: ButtonInteraction, context: BotC
       return;
     }
     case 'cancel': {
-      const job = storedJob(context, jobId);
+      const job = jobOfButton(context, interaction, jobId);
       if (!mayManage(interaction, job)) throw new UserError('access.cancel', 'Only the person who asked for this picture can cancel it.');
       const outcome = context.jobs.cancel(job.id);
       if (outcome === 'notFound') throw new UserError('job.finished', 'This job is not running or waiting any more.');

@@ -6,6 +6,7 @@ import { parseCustomId } from './custom-ids.js';
 import { jobOfMessage, storedJob } from './job-lookup.js';
 import { placeOf } from './place.js';
 import { runInteractionRequest } from './run-request.js';
+import { checkJobIsHere, checkMayReadChannel } from './source-access.js';
 import { firstImageOf } from './source-images.js';
 
 /**
@@ -58,6 +59,7 @@ export async function handleModal(interaction: ModalSubmitInteraction, context: 
   if (parsed.action === 'remix-modal') {
     // Opened from the Remix button of a result: the result message is the source.
     const job = storedJob(context, parsed.parts[0]);
+    checkJobIsHere(job, interaction);
     parentJobId = job.id;
     message = interaction.message ?? (await deferThenFetch(interaction, context, job.resultChannelId, job.resultMessageId));
   } else if (parsed.action === 'remix-message-modal') {
@@ -80,7 +82,9 @@ export async function handleModal(interaction: ModalSubmitInteraction, context: 
 
 /**
  * Fetches the message to remix after acknowledging: a message missing from discord.js's cache (e.g. a form
- * opened before a restart) is a REST call, which can take longer than Discord's 3 seconds (rate limits).
+ * opened before a restart) is a REST call, which can take longer than Discord's 3 seconds (rate limits). The
+ * ids come from the form's `custom_id`, which the client sends: the channel must be one the person may read in
+ * the server the form was sent from (see {@link checkMayReadChannel}), or nothing is read for them.
  */
 async function deferThenFetch(
   interaction: ModalSubmitInteraction,
@@ -90,11 +94,8 @@ async function deferThenFetch(
 ): Promise<Message | null> {
   if (!interaction.deferred && !interaction.replied) await interaction.deferReply();
   if (!channelId || !messageId) return null;
-  try {
-    const channel = await context.client.channels.fetch(channelId);
-    if (!channel || !channel.isTextBased()) return null;
-    return await channel.messages.fetch(messageId);
-  } catch {
-    return null;
-  }
+  const channel = await context.client.channels.fetch(channelId).catch(() => null);
+  if (!channel || !channel.isTextBased()) return null;
+  checkMayReadChannel(interaction, channel);
+  return channel.messages.fetch(messageId).catch(() => null);
 }
