@@ -20,6 +20,23 @@ export function shorten(text: string, max: number): string {
 }
 
 /**
+ * The longest start of `text` that has at most `maxCodePoints` code points and at most `maxUnits` UTF-16 units
+ * and ends on a whole character, without a mark: for a value someone will edit (a form field prefilled with
+ * their prompt), where an added `…` would become part of what they send. discord.js's builders and Discord's
+ * client count UTF-16 units; Discord's API and our own checks count code points.
+ */
+export function leadingWhole(text: string, maxCodePoints: number, maxUnits: number = Number.POSITIVE_INFINITY): string {
+  let units = 0;
+  let codePoints = 0;
+  for (const char of text) {
+    if (codePoints + 1 > maxCodePoints || units + char.length > maxUnits) return text.slice(0, units);
+    units += char.length;
+    codePoints++;
+  }
+  return text;
+}
+
+/**
  * Unicode bidirectional controls (U+061C, U+200E–U+200F, U+202A–U+202E, U+2066–U+2069): in quoted text they
  * reorder what follows them, e.g. make `exe.png` read as `gnp.exe`.
  */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { codePointLength, oneLine, shorten } from '../src/text.js';
+import { codePointLength, leadingWhole, oneLine, shorten } from '../src/text.js';
 
 describe('shorten', () => {
   it('keeps text that fits and marks a cut with …, counting code points', () => {
@@ -16,6 +16,26 @@ describe('shorten', () => {
       const cut = shorten('a🎨b🌊c🎉d🦊e', max);
       assert.ok(codePointLength(cut) <= max, cut);
       assert.doesNotMatch(cut, /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/, `max ${max}: ${cut}`);
+    }
+  });
+});
+
+describe('leadingWhole', () => {
+  it('keeps text within both limits whole, and otherwise cuts whole characters without a mark', () => {
+    assert.equal(leadingWhole('a running dog', 13, 13), 'a running dog');
+    assert.equal(leadingWhole('a running dog', 5), 'a run');
+    assert.equal(leadingWhole('🎨🎨🎨', 3), '🎨🎨🎨', 'three code points, six units');
+    assert.equal(leadingWhole('🎨🎨🎨', 3, 5), '🎨🎨', 'five units hold two emoji, not two and a half');
+    assert.equal(leadingWhole('ab🎨', 10, 3), 'ab', 'the emoji would need units 3 and 4');
+    assert.equal(leadingWhole('abc', 0), '');
+  });
+
+  it('never leaves a lone surrogate', () => {
+    const text = `${'x'.repeat(991)}${'🌊'.repeat(9)}`;
+    for (let units = 990; units <= 1010; units++) {
+      const cut = leadingWhole(text, 1000, units);
+      assert.ok(cut.length <= units);
+      assert.doesNotMatch(cut, /[\uD800-\uDBFF]$/, `${units} units`);
     }
   });
 });

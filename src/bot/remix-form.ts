@@ -1,6 +1,7 @@
 import { ActionRowBuilder, ModalBuilder, TextInputBuilder, TextInputStyle, type Message, type ModalSubmitInteraction } from 'discord.js';
 import { noImageToRemix, UserError } from '../errors.js';
 import { maxPromptLength } from '../settings/index.js';
+import { leadingWhole } from '../text.js';
 import type { BotContext } from './context.js';
 import { parseCustomId } from './custom-ids.js';
 import { jobOfMessage, storedJob } from './job-lookup.js';
@@ -9,19 +10,26 @@ import { runInteractionRequest } from './run-request.js';
 import { checkJobIsHere, checkMayReadChannel } from './source-access.js';
 import { firstImageOf } from './source-images.js';
 
+/** Discord's longest text field (its `max_length` and prefilled `value`), in UTF-16 units as discord.js checks it. */
+const textInputMaxLength = 4000;
+
 /**
  * The form that asks for a remix prompt and strength. `customIdValue` says what to remix; the fields are
  * prefilled from the source job when there is one.
  */
 export function remixModal(customIdValue: string, prefill: { prompt?: string; strength: number }): ModalBuilder {
+  // The prompt is prefilled whole (a stored prompt is at most `maxPromptLength` code points), never split inside
+  // a character. The field's limit is counted in UTF-16 units by discord.js and Discord's client, where an emoji
+  // counts two: it grows to fit the prefilled prompt, so a prompt of `maxPromptLength` characters with emoji fits.
+  const value = prefill.prompt ? leadingWhole(prefill.prompt, maxPromptLength, textInputMaxLength) : '';
   const prompt = new TextInputBuilder()
     .setCustomId('prompt')
     .setLabel('Prompt')
     .setStyle(TextInputStyle.Paragraph)
     .setRequired(true)
-    .setMaxLength(maxPromptLength)
+    .setMaxLength(Math.min(textInputMaxLength, Math.max(maxPromptLength, value.length)))
     .setPlaceholder('a watercolor painting of …');
-  if (prefill.prompt) prompt.setValue(prefill.prompt.slice(0, maxPromptLength));
+  if (value) prompt.setValue(value);
   const strength = new TextInputBuilder()
     .setCustomId('strength')
     .setLabel('Strength (0 = keep, 1 = redraw)') // Discord allows 45 characters

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { readPngText } from '../../src/image/index.js';
 import { openStore } from '../../src/store/index.js';
+import { maxPromptLength } from '../../src/settings/index.js';
 import type { ApiChannel, ApiMessage } from '../fake-discord/api-types.js';
 import type { InteractionHandle } from '../fake-discord/index.js';
 import { attachmentsOf, buttonIds, startBotWorld, type BotWorld } from './bot-world.js';
@@ -340,6 +341,24 @@ describe('remixes end to end (real bot process, fake Discord, tiny model; no Mes
     const rerollPng = await firstPng(world, rerolled);
     assert.match(rerollPng.parameters, /Denoising strength: 0\.6/);
     assert.notDeepEqual(rerollPng.raw, remixPng.raw);
+  });
+
+  it('the Remix form holds a long prompt with emoji whole (no half emoji), and sends it back unchanged', async () => {
+    const { discord, channel, alice } = world;
+    // As many characters as the prompt limit, 9 UTF-16 units more: cutting at the limit in units split the fifth wave.
+    const prompt = `${'x'.repeat(maxPromptLength - 9)}${'🌊'.repeat(9)}`;
+    const source = await resultOf(
+      discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt, seed: '12' } }),
+    );
+    assert.equal(source.attachments.length, 1, source.content);
+    const click = discord.clickButton({ user: alice, message: source, customId: buttonIds(source)[1]! });
+    assert.equal((await click.waitForResponse()).type, 9, 'the form opened');
+    const field = modalField(click, 'prompt') ?? '';
+    assert.doesNotMatch(field, /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/, 'no lone surrogate');
+    assert.equal(field, prompt, 'the whole prompt is prefilled');
+    const remix = await resultOf(discord.submitModal({ from: click, fields: { strength: '0.5' } }));
+    assert.equal(remix.attachments.length, 1, remix.content);
+    assert.equal(storedJob(world, jobIdOf(remix)).prompt, prompt, 'the remix runs with the prompt as it was');
   });
 
   it('@latentcord remix strength:0.7 … as a reply to one of our pictures remixes it (no intent needed)', async () => {
