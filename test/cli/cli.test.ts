@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { readPngText } from '../../src/image/index.js';
 import { fixturePath, loadJsonFixture, repoRoot, tinyModelDir } from '../helpers/fixtures.js';
+import { makeVariantModelFolder } from '../support/onnx/model-folder.js';
 
 const run = promisify(execFile);
 
@@ -202,6 +203,36 @@ describe('latentcord CLI', () => {
     assert.equal(info.vaeEncoder, 'parameters');
     assert.equal(info.sizeMultiple, 16);
     assert.equal(info.device, 'cpu');
+  });
+
+  it('info tells how long a prompt the model reads; a UNet with a fixed 77-token text axis refuses longer ones with the way out', async () => {
+    const dynamic = await latentcord(['info'], dir);
+    assert.equal(dynamic.code, 0, dynamic.stderr);
+    assert.match(
+      dynamic.stdout,
+      /^prompt length {4}any number of 75-token chunks \(the UNet's text axis is dynamic\); 225 tokens read by default$/m,
+    );
+    assert.equal(JSON.parse((await latentcord(['info', '--json'], dir)).stdout).maxPromptChunks, null);
+
+    const fixed = makeVariantModelFolder(join(dir, 'fixed-77'), { unet: 'fixedSequence' }).dir;
+    const info = await latentcord(['info', '--model', fixed], dir);
+    assert.equal(info.code, 0, info.stderr);
+    assert.match(info.stdout, /^prompt length {4}at most 75 tokens \(1 chunk\): the UNet fixes encoder_hidden_states at 77 tokens; /m);
+    assert.equal(JSON.parse((await latentcord(['info', '--model', fixed, '--json'], dir)).stdout).maxPromptChunks, 1);
+
+    const common = ['--model', fixed, '--seed', '3', '--steps', '2', '--width', '64', '--height', '64'];
+    const short = await latentcord(['imagine', 'a (running:1.2) dog', ...common, '--out', 'fixed-short.png'], dir);
+    assert.equal(short.code, 0, short.stderr);
+    const long = await latentcord(['imagine', 'a dog BREAK a cat', ...common, '--out', 'fixed-long.png'], dir);
+    assert.equal(long.code, 2, long.stderr);
+    assert.match(long.stderr, /reads exactly 77 text tokens/);
+    assert.match(long.stderr, /prompt has 77 tokens in 2 chunks/);
+    assert.match(long.stderr, /optimum-cli export onnx/);
+    assert.deepEqual(
+      (await readdir(dir)).filter((name) => name.startsWith('fixed-long')),
+      [],
+      'no picture and no partial file for the refused prompt',
+    );
   });
 
   it('an output path that cannot be written fails before any denoising and leaves no file behind', async () => {
