@@ -52,6 +52,12 @@ async function picturesOf(world: BotWorld, message: ApiMessage): Promise<Buffer[
   return Promise.all(attachmentsOf(world.discord, message).map((png) => sharp(png).raw().toBuffer()));
 }
 
+/** The prefilled value of a field of the modal a handle opened. */
+function modalField(handle: InteractionHandle, id: string): string | undefined {
+  const rows = (handle.modal?.components ?? []) as { components?: { custom_id?: string; value?: string }[] }[];
+  return rows.flatMap((row) => row.components ?? []).find((c) => c.custom_id === id)?.value;
+}
+
 async function gradientPng(width: number, height: number): Promise<Buffer> {
   const rgb = Buffer.alloc(width * height * 3);
   for (let y = 0; y < height; y++) {
@@ -93,6 +99,19 @@ describe('weighted and long prompts end to end (real bot process, fake Discord, 
     const content = String((response.data as { content?: string }).content);
     assert.equal(response.type, 4, content);
     assert.doesNotMatch(content, /^❌/, content);
+  }
+
+  /** `/settings reset key` as the admin. */
+  async function resetSetting(key: string): Promise<void> {
+    const handle = world.discord.sendSlashCommand({
+      user: world.admin,
+      channelId: world.channel.id,
+      name: 'settings',
+      subcommand: 'reset',
+      options: { key },
+    });
+    const response = await handle.waitForResponse();
+    assert.doesNotMatch(String((response.data as { content?: string }).content), /^❌/);
   }
 
   before(async () => {
@@ -193,6 +212,92 @@ describe('weighted and long prompts end to end (real bot process, fake Discord, 
       cli.parameters,
       /^a \(snowy street:1\.3\) at night BREAK \(falling snow:1\.2\)\nNegative prompt: \(worst quality:1\.4\), \[blurry\], \(text:1\.2\)\n/,
     );
+  });
+
+  it("/remix and Apps › Remix read weighted prompts after the server's weighted negative prefix, as the command line does", async () => {
+    const { discord, channel, alice, bob } = world;
+    const prefix = '(lowres:1.3), [jpeg artifacts]';
+    await setSetting('negativePrefix', prefix);
+    try {
+      const source = await gradientPng(80, 48);
+      const sourcePath = join(dir, 'lighthouse.png');
+      await writeFile(sourcePath, source);
+      const prompt = 'a (lighthouse:1.3) on a cliff BREAK [storm] clouds';
+      const remixed = await resultOf(
+        discord.sendSlashCommand({
+          user: alice,
+          channelId: channel.id,
+          name: 'remix',
+          options: {
+            prompt,
+            negative: '(text:1.2)',
+            image: { data: source, filename: 'lighthouse.png', contentType: 'image/png' },
+            strength: 0.6,
+            seed: '7',
+            steps: 5,
+          },
+        }),
+      );
+      const [picture] = await picturesOf(world, remixed);
+      const resultPng = attachmentsOf(discord, remixed)[0]!;
+      const parameters = readPngText(resultPng)['parameters']!;
+      assert.ok(parameters.startsWith(`${prompt}\nNegative prompt: ${prefix}, (text:1.2)\n`), parameters);
+      const cli = await cliPicture([
+        'remix',
+        prompt,
+        '--image',
+        sourcePath,
+        '--negative',
+        `${prefix}, (text:1.2)`,
+        '--seed',
+        '7',
+        '--steps',
+        '5',
+        '--strength',
+        '0.6',
+        '--guidance',
+        '7.5',
+        '--scheduler',
+        'euler',
+      ]);
+      assert.ok(picture!.equals(cli.rgb), '/remix: the same picture as the command line, byte for byte');
+
+      // Apps › Remix on that result: the modal brings the weighted prompt back verbatim; the new one is read weighted.
+      const menu = discord.sendMessageCommand({ user: bob, targetMessage: remixed, name: 'Remix' });
+      assert.equal((await menu.waitForResponse()).type, 9, 'a modal');
+      assert.equal(modalField(menu, 'prompt'), prompt);
+      const again = 'a ((lighthouse)) at dawn, (fog:0.8), [[sea spray]]';
+      const viaMenu = await resultOf(discord.submitModal({ from: menu, fields: { prompt: again, strength: '0.5' } }));
+      const [menuPicture] = await picturesOf(world, viaMenu);
+      const menuParameters = readPngText(attachmentsOf(discord, viaMenu)[0]!)['parameters']!;
+      assert.ok(menuParameters.startsWith(`${again}\nNegative prompt: ${prefix}\n`), menuParameters);
+      const seed = /Seed: (\d+),/.exec(menuParameters)?.[1];
+      assert.ok(seed, menuParameters);
+      const resultPath = join(dir, 'lighthouse-remixed.png');
+      await writeFile(resultPath, resultPng);
+      const menuCli = await cliPicture([
+        'remix',
+        again,
+        '--image',
+        resultPath,
+        '--negative',
+        prefix,
+        '--seed',
+        seed,
+        '--steps',
+        '4', // the modal has no steps: the server default
+        '--strength',
+        '0.5',
+        '--guidance',
+        '7.5',
+        '--scheduler',
+        'euler',
+      ]);
+      assert.equal(menuParameters, menuCli.parameters);
+      assert.ok(menuPicture!.equals(menuCli.rgb), 'Apps › Remix: the same picture as the command line, byte for byte');
+    } finally {
+      await resetSetting('negativePrefix');
+    }
   });
 
   it("an over-limit prompt is read up to the server's maxPromptTokens and the reply says what was dropped; emphasis is a server setting", async () => {
