@@ -127,6 +127,10 @@ function describeEncoder(file: string, encoder: TextEncoder, padToken: number, p
   return { file, hiddenState: encoder.hiddenStateOutput, idsType: encoder.inputIdsType, outputType: encoder.outputType, padToken, pooled };
 }
 
+/** Where a fixed text length comes from, in the refusal: named inside the model folder, because the refusal reaches
+ * Discord users, who need not see the host's paths. */
+const fixedLengthSource = "the model's unet/model.onnx";
+
 /** SD 1.x/2.x: one CLIP text encoder's last hidden state; no added conditions. */
 class SingleEncoderStrategy implements FamilyStrategy {
   readonly family = 'stable-diffusion' as const;
@@ -136,7 +140,7 @@ class SingleEncoderStrategy implements FamilyStrategy {
 
   constructor(folder: ModelFolder, tokenizer: ClipTokenizer, encoder: TextEncoder, unet: Unet) {
     const ids = { eosTokenId: tokenizer.eosTokenId, padTokenId: tokenizer.padTokenId };
-    this.conditioner = new PromptConditioner(tokenizer, new PromptEncoder(encoder, ids), unet.sequenceLength, folder.modelFiles.unet);
+    this.conditioner = new PromptConditioner(tokenizer, new PromptEncoder(encoder, ids), unet.sequenceLength, fixedLengthSource);
     this.textEncoders = [describeEncoder(folder.modelFiles.text_encoder, encoder, tokenizer.padTokenId, false)];
   }
 
@@ -177,7 +181,7 @@ class DualEncoderStrategy implements FamilyStrategy {
       new PromptEncoder(first, { eosTokenId: tokenizer.eosTokenId, padTokenId: tokenizer.padTokenId }),
       new PromptEncoder(second, { eosTokenId: tokenizer2.eosTokenId, padTokenId: tokenizer2.padTokenId }),
     );
-    this.conditioner = new PromptConditioner(tokenizer, embedder, unet.sequenceLength, folder.modelFiles.unet, {
+    this.conditioner = new PromptConditioner(tokenizer, embedder, unet.sequenceLength, fixedLengthSource, {
       zeroEmptyNegativePrompt: this.zeroEmptyNegativePrompt,
     });
     this.textEncoders = [

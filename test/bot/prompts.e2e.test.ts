@@ -10,6 +10,7 @@ import { readPngText } from '../../src/image/index.js';
 import type { ApiMessage } from '../fake-discord/api-types.js';
 import type { InteractionHandle } from '../fake-discord/index.js';
 import { repoRoot, tinyModelDir } from '../helpers/fixtures.js';
+import { makeVariantModelFolder } from '../support/onnx/model-folder.js';
 import { attachmentsOf, buttonIds, startBotWorld, type BotWorld } from './bot-world.js';
 
 /**
@@ -347,5 +348,35 @@ describe('weighted and long prompts end to end (real bot process, fake Discord, 
       const [solo] = await picturesOf(world, alone);
       assert.ok(together!.equals(solo!), `${options.prompt}: batched = alone`);
     }
+  });
+});
+
+describe('a model whose UNet reads exactly 77 text tokens (real bot process, fake Discord)', () => {
+  let world: BotWorld;
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'latentcord-fixed-77-'));
+    const modelDir = makeVariantModelFolder(join(dir, 'model'), { unet: 'fixedSequence' }).dir;
+    world = await startBotWorld({ env: { LATENTCORD_MODEL_DIR: modelDir } });
+  });
+  after(async () => {
+    await world?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a prompt longer than one chunk is refused with why and how; a short weighted one is drawn; the bot keeps serving', async () => {
+    const { discord, channel, alice } = world;
+    const imagine = (prompt: string) =>
+      resultOf(discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'imagine', options: { prompt, seed: '4' } }));
+    const refused = await imagine('a (lighthouse:1.3) BREAK a stormy sea');
+    assert.match(refused.content, /^❌/);
+    assert.match(refused.content, /reads exactly 77 text tokens/);
+    assert.match(refused.content, /the prompt has 78 tokens in 2 chunks/);
+    assert.match(refused.content, /\(the model's unet\/model\.onnx fixes the sequence axis/);
+    assert.doesNotMatch(refused.content, /latentcord-fixed-77/, "the host's paths stay on the host");
+    assert.match(refused.content, /optimum-cli export onnx/);
+    assert.equal(refused.attachments.length, 0);
+    const drawn = await imagine('a (lighthouse:1.3) by a stormy sea');
+    assert.equal(drawn.attachments.length, 1, drawn.content);
   });
 });
