@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import type { Config } from '../config/index.js';
 import { UserError } from '../errors.js';
@@ -15,6 +14,7 @@ import { emphasisOption, numberOption, parseCommandArgs, stringOption } from './
 import { StepProgressBar, type ProgressStream } from './progress-bar.js';
 import { ensureModelDir } from './model-location.js';
 import { OutputFiles } from './output-files.js';
+import { readSourceImage } from './source-image.js';
 import { runtimeOptionsFrom } from '../worker/runtime-options.js';
 
 const generationOptions = {
@@ -61,7 +61,7 @@ export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readon
 
   const imagePath = stringOption(values, 'image');
   if (kind === 'remix' && !imagePath) throw new UserError('cli.usage', `remix needs --image FILE.\n\nUsage: ${usage}`);
-  const sourceBytes = imagePath ? await readSourceImage(resolve(io.cwd, imagePath)) : undefined;
+  const sourceBytes = imagePath ? await readSourceImage(resolve(io.cwd, imagePath), config.limits.maxAttachmentBytes) : undefined;
 
   const modelDir = await ensureModelDir(config, stringOption(values, 'model'), io.cwd, io.stderr);
   const profile = detectModelProfile(readModelFolder(modelDir));
@@ -152,16 +152,4 @@ export function outputPaths(outPath: string, count: number): string[] {
   const extension = extname(outPath) || '.png';
   const stem = extname(outPath) ? outPath.slice(0, -extension.length) : outPath;
   return Array.from({ length: count }, (_, i) => `${stem}-${i + 1}${extension}`);
-}
-
-async function readSourceImage(path: string): Promise<Uint8Array> {
-  try {
-    return await readFile(path);
-  } catch (error) {
-    throw new UserError(
-      'cli.imageMissing',
-      `Cannot read the source image ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`,
-      { cause: error },
-    );
-  }
 }

@@ -1,11 +1,16 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { UserError, isUserError } from '../errors.js';
 
 /**
  * The CLI's output files, claimed before the generation starts: a path that cannot be written fails in a
  * second instead of after minutes of denoising. Each picture is written to a temporary file beside its
  * destination and renamed into place, so an interrupted run never leaves a half-written PNG behind.
+ *
+ * The temporary file has an unpredictable name and is created exclusively (`O_CREAT | O_EXCL`, which also
+ * refuses to follow a symbolic link): in a folder others can write to, nobody can plant a link at the
+ * temporary path beforehand and have the picture written through it into a file of theirs choosing.
  */
 export class OutputFiles {
   private constructor(
@@ -23,8 +28,7 @@ export class OutputFiles {
           throw new UserError('cli.output', `Cannot write ${path}: it is a folder; give a file name such as ${join(path, 'picture.png')}.`);
         }
         await mkdir(dirname(path), { recursive: true });
-        const temporary = `${path}.partial-${process.pid}`;
-        pending.push({ temporary, handle: await open(temporary, 'w') });
+        pending.push(await createTemporary(path));
       }
     } catch (error) {
       await claimed.discard();
@@ -58,6 +62,21 @@ export class OutputFiles {
       this.pending[index] = undefined;
       await entry.handle.close().catch(() => undefined);
       await rm(entry.temporary, { force: true });
+    }
+  }
+}
+
+/** Attempts at an unused random name before giving up (a clash of 64 random bits means something is wrong). */
+const maxNameAttempts = 8;
+
+/** Creates `.<name>.<random>.partial` beside `path`, exclusively. */
+async function createTemporary(path: string): Promise<{ temporary: string; handle: FileHandle }> {
+  for (let attempt = 1; ; attempt++) {
+    const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString('hex')}.partial`);
+    try {
+      return { temporary, handle: await open(temporary, 'wx') };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= maxNameAttempts) throw error;
     }
   }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -39,10 +39,21 @@ async function rgbOf(png: Buffer | string): Promise<Uint8Array> {
 const cli = join(repoRoot, 'dist', 'cli.js');
 
 /** Runs the real CLI as a child process (not a TTY), without the user's environment leaking in. */
-async function latentcord(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { PATH: process.env['PATH'] ?? '', HOME: cwd, LATENTCORD_MODEL_DIR: tinyModelDir, LATENTCORD_DATA_DIR: join(cwd, 'data') };
+async function latentcord(
+  args: string[],
+  cwd: string,
+  extraEnv: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = {
+    PATH: process.env['PATH'] ?? '',
+    HOME: cwd,
+    LATENTCORD_MODEL_DIR: tinyModelDir,
+    LATENTCORD_DATA_DIR: join(cwd, 'data'),
+    ...extraEnv,
+  };
   try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { cwd, env, maxBuffer: 16 << 20 });
+    // The timeout only ends a CLI that hangs (as it did on a FIFO); every case here finishes in seconds.
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { cwd, env, maxBuffer: 16 << 20, timeout: 120_000 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -255,6 +266,34 @@ describe('latentcord CLI', () => {
     assert.match(folder.stderr, /Cannot write .*pictures: it is a folder; give a file name such as .*pictures\/picture\.png\./);
     assert.deepEqual((await readdir(work)).sort(), ['a-file', 'pictures']);
     assert.deepEqual(await readdir(join(work, 'pictures')), []);
+  });
+
+  it('--image must be a regular file: a FIFO and /dev/zero are refused at once, without reading', async () => {
+    const fifo = join(dir, 'picture.fifo');
+    await run('mkfifo', [fifo]);
+    for (const [image, kind] of [
+      [fifo, 'a named pipe'],
+      ['/dev/zero', 'a device'],
+      [dir, 'a folder'],
+    ] as const) {
+      const { code, stderr } = await latentcord(['remix', 'a dog', '--image', image, '--steps', '2'], dir);
+      assert.equal(code, 2, `${image}: ${stderr}`);
+      assert.match(stderr, new RegExp(`^error: The source image ${image} is ${kind}, not a file`, 'm'));
+    }
+  });
+
+  it('--image larger than limits.maxAttachmentBytes is refused before it is read', async () => {
+    const big = join(dir, 'big.png');
+    await writeFile(big, await readFile(fixturePath('img2img-input-A.png')));
+    await truncate(big, 4096 + 1);
+    const configFile = join(dir, 'small-limit.json');
+    await writeFile(configFile, JSON.stringify({ limits: { maxAttachmentBytes: 4096 } }));
+    const { code, stderr } = await latentcord(['remix', 'a dog', '--image', big, '--steps', '2'], dir, { LATENTCORD_CONFIG: configFile });
+    assert.equal(code, 2, stderr);
+    assert.match(
+      stderr,
+      /^error: The source image .*big\.png is 4\.00 KiB \(4097 bytes\); the limit is 4\.00 KiB \(4096 bytes, limits\.maxAttachmentBytes\)\.$/m,
+    );
   });
 
   it('bad options give a clear message and exit code 2, without a stack trace', async () => {
