@@ -68,8 +68,18 @@ export function readFloatOutput(
     );
   }
   if (tensor.type === 'float32') return tensor.data as Float32Array;
-  if (tensor.type === 'float16') return fromFloat16(tensor.data as Uint16Array);
+  if (tensor.type === 'float16') return float16Values(tensor.data);
   throw new UserError('model.unexpectedOutput', `${session.path}: expected \`${name}\` to be float32 or float16, got ${tensor.type}.`);
+}
+
+/**
+ * float32 values of float16 tensor data in either form onnxruntime hands out: raw half bits in a Uint16Array
+ * (Node < 24), or a `Float16Array` of values, which onnxruntime-common uses whenever the global exists
+ * (Node ≥ 24); reading the latter as bits would give NaN and garbage.
+ */
+export function float16Values(data: TensorData['data']): Float32Array {
+  if (data instanceof Uint16Array) return fromFloat16(data);
+  return Float32Array.from(data as ArrayLike<number>);
 }
 
 /** Times one graph run; the pipeline reports the total time spent inside model calls. */
