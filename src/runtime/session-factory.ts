@@ -2,6 +2,7 @@ import { UserError } from '../errors.js';
 import type { ModelSession } from '../pipeline/model-session.js';
 import { join } from 'node:path';
 import { createOrtSession, onnxruntimeVersion, type OrtSessionOptions } from './onnx-session.js';
+import { describeSessionFailure, isProviderFailure } from './session-errors.js';
 import { cacheEntryFor, cachedModelFile, cachedWeightsFile, prepareStaging, publishEntry } from './optimized-model-cache.js';
 
 /** Where and how the models run. */
@@ -134,15 +135,8 @@ export class SessionFactory {
     try {
       return await createOrtSession(path, options);
     } catch (error) {
-      const message = (error as Error).message ?? String(error);
-      if (!/ExecutionProvider|provider/i.test(message)) {
-        throw new UserError(
-          'model.unreadable',
-          `${path} could not be loaded as an ONNX model: ${message.slice(0, 300)}. The file may be truncated or not an ONNX graph; download the model folder again.`,
-          { cause: error },
-        );
-      }
-      throw error;
+      if (isProviderFailure(error)) throw error;
+      throw describeSessionFailure(path, options, error);
     }
   }
 }
