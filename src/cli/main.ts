@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { isUserError } from '../errors.js';
 import { runGenerateCommand, imagineUsage, remixUsage, type CliIo } from './generate.js';
@@ -47,7 +48,7 @@ export async function runCli(
         await runDeployCommand(rest, config, io);
         return 0;
       case 'download-model':
-        await runDownloadModelCommand(rest, { stdout: io.stdout, stderr: io.stderr });
+        await runDownloadModelCommand(rest, { stdout: io.stdout, stderr: io.stderr, dataDir: resolve(io.cwd, config.dataDir) });
         return 0;
       default:
         io.stderr.write(`Unknown command \`${command}\`.\n${usage}\n`);

@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Config } from '../config/index.js';
 import { UserError } from '../errors.js';
-import { createProgressReporter, downloadModel, readManifest, type ProgressStream } from '../hub/index.js';
+import { createProgressReporter, downloadModel, modelFolderFor, readManifest, type ProgressStream } from '../hub/index.js';
 
 /** The folder the default model is downloaded to: `<dataDir>/models/<owner>--<name>`. */
 export function defaultModelDir(config: Config): string {
-  return join(config.dataDir, 'models', config.defaultModel.repo.replace('/', '--'));
+  return modelFolderFor(config.dataDir, config.defaultModel.repo);
 }
 
 /**

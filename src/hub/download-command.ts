@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { downloadModel, type DownloadResult } from './download-model.js';
 import { createProgressReporter, formatBytes, type ProgressStream } from './progress.js';
@@ -7,7 +7,16 @@ import { createProgressReporter, formatBytes, type ProgressStream } from './prog
 export const downloadModelUsage =
   'usage: latentcord download-model <owner/name> [--revision R] [--dir DIR] [--subfolder S]\n' +
   '  Fetches a diffusers ONNX Stable Diffusion model from the Hugging Face Hub (HF_ENDPOINT for a mirror,\n' +
-  '  HF_TOKEN for gated models). DIR defaults to models/<owner>--<name>.';
+  '  HF_TOKEN for gated models). DIR defaults to <dataDir>/models/<owner>--<name> (./data/models/… unless\n' +
+  '  LATENTCORD_DATA_DIR says otherwise), the folder the bot uses for LATENTCORD_MODEL_REPO=<owner>/<name>.';
+
+/**
+ * The folder a model repository is downloaded to by default, and where the bot looks for its default model
+ * (`defaultModel.repo`) when no model folder is configured: `<dataDir>/models/<owner>--<name>`.
+ */
+export function modelFolderFor(dataDir: string, repo: string): string {
+  return join(dataDir, 'models', repo.replaceAll('/', '--'));
+}
 
 /** Parsed arguments of `download-model`. */
 export interface DownloadModelArgs {
@@ -18,11 +27,12 @@ export interface DownloadModelArgs {
 }
 
 /**
- * Parses `<repo> [--revision R] [--dir DIR] [--subfolder S]` (also `--name=value`).
+ * Parses `<repo> [--revision R] [--dir DIR] [--subfolder S]` (also `--name=value`); without `--dir` the
+ * folder is {@link modelFolderFor} in `dataDir`.
  *
  * @throws UserError `cli.usage` with {@link downloadModelUsage} on a wrong command line.
  */
-export function parseDownloadModelArgs(args: readonly string[]): DownloadModelArgs {
+export function parseDownloadModelArgs(args: readonly string[], dataDir: string): DownloadModelArgs {
   const values = new Map<string, string>();
   const positional: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -44,7 +54,7 @@ export function parseDownloadModelArgs(args: readonly string[]): DownloadModelAr
   return {
     repo,
     revision: values.get('revision'),
-    dir: values.get('dir') ?? `models/${repo.replaceAll('/', '--')}`,
+    dir: values.get('dir') ?? modelFolderFor(dataDir, repo),
     subfolder: values.get('subfolder'),
   };
 }
@@ -59,13 +69,15 @@ export interface DownloadCommandIo {
   stdout: ProgressStream;
   /** Gets the progress display (a live line when it is a TTY). */
   stderr: ProgressStream;
+  /** The configured data folder (`dataDir`), home of the default download folder. */
+  dataDir: string;
   signal?: AbortSignal | undefined;
   fetch?: typeof fetch | undefined;
 }
 
 /** Runs `download-model`: parses `args`, downloads with a progress display, prints where the model is. */
 export async function runDownloadModelCommand(args: readonly string[], io: DownloadCommandIo): Promise<DownloadResult> {
-  const parsed = parseDownloadModelArgs(args);
+  const parsed = parseDownloadModelArgs(args, io.dataDir);
   const reporter = createProgressReporter(io.stderr);
   let result: DownloadResult;
   try {
@@ -85,7 +97,10 @@ export async function runDownloadModelCommand(args: readonly string[], io: Downl
   io.stdout.write(
     `Model ${result.repo}@${result.commit.slice(0, 12)} is ready in ${result.dir} ` +
       `(${result.files.length} files, ${fetched} fetched, ${formatBytes(result.bytesDownloaded)} downloaded).\n` +
-      `Use it with LATENTCORD_MODEL_DIR=${result.dir}\n`,
+      `Use it with LATENTCORD_MODEL_DIR=${result.dir}` +
+      (result.dir === resolve(modelFolderFor(io.dataDir, result.repo))
+        ? ` or LATENTCORD_MODEL_REPO=${result.repo} (the bot looks there for its default model).\n`
+        : '\n'),
   );
   return result;
 }

@@ -3,7 +3,7 @@ export { downloadModel, defaultEndpoint, resolveUrl } from './download-model.js'
 export type { DownloadModelOptions, DownloadProgress, DownloadResult, DownloadedFile } from './download-model.js';
 export { createProgressReporter, formatBytes, formatDuration, renderProgressBar, renderProgressLine } from './progress.js';
 export type { ProgressReporter, ProgressReporterOptions, ProgressStream } from './progress.js';
-export { downloadModelUsage, parseDownloadModelArgs, runDownloadModelCommand } from './download-command.js';
+export { downloadModelUsage, modelFolderFor, parseDownloadModelArgs, runDownloadModelCommand } from './download-command.js';
 export type { DownloadCommandIo, DownloadModelArgs } from './download-command.js';
 export { manifestFileName, readManifest } from './manifest.js';
 export type { DownloadManifest, ManifestFile } from './manifest.js';

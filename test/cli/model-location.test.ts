@@ -2,13 +2,18 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { defaultModelDir, ensureModelDir } from '../../src/cli/model-location.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { isUserError } from '../../src/errors.js';
 import { readModelFolder } from '../../src/model/model-folder.js';
 import { startFakeHub, type FakeHub } from '../fake-hub/fake-hub.js';
-import { tinyModelDir } from '../helpers/fixtures.js';
+import { repoRoot, tinyModelDir } from '../helpers/fixtures.js';
+
+const run = promisify(execFile);
+const cli = join(repoRoot, 'dist', 'cli.js');
 
 function configWith(env: Record<string, string>): Config {
   return loadConfig({ env, configFile: null });
@@ -83,5 +88,19 @@ describe('ensureModelDir (zero-setup default model)', () => {
       ensureModelDir(noRepo, undefined, '/', sink().stream),
       (e: unknown) => isUserError(e) && e.identifier === 'config.noModel',
     );
+  });
+
+  it('download-model without --dir saves where the bot looks for its default model (one default, no second download)', async () => {
+    const work = mkdtempSync(join(dataDir, 'cwd-'));
+    const env = { PATH: process.env['PATH'] ?? '', HOME: work, HF_ENDPOINT: hub.url, LATENTCORD_MODEL_REPO: 'latentcord/tiny-sd-onnx' };
+    const download = await run(process.execPath, [cli, 'download-model', 'latentcord/tiny-sd-onnx'], { cwd: work, env });
+    const expected = join(work, 'data', 'models', 'latentcord--tiny-sd-onnx');
+    assert.ok(download.stdout.includes(`is ready in ${expected}`), download.stdout);
+    assert.match(download.stdout, /LATENTCORD_MODEL_REPO=latentcord\/tiny-sd-onnx \(the bot looks there for its default model\)/);
+    assert.equal(existsSync(join(work, 'models')), false, 'nothing under ./models');
+
+    // `info` finds that folder as the default model's, with the Hub out of reach.
+    const info = await run(process.execPath, [cli, 'info', '--json'], { cwd: work, env: { ...env, HF_ENDPOINT: 'http://127.0.0.1:9' } });
+    assert.equal(JSON.parse(info.stdout).dir, expected);
   });
 });

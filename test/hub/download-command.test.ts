@@ -9,13 +9,13 @@ import { setup, withEnv } from './hub-test-support.js';
 
 describe('download-model command', () => {
   it('parses the repository and options', () => {
-    assert.deepEqual(parseDownloadModelArgs(['owner/name']), {
+    assert.deepEqual(parseDownloadModelArgs(['owner/name'], '/srv/data'), {
       repo: 'owner/name',
       revision: undefined,
-      dir: 'models/owner--name',
+      dir: '/srv/data/models/owner--name',
       subfolder: undefined,
     });
-    assert.deepEqual(parseDownloadModelArgs(['--revision', 'onnx', 'owner/name', '--dir=/m', '--subfolder', 'onnx']), {
+    assert.deepEqual(parseDownloadModelArgs(['--revision', 'onnx', 'owner/name', '--dir=/m', '--subfolder', 'onnx'], '/srv/data'), {
       repo: 'owner/name',
       revision: 'onnx',
       dir: '/m',
@@ -26,7 +26,7 @@ describe('download-model command', () => {
   for (const args of [[], ['a/b', 'c/d'], ['a/b', '--dir'], ['a/b', '--force']]) {
     it(`rejects ${JSON.stringify(args)} with the usage`, () => {
       assert.throws(
-        () => parseDownloadModelArgs(args),
+        () => parseDownloadModelArgs(args, '/srv/data'),
         (error) => isUserError(error) && error.identifier === 'cli.usage' && error.message.includes('usage: latentcord download-model'),
       );
     });
@@ -41,6 +41,7 @@ describe('download-model command', () => {
         runDownloadModelCommand([hub.repo, '--dir', dir], {
           stdout: { write: (text: string) => (out += text) },
           stderr: { write: (text: string) => (err += text), isTTY: false },
+          dataDir: join(dir, 'data'),
         }),
       );
       assert.ok((await readFile(join(dir, 'unet', 'model.onnx'))).equals(await readFile(join(tinyModelDir, 'unet', 'model.onnx'))));
