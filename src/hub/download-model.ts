@@ -1,10 +1,11 @@
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat, statfs } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { fileMatchesChecksum, type ExpectedChecksum } from './checksum.js';
 import { listRepoFiles, resolveCommit, type HubClientOptions } from './hub-client.js';
 import type { HubErrorContext } from './hub-errors.js';
 import { readManifest, writeManifest, type DownloadManifest, type ManifestFile } from './manifest.js';
+import { formatBytes } from './progress.js';
 import { defaultRetryPolicy, type RetryPolicy } from './retry.js';
 import { selectModelFiles, type SelectedFile } from './select-files.js';
 import { fileSystemError, transferFile, type TransferOptions } from './transfer.js';
@@ -54,7 +55,20 @@ export interface DownloadModelOptions {
   requestTimeoutMs?: number | undefined;
   /** A file request that brings no byte for this long is dropped and resumed; default 60 s. */
   idleTimeoutMs?: number | undefined;
+  /** Largest file accepted from a listing; default {@link defaultMaxFileBytes}. */
+  maxFileBytes?: number | undefined;
+  /** Most listing pages followed; default 100 (100,000 entries on the Hub). */
+  maxListingPages?: number | undefined;
 }
+
+/**
+ * Largest single file a model folder may list: the biggest ONNX graph or weights file of a Stable Diffusion
+ * model is a few GB (an SDXL UNet's external data about 10 GB). A listing that declares more is broken or hostile.
+ */
+export const defaultMaxFileBytes = 64 * 2 ** 30;
+
+/** Free space kept beyond the files themselves (manifest, file-system overhead), in bytes. */
+const diskSpaceMargin = 64 * 2 ** 20;
 
 /** One file of the model folder after a download. */
 export interface DownloadedFile {
@@ -114,13 +128,16 @@ export async function downloadModel(options: DownloadModelOptions): Promise<Down
     signal: options.signal,
     retry,
     requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    maxListingPages: options.maxListingPages,
   };
   const commit = await resolveCommit(client);
   const listing = await listRepoFiles(client, commit);
   const selection = selectModelFiles(listing, repo, options.subfolder);
   for (const file of selection.files) checkLocalPath(file.localPath);
+  checkFileSizes(selection.files, options.maxFileBytes ?? defaultMaxFileBytes, context);
 
   await mkdirOrExplain(dir);
+  await checkFreeSpace(dir, selection.files);
   const known = new Map((previous?.files ?? []).map((entry) => [entry.path, entry]));
   // Until each file is checked again, the earlier entries stand, so that a run stopped early loses no verification.
   const recorded = new Map(
@@ -189,6 +206,49 @@ export async function downloadModel(options: DownloadModelOptions): Promise<Down
   manifest.complete = true;
   await writeManifest(dir, manifest);
   return { dir, repo, revision, commit, subfolder: selection.subfolder, files, bytesDownloaded };
+}
+
+/** Refuses a listing that declares a file larger than `maxBytes` (or a size that is not a byte count). */
+function checkFileSizes(files: readonly SelectedFile[], maxBytes: number, context: HubErrorContext): void {
+  for (const file of files) {
+    const size = fileSize(file);
+    if (!Number.isSafeInteger(size) || size < 0 || size > maxBytes) {
+      throw new UserError(
+        'hub.fileTooLarge',
+        `The Hub at ${context.endpoint} lists ${file.path} of ${context.repo} as ${Number.isFinite(size) ? formatBytes(size) : String(size)}; ` +
+          `files over ${formatBytes(maxBytes)} are refused (no model file is that large: the listing is wrong, or the mirror in HF_ENDPOINT is). Nothing was downloaded.`,
+      );
+    }
+  }
+}
+
+/**
+ * Refuses to start when the disk cannot hold what is still to be fetched: files already complete count as
+ * present, `.part` files as far as they go. Checked before the first byte, so that a full disk is said at
+ * once instead of after hours of downloading.
+ */
+async function checkFreeSpace(dir: string, files: readonly SelectedFile[]): Promise<void> {
+  let needed = 0;
+  for (const file of files) {
+    const size = fileSize(file);
+    const finalPath = join(dir, ...file.localPath.split('/'));
+    const present = (await existingSize(finalPath)) === size ? size : Math.min(size, await existingSize(finalPath + '.part'));
+    needed += size - present;
+  }
+  let free: number;
+  try {
+    const info = await statfs(dir);
+    free = Number(info.bavail) * Number(info.bsize);
+  } catch {
+    return; // A file system that cannot say: the write itself will report a full disk.
+  }
+  if (needed + diskSpaceMargin > free) {
+    throw new UserError(
+      'hub.diskFull',
+      `Not enough disk space in ${dir}: the model needs ${formatBytes(needed)} more, and ${formatBytes(free)} is free. ` +
+        'Free some space or choose another folder (--dir); nothing was downloaded.',
+    );
+  }
 }
 
 /** `{endpoint}/{repo}/resolve/{commit}/{path}`, the Hub's download route, with each path part encoded. */

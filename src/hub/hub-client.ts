@@ -9,6 +9,7 @@ import {
   type HttpFailure,
   type HubErrorContext,
 } from './hub-errors.js';
+import { UserError } from '../errors.js';
 import { retryDelay, sleep, type RetryPolicy } from './retry.js';
 import type { RepoFile } from './select-files.js';
 
@@ -22,7 +23,12 @@ export interface HubClientOptions {
   retry: RetryPolicy;
   /** Limit for one API request, answer included. */
   requestTimeoutMs: number;
+  /** Most listing pages followed; default {@link defaultMaxListingPages}. */
+  maxListingPages?: number | undefined;
 }
+
+/** Listing pages followed at most: the Hub serves 1,000 entries a page, and model repositories hold far fewer. */
+export const defaultMaxListingPages = 100;
 
 /**
  * Resolves a branch, tag or commit id to the full commit id, through `@huggingface/hub`'s `modelInfo`
@@ -37,12 +43,45 @@ export async function resolveCommit(options: HubClientOptions): Promise<string> 
   return typeof info.sha === 'string' && info.sha !== '' ? info.sha : revision;
 }
 
-/** Lists every file of the repository at `commit` (`GET /api/models/{repo}/tree/{commit}?recursive=true`, all pages). */
+/**
+ * Lists every file of the repository at `commit` (`GET /api/models/{repo}/tree/{commit}?recursive=true`, all
+ * pages). The pages are chained by `Link: rel="next"`, which can name any address: at most
+ * {@link HubClientOptions.maxListingPages} pages are followed, never one already seen, and the token is sent
+ * only to the Hub's own origin (see {@link callHub}).
+ *
+ * @throws UserError `hub.listingTooLong` or `hub.listingLoop` for a listing that would not end.
+ */
 export async function listRepoFiles(options: HubClientOptions, commit: string): Promise<RepoFile[]> {
   const { repo, endpoint } = options.context;
+  const maxPages = options.maxListingPages ?? defaultMaxListingPages;
   return callHub(options, async (fetch) => {
+    const seen = new Set<string>();
+    const pagedFetch: typeof globalThis.fetch = (input, init) => {
+      const url = requestUrl(input);
+      if (seen.has(url)) {
+        throw new UserError(
+          'hub.listingLoop',
+          `The file listing of ${repo} at ${endpoint} sends the client back to a page it already read (${url}); the Hub or the mirror in HF_ENDPOINT is misbehaving.`,
+        );
+      }
+      if (seen.size >= maxPages) {
+        throw new UserError(
+          'hub.listingTooLong',
+          `The file listing of ${repo} at ${endpoint} goes on for more than ${maxPages} pages; no model repository is that large, so the download stops here.`,
+        );
+      }
+      seen.add(url);
+      return fetch(input, init);
+    };
     const files: RepoFile[] = [];
-    for await (const entry of listFiles({ repo, revision: commit, recursive: true, hubUrl: endpoint, accessToken: options.token, fetch })) {
+    for await (const entry of listFiles({
+      repo,
+      revision: commit,
+      recursive: true,
+      hubUrl: endpoint,
+      accessToken: options.token,
+      fetch: pagedFetch,
+    })) {
       if (entry.type !== 'file') continue;
       files.push({
         path: entry.path,
@@ -57,17 +96,25 @@ export async function listRepoFiles(options: HubClientOptions, commit: string): 
 }
 
 /**
- * Runs one library call with a fetch that honours the caller's abort signal and a timeout and that
- * remembers the last failed answer, whose `X-Error-Code` the library's `HubApiError` does not keep.
- * Passing failures are retried; the others become {@link UserError}s.
+ * Runs one library call with a fetch that honours the caller's abort signal and a timeout, that sends the
+ * token to the Hub's own origin only (the library puts it on every request, also on pages whose
+ * `Link: rel="next"` names another server), and that remembers the last failed answer, whose
+ * `X-Error-Code` the library's `HubApiError` does not keep. Passing failures are retried; the others become
+ * {@link UserError}s.
  */
 async function callHub<T>(options: HubClientOptions, run: (fetch: typeof globalThis.fetch) => Promise<T>): Promise<T> {
+  const hubOrigin = new URL(options.context.endpoint).origin;
   for (let retry = 0; ; retry++) {
     let failure: HttpFailure | undefined;
     const recordingFetch: typeof globalThis.fetch = async (input, init) => {
       const timeout = AbortSignal.timeout(options.requestTimeoutMs);
       const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-      const response = await options.fetch(input, { ...init, signal });
+      const url = requestUrl(input);
+      const headers = new Headers(input instanceof Request ? input.headers : undefined);
+      new Headers(init?.headers).forEach((value, key) => headers.set(key, value));
+      // (fetch itself drops it on a redirect to another origin.)
+      if (new URL(url).origin !== hubOrigin) headers.delete('authorization');
+      const response = await options.fetch(url, { ...init, headers, signal });
       if (!response.ok) failure = describeHttpFailure(response, requestUrl(input));
       return response;
     };
@@ -75,6 +122,7 @@ async function callHub<T>(options: HubClientOptions, run: (fetch: typeof globalT
       return await run(recordingFetch);
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
+      if (error instanceof UserError) throw error;
       let transient: boolean;
       let userError: Error;
       if (error instanceof HubApiError) {

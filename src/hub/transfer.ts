@@ -52,6 +52,13 @@ export interface TransferResult {
 }
 
 const maxRedirects = 10;
+/** Times one transfer may start its `.part` file over (server ignoring `Range`, a range that does not line up). */
+const maxRestarts = 2;
+/**
+ * A request that brings at least this much (or the rest of the file) counts as progress and earns the
+ * retries back; a server that sends a few bytes per connection still runs out of them.
+ */
+const progressEarningRetries = 1 << 20;
 
 class HttpFailureError extends Error {
   constructor(readonly failure: HttpFailure) {
@@ -62,14 +69,24 @@ class HttpFailureError extends Error {
 /** The server's answer no longer lines up with the `.part` file; it is dropped and fetched anew. */
 class RestartError extends Error {}
 
+/** The server describes a file of another size than the listing (`Content-Length`, `Content-Range` total, 416). */
+class SizeMismatchError extends Error {
+  constructor(readonly servedSize: number) {
+    super(`the server serves ${servedSize} bytes`);
+  }
+}
+
 /**
  * Downloads one file into its `.part` file, resuming an existing one with a `Range` request when the
  * server honours it (it starts over when the server answers 200 instead of 206), checks size and
  * checksum, then renames it into place. A passing network failure is retried from where it stopped; a
- * file that fails its check is deleted and fetched once more before giving up.
+ * file that fails its check is deleted and fetched once more before giving up. Every loop here is bounded:
+ * retries are earned back only by real progress, restarts are counted, and each request is dropped after
+ * `idleTimeoutMs` without a byte.
  *
- * @throws UserError `hub.checksumMismatch`, `hub.unreachable` (with the `.part` file kept), or the HTTP
- *   errors of {@link httpFailureToUserError}; the signal's reason when aborted.
+ * @throws UserError `hub.checksumMismatch`, `hub.sizeMismatch` (the server's file is not the size the
+ *   listing says), `hub.badRange`, `hub.unreachable` (with the `.part` file kept), or the HTTP errors of
+ *   {@link httpFailureToUserError}; the signal's reason when aborted.
  */
 export async function transferFile(file: FileTransfer, options: TransferOptions): Promise<TransferResult> {
   await mkdir(dirname(file.partPath), { recursive: true });
@@ -81,7 +98,7 @@ export async function transferFile(file: FileTransfer, options: TransferOptions)
       await rm(file.partPath, { force: true });
       offset = 0;
     }
-    const state: TransferState = { offset, hasher: newHasher(file), fetched: 0, overflow: false, restarted: false };
+    const state: TransferState = { offset, hasher: newHasher(file), fetched: 0, overflow: false, restarted: false, restarts: 0 };
     if (state.hasher && offset > 0) await hashFilePrefix(file.partPath, state.hasher, offset);
     await fetchRemainder(file, options, state);
     bytesFetched += state.fetched;
@@ -115,17 +132,27 @@ interface TransferState {
   overflow: boolean;
   /** The `.part` file was started over during this attempt. */
   restarted: boolean;
+  /** How often it was started over. */
+  restarts: number;
 }
 
 function newHasher(file: FileTransfer): ContentHasher | undefined {
   return file.checksum ? createContentHasher(file.checksum.algorithm, file.size) : undefined;
 }
 
-async function restart(file: FileTransfer, state: TransferState): Promise<void> {
+async function restart(file: FileTransfer, state: TransferState, why: string): Promise<void> {
   await rm(file.partPath, { force: true });
+  if (state.restarts >= maxRestarts) {
+    throw new UserError(
+      'hub.badRange',
+      `${file.path}: ${why}, and starting over ${maxRestarts} times did not help, so the download stops here. ` +
+        'The Hub or the mirror in HF_ENDPOINT does not serve this file consistently.',
+    );
+  }
   state.offset = 0;
   state.hasher = newHasher(file);
   state.restarted = true;
+  state.restarts += 1;
 }
 
 /** Fetches until the `.part` file holds `file.size` bytes, retrying passing failures. */
@@ -140,21 +167,35 @@ async function fetchRemainder(file: FileTransfer, options: TransferOptions, stat
       }
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
+      if (error instanceof UserError) throw error;
+      if (error instanceof SizeMismatchError) {
+        await rm(file.partPath, { force: true });
+        throw sizeMismatch(file, error.servedSize, options.context);
+      }
       let classified: { error: Error; transient: boolean } | undefined;
       if (error instanceof RestartError) {
-        await restart(file, state);
+        await restart(file, state, error.message);
         classified = { error: new UserError('hub.badRange', error.message), transient: true };
       } else {
         classified = classifyFailure(error, options.context, state.offset > 0);
         if (classified === undefined) throw error;
         if (!classified.transient) throw classified.error;
       }
-      if (state.offset > before) retry = 0;
+      if (state.offset - before >= Math.min(progressEarningRetries, file.size - before)) retry = 0;
       retry += 1;
       if (retry > options.retry.maxRetries) throw classified.error;
       await sleep(retryDelay(options.retry, retry), options.signal);
     }
   }
+}
+
+function sizeMismatch(file: FileTransfer, servedSize: number, context: HubErrorContext): UserError {
+  return new UserError(
+    'hub.sizeMismatch',
+    `${file.path}: the listing says ${file.size} bytes, but ${context.endpoint} serves a file of ${servedSize} bytes, ` +
+      'so the download stops here and keeps nothing of it. The mirror in HF_ENDPOINT may hold a truncated or different copy; ' +
+      'try again later or use the Hub itself.',
+  );
 }
 
 function classifyFailure(error: unknown, context: HubErrorContext, partialKept: boolean): { error: Error; transient: boolean } | undefined {
@@ -179,10 +220,15 @@ async function fetchOnce(file: FileTransfer, options: TransferOptions, state: Tr
   };
   arm();
   try {
-    const response = await openDownload(file.url, state.offset, options, signal);
+    const response = await openDownload(file.url, state.offset, file.size, options, signal);
+    const servedSize = declaredSize(response);
+    if (servedSize !== undefined && servedSize !== file.size) {
+      await response.body?.cancel();
+      throw new SizeMismatchError(servedSize);
+    }
     if (state.offset > 0) {
       if (response.status === 200) {
-        await restart(file, state);
+        await restart(file, state, 'the server does not resume downloads');
       } else if (contentRangeStart(response) !== state.offset) {
         await response.body?.cancel();
         throw new RestartError(`${file.path}: the server answered a range other than the one asked for`);
@@ -216,7 +262,7 @@ async function fetchOnce(file: FileTransfer, options: TransferOptions, state: Tr
  * GETs the file, following redirects by hand so that the token goes to the Hub's origin only (the Hub
  * redirects LFS and Xet files to a CDN with a signed address) and a `Range` header on every hop.
  */
-async function openDownload(url: string, offset: number, options: TransferOptions, signal: AbortSignal): Promise<Response> {
+async function openDownload(url: string, offset: number, size: number, options: TransferOptions, signal: AbortSignal): Promise<Response> {
   const hubOrigin = new URL(options.context.endpoint).origin;
   let current = url;
   for (let hop = 0; hop <= maxRedirects; hop++) {
@@ -232,6 +278,8 @@ async function openDownload(url: string, offset: number, options: TransferOption
     }
     if (response.status === 416) {
       await response.body?.cancel();
+      const total = /^bytes\s+\*\/(\d+)$/i.exec(response.headers.get('content-range') ?? '');
+      if (total && Number(total[1]) !== size) throw new SizeMismatchError(Number(total[1]));
       throw new RestartError(`${url}: the server cannot serve bytes from ${offset} on`);
     }
     if (!response.ok) {
@@ -242,6 +290,20 @@ async function openDownload(url: string, offset: number, options: TransferOption
     return response;
   }
   throw new UserError('hub.tooManyRedirects', `The Hub redirected more than ${maxRedirects} times for ${url}.`);
+}
+
+/**
+ * The size of the whole file as the answer describes it: the `Content-Range` total of a 206, the
+ * `Content-Length` of a plain 200 (unless the body is encoded); `undefined` when it does not say.
+ */
+function declaredSize(response: Response): number | undefined {
+  if (response.status === 206) {
+    const match = /^bytes\s+\d+-\d+\/(\d+)$/i.exec(response.headers.get('content-range') ?? '');
+    return match ? Number(match[1]) : undefined;
+  }
+  if (response.status !== 200 || response.headers.has('content-encoding')) return undefined;
+  const length = response.headers.get('content-length');
+  return length !== null && /^\d+$/.test(length) ? Number(length) : undefined;
 }
 
 function contentRangeStart(response: Response): number | undefined {

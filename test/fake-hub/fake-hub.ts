@@ -14,6 +14,8 @@ import { commitId, makeRepoFile, readFolder, treeEntries, type FakeRepoFile } fr
  *   `X-Repo-Commit`. Failures carry `X-Error-Code` / `X-Error-Message` as the Hub sets them
  *   (`RepoNotFound`, `RevisionNotFound`, `EntryNotFound`, `GatedRepo`).
  * - A second server plays the CDN: `HEAD|GET /repos/{sha256}?path=...` with `Range` support.
+ * - A third server, "other", answers the Hub's API routes like the Hub: another origin that a listing's
+ *   `Link: rel="next"` can name (see {@link FakeHubSwitches.listingNext}).
  */
 
 /** Junk a real model repository holds beside the ONNX folders: none of it may be downloaded. */
@@ -66,11 +68,27 @@ export interface FakeHubSwitches {
   corrupt: Set<string>;
   /** Ignore `Range` headers and send no `Accept-Ranges` (a server that cannot resume). */
   noRange: boolean;
+  /**
+   * Where the listing's `Link: rel="next"` points: `other` sends the next page to the "other" server (another
+   * origin); `self` names the very page just served, so that a client following it never ends.
+   */
+  listingNext: 'other' | 'self' | undefined;
+  /** Sizes the listing declares instead of the real ones (LFS files: their `lfs.size` too), by repository path. */
+  declaredSizes: Map<string, number>;
+  /**
+   * Serve these repository paths cut to this many bytes, consistently: `Content-Length`, `Content-Range`
+   * totals and 416 answers all describe the shorter file (a mirror holding a truncated copy).
+   */
+  servedSizes: Map<string, number>;
+  /** Every response for `path` sends at most `bytes` bytes of its body and then cuts the connection (a trickle). */
+  trickle: { path: string; bytes: number } | undefined;
+  /** Called for every request after it is recorded (e.g. to stop a client that would never stop). */
+  onRequest: ((request: FakeRequest) => void) | undefined;
 }
 
 /** One request the fake answered. */
 export interface FakeRequest {
-  server: 'hub' | 'cdn';
+  server: 'hub' | 'cdn' | 'other';
   method: string;
   /** Decoded path without the query. */
   path: string;
@@ -90,6 +108,8 @@ export interface FakeHub {
   url: string;
   /** Base URL of the CDN that LFS files redirect to. */
   cdnUrl: string;
+  /** Base URL of the "other" server, which answers the API routes like the Hub. */
+  otherUrl: string;
   repo: string;
   /** Commit id that `main` resolves to. */
   commit: string;
@@ -122,13 +142,20 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
     stall: undefined,
     corrupt: new Set(),
     noRange: false,
+    listingNext: undefined,
+    declaredSizes: new Map(),
+    servedSizes: new Map(),
+    trickle: undefined,
+    onRequest: undefined,
   };
   const requests: FakeRequest[] = [];
   const hub = createServer();
   const cdn = createServer();
-  await Promise.all([listen(hub), listen(cdn)]);
+  const other = createServer();
+  await Promise.all([listen(hub), listen(cdn), listen(other)]);
   const url = `http://127.0.0.1:${(hub.address() as AddressInfo).port}`;
   const cdnUrl = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`;
+  const otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
 
   const record = (server: FakeRequest['server'], req: IncomingMessage): FakeRequest => {
     const parsed = new URL(req.url ?? '/', 'http://fake');
@@ -144,17 +171,23 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
       bodyBytes: 0,
     };
     requests.push(entry);
+    switches.onRequest?.(entry);
     return entry;
   };
 
-  hub.on('request', (req, res) => {
-    const entry = record('hub', req);
-    try {
-      routeHub(req, res, entry);
-    } catch (error) {
-      send(res, entry, 500, { 'content-type': 'text/plain' }, String(error));
-    }
-  });
+  for (const [server, name] of [
+    [hub, 'hub'],
+    [other, 'other'],
+  ] as const) {
+    server.on('request', (req, res) => {
+      const entry = record(name, req);
+      try {
+        routeHub(req, res, entry);
+      } catch (error) {
+        send(res, entry, 500, { 'content-type': 'text/plain' }, String(error));
+      }
+    });
+  }
   cdn.on('request', (req, res) => {
     const entry = record('cdn', req);
     const parsed = new URL(req.url ?? '/', 'http://fake');
@@ -289,14 +322,23 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
       return;
     }
     const start = Number(entry.query.get('cursor') ?? '0') || 0;
-    const page = all.slice(start, start + pageSize);
+    const page = all.slice(start, start + pageSize).map((item) => withDeclaredSize(item));
     const headers: Record<string, string> = { 'x-request-id': randomUUID() };
-    if (start + pageSize < all.length) {
-      const next = new URL(req.url ?? '/', url);
+    if (switches.listingNext === 'self') {
+      headers.link = `<${new URL(req.url ?? '/', url).href}>; rel="next"`;
+    } else if (start + pageSize < all.length) {
+      const next = new URL(req.url ?? '/', switches.listingNext === 'other' ? otherUrl : url);
       next.searchParams.set('cursor', String(start + pageSize));
       headers.link = `<${next.href}>; rel="next"`;
     }
     sendJson(res, entry, 200, page, headers);
+  }
+
+  function withDeclaredSize<T>(item: T): T {
+    const entry = item as { path?: string; size?: number; lfs?: { size: number } };
+    const declared = entry.path === undefined ? undefined : switches.declaredSizes.get(entry.path);
+    if (declared === undefined) return item;
+    return { ...entry, size: declared, ...(entry.lfs ? { lfs: { ...entry.lfs, size: declared } } : {}) } as T;
   }
 
   function serveContent(
@@ -313,6 +355,8 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
       const middle = Math.floor(content.byteLength / 2);
       content[middle] = content[middle]! ^ 0xff;
     }
+    const served = switches.servedSizes.get(file.path);
+    if (served !== undefined) content = content.subarray(0, Math.min(served, content.byteLength));
     const size = content.byteLength;
     let status = 200;
     let start = 0;
@@ -347,6 +391,13 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
       res.write(sent, () => res.socket?.destroy());
       return;
     }
+    const trickle = switches.trickle;
+    if (trickle && trickle.path === file.path && body.byteLength > trickle.bytes) {
+      const sent = body.subarray(0, trickle.bytes);
+      entry.bodyBytes = sent.byteLength;
+      res.write(sent, () => res.socket?.destroy());
+      return;
+    }
     const stall = switches.stall;
     if (stall && stall.path === file.path && stall.times > 0 && stall.atByte <= end) {
       stall.times -= 1;
@@ -362,13 +413,14 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
   return {
     url,
     cdnUrl,
+    otherUrl,
     repo,
     commit,
     files,
     switches,
     requests,
     async close() {
-      await Promise.all([stop(hub), stop(cdn)]);
+      await Promise.all([stop(hub), stop(cdn), stop(other)]);
     },
   };
 }
