@@ -6,6 +6,7 @@ import { parseCommandArgs, stringOption } from './args.js';
 import type { CliIo } from './generate.js';
 import { runtimeOptionsFrom } from '../worker/runtime-options.js';
 import { resolveModelDir } from './runtime-config.js';
+import { describeSafetyChecker, safetyCheckerReport } from './safety-checker-info.js';
 import { estimateCpuMemoryBytes } from '../worker/memory-check.js';
 import type { PipelineDescription } from '../pipeline/stable-diffusion.js';
 
@@ -54,6 +55,7 @@ export async function runInfoCommand(argv: readonly string[], config: Config, io
   const device = stringOption(values, 'device') === 'cuda' ? 'cuda' : undefined;
   const worker = await PipelineWorker.start({ modelDir, runtime: runtimeOptionsFrom(config, device) });
   try {
+    const safetyChecker = await safetyCheckerReport(modelDir, { ...runtimeOptionsFrom(config, device), device: worker.info.device });
     const { description: d, device: used, deviceFallbackReason, loadMs } = worker.info;
     const report = {
       ...d,
@@ -62,6 +64,7 @@ export async function runInfoCommand(argv: readonly string[], config: Config, io
       loadSeconds: Number((loadMs / 1000).toFixed(2)),
       onnxruntime: onnxruntimeVersion,
       backends: supportedBackends().map((b) => b.name),
+      safetyChecker,
     };
     if (values['json']) {
       io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -89,6 +92,7 @@ export async function runInfoCommand(argv: readonly string[], config: Config, io
       `sizes            multiples of ${d.sizeMultiple}, native ${d.nativeResolution}x${d.nativeResolution}; default ${size.width}x${size.height} (${size.reason})`,
       `memory           ${gib(d.weightBytes)} of graphs and weights; about ${gib(estimateCpuMemoryBytes(d.weightBytes))} to run on the CPU`,
       `device           ${used}${deviceFallbackReason ? ` (CUDA unavailable: ${deviceFallbackReason})` : ''}; onnxruntime-node ${onnxruntimeVersion}`,
+      `safety checker   ${describeSafetyChecker(safetyChecker)}`,
       `load time        ${(loadMs / 1000).toFixed(2)} s`,
     ];
     io.stdout.write(`${lines.join('\n')}\n`);

@@ -5,7 +5,7 @@ import { fileMatchesChecksum, type ExpectedChecksum } from './checksum.js';
 import { listRepoFiles, resolveCommit, type HubClientOptions } from './hub-client.js';
 import type { HubErrorContext } from './hub-errors.js';
 import { readManifest, writeManifest, type DownloadManifest, type ManifestFile } from './manifest.js';
-import { formatBytes } from './progress.js';
+import { formatBytes } from './format-bytes.js';
 import { defaultRetryPolicy, type RetryPolicy } from './retry.js';
 import { selectModelFiles, type SelectedFile } from './select-files.js';
 import { fileSystemError, transferFile, type TransferOptions } from './transfer.js';

@@ -1,4 +1,7 @@
 import type { DownloadProgress } from './download-model.js';
+import { formatBytes } from './format-bytes.js';
+
+export { formatBytes };
 
 /** `[#####.....]` for `done` out of `total`, `width` characters wide brackets included. */
 export function renderProgressBar(done: number, total: number, width = 24): string {
@@ -6,20 +9,6 @@ export function renderProgressBar(done: number, total: number, width = 24): stri
   const fraction = total > 0 ? Math.min(1, Math.max(0, done / total)) : 1;
   const filled = Math.floor(fraction * inner);
   return '[' + '#'.repeat(filled) + '.'.repeat(inner - filled) + ']';
-}
-
-/** `532 B`, `1.5 KiB`, `3.47 MiB`, `2.10 GiB`: binary units, three significant digits. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  if (unit === 0) return `${bytes} B`;
-  const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
-  return `${value.toFixed(digits)} ${units[unit]}`;
 }
 
 /** `45s`, `3m07s`, `1h02m`. */

@@ -30,9 +30,13 @@ export interface ModelSelection {
 
 /**
  * Components whose graph is `<component>/model.onnx`; `vae_encoder` is optional (img2img only), `text_encoder_2`
- * is SDXL's second text encoder.
+ * is SDXL's second text encoder, and `safety_checker` is optional too, fetched only together with the
+ * preprocessing config it needs.
  */
-const onnxComponents = ['text_encoder', 'text_encoder_2', 'unet', 'vae_decoder', 'vae_encoder'] as const;
+const onnxComponents = ['text_encoder', 'text_encoder_2', 'unet', 'vae_decoder', 'vae_encoder', 'safety_checker'] as const;
+
+/** The safety checker's image preprocessing (transformers' `CLIPImageProcessor`). */
+const safetyCheckerConfig = 'feature_extractor/preprocessor_config.json';
 
 /** What an SDXL folder (one with `text_encoder_2/model.onnx`) needs beyond the SD layout: its second tokenizer. */
 const sdxlRequiredFiles = ['tokenizer_2/vocab.json', 'tokenizer_2/merges.txt'] as const;
@@ -92,7 +96,8 @@ const excludedExtensions: ReadonlySet<string> = new Set([
 
 /**
  * Finds the diffusers ONNX Stable Diffusion folder in a repository listing and picks the files the
- * pipeline needs. With no `subfolder` the repository root is used when it holds `model_index.json`,
+ * pipeline needs, and the safety checker (`safety_checker/` and `feature_extractor/preprocessor_config.json`)
+ * when the repository has both. With no `subfolder` the repository root is used when it holds `model_index.json`,
  * else the single folder that does.
  *
  * @throws UserError `hub.notOnnxLayout` naming what is missing, `hub.ambiguousLayout` when several
@@ -113,8 +118,11 @@ export function selectModelFiles(listing: readonly RepoFile[], repo: string, sub
   if (missing.length > 0) throw notOnnxLayout(repo, root, missing, byLocalPath);
 
   const wanted = new Set<string>([...required, ...optional.filter((path) => byLocalPath.has(path))]);
+  const hasSafetyChecker = byLocalPath.has('safety_checker/model.onnx') && byLocalPath.has(safetyCheckerConfig);
+  if (hasSafetyChecker) wanted.add(safetyCheckerConfig);
   for (const component of onnxComponents) {
     if (!byLocalPath.has(`${component}/model.onnx`)) continue;
+    if (component === 'safety_checker' && !hasSafetyChecker) continue;
     for (const localPath of byLocalPath.keys()) {
       const slash = localPath.indexOf('/');
       if (slash < 0 || localPath.slice(0, slash) !== component) continue;

@@ -67,6 +67,23 @@ export interface ModelFolder {
   readonly vaeForceUpcast: boolean;
   /** Bytes of every file in the component folders the pipeline loads (graphs and their external weights). */
   readonly weightBytes: number;
+  /**
+   * diffusers' safety checker, when the folder has both `safety_checker/model.onnx` and
+   * `feature_extractor/preprocessor_config.json` (the CLIP preprocessing it needs).
+   */
+  readonly safetyChecker?: SafetyCheckerFiles;
+  /** Why a safety checker that is partly there cannot be used (one of its two files is missing). */
+  readonly safetyCheckerProblem?: string;
+}
+
+/** The files of a safety checker in a model folder. */
+export interface SafetyCheckerFiles {
+  /** `safety_checker/model.onnx`. */
+  readonly modelFile: string;
+  /** `feature_extractor/preprocessor_config.json`. */
+  readonly preprocessorConfigFile: string;
+  /** That file's content, verbatim. */
+  readonly preprocessorConfig: Readonly<Record<string, unknown>>;
 }
 
 const requiredComponents = ['text_encoder', 'unet', 'vae_decoder'] as const;
@@ -133,6 +150,7 @@ export function readModelFolder(dir: string): ModelFolder {
     const layers = readOptionalJsonObject(join(root, encoder, 'config.json'))?.['num_hidden_layers'];
     if (typeof layers === 'number' && Number.isInteger(layers) && layers > 0) textEncoderLayers[encoder] = layers;
   }
+  const checker = findSafetyChecker(root);
 
   return {
     dir: root,
@@ -153,6 +171,7 @@ export function readModelFolder(dir: string): ModelFolder {
     textEncoderLayers,
     vaeForceUpcast: vaeConfig?.['force_upcast'] === true,
     weightBytes: Object.values(modelFiles).reduce((sum, file) => sum + folderBytes(dirname(file)), 0),
+    ...checker,
   };
 }
 
@@ -240,6 +259,22 @@ function folderBytes(dir: string): number {
     if (entry.isFile()) total += statSync(join(dir, entry.name)).size;
   }
   return total;
+}
+
+/** Looks for the safety checker's graph and its preprocessing config; both or neither make sense. */
+function findSafetyChecker(root: string): Pick<ModelFolder, 'safetyChecker' | 'safetyCheckerProblem'> {
+  const modelFile = join(root, 'safety_checker', 'model.onnx');
+  const preprocessorConfigFile = join(root, 'feature_extractor', 'preprocessor_config.json');
+  const hasModel = existsSync(modelFile) && statSync(modelFile).isFile();
+  const hasConfig = existsSync(preprocessorConfigFile) && statSync(preprocessorConfigFile).isFile();
+  if (hasModel && hasConfig) {
+    const preprocessorConfig = readJsonObject(preprocessorConfigFile, "the safety checker's image preprocessing (CLIPImageProcessor)");
+    return { safetyChecker: { modelFile, preprocessorConfigFile, preprocessorConfig } };
+  }
+  if (hasModel) {
+    return { safetyCheckerProblem: `${modelFile} is there but ${preprocessorConfigFile} is missing, so it cannot be used` };
+  }
+  return {};
 }
 
 function requireFile(path: string, what: string): string {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import { readPngText } from '../../src/image/index.js';
 import { fixturePath, loadJsonFixture, repoRoot, tinyModelDir } from '../helpers/fixtures.js';
 import { makeVariantModelFolder } from '../support/onnx/model-folder.js';
+import { writeSafetyChecker } from '../support/onnx/safety-checker-graphs.js';
 
 const run = promisify(execFile);
 
@@ -214,6 +215,31 @@ describe('latentcord CLI', () => {
     assert.equal(info.vaeEncoder, 'parameters');
     assert.equal(info.sizeMultiple, 16);
     assert.equal(info.device, 'cpu');
+    assert.equal(info.safetyChecker.present, false);
+  });
+
+  it('info says whether the model folder has a usable safety checker', async () => {
+    const model = join(dir, 'with-checker');
+    await cp(tinyModelDir, model, { recursive: true });
+    const text = await latentcord(['info', '--model', model], dir);
+    assert.match(text.stdout, /^safety checker\s+none: pictures are not checked/m);
+
+    writeSafetyChecker(model, { flags: 'none', float16: true });
+    const { code, stdout } = await latentcord(['info', '--model', model, '--json'], dir);
+    assert.equal(code, 0);
+    assert.deepEqual(JSON.parse(stdout).safetyChecker, {
+      present: true,
+      usable: true,
+      modelFile: join(model, 'safety_checker', 'model.onnx'),
+      floatType: 'float16',
+    });
+    const shown = await latentcord(['info', '--model', model], dir);
+    assert.match(shown.stdout, /^safety checker\s+yes \(.*safety_checker\/model\.onnx, fp16\): pictures can be checked$/m);
+
+    writeSafetyChecker(model, { flags: 'none', omitVerdict: true });
+    const broken = await latentcord(['info', '--model', model], dir);
+    assert.equal(broken.code, 0, broken.stderr);
+    assert.match(broken.stdout, /^safety checker\s+present but not usable: .*has_nsfw_concepts/m);
   });
 
   it('info tells how long a prompt the model reads; a UNet with a fixed 77-token text axis refuses longer ones with the way out', async () => {

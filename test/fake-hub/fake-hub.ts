@@ -29,8 +29,7 @@ export const defaultJunkFiles: Readonly<Record<string, string>> = {
   'unet/README.md': 'notes',
   'text_encoder/model.safetensors': 'safetensors weights that must not be fetched',
   'vae_decoder/diffusion_pytorch_model.ckpt': 'checkpoint that must not be fetched',
-  'safety_checker/model.onnx': 'safety checker graph, not used',
-  'feature_extractor/preprocessor_config.json': '{}',
+  'safety_checker/diffusion_pytorch_model.safetensors': 'safety checker weights that must not be fetched',
 };
 
 /** How the fake repository is built. */

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { downloadModel, type DownloadProgress } from '../../src/hub/download-model.js';
 import { manifestFileName, readManifest } from '../../src/hub/manifest.js';
-import { defaultJunkFiles } from '../fake-hub/fake-hub.js';
 import { readModelFolder } from '../../src/model/model-folder.js';
+import { defaultJunkFiles } from '../fake-hub/fake-hub.js';
+import { sdPreprocessorConfig, writeSafetyCheckerGraph } from '../support/onnx/safety-checker-graphs.js';
 import { tinyModelDir, tinySdxlModelDir } from '../helpers/fixtures.js';
 import { fileGets, listTree, optionsFor, setup, withEnv } from './hub-test-support.js';
 
@@ -287,6 +289,28 @@ describe('downloadModel from the fake Hub', () => {
       for (const path of Object.keys(external)) assert.ok(paths.includes(path), path);
       assert.ok(!paths.some((path) => path.startsWith('vae_encoder/')));
       assert.ok((await readFile(join(dir, 'unet', 'model.onnx_data'))).equals(external['unet/model.onnx_data']));
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('fetches the safety checker and its preprocessing config when the repository has both', async () => {
+    const graphDir = await mkdtemp(join(tmpdir(), 'latentcord-checker-graph-'));
+    writeSafetyCheckerGraph(join(graphDir, 'model.onnx'), { flags: 'none' });
+    const checker = {
+      'safety_checker/model.onnx': await readFile(join(graphDir, 'model.onnx')),
+      'safety_checker/config.json': '{"_class_name": "StableDiffusionSafetyChecker"}',
+      'feature_extractor/preprocessor_config.json': JSON.stringify(sdPreprocessorConfig),
+    };
+    await rm(graphDir, { recursive: true, force: true });
+    const { hub, dir, cleanup } = await setup({ extraFiles: { ...defaultJunkFiles, ...checker } });
+    try {
+      const result = await downloadModel(optionsFor(hub, dir));
+      const paths = result.files.map((file) => file.path);
+      for (const path of Object.keys(checker)) assert.ok(paths.includes(path), path);
+      assert.ok(!paths.includes('safety_checker/diffusion_pytorch_model.safetensors'));
+      const folder = readModelFolder(dir);
+      assert.equal(folder.safetyChecker?.modelFile, join(dir, 'safety_checker', 'model.onnx'));
     } finally {
       await cleanup();
     }

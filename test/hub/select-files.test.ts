@@ -86,11 +86,35 @@ describe('selectModelFiles', () => {
         'unet/nested/weights.pb',
         'README.md',
         '.gitattributes',
-        'safety_checker/model.onnx',
-        'feature_extractor/preprocessor_config.json',
         'tokenizer/added_tokens.json',
         'scheduler/other.json',
       ],
+      taken: [],
+    },
+    {
+      name: 'a safety checker with its preprocessing config (graph, external data, config; no PyTorch weights)',
+      extra: [
+        'safety_checker/model.onnx',
+        'safety_checker/model.onnx_data',
+        'safety_checker/config.json',
+        'safety_checker/pytorch_model.bin',
+        'feature_extractor/preprocessor_config.json',
+      ],
+      taken: [
+        'safety_checker/model.onnx',
+        'safety_checker/model.onnx_data',
+        'safety_checker/config.json',
+        'feature_extractor/preprocessor_config.json',
+      ],
+    },
+    {
+      name: 'a safety checker graph without its preprocessing config (unusable, left out)',
+      extra: ['safety_checker/model.onnx', 'safety_checker/config.json'],
+      taken: [],
+    },
+    {
+      name: 'a preprocessing config without a safety checker graph (left out)',
+      extra: ['feature_extractor/preprocessor_config.json'],
       taken: [],
     },
   ];
