@@ -9,7 +9,8 @@
 #
 # glibc bases only: onnxruntime-node ships no musl (Alpine) build.
 
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+# Node 24 is the active LTS line (Node 20 reached its end of life in April 2026).
+ARG NODE_IMAGE=node:24.20.0-bookworm-slim
 # onnxruntime-node 1.30's CUDA provider (NuGet Microsoft.ML.OnnxRuntime.Gpu.Linux) is built for CUDA 12.x and
 # cuDNN 9.x. CUDA 12.8 also covers Blackwell GPUs and needs NVIDIA driver 570 or newer; with an older driver
 # build with e.g. --build-arg CUDA_IMAGE=nvidia/cuda:12.6.3-cudnn-runtime-ubuntu24.04 (driver 560 or newer).
@@ -31,7 +32,8 @@ RUN apt-get update \
     && npm install --global "npm@${NPM_VERSION}"
 WORKDIR /app
 # Dependencies first, so that a change to the sources reuses the installed node_modules layer.
-# .npmrc sets onnxruntime-node-install=skip: the CPU provider is bundled, the CUDA one is added below.
+# package.json's allowScripts denies onnxruntime-node's install script (it only downloads the CUDA provider; the
+# CPU provider is bundled); the cuda path runs it below. .npmrc sets engine-strict (npm >= 11.17, installed above).
 COPY package.json package-lock.json .npmrc ./
 RUN --mount=type=cache,target=/root/.npm npm ci
 COPY tsconfig.json cli.ts ./
@@ -44,16 +46,16 @@ RUN npm run build \
     && rm -rf node_modules/onnxruntime-node/bin/napi-v6/darwin node_modules/onnxruntime-node/bin/napi-v6/win32
 
 # ---------------------------------------------------------------------------------------------------------
-# CUDA provider libraries for onnxruntime-node, downloaded from NuGet by its own install script. The install
-# script reads ONNXRUNTIME_NODE_INSTALL before .npmrc; `npm rebuild` runs exactly what `npm ci` would have.
+# CUDA provider libraries for onnxruntime-node, downloaded from NuGet by its own install script, run by hand:
+# allowScripts keeps npm from running it, and the script reads ONNXRUNTIME_NODE_INSTALL to choose the CUDA 12 build.
 # ---------------------------------------------------------------------------------------------------------
 FROM build AS cuda-modules
-RUN ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node \
+RUN ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js \
     && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so \
     && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_shared.so
 
 # ---------------------------------------------------------------------------------------------------------
-# cpu: Debian slim with Node 20.
+# cpu: Debian slim with Node 24.
 # ---------------------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS cpu
 ARG NODE_IMAGE
@@ -95,7 +97,7 @@ ENTRYPOINT ["/usr/local/bin/tini", "--", "node", "/app/dist/cli.js"]
 CMD ["bot"]
 
 # ---------------------------------------------------------------------------------------------------------
-# cuda: NVIDIA CUDA 12 + cuDNN 9 runtime with Node 20 from the official Node image (the binary alone: the
+# cuda: NVIDIA CUDA 12 + cuDNN 9 runtime with Node 24 from the official Node image (the binary alone: the
 # image runs `node`, never npm). The default target.
 # ---------------------------------------------------------------------------------------------------------
 FROM ${CUDA_IMAGE} AS cuda

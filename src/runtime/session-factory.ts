@@ -36,7 +36,7 @@ export const defaultRuntimeOptions: RuntimeOptions = {
 
 const cudaAdvice =
   'CUDA needs an NVIDIA driver, the CUDA 12 and cuDNN 9 runtime libraries, and onnxruntime-node installed with its CUDA provider ' +
-  "(`ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci`; the Dockerfile's `cuda` target does this).";
+  "(`npm run setup:cuda`, which runs its install script with ONNXRUNTIME_NODE_INSTALL=cuda12; the Dockerfile's `cuda` target does this).";
 
 /**
  * Creates sessions on the configured device. The first session decides: when CUDA was asked for and cannot

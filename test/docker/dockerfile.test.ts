@@ -286,13 +286,14 @@ describe('Dockerfile structure', () => {
     }
   });
 
-  test('the cuda base is a CUDA 12 + cuDNN runtime image and Node is version 20 from the node image', () => {
+  test('the cuda base is a CUDA 12 + cuDNN runtime image and Node is version 24 (LTS) from the node image', () => {
     assert.match(stage('cuda').base, /^nvidia\/cuda:12\.\d+(?:\.\d+)?-cudnn-runtime-ubuntu\d\d\.\d\d$/u);
     const nodeImage = parseImageReference(stage('cpu').base);
     assert.equal(nodeImage.repository, 'node');
-    const [major, minor] = (nodeImage.tag ?? '').split(/[.-]/u).map(Number) as [number, number];
-    assert.equal(major, 20);
-    assert.ok(minor >= 9, 'package.json engines: >=20.9');
+    const [major] = (nodeImage.tag ?? '').split(/[.-]/u).map(Number) as [number];
+    assert.equal(major, 24, 'Node 24 LTS (Node 20 is past its end of life)');
+    const engines = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { engines: { node: string } }).engines;
+    assert.match(engines.node, />=22\b/u, 'package.json engines admit Node 24');
     assert.equal(stage('build').base, stage('cpu').base, 'built on the same Node and Debian as the cpu image');
     const copiesNode = instructions(stage('cuda'), 'COPY').some((copy) =>
       /--from=build\s+\/usr\/local\/bin\/node\s+\/usr\/local\/bin\/node$/u.test(copy.args),
@@ -314,7 +315,16 @@ describe('Dockerfile structure', () => {
         assert.match(instruction.args, /\bONNXRUNTIME_NODE_INSTALL=cuda12\b/u);
       }
     }
-    assert.match(readFileSync(join(repoRoot, '.npmrc'), 'utf8'), /^onnxruntime-node-install=skip$/mu, 'everything else skips the download');
+    // Everywhere else npm does not run the script at all (package.json's allowScripts), so it runs by hand here.
+    const allowScripts = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { allowScripts: Record<string, boolean> })
+      .allowScripts;
+    assert.equal(allowScripts['onnxruntime-node'], false, 'npm never runs the download');
+    const runsScript = [...cudaPath].some((s) =>
+      s.instructions.some((i) =>
+        /\bONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules\/onnxruntime-node\/script\/install\.js\b/u.test(i.args),
+      ),
+    );
+    assert.ok(runsScript, 'the cuda path runs the install script itself (npm rebuild would skip a denied script)');
     // The provider library must really be there after the install.
     const checked = [...cudaPath].some((s) => s.instructions.some((i) => /test -f \S*libonnxruntime_providers_cuda\.so/u.test(i.args)));
     assert.ok(checked, 'the cuda path checks that libonnxruntime_providers_cuda.so was installed');
