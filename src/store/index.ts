@@ -1,11 +1,13 @@
 /** Persistent state in SQLite (the only importer of better-sqlite3): guild settings, jobs, command deployments. */
 export { databaseFileName, openStore, type OpenStoreOptions, type Store } from './open-store.js';
 export type { GuildSettingEntry } from './guild-settings-repository.js';
-export { interruptedErrorIdentifier } from './jobs-repository.js';
+export { interruptedErrorIdentifier, type JobHistoryPage } from './jobs-repository.js';
 export {
   finalJobStatuses,
+  jobOperations,
   jobStatuses,
   type JobKind,
+  type JobOperation,
   type JobParameters,
   type JobSpec,
   type JobPatch,

@@ -13,6 +13,15 @@ export const finalJobStatuses: readonly JobStatus[] = Object.freeze(['succeeded'
 export type JobKind = 'imagine' | 'remix';
 
 /**
+ * What a `remix` job was asked for by a result's button, when it was not an ordinary remix: Vary (Subtle),
+ * Vary (Strong), or Upscale ×2 as an img2img pass at twice the size (`upscale-hires`).
+ */
+export type JobOperation = 'vary-subtle' | 'vary-strong' | 'upscale-hires';
+
+/** Every {@link JobOperation}. */
+export const jobOperations: readonly JobOperation[] = Object.freeze(['vary-subtle', 'vary-strong', 'upscale-hires']);
+
+/**
  * The full generation parameters of a job: enough to run it again (Reroll) or show it (Info). The options
  * after server defaults and limits, with the size a remix's source picture decided and where that picture
  * came from.
@@ -28,6 +37,8 @@ export interface JobParameters extends Omit<GenerationOptions, 'scheduler'> {
 export interface JobSpec extends JobParameters {
   /** Kind of job. */
   readonly kind: JobKind;
+  /** The button a `remix` came from (Vary, Upscale); absent or `null` for an ordinary job. */
+  readonly operation?: JobOperation | null;
 }
 
 /** What {@link Store.createJob} needs. */
@@ -62,6 +73,8 @@ export interface JobRecord extends JobSpec {
   readonly channelId: string;
   /** Who asked. */
   readonly userId: string;
+  /** The button a `remix` came from (Vary, Upscale), or `null`. */
+  readonly operation: JobOperation | null;
   /** When it was created (queued). */
   readonly createdAt: number;
   /** When it started running. */

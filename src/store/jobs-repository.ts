@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
 import { MAX_SEED } from '../random/index.js';
 import { emphasisNames } from '../settings/index.js';
-import { finalJobStatuses, jobStatuses, type JobPatch, type JobRecord, type JobStatus, type NewJob } from './job-types.js';
+import { finalJobStatuses, jobOperations, jobStatuses, type JobPatch, type JobRecord, type JobStatus, type NewJob } from './job-types.js';
 
 /** Every column of `jobs` and the record field it holds: the one list the SQL and the row mapping come from. */
 const columnOf = {
@@ -13,6 +13,7 @@ const columnOf = {
   guildId: 'guild_id',
   channelId: 'channel_id',
   userId: 'user_id',
+  operation: 'operation',
   prompt: 'prompt',
   negativePrompt: 'negative_prompt',
   seed: 'seed',
@@ -124,8 +125,18 @@ function checkNewJob(job: NewJob, id: string): void {
     if (!Number.isFinite(job[name])) throw new TypeError(`job ${name} must be a finite number, got ${JSON.stringify(job[name])}`);
   }
   requireText('scheduler', job.scheduler);
+  if (job.operation != null) {
+    if (!jobOperations.includes(job.operation)) throw new TypeError(`unknown job operation ${JSON.stringify(job.operation)}`);
+    if (job.kind !== 'remix') throw new TypeError(`a job with operation ${job.operation} is a remix, not ${job.kind}`);
+  }
   if (job.status !== undefined && job.status !== 'queued' && job.status !== 'running')
     throw new TypeError(`a new job is queued or running, not ${job.status}`);
+}
+
+/** One page of someone's delivered jobs, newest first, and how many there are in all. */
+export interface JobHistoryPage {
+  readonly jobs: readonly JobRecord[];
+  readonly total: number;
 }
 
 /** Job records: what ran, with which parameters, and where its result message is. */
@@ -139,6 +150,9 @@ export class JobsRepository {
   readonly #lastCreated: BetterSqlite3.Statement<[string, string | null], { at: number | null }>;
   readonly #countByStatus: BetterSqlite3.Statement<[], { status: string; n: number }>;
   readonly #prune: BetterSqlite3.Statement<[number, number]>;
+  readonly #selectHistory: BetterSqlite3.Statement<[string, string | null, number, number], JobRow>;
+  readonly #countHistory: BetterSqlite3.Statement<[string, string | null], { n: number }>;
+  readonly #deleteHistory: BetterSqlite3.Statement<[string, string | null]>;
   readonly #update: (id: string, patch: JobPatch) => JobRecord | undefined;
   readonly #interruptAll: () => JobRecord[];
   readonly #now: () => number;
@@ -157,6 +171,12 @@ export class JobsRepository {
     // Every final status sets finished_at, so the index on it finds the oldest finished jobs without a scan.
     this.#prune = db.prepare(`DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE finished_at < ? AND status NOT IN ${unfinished}
       ORDER BY finished_at LIMIT ?)`);
+
+    // /history: delivered jobs of one person in one place (a server, or direct messages: guild_id IS NULL).
+    const history = `FROM jobs WHERE user_id = ? AND guild_id IS ? AND status = 'succeeded'`;
+    this.#selectHistory = db.prepare(`SELECT ${columns} ${history} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`);
+    this.#countHistory = db.prepare(`SELECT COUNT(*) AS n ${history}`);
+    this.#deleteHistory = db.prepare(`DELETE FROM jobs WHERE user_id = ? AND guild_id IS ? AND status NOT IN ${unfinished}`);
 
     this.#update = db.transaction((id: string, patch: JobPatch) => {
       const row = this.#selectById.get(id);
@@ -195,6 +215,7 @@ export class JobsRepository {
         ...job,
         id,
         status,
+        operation: job.operation ?? null,
         parentJobId: job.parentJobId ?? null,
         createdAt,
         startedAt: status === 'running' ? createdAt : null,
@@ -247,6 +268,25 @@ export class JobsRepository {
       if (jobStatuses.includes(status as JobStatus)) counts[status as JobStatus] = n;
     }
     return counts;
+  }
+
+  /**
+   * One page of a person's delivered (`succeeded`) jobs in one server (`null`: direct messages), newest first:
+   * `limit` jobs after skipping `offset`, and the total.
+   */
+  history(userId: string, guildId: string | null, limit: number, offset: number): JobHistoryPage {
+    return {
+      jobs: this.#selectHistory.all(userId, guildId, limit, offset).map(toRecord),
+      total: this.#countHistory.get(userId, guildId)?.n ?? 0,
+    };
+  }
+
+  /**
+   * Deletes a person's finished jobs in one server (`null`: direct messages); waiting and running ones stay.
+   * Jobs that rerolled or remixed a deleted one lose the link. Returns how many were deleted.
+   */
+  clearHistory(userId: string, guildId: string | null): number {
+    return this.#deleteHistory.run(userId, guildId).changes;
   }
 
   /**

@@ -85,6 +85,16 @@ export const migrations: readonly Migration[] = Object.freeze([
       ALTER TABLE jobs ADD COLUMN max_prompt_tokens INTEGER NOT NULL DEFAULT 75;
     `,
   },
+  {
+    version: 4,
+    // A Vary or Upscale job is a remix for every older version (which reads it as one); the index serves
+    // /history, which pages through one person's delivered pictures in one place, newest first.
+    description: 'jobs remember the button they came from (Vary, Upscale); /history index',
+    sql: `
+      ALTER TABLE jobs ADD COLUMN operation TEXT;
+      CREATE INDEX jobs_history ON jobs (user_id, guild_id, status, created_at);
+    `,
+  },
 ]);
 
 /** What {@link runMigrations} did. */

@@ -6,7 +6,7 @@ import type { GuildSettingOverrides, GuildSettings, SettingKey } from '../settin
 import { CommandDeploymentsRepository } from './command-deployments-repository.js';
 import { GuildSettingsRepository, type GuildSettingEntry } from './guild-settings-repository.js';
 import type { JobPatch, JobRecord, JobStatus, NewJob } from './job-types.js';
-import { JobsRepository } from './jobs-repository.js';
+import { JobsRepository, type JobHistoryPage } from './jobs-repository.js';
 import { migrations as defaultMigrations, runMigrations, type Migration } from './migrations.js';
 import { processWarningLogger, type StoreLogger } from './store-logger.js';
 
@@ -61,6 +61,13 @@ export interface Store {
   lastJobStartedAt(guildId: string | null, userId: string): number | undefined;
   /** Stored jobs per status. */
   countJobsByStatus(): Record<JobStatus, number>;
+  /**
+   * One page of a person's delivered jobs in one server (`null`: direct messages), newest first, with the
+   * total (for `/history`).
+   */
+  jobHistory(userId: string, guildId: string | null, limit: number, offset: number): JobHistoryPage;
+  /** Deletes a person's finished jobs in one server (`null`: direct messages); returns how many. */
+  clearJobHistory(userId: string, guildId: string | null): number;
   /**
    * Deletes finished jobs that ended before `finishedBefore`, oldest first and at most `limit` (default: all);
    * returns how many. For the retention of job records (`jobs.retentionDays`).
@@ -174,6 +181,8 @@ function createStore(db: Database.Database, path: string, logger: StoreLogger, n
     lastJobStartedAt: (guildId, userId) => jobs.lastCreatedAt(guildId, userId),
     countJobsByStatus: () => jobs.countByStatus(),
     pruneJobs: (finishedBefore, limit) => writing(() => jobs.prune(finishedBefore, limit)),
+    jobHistory: (userId, guildId, limit, offset) => jobs.history(userId, guildId, limit, offset),
+    clearJobHistory: (userId, guildId) => writing(() => jobs.clearHistory(userId, guildId)),
     getCommandDeploymentHash: (scope) => deployments.get(scope),
     setCommandDeploymentHash: (scope, hash) => writing(() => deployments.set(scope, hash)),
     close: () => {

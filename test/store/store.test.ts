@@ -84,6 +84,26 @@ describe('openStore', () => {
     assert.throws(() => store.createJob(newJob({ maxPromptTokens: 1.5 })), TypeError);
   });
 
+  it('upgrades a database of the second schema: its jobs read as ordinary ones (no operation) and /history finds them', () => {
+    const old = new Database(join(dir, databaseFileName));
+    old.exec(migrations[0]!.sql);
+    old.exec(migrations[1]!.sql);
+    old.pragma('user_version = 2');
+    old
+      .prepare(`INSERT INTO jobs (id, kind, status, channel_id, user_id, guild_id, prompt, negative_prompt, seed, steps, guidance, width,
+      height, scheduler, count, strength, created_at, finished_at)
+      VALUES ('old-remix', 'remix', 'succeeded', 'c', 'u', 'g', 'p', '', '1', 4, 1, 64, 64, 'lcm', 1, 0.5, 1000, 2000)`)
+      .run();
+    old.close();
+    const store = open();
+    assert.equal(store.schemaVersion, migrations.length);
+    assert.equal(store.getJob('old-remix')?.operation, null);
+    assert.deepEqual(
+      store.jobHistory('u', 'g', 5, 0).jobs.map((job) => job.id),
+      ['old-remix'],
+    );
+  });
+
   it('re-opens without migrating again and keeps the data', () => {
     const first = open();
     first.setCommandDeploymentHash('global', 'abc');
@@ -305,6 +325,58 @@ describe('jobs', () => {
       ['remix', parent.id, 0.35, 'https://cdn.discordapp.com/x.png', null],
     );
     assert.throws(() => store.createJob(newJob({ parentJobId: 'no-such-job' })), /FOREIGN KEY/u);
+  });
+
+  it('remember the result button a remix came from (Vary, Upscale)', () => {
+    const store = open();
+    const parent = store.createJob(newJob());
+    assert.equal(parent.operation, null);
+    for (const operation of ['vary-subtle', 'vary-strong', 'upscale-hires'] as const) {
+      const job = store.createJob(newJob({ kind: 'remix', parentJobId: parent.id, operation }));
+      assert.equal(store.getJob(job.id)?.operation, operation);
+    }
+    assert.throws(() => store.createJob(newJob({ kind: 'remix', operation: 'zoom-out' as 'vary-subtle' })), /unknown job operation/u);
+    assert.throws(() => store.createJob(newJob({ kind: 'imagine', operation: 'vary-strong' })), /is a remix, not imagine/u);
+  });
+
+  it("page through one person's delivered pictures in one place, newest first, and clear them", () => {
+    const clock = manualClock(1_000);
+    const store = open({ now: clock.now });
+    const made = (changes: Parameters<typeof newJob>[0], status: 'succeeded' | 'failed' | 'running' = 'succeeded') => {
+      clock.advance(1_000);
+      const job = store.createJob(newJob(changes));
+      if (status !== 'running') store.updateJob(job.id, { status });
+      else store.updateJob(job.id, { status: 'running' });
+      return job.id;
+    };
+    const alice = Array.from({ length: 7 }, (_, i) => made({ guildId: 'g', userId: 'alice', prompt: `picture ${i}` }));
+    const failed = made({ guildId: 'g', userId: 'alice' }, 'failed');
+    const running = made({ guildId: 'g', userId: 'alice' }, 'running');
+    const elsewhere = made({ guildId: 'h', userId: 'alice' });
+    const inDms = made({ guildId: null, userId: 'alice' });
+    const bob = made({ guildId: 'g', userId: 'bob' });
+
+    const first = store.jobHistory('alice', 'g', 5, 0);
+    assert.equal(first.total, 7, 'delivered pictures only');
+    assert.deepEqual(
+      first.jobs.map((job) => job.id),
+      alice.slice(2).reverse(),
+    );
+    assert.deepEqual(
+      store.jobHistory('alice', 'g', 5, 5).jobs.map((job) => job.id),
+      alice.slice(0, 2).reverse(),
+    );
+    assert.deepEqual(
+      store.jobHistory('alice', null, 5, 0).jobs.map((job) => job.id),
+      [inDms],
+    );
+    assert.equal(store.jobHistory('carol', 'g', 5, 0).total, 0);
+
+    assert.equal(store.clearJobHistory('alice', 'g'), 8, 'finished jobs of alice in g, failed ones included');
+    assert.equal(store.jobHistory('alice', 'g', 5, 0).total, 0);
+    assert.equal(store.getJob(failed), undefined);
+    assert.equal(store.getJob(running)?.status, 'running', 'a running job stays');
+    for (const kept of [elsewhere, inDms, bob]) assert.notEqual(store.getJob(kept), undefined);
   });
 
   it('refuse malformed records', () => {
