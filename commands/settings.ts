@@ -110,5 +110,15 @@ function renderSettings(effective: EffectiveSettings, overrides: Readonly<Record
   };
   const defaults = guildSettingKeys.filter((key) => describeSetting(key).group === 'defaults');
   const limits = guildSettingKeys.filter((key) => describeSetting(key).group === 'limits');
-  return fitLines(['**Defaults**', ...defaults.map(line), '', '**Limits**', ...limits.map(line)]);
+  const features = guildSettingKeys.filter((key) => describeSetting(key).group === 'features');
+  return fitLines([
+    '**Defaults**',
+    ...defaults.map(line),
+    '',
+    '**Limits**',
+    ...limits.map(line),
+    '',
+    '**Vary and Upscale**',
+    ...features.map(line),
+  ]);
 }

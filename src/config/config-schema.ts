@@ -81,6 +81,15 @@ function integer(min: number, max: number, doc: KeyDoc): LeafSpec<number> {
   );
 }
 
+function number(min: number, max: number, doc: KeyDoc): LeafSpec<number> {
+  return leaf(
+    `a number from ${min} to ${max}`,
+    'number',
+    (value) => (typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max ? value : undefined),
+    doc,
+  );
+}
+
 function oneOf<const C extends readonly string[]>(choices: C, doc: KeyDoc): LeafSpec<C[number]> {
   return leaf(
     `one of ${choices.map((c) => `\`${c}\``).join(', ')}`,
@@ -329,6 +338,13 @@ export const configSchema = object({
       description:
         'Most remix pictures downloaded and decoded at once (each can take hundreds of MiB while it is decoded); ' +
         'more remix requests meanwhile are refused with "busy, try again".',
+    }),
+  }),
+  upscale: object({
+    hiresStrength: number(0.05, 1, {
+      description:
+        'Img2img strength of Upscale ×2 in a server whose `upscale` setting is `hires` (the default): the picture is scaled ×2 ' +
+        '(Lanczos3) and redrawn at the larger size with the same model, prompt and seed; low values keep it, high ones add detail.',
     }),
   }),
   logging: object({

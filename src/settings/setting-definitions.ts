@@ -54,7 +54,19 @@ export interface GuildSettings {
   bannedWords: readonly string[];
   /** Whether the bot answers in direct messages. Only the configuration file can change it. */
   allowDMs: boolean;
+  /** img2img strength of a result's Vary (Subtle) button. */
+  varySubtleStrength: number;
+  /** img2img strength of a result's Vary (Strong) button. */
+  varyStrongStrength: number;
+  /** What a result's Upscale ×2 button does: img2img at twice the size (`hires`), or nothing (`off`: no button). */
+  upscale: UpscaleMode;
 }
+
+/** How Upscale ×2 works: `hires` (Lanczos ×2, then img2img at the larger size) or `off`. */
+export const upscaleModes = ['hires', 'off'] as const;
+
+/** One of {@link upscaleModes}. */
+export type UpscaleMode = (typeof upscaleModes)[number];
 
 /** Name of a setting. */
 export type SettingKey = keyof GuildSettings;
@@ -62,8 +74,11 @@ export type SettingKey = keyof GuildSettings;
 /** A complete, validated and frozen set of settings, as commands use them. */
 export type EffectiveSettings = Readonly<GuildSettings>;
 
-/** What a `/settings` admin sees: defaults for options people leave out, or limits on what they may ask. */
-export type SettingGroup = 'defaults' | 'limits';
+/**
+ * What a `/settings` admin sees: defaults for options people leave out, limits on what they may ask, or the
+ * buttons under a picture (Vary and Upscale).
+ */
+export type SettingGroup = 'defaults' | 'limits' | 'features';
 
 interface SettingBase {
   /** The setting's name, as typed in `/settings set`. */
@@ -276,6 +291,29 @@ export const settingDefinitions = {
     type: 'boolean',
     configOnly: true,
     description: 'Whether people may use the bot in direct messages (configuration file only)',
+  },
+  varySubtleStrength: {
+    key: 'varySubtleStrength',
+    group: 'features',
+    type: 'number',
+    min: 0.05,
+    max: 1,
+    description: 'How much Vary (Subtle) changes a picture (img2img strength)',
+  },
+  varyStrongStrength: {
+    key: 'varyStrongStrength',
+    group: 'features',
+    type: 'number',
+    min: 0.05,
+    max: 1,
+    description: 'How much Vary (Strong) changes a picture (img2img strength)',
+  },
+  upscale: {
+    key: 'upscale',
+    group: 'features',
+    type: 'choice',
+    choices: upscaleModes,
+    description: 'Upscale ×2: hires (Lanczos ×2, then img2img at twice the size) or off (no button)',
   },
 } as const satisfies { readonly [K in SettingKey]: SettingDefinition & { readonly key: K } };
 

@@ -224,6 +224,29 @@ const cases: { readonly [K in SettingKey]: KeyCases } = {
     ],
     invalid: [['maybe', 'Expected `allowDMs` to be true or false, got `maybe`.']],
   },
+  varySubtleStrength: {
+    valid: [
+      ['0.35', 0.35],
+      ['1', 1],
+      ['.05', 0.05],
+    ],
+    invalid: [
+      ['0', 'Expected `varySubtleStrength` to be a number from 0.05 to 1, got `0`.'],
+      ['1.5', 'Expected `varySubtleStrength` to be a number from 0.05 to 1, got `1.5`.'],
+    ],
+  },
+  varyStrongStrength: {
+    valid: [['0.65', 0.65]],
+    invalid: [['lots', 'Expected `varyStrongStrength` to be a number from 0.05 to 1, got `lots`.']],
+  },
+  upscale: {
+    valid: [
+      ['hires', 'hires'],
+      ['Hires', 'hires'],
+      ['OFF', 'off'],
+    ],
+    invalid: [['esrgan', 'Expected `upscale` to be one of `hires`, `off`, got `esrgan`.']],
+  },
 };
 
 function messageOf(run: () => unknown): string {

@@ -19,6 +19,9 @@ export const testDefaultsInput: GuildSettings = {
   allowedChannels: [],
   bannedWords: [],
   allowDMs: false,
+  varySubtleStrength: 0.35,
+  varyStrongStrength: 0.65,
+  upscale: 'hires',
 };
 
 /** {@link testDefaultsInput} validated and frozen. */
