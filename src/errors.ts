@@ -10,6 +10,7 @@ export type ErrorArea =
   | 'cli'
   | 'config'
   | 'delivery'
+  | 'history'
   | 'http'
   | 'hub'
   | 'image'
@@ -25,6 +26,7 @@ export type ErrorArea =
   | 'settings'
   | 'store'
   | 'tokenizer'
+  | 'upscale'
   | 'worker';
 
 /** A {@link UserError}'s identifier: its area and a camelCase name. */

@@ -3,23 +3,15 @@ import { UserError } from '../errors.js';
 import type { JobRecord } from '../store/index.js';
 import { settingsFor, type BotContext } from './context.js';
 import { customId, parseCustomId } from './custom-ids.js';
-import { storedJob } from './job-lookup.js';
+import { handleHistoryComponent } from './history-components.js';
+import { historyListView } from './history-view.js';
+import { storedJob, withoutServerPrefix } from './job-lookup.js';
+import { handlePictureAction } from './picture-actions.js';
 import { infoText } from './messages.js';
 import { placeOf } from './place.js';
 import { remixModal } from './remix-form.js';
 import { runInteractionRequest } from './run-request.js';
 import { checkJobIsHere } from './source-access.js';
-
-/**
- * The user's own part of a stored negative prompt: the server's prefix is put in front again when the
- * reroll is checked, so it must not be there twice.
- */
-export function withoutServerPrefix(negativePrompt: string, serverPrefix: string): string {
-  const prefix = serverPrefix.trim();
-  if (!prefix) return negativePrompt;
-  if (negativePrompt === prefix) return '';
-  return negativePrompt.startsWith(`${prefix}, `) ? negativePrompt.slice(prefix.length + 2) : negativePrompt;
-}
 
 function mayManage(interaction: ButtonInteraction, job: JobRecord): boolean {
   return interaction.user.id === job.userId || (interaction.memberPermissions?.has(PermissionFlagsBits.ManageMessages) ?? false);
@@ -32,10 +24,31 @@ function jobOfButton(context: BotContext, interaction: ButtonInteraction, jobId:
   return job;
 }
 
+/** Deletes the message that shows a job's result (from a `/history` view, where that message is elsewhere). */
+async function deleteResultMessage(context: BotContext, job: JobRecord): Promise<void> {
+  if (job.resultChannelId === null || job.resultMessageId === null)
+    throw new UserError('job.unknown', 'I do not know where that picture is.');
+  try {
+    const channel = await context.client.channels.fetch(job.resultChannelId);
+    if (!channel?.isTextBased()) throw new Error('not a text channel');
+    await channel.messages.delete(job.resultMessageId);
+  } catch (error) {
+    // 10008 Unknown Message: it is gone already, which is what was asked.
+    if ((error as { code?: unknown }).code === 10008) return;
+    throw new UserError('delivery.channel', 'I could not delete that picture: I can no longer manage messages in its channel.', {
+      cause: error,
+    });
+  }
+}
+
 /** Handles a click on one of our buttons. Foreign `custom_id`s are ignored. */
 export async function handleButton(interaction: ButtonInteraction, context: BotContext): Promise<void> {
   const parsed = parseCustomId(interaction.customId);
   if (!parsed) return;
+  if (parsed.action === 'history') {
+    await handleHistoryComponent(interaction, context, parsed.parts);
+    return;
+  }
   const [jobId] = parsed.parts;
   switch (parsed.action) {
     case 'reroll': {
@@ -89,9 +102,22 @@ export async function handleButton(interaction: ButtonInteraction, context: BotC
           'Only the person who asked for this picture, or someone who can manage messages here, can delete it.',
         );
       await interaction.deferUpdate();
-      await interaction.deleteReply();
+      if (!interaction.message.flags.has(MessageFlags.Ephemeral)) {
+        await interaction.deleteReply();
+        return;
+      }
+      // From a /history view: the picture's own message is elsewhere.
+      await deleteResultMessage(context, job);
+      context.logger.info({ job: job.id, user: interaction.user.id }, 'result deleted from /history');
+      const list = await historyListView(context, { ownerId: interaction.user.id, guildId: interaction.guildId, page: 0 });
+      await interaction.editReply({ ...list, content: `🗑️ Deleted. ${list.content}` });
       return;
     }
+    case 'vary-subtle':
+    case 'vary-strong':
+    case 'upscale':
+      await handlePictureAction(interaction, context, parsed.action, jobOfButton(context, interaction, jobId), parsed.parts[1]);
+      return;
     case 'cancel': {
       const job = jobOfButton(context, interaction, jobId);
       if (!mayManage(interaction, job)) throw new UserError('access.cancel', 'Only the person who asked for this picture can cancel it.');

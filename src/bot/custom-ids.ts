@@ -2,7 +2,18 @@
 export const customIdPrefix = 'lc';
 
 /** What a button or form does, carried in its `custom_id` as `lc:<action>:<parts…>`. */
-export type ComponentAction = 'reroll' | 'remix' | 'info' | 'delete' | 'cancel' | 'remix-modal' | 'remix-message-modal';
+export type ComponentAction =
+  | 'reroll'
+  | 'remix'
+  | 'info'
+  | 'delete'
+  | 'cancel'
+  | 'vary-subtle'
+  | 'vary-strong'
+  | 'upscale'
+  | 'remix-modal'
+  | 'remix-message-modal'
+  | 'history';
 
 /** Builds a `custom_id` (Discord allows 100 characters; job ids are 36). */
 export function customId(action: ComponentAction, ...parts: string[]): string {

@@ -2,6 +2,7 @@ import { PermissionFlagsBits, type PermissionsBitField } from 'discord.js';
 import { noImageToRemix, noVaeEncoder, UserError } from '../errors.js';
 import { prepareInitImage, type InitImage } from '../image/index.js';
 import type { JobRequest } from '../jobs/job-runner.js';
+import type { JobOperation } from '../store/index.js';
 import { fetchAttachment } from '../net/fetch-attachment.js';
 import {
   checkChannelAllowed,
@@ -37,6 +38,8 @@ export interface GenerationRequest {
   readonly userOptions: UserGenerationOptions;
   readonly source?: SourceImage;
   readonly parentJobId?: string | null;
+  /** The result button a remix came from (Vary, Upscale), if any. */
+  readonly operation?: JobOperation;
   /** The bot's permissions in the channel, when Discord told us (interactions carry them). */
   readonly botPermissions?: Readonly<PermissionsBitField> | null;
 }
@@ -155,6 +158,7 @@ export function jobRequestOf(checked: CheckedRequest, initImage: InitImage | und
       guildId: request.guildId,
       channelId: request.channelId,
       parentJobId: request.parentJobId ?? null,
+      ...(request.operation ? { operation: request.operation } : {}),
       ...options,
       width: initImage?.width ?? options.width,
       height: initImage?.height ?? options.height,

@@ -2,7 +2,9 @@ import type { Interaction } from 'discord.js';
 import { handleButton } from './button-clicks.js';
 import type { CommandModule, MessageCommandModule, SlashCommandModule } from './command-module.js';
 import type { BotContext } from './context.js';
+import { parseCustomId } from './custom-ids.js';
 import { replyWithError } from './error-replies.js';
+import { handleHistoryComponent } from './history-components.js';
 import { handleModal } from './remix-form.js';
 
 /**
@@ -39,6 +41,9 @@ export function createInteractionRouter(
         await slash.get(interaction.commandName)?.autocomplete?.(interaction, context);
       } else if (interaction.isButton()) {
         await handleButton(interaction, context);
+      } else if (interaction.isStringSelectMenu()) {
+        const parsed = parseCustomId(interaction.customId);
+        if (parsed?.action === 'history') await handleHistoryComponent(interaction, context, parsed.parts);
       } else if (interaction.isModalSubmit()) {
         await handleModal(interaction, context);
       }

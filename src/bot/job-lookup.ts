@@ -4,6 +4,17 @@ import type { JobRecord } from '../store/index.js';
 import type { BotContext } from './context.js';
 import { parseCustomId } from './custom-ids.js';
 
+/**
+ * The user's own part of a stored negative prompt: the server's prefix is put in front again when a reroll
+ * (or Vary, Upscale) is checked, so it must not be there twice.
+ */
+export function withoutServerPrefix(negativePrompt: string, serverPrefix: string): string {
+  const prefix = serverPrefix.trim();
+  if (!prefix) return negativePrompt;
+  if (negativePrompt === prefix) return '';
+  return negativePrompt.startsWith(`${prefix}, `) ? negativePrompt.slice(prefix.length + 2) : negativePrompt;
+}
+
 /** The stored job a button or form names, or a UserError when its record is gone. */
 export function storedJob(context: BotContext, jobId: string | undefined): JobRecord {
   const job = jobId ? context.store.getJob(jobId) : undefined;

@@ -1,7 +1,20 @@
 import type { PromptReport } from '../pipeline/stable-diffusion.js';
 import { schedulerLabelOrName } from '../schedulers/index.js';
-import type { JobRecord } from '../store/index.js';
+import type { JobOperation, JobRecord } from '../store/index.js';
 import { fitLines, fitMessage, quote, type MessagePart } from './discord-text.js';
+
+/** Names of the result buttons a job may come from, as messages show them. */
+export const operationLabels: Readonly<Record<JobOperation, string>> = {
+  'vary-subtle': 'Vary (Subtle)',
+  'vary-strong': 'Vary (Strong)',
+  'upscale-hires': 'Upscale ×2',
+};
+
+/** What a job is, in a word or two: `Imagine`, `Remix`, `Vary (Subtle)`, `Upscale ×2`. */
+export function jobLabel(record: Pick<JobRecord, 'kind' | 'operation'>): string {
+  if (record.operation) return operationLabels[record.operation];
+  return record.kind === 'remix' ? 'Remix' : 'Imagine';
+}
 
 /** One line of a job's main parameters. */
 export function parameterLine(record: JobRecord): string {
@@ -14,6 +27,7 @@ export function parameterLine(record: JobRecord): string {
   ];
   if (record.kind === 'remix') parts.push(`strength ${record.strength}`);
   if (record.count > 1) parts.push(`${record.count} images`);
+  if (record.operation) parts.unshift(operationLabels[record.operation]);
   return parts.join(' · ');
 }
 
@@ -27,7 +41,7 @@ export function roughDuration(ms: number): string {
 export function queuedText(record: JobRecord, position: number, expectedWaitMs?: number): string {
   const wait = expectedWaitMs !== undefined ? ` · about ${roughDuration(expectedWaitMs)}` : '';
   const place = position <= 0 ? 'starting…' : `queued — position **${position}**${wait}`;
-  return fitMessage([`⏳ ${record.kind === 'remix' ? 'Remix' : 'Imagine'} **`, quote(record.prompt, 120), `**: ${place}`]);
+  return fitMessage([`⏳ ${jobLabel(record)} **`, quote(record.prompt, 120), `**: ${place}`]);
 }
 
 /**
@@ -78,6 +92,9 @@ export function infoText(record: JobRecord, modelName: string): string {
     record.negativePrompt ? ['**Negative prompt:** ', quote(record.negativePrompt)] : '**Negative prompt:** (none)',
     `**Seed:** \`${record.seed}\``,
     `**Size:** ${record.width}×${record.height} · **Steps:** ${record.steps} · **Sampler:** ${sampler} · **CFG scale:** ${record.guidance}`,
+    ...(record.operation
+      ? [`**Made with:** ${operationLabels[record.operation]}${record.parentJobId ? ` of job \`${record.parentJobId}\`` : ''}`]
+      : []),
     ...(record.kind === 'remix' ? [`**Remix strength:** ${record.strength}`] : []),
     ...(record.emphasis !== 'original' ? [`**Emphasis:** \`${record.emphasis}\` (how weights like \`(word:1.2)\` were read)`] : []),
     ['**Model:** ', quote(modelName, 200), ` · **Images:** ${record.count} · **Job:** \`${record.id}\``],

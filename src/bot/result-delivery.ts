@@ -4,6 +4,7 @@ import type { Delivery, FinishedJob } from '../jobs/job-observer.js';
 import type { JobRecord } from '../store/index.js';
 import type { BotContext } from './context.js';
 import { failedText } from './messages.js';
+import { resultActionsFor } from './result-actions.js';
 import { StatusMessageObserver } from './status-message.js';
 import { attachmentLimitOf, deliveryOf, resultMessages, type ResultMessage } from './upload-plan.js';
 
@@ -59,7 +60,8 @@ export class InteractionJobObserver extends StatusMessageObserver {
 
   async deliver(job: FinishedJob): Promise<Delivery> {
     return this.editor.final(async () => {
-      const messages = resultMessages(job, this.interaction.attachmentSizeLimit, this.context.model.supportsImageToImage);
+      const actions = resultActionsFor(this.context, job.record.guildId);
+      const messages = resultMessages(job, this.interaction.attachmentSizeLimit, actions);
       if ((await this.isAcknowledged()) && this.tokenUsable()) {
         try {
           const sent: Message[] = [await this.interaction.editReply(messages[0]!)];
@@ -137,7 +139,7 @@ export class MessageJobObserver extends StatusMessageObserver {
       const status = await settled(this.status);
       const channel = () => sendableChannel(this.context, job.record.channelId);
       const limit = attachmentLimitOf(status ?? (await channel()));
-      const messages = resultMessages(job, limit, this.context.model.supportsImageToImage);
+      const messages = resultMessages(job, limit, resultActionsFor(this.context, job.record.guildId));
       const sent: Message[] = [status ? await status.edit(messages[0]!) : await (await channel()).send(messages[0]!)];
       for (const extra of messages.slice(1)) sent.push(await (await channel()).send(extra));
       return deliveryOf(sent);

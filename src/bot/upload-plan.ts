@@ -1,7 +1,7 @@
 import type { Message, SendableChannels } from 'discord.js';
 import { UserError } from '../errors.js';
 import type { Delivery, FinishedJob } from '../jobs/job-observer.js';
-import { resultButtons } from './buttons.js';
+import { resultButtons, type ResultActions } from './buttons.js';
 import { byteSize } from './discord-text.js';
 import { resultFileNames, resultText } from './messages.js';
 
@@ -47,13 +47,13 @@ export interface ResultMessage {
  * The messages that carry a result: the first has the text (mentioning the requester) and the buttons, the
  * others only their share of the files.
  */
-export function resultMessages(job: FinishedJob, uploadLimit: number, remixAvailable: boolean): ResultMessage[] {
+export function resultMessages(job: FinishedJob, uploadLimit: number, actions: ResultActions): ResultMessage[] {
   const names = resultFileNames(job.record, job.pngs.length);
   const groups = planUploads(job.pngs, uploadLimit);
   return groups.map((group, i) => ({
     content: i === 0 ? resultText(job.record, job.prompt, job.negativePrompt) : `(${i + 1}/${groups.length})`,
     files: group.map((index) => ({ attachment: job.pngs[index]!, name: names[index]! })),
-    components: i === 0 ? resultButtons(job.record, remixAvailable) : [],
+    components: i === 0 ? resultButtons(job.record, job.pngs.length, actions) : [],
     allowedMentions: { users: [job.record.userId], parse: [] },
   }));
 }

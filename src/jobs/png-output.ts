@@ -23,6 +23,13 @@ function emphasisEntry(job: JobSpec): { Emphasis?: string } {
 }
 
 /**
+ * How an Upscale ×2 in `hires` mode is recorded: as A1111's hires fix (`Hires upscale: 2, Hires upscaler:
+ * Lanczos`), whose `Size` is the first pass's — the picture before it was scaled — and whose `Denoising
+ * strength` is the second pass's.
+ */
+const hiresUpscale = { factor: 2, upscaler: 'Lanczos' } as const;
+
+/**
  * AUTOMATIC1111's `parameters` text for image `index` of a job with `count` images. Several images of one
  * job come from one generator, so reproducing image 2 needs the batch: A1111's `Batch size`/`Batch pos`.
  */
@@ -33,6 +40,7 @@ export function infotextFor(
   index: number,
   count: number,
 ): string {
+  const hires = job.operation === 'upscale-hires';
   return formatInfotext({
     prompt: job.prompt,
     negativePrompt: job.negativePrompt,
@@ -40,14 +48,15 @@ export function infotextFor(
     sampler: schedulerLabelOrName(job.scheduler),
     cfgScale: job.guidance,
     seed: BigInt(job.seed),
-    width: image.width,
-    height: image.height,
+    width: hires ? image.width / hiresUpscale.factor : image.width,
+    height: hires ? image.height / hiresUpscale.factor : image.height,
     model: output.modelName,
     ...(job.kind === 'remix' ? { denoisingStrength: job.strength } : {}),
     extra: {
       ...emphasisEntry(job),
       RNG: output.rng === 'cpu' ? 'CPU' : 'NV',
       ...(count > 1 ? { 'Batch size': count, 'Batch pos': index } : {}),
+      ...(hires ? { 'Hires upscale': hiresUpscale.factor, 'Hires upscaler': hiresUpscale.upscaler } : {}),
     },
   });
 }

@@ -37,13 +37,13 @@ describe('deploy-commands (real CLI against the fake Discord)', () => {
   const puts = () => discord.requests.filter((r) => r.method === 'PUT' && r.route?.includes('/commands')).length;
 
   it('registers the commands once, skips unchanged definitions, and registers again with --force', async () => {
-    assert.match(await deploy(), /^Registered 5 commands \(global:\d+\)\./);
+    assert.match(await deploy(), /^Registered 6 commands \(global:\d+\)\./);
     assert.deepEqual(
       discord
         .commands()
         .map((c) => c.name)
         .sort(),
-      ['Remix', 'imagine', 'queue', 'remix', 'settings'],
+      ['Remix', 'history', 'imagine', 'queue', 'remix', 'settings'],
     );
     assert.equal(puts(), 1);
     const creations = discord.commandCreations();
@@ -52,14 +52,14 @@ describe('deploy-commands (real CLI against the fake Discord)', () => {
     assert.equal(puts(), 1, 'no API call for unchanged commands');
     assert.equal(discord.commandCreations(), creations);
 
-    assert.match(await deploy('--force'), /^Registered 5 commands/);
+    assert.match(await deploy('--force'), /^Registered 6 commands/);
     assert.equal(puts(), 2);
   });
 
   it('registers in one server with --guild, tracked separately from the global commands', async () => {
     const guild = discord.createGuild({ name: 'Dev Server' });
-    assert.match(await deploy('--guild', guild.id), new RegExp(`^Registered 5 commands \\(guild:\\d+:${guild.id}\\)`));
-    assert.equal(discord.commands(guild.id).length, 5);
+    assert.match(await deploy('--guild', guild.id), new RegExp(`^Registered 6 commands \\(guild:\\d+:${guild.id}\\)`));
+    assert.equal(discord.commands(guild.id).length, 6);
     assert.match(await deploy('--guild', guild.id), /unchanged/);
   });
 

@@ -26,7 +26,7 @@ describe('/imagine end to end (real bot process, fake Discord, tiny model)', () 
       .commands()
       .map((c) => c.name)
       .sort();
-    assert.deepEqual(names, ['Remix', 'imagine', 'queue', 'remix', 'settings']);
+    assert.deepEqual(names, ['Remix', 'history', 'imagine', 'queue', 'remix', 'settings']);
     const settings = world.discord.commands().find((c) => c.name === 'settings')!;
     assert.equal(settings.default_member_permissions, String(1n << 5n), 'Manage Server');
   });
@@ -62,7 +62,7 @@ describe('/imagine end to end (real bot process, fake Discord, tiny model)', () 
     const ids = buttonIds(message);
     assert.deepEqual(
       ids.map((id) => id.split(':')[1]),
-      ['reroll', 'remix', 'info', 'delete'],
+      ['reroll', 'remix', 'info', 'delete', 'vary-subtle', 'vary-strong', 'upscale'],
     );
     const progressEdits = handle.steps.filter((s) => s.kind === 'originalEdited');
     assert.ok(progressEdits.length >= 2, `progress was shown (${progressEdits.length} edits)`);

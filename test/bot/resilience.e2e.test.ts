@@ -203,7 +203,7 @@ describe('resilience (real bot process, fake Discord, tiny model)', () => {
     assert.equal(posted.webhook_id, undefined, 'a plain channel message, not an interaction response');
     assert.deepEqual(
       buttonIds(posted).map((id) => id.split(':')[1]),
-      ['reroll', 'remix', 'info', 'delete'],
+      ['reroll', 'remix', 'info', 'delete', 'vary-subtle', 'vary-strong', 'upscale'],
     );
     assert.ok(
       handle.steps.some((s) => s.kind === 'webhookRejected' && s.code === 50027),

@@ -66,7 +66,8 @@ describe('results respect the upload limit the interaction reports (real bot, fa
     assert.deepEqual(names, ['latentcord-11-1.png', 'latentcord-11-2.png', 'latentcord-11-3.png', 'latentcord-11-4.png']);
     for (const message of messages)
       assert.ok(message.attachments.reduce((n, a) => n + a.size, 0) <= limit, 'each message within the limit');
-    assert.equal(buttonIds(messages[0]!).length, 4);
+    // Reroll, Remix, Info, Delete, then Vary (Subtle), Vary (Strong) and Upscale ×2 for each of the four pictures.
+    assert.equal(buttonIds(messages[0]!).length, 4 + 3 * 4);
     assert.deepEqual(messages.slice(1).flatMap(buttonIds), []);
     assert.deepEqual(discord.unexpectedRequests(), []);
   });
