@@ -3,7 +3,7 @@
  * process the bot uses. Prints medians of several runs; asserts nothing (timings depend on the machine).
  *
  *   node dist/bench/run.js [--runs N] [--sizes 128,256] [--steps 20] [--model DIR] [--soak-jobs 200]
- *                          [--sections generation,prompts,throughput,startup,soak,remixburst | all]
+ *                          [--ort-cache DIR] [--sections generation,prompts,throughput,startup,soak,memory,remixburst | all]
  */
 import { parseArgs } from 'node:util';
 import { isUserError } from '../src/errors.js';
@@ -11,6 +11,7 @@ import { defaultRuntimeOptions } from '../src/runtime/session-factory.js';
 import { tinyModelDir } from '../test/helpers/fixtures.js';
 import type { BenchOptions } from './common.js';
 import { generationSection } from './generation.js';
+import { memorySection } from './memory.js';
 import { machineLoad } from './proc-stats.js';
 import { promptLengthSection } from './prompt-length.js';
 import { remixBurstSection } from './remix-burst.js';
@@ -25,13 +26,15 @@ const sectionRunners = {
   startup: startupSection,
   soak: soakSection,
   remixburst: remixBurstSection,
+  memory: memorySection,
 } as const satisfies Record<string, (options: BenchOptions) => Promise<void>>;
 type SectionName = keyof typeof sectionRunners;
 
 const usage = `Usage: npm run bench -- [--runs N] [--sizes 128,256] [--steps 20] [--model DIR] [--soak-jobs 200]
-                        [--sections generation,prompts,throughput,startup,soak,remixburst | all]
+                        [--ort-cache DIR] [--sections generation,prompts,throughput,startup,soak,memory,remixburst | all]
 
-Prints medians of several runs on the tiny fixture model (or --model DIR); see docs/benchmarks.md.`;
+Prints medians of several runs on the tiny fixture model (or --model DIR); see docs/benchmarks.md.
+--ort-cache DIR keeps onnxruntime's optimised graphs there between runs (as runtime.cacheOptimizedModels does).`;
 
 function exitWithUsage(error: unknown): never {
   console.error(`${(error as Error).message}\n\n${usage}`);
@@ -48,6 +51,7 @@ function parseCommandLine() {
         model: { type: 'string', default: tinyModelDir },
         'soak-jobs': { type: 'string', default: '200' },
         sections: { type: 'string', default: 'generation,prompts' },
+        'ort-cache': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -90,7 +94,7 @@ try {
     steps: positiveInteger('steps', values.steps!),
     sizes: values.sizes!.split(',').map((size) => positiveInteger('sizes', size)),
     model: values.model!,
-    runtime,
+    runtime: values['ort-cache'] ? { ...runtime, optimizedModelCacheDir: values['ort-cache'] } : runtime,
     soakJobs: positiveInteger('soak-jobs', values['soak-jobs']!),
   };
   sections = chosenSections(values.sections!);

@@ -8,6 +8,10 @@ export interface OrtSessionOptions {
   /** Threads for one operator; 0 lets onnxruntime use one per physical core. */
   readonly intraOpThreads: number;
   readonly graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
+  /** onnxruntime's memory-pattern planning (`enableMemPattern`); undefined keeps onnxruntime's default (on). */
+  readonly enableMemPattern?: boolean;
+  /** onnxruntime's CPU memory arena (`enableCpuMemArena`); undefined keeps onnxruntime's default (on). */
+  readonly enableCpuMemArena?: boolean;
   /** When set, onnxruntime writes the optimised graph here (see `optimized-model-cache.ts`). */
   readonly optimizedModelFilePath?: string;
   /** onnxruntime session config entries by their full key (e.g. `session.intra_op.allow_spinning`), string values. */
@@ -34,6 +38,8 @@ export async function createOrtSession(modelPath: string, options: OrtSessionOpt
     graphOptimizationLevel: options.graphOptimizationLevel,
     logSeverityLevel: options.logSeverityLevel ?? 3,
     ...(options.intraOpThreads > 0 ? { intraOpNumThreads: options.intraOpThreads } : {}),
+    ...(options.enableMemPattern !== undefined ? { enableMemPattern: options.enableMemPattern } : {}),
+    ...(options.enableCpuMemArena !== undefined ? { enableCpuMemArena: options.enableCpuMemArena } : {}),
     ...(options.optimizedModelFilePath ? { optimizedModelFilePath: options.optimizedModelFilePath } : {}),
     ...(options.configEntries ? { extra: { ...options.configEntries } } : {}),
   };

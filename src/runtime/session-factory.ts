@@ -21,8 +21,18 @@ export interface RuntimeOptions {
    * cached graph loads without that work. Unset: no cache.
    */
   readonly optimizedModelCacheDir?: string | undefined;
+  /** Experiments and tuning: session settings by onnxruntime's names, over the ones this factory chooses. */
+  readonly sessionTuning?: SessionTuning | undefined;
   /** Receives notable events (device fallback, ...). */
   readonly log?: (level: 'info' | 'warn', message: string, details?: Record<string, unknown>) => void;
+}
+
+/** Session settings that trade memory for speed; see {@link RuntimeOptions.sessionTuning}. */
+export interface SessionTuning {
+  readonly enableMemPattern?: boolean;
+  readonly enableCpuMemArena?: boolean;
+  /** Session config entries by their full key (e.g. `session.intra_op.allow_spinning`). */
+  readonly configEntries?: Readonly<Record<string, string>>;
 }
 
 /** Default runtime options: CPU, onnxruntime's default threads, full graph optimisation. */
@@ -88,11 +98,15 @@ export class SessionFactory {
     executionProviders: OrtSessionOptions['executionProviders'],
     logSeverityLevel?: 4,
   ): Promise<ModelSession> {
-    const base = {
+    const tuning = this.options.sessionTuning ?? {};
+    const base: OrtSessionOptions = {
       executionProviders,
       intraOpThreads: this.options.intraOpThreads,
       graphOptimizationLevel: this.options.graphOptimizationLevel,
       ...(logSeverityLevel !== undefined ? { logSeverityLevel } : {}),
+      ...(tuning.enableMemPattern !== undefined ? { enableMemPattern: tuning.enableMemPattern } : {}),
+      ...(tuning.enableCpuMemArena !== undefined ? { enableCpuMemArena: tuning.enableCpuMemArena } : {}),
+      ...(tuning.configEntries ? { configEntries: tuning.configEntries } : {}),
     };
     const cacheDir = this.options.optimizedModelCacheDir;
     if (!cacheDir || this.options.graphOptimizationLevel === 'disabled') return this.createChecked(path, base);
@@ -118,6 +132,7 @@ export class SessionFactory {
       ...base,
       optimizedModelFilePath: join(entry.stagingDir, cachedModelFile),
       configEntries: {
+        ...base.configEntries,
         'session.optimized_model_external_initializers_file_name': cachedWeightsFile,
         'session.optimized_model_external_initializers_min_size_in_bytes': '1024',
       },

@@ -38,6 +38,13 @@ interface Pending {
   timer?: NodeJS.Timeout;
 }
 
+/** The environment of a pipeline process: this process's, with the settings onnxruntime should run under. */
+export function pipelineProcessEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  // onnxruntime 1.30 collects usage telemetry and uploads it over HTTPS unless told not to; a self-hosted
+  // bot keeps to itself. Setting ORT_DISABLE_TELEMETRY=0 explicitly turns it back on.
+  return { ...base, ORT_DISABLE_TELEMETRY: base['ORT_DISABLE_TELEMETRY'] ?? '1' };
+}
+
 const workerMain = fileURLToPath(new URL('./worker-main.js', import.meta.url));
 
 /**
@@ -132,9 +139,7 @@ export class PipelineWorker extends EventEmitter {
   private spawn(): void {
     const { jobTimeoutMs: _timeout, maxOldGenerationSizeMb, ...start } = this.options;
     const child = fork(workerMain, [], {
-      // onnxruntime 1.30 collects usage telemetry and uploads it over HTTPS unless told not to; a self-hosted
-      // bot keeps to itself. Setting ORT_DISABLE_TELEMETRY=0 explicitly turns it back on.
-      env: { ...process.env, ORT_DISABLE_TELEMETRY: process.env['ORT_DISABLE_TELEMETRY'] ?? '1' },
+      env: pipelineProcessEnv(),
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       execArgv: maxOldGenerationSizeMb ? [`--max-old-space-size=${maxOldGenerationSizeMb}`] : [],

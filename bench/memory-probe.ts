@@ -1,0 +1,104 @@
+/**
+ * The process the `memory` section measures: it loads a model folder as the pipeline process does
+ * (`loadEngine`) and runs two generations, and after every stage reports its own peak resident memory
+ * during that stage. Linux keeps one high-water mark per process (VmHWM); writing `5` to
+ * /proc/self/clear_refs resets it to the current RSS, so each stage's peak is read from a fresh mark.
+ *
+ * Input: one JSON argument ({@link ProbeRequest}). Output: one JSON line per stage ({@link StageFigure}) on stdout.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { BatchParameters, GenerationJob } from '../src/pipeline/stable-diffusion.js';
+import type { RuntimeOptions } from '../src/runtime/session-factory.js';
+import { loadEngine } from '../src/worker/load-engine.js';
+
+/** What to measure. */
+export interface ProbeRequest {
+  readonly model: string;
+  readonly runtime: Omit<RuntimeOptions, 'log'>;
+  readonly kind: 'txt2img' | 'img2img';
+  readonly width: number;
+  readonly height: number;
+  readonly steps: number;
+  /** Generations after loading; each is reported as its own stages (`gen1 …`, `gen2 …`). */
+  readonly generations: number;
+}
+
+/** One stage's figures. */
+export interface StageFigure {
+  readonly stage: string;
+  /** Highest RSS during the stage (MiB). */
+  readonly peakMb: number;
+  /** RSS when the stage ended (MiB). */
+  readonly endMb: number;
+  readonly ms: number;
+}
+
+function statusKb(field: 'VmRSS' | 'VmHWM'): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
+  if (!match) throw new Error(`no ${field} in /proc/self/status`);
+  return Number(match[1]);
+}
+
+let stageStarted = 0;
+/** The high-water mark since process start, kept across the per-stage resets. */
+let processPeakKb = 0;
+
+function endStage(stage: string): void {
+  const peakKb = statusKb('VmHWM');
+  processPeakKb = Math.max(processPeakKb, peakKb);
+  const figure: StageFigure = { stage, peakMb: peakKb / 1024, endMb: statusKb('VmRSS') / 1024, ms: performance.now() - stageStarted };
+  process.stdout.write(`${JSON.stringify(figure)}\n`);
+  writeFileSync('/proc/self/clear_refs', '5');
+  stageStarted = performance.now();
+}
+
+async function main(request: ProbeRequest): Promise<void> {
+  // Node, its imports and onnxruntime-node's native library, before any model.
+  endStage('process start');
+  const engine = await loadEngine(request.model, request.runtime);
+  endStage('load sessions');
+  const { pipeline } = engine;
+  const lcm = pipeline.usesGuidanceEmbedding;
+  const { width, height } = request;
+  const job: GenerationJob = {
+    prompt: 'a lighthouse on a cliff at dawn, oil painting',
+    negativePrompt: 'blurry',
+    guidanceScale: lcm ? 8 : 7.5,
+    seed: 1,
+    numImages: 1,
+    ...(request.kind === 'img2img' ? { initImage: { width, height, pixels: pattern(width, height) } } : {}),
+  };
+  const parameters: BatchParameters = {
+    width,
+    height,
+    numInferenceSteps: request.steps,
+    scheduler: lcm ? 'lcm' : 'euler',
+    rng: 'cpu',
+    ...(request.kind === 'img2img' ? { strength: 1 } : {}),
+  };
+  for (let g = 1; g <= request.generations; g++) {
+    await pipeline.generate({ ...job, seed: g }, parameters, {
+      onLatentsPrepared: () => endStage(`gen${g} ${request.kind === 'img2img' ? 'prompt + VAE encode' : 'prompt'}`),
+      onStepEnd: (index) => {
+        if (index === 0) endStage(`gen${g} UNet step 1`);
+      },
+      onProgress: ({ step, totalSteps }) => {
+        if (step === totalSteps && totalSteps > 1) endStage(`gen${g} UNet steps 2–${totalSteps}`);
+      },
+    });
+    endStage(`gen${g} VAE decode`);
+  }
+  process.stdout.write(`${JSON.stringify({ stage: 'process', peakMb: processPeakKb / 1024, endMb: statusKb('VmRSS') / 1024, ms: 0 })}\n`);
+  await pipeline.release();
+}
+
+/** A smooth colour pattern in [-1, 1], `[1, 3, height, width]`. */
+function pattern(width: number, height: number): Float32Array {
+  const pixels = new Float32Array(3 * width * height);
+  for (let c = 0; c < 3; c++)
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < width; x++) pixels[(c * height + y) * width + x] = Math.sin((x * (c + 1)) / 37 + y / 53);
+  return pixels;
+}
+
+await main(JSON.parse(process.argv[2]!) as ProbeRequest);
