@@ -1,6 +1,6 @@
 /**
  * The process the `memory` section measures: it loads a model folder as the pipeline process does
- * (`loadEngine`) and runs two generations, and after every stage reports its own peak resident memory
+ * (`loadEngine`) and runs the generations it is asked for, and after every stage reports its own peak resident memory
  * during that stage. Linux keeps one high-water mark per process (VmHWM); writing `5` to
  * /proc/self/clear_refs resets it to the current RSS, so each stage's peak is read from a fresh mark.
  *
@@ -16,11 +16,9 @@ export interface ProbeRequest {
   readonly model: string;
   readonly runtime: Omit<RuntimeOptions, 'log'>;
   readonly kind: 'txt2img' | 'img2img';
-  readonly width: number;
-  readonly height: number;
   readonly steps: number;
-  /** Generations after loading; each is reported as its own stages (`gen1 …`, `gen2 …`). */
-  readonly generations: number;
+  /** The generations after loading, in order; each is reported as its own stages (`gen1 …`, `gen2 …`). */
+  readonly generations: readonly { readonly width: number; readonly height: number }[];
 }
 
 /** One stage's figures. */
@@ -30,26 +28,46 @@ export interface StageFigure {
   readonly peakMb: number;
   /** RSS when the stage ended (MiB). */
   readonly endMb: number;
+  /** Of that, anonymous memory (heap, arenas, tensors) and file-backed pages (mapped model files), MiB. */
+  readonly anonMb: number;
+  readonly fileMb: number;
   readonly ms: number;
+  /** CPU time of the whole process (all threads) during the stage: less sensitive to other load than `ms`. */
+  readonly cpuMs: number;
 }
 
-function statusKb(field: 'VmRSS' | 'VmHWM'): number {
+function statusKb(field: 'VmRSS' | 'VmHWM' | 'RssAnon' | 'RssFile'): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
   if (!match) throw new Error(`no ${field} in /proc/self/status`);
   return Number(match[1]);
 }
 
 let stageStarted = 0;
+let cpuAtStageStart = 0;
+
+function cpuMsNow(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
 /** The high-water mark since process start, kept across the per-stage resets. */
 let processPeakKb = 0;
 
 function endStage(stage: string): void {
   const peakKb = statusKb('VmHWM');
   processPeakKb = Math.max(processPeakKb, peakKb);
-  const figure: StageFigure = { stage, peakMb: peakKb / 1024, endMb: statusKb('VmRSS') / 1024, ms: performance.now() - stageStarted };
+  const figure: StageFigure = {
+    stage,
+    peakMb: peakKb / 1024,
+    endMb: statusKb('VmRSS') / 1024,
+    anonMb: statusKb('RssAnon') / 1024,
+    fileMb: statusKb('RssFile') / 1024,
+    ms: performance.now() - stageStarted,
+    cpuMs: cpuMsNow() - cpuAtStageStart,
+  };
   process.stdout.write(`${JSON.stringify(figure)}\n`);
   writeFileSync('/proc/self/clear_refs', '5');
   stageStarted = performance.now();
+  cpuAtStageStart = cpuMsNow();
 }
 
 async function main(request: ProbeRequest): Promise<void> {
@@ -59,36 +77,46 @@ async function main(request: ProbeRequest): Promise<void> {
   endStage('load sessions');
   const { pipeline } = engine;
   const lcm = pipeline.usesGuidanceEmbedding;
-  const { width, height } = request;
-  const job: GenerationJob = {
-    prompt: 'a lighthouse on a cliff at dawn, oil painting',
-    negativePrompt: 'blurry',
-    guidanceScale: lcm ? 8 : 7.5,
-    seed: 1,
-    numImages: 1,
-    ...(request.kind === 'img2img' ? { initImage: { width, height, pixels: pattern(width, height) } } : {}),
-  };
-  const parameters: BatchParameters = {
-    width,
-    height,
-    numInferenceSteps: request.steps,
-    scheduler: lcm ? 'lcm' : 'euler',
-    rng: 'cpu',
-    ...(request.kind === 'img2img' ? { strength: 1 } : {}),
-  };
-  for (let g = 1; g <= request.generations; g++) {
-    await pipeline.generate({ ...job, seed: g }, parameters, {
-      onLatentsPrepared: () => endStage(`gen${g} ${request.kind === 'img2img' ? 'prompt + VAE encode' : 'prompt'}`),
-      onStepEnd: (index) => {
-        if (index === 0) endStage(`gen${g} UNet step 1`);
+  for (const [index, { width, height }] of request.generations.entries()) {
+    const g = index + 1;
+    const job: GenerationJob = {
+      prompt: 'a lighthouse on a cliff at dawn, oil painting',
+      negativePrompt: 'blurry',
+      guidanceScale: lcm ? 8 : 7.5,
+      seed: g,
+      numImages: 1,
+      ...(request.kind === 'img2img' ? { initImage: { width, height, pixels: pattern(width, height) } } : {}),
+    };
+    const parameters: BatchParameters = {
+      width,
+      height,
+      numInferenceSteps: request.steps,
+      scheduler: lcm ? 'lcm' : 'euler',
+      rng: 'cpu',
+      ...(request.kind === 'img2img' ? { strength: 1 } : {}),
+    };
+    const label = `gen${g} ${width}x${height}`;
+    await pipeline.generate(job, parameters, {
+      onLatentsPrepared: () => endStage(`${label} ${request.kind === 'img2img' ? 'prompt + VAE encode' : 'prompt'}`),
+      onStepEnd: (step) => {
+        if (step === 0) endStage(`${label} UNet step 1`);
       },
       onProgress: ({ step, totalSteps }) => {
-        if (step === totalSteps && totalSteps > 1) endStage(`gen${g} UNet steps 2–${totalSteps}`);
+        if (step === totalSteps && totalSteps > 1) endStage(`${label} UNet steps 2–${totalSteps}`);
       },
     });
-    endStage(`gen${g} VAE decode`);
+    endStage(`${label} VAE decode`);
   }
-  process.stdout.write(`${JSON.stringify({ stage: 'process', peakMb: processPeakKb / 1024, endMb: statusKb('VmRSS') / 1024, ms: 0 })}\n`);
+  const whole: StageFigure = {
+    stage: 'process',
+    peakMb: processPeakKb / 1024,
+    endMb: statusKb('VmRSS') / 1024,
+    anonMb: statusKb('RssAnon') / 1024,
+    fileMb: statusKb('RssFile') / 1024,
+    ms: 0,
+    cpuMs: cpuMsNow(),
+  };
+  process.stdout.write(`${JSON.stringify(whole)}\n`);
   await pipeline.release();
 }
 

@@ -16,7 +16,7 @@ async function probe(request: ProbeRequest): Promise<StageFigure[]> {
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  if (code !== 0) throw new Error(`memory probe exited with code ${code} (${request.kind} ${request.width}x${request.height})`);
+  if (code !== 0) throw new Error(`memory probe exited with code ${code} (${request.kind})`);
   return out
     .trim()
     .split('\n')
@@ -36,25 +36,35 @@ export async function memorySection({ runs, steps, sizes, model, runtime }: Benc
     for (const kind of ['txt2img', 'img2img'] as const) {
       const traces: StageFigure[][] = [];
       for (let i = 0; i < runs; i++) {
-        traces.push(await probe({ model, runtime, kind, width: size, height: size, steps, generations: 2 }));
+        const generation = { width: size, height: size };
+        traces.push(await probe({ model, runtime, kind, steps, generations: [generation, generation] }));
       }
       console.log(`\n### ${kind}, ${size}x${size}\n`);
       const stages = traces[0]!.map((figure) => figure.stage);
       printTable(
-        ['stage', 'peak RSS during the stage (MiB)', 'RSS after (MiB)', 'time (ms)'],
+        [
+          'stage',
+          'peak RSS during the stage (MiB)',
+          'RSS after (MiB)',
+          'of which anonymous / file-backed (MiB)',
+          'time (ms)',
+          'CPU time (ms)',
+        ],
         stages.map((stage) => {
           const figures = traces.map((trace) => trace.find((f) => f.stage === stage)!).filter(Boolean);
           return [
             stage === 'process' ? '**whole process**' : stage,
             fixed(median(figures.map((f) => f.peakMb)), 0),
             fixed(median(figures.map((f) => f.endMb)), 0),
+            `${fixed(median(figures.map((f) => f.anonMb)), 0)} / ${fixed(median(figures.map((f) => f.fileMb)), 0)}`,
             stage === 'process' ? '' : fixed(median(figures.map((f) => f.ms)), 0),
+            fixed(median(figures.map((f) => f.cpuMs)), 0),
           ];
         }),
       );
     }
   }
   console.log(
-    '\nPeak RSS per stage: Linux high-water mark (VmHWM), reset at the start of each stage through /proc/self/clear_refs. The probe loads the folder as the pipeline process does (loadEngine, the same runtime options and environment).',
+    '\nPeak RSS per stage: Linux high-water mark (VmHWM), reset at the start of each stage through /proc/self/clear_refs. The probe loads the folder as the pipeline process does (loadEngine, the same runtime options and environment). File-backed pages are model weights onnxruntime maps from disk: they count in RSS, and the kernel can drop and re-read them under memory pressure.',
   );
 }

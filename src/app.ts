@@ -16,7 +16,7 @@ import { readModelFolder } from './model/model-folder.js';
 import { detectModelProfile, withModelDefaults } from './model/model-profile.js';
 import type { EffectiveSettings } from './settings/index.js';
 import { openStore } from './store/index.js';
-import { PipelineWorker } from './worker/pipeline-worker.js';
+import { PipelineWorker, type PipelineProcessStatus } from './worker/pipeline-worker.js';
 import { runtimeOptionsFrom } from './worker/runtime-options.js';
 
 /** A running bot. */
@@ -53,10 +53,10 @@ export async function startApp({ config, logger, modelDir }: StartAppOptions): P
   let retention: JobRetention | undefined;
   try {
     // The model's own defaults (its size, a few-step model's settings) are known from its folder before loading, so
-    // the warm-up already runs at the size people will ask for.
+    // the warm-up already runs at the size and guidance people will ask for.
     const defaults = withModelDefaults(config.guildDefaults, detectModelProfile(readModelFolder(modelDir)), config.modelDefaults);
     worker = await startPipelineProcess(config, modelDir, logger, defaults);
-    const description = worker.info.description;
+    const { description } = await worker.whenLoaded();
     if (defaults !== config.guildDefaults) {
       const { steps, guidance, scheduler, width, height, maxPixels } = defaults;
       logger.info(
@@ -139,40 +139,55 @@ export async function startApp({ config, logger, modelDir }: StartAppOptions): P
   }
 }
 
-/** Starts the pipeline process (warmed up at the default size when configured) and routes its logs. */
+/**
+ * Starts the pipeline process and resolves once its models are loaded; the warm-up at the default size (when
+ * configured) goes on while the bot connects, and jobs wait for it. Routes the process's logs and says when
+ * it is loaded and when it is ready (warm), after every restart too.
+ */
 async function startPipelineProcess(
   config: Config,
   modelDir: string,
   logger: Logger,
   defaults: EffectiveSettings,
 ): Promise<PipelineWorker> {
-  const startedAt = performance.now();
-  const { width, height } = defaults;
-  const worker = await PipelineWorker.start({
+  let startedAt = performance.now();
+  const { width, height, guidance } = defaults;
+  const workerLog = logger.child({ module: 'pipeline' });
+  const worker = await PipelineWorker.launch({
     modelDir,
     runtime: runtimeOptionsFrom(config),
-    // The default size, so the first user's run is already warm.
-    warmUp: config.runtime.warmUp ? { width, height, steps: 1 } : undefined,
+    // The default size and guidance, so the first user's run is already warm.
+    warmUp: config.runtime.warmUp ? { width, height, steps: 1, guidanceScale: guidance } : undefined,
     jobTimeoutMs: config.queue.jobTimeoutSeconds * 1000,
   });
-  const workerLog = logger.child({ module: 'pipeline' });
+  const facts = await worker.whenLoaded();
+  const loaded = {
+    pipelinePid: worker.pid,
+    model: facts.description.name,
+    device: facts.device,
+    loadMs: Math.round(facts.loadMs),
+    sinceStartMs: Math.round(performance.now() - startedAt),
+  };
+  workerLog.info(loaded, worker.status.stage === 'ready' ? 'pipeline ready' : `pipeline loaded; warming up at ${width}x${height}`);
+  worker.on('stage', (status: PipelineProcessStatus) => {
+    if (status.stage === 'loading') startedAt = performance.now();
+    if (status.stage !== 'ready') return;
+    workerLog.info(
+      {
+        pipelinePid: worker.pid,
+        loadMs: status.loadMs && Math.round(status.loadMs),
+        warmUpMs: status.warmUpMs && Math.round(status.warmUpMs),
+        readyMs: Math.round(performance.now() - startedAt),
+        ...(status.warmUpSize ? { warmSize: `${status.warmUpSize.width}x${status.warmUpSize.height}` } : {}),
+      },
+      'pipeline ready',
+    );
+  });
   worker.on('log', (level: 'info' | 'warn', message: string, details?: Record<string, unknown>) =>
     workerLog[level](details ?? {}, message),
   );
   worker.on('restart', (reason: string) =>
     workerLog.warn({ reason, restarts: worker.restarts, pipelinePid: worker.pid }, 'pipeline process restarted'),
-  );
-  const info = worker.info;
-  logger.info(
-    {
-      pipelinePid: worker.pid,
-      model: info.description.name,
-      device: info.device,
-      loadMs: Math.round(info.loadMs),
-      warmUpMs: info.warmUpMs && Math.round(info.warmUpMs),
-      readyMs: Math.round(performance.now() - startedAt),
-    },
-    'pipeline ready',
   );
   return worker;
 }

@@ -1,4 +1,4 @@
-import type { StatusProviders } from './status.js';
+import type { PipelineStatus, StatusProviders } from './status.js';
 
 /** The JSON body of `GET /healthz`. */
 export interface HealthBody {
@@ -7,7 +7,8 @@ export interface HealthBody {
   /** Why not, in words, when unavailable (every reason, joined with `; `). */
   readonly reason?: string;
   readonly discord: { readonly ready: boolean; readonly status: string };
-  readonly pipeline: { readonly ready: boolean; readonly restarts: number };
+  /** The pipeline process: ready (warm), restarts, and when known its stage and start-up times. */
+  readonly pipeline: PipelineStatus;
   readonly queue: { readonly waiting: number; readonly running: number };
   readonly uptimeSeconds: number;
 }
@@ -29,7 +30,7 @@ export function checkHealth(providers: StatusProviders): HealthReport {
   const reasons: string[] = [];
   if (providers.stopping?.()) reasons.push('shutting down');
   if (!discord.ready) reasons.push(`Discord gateway not ready (${discord.status})`);
-  if (!pipeline.ready) reasons.push(pipeline.restarts > 0 ? 'pipeline process restarting' : 'pipeline process starting');
+  if (!pipeline.ready) reasons.push(pipelineReason(pipeline));
   const healthy = reasons.length === 0;
   return {
     healthy,
@@ -37,9 +38,24 @@ export function checkHealth(providers: StatusProviders): HealthReport {
       status: healthy ? 'ok' : 'unavailable',
       ...(healthy ? {} : { reason: reasons.join('; ') }),
       discord: { ready: discord.ready, status: discord.status },
-      pipeline: { ready: pipeline.ready, restarts: pipeline.restarts },
+      pipeline,
       queue: { waiting: queue.waiting, running: queue.running },
       uptimeSeconds: Math.round(process.uptime()),
     },
   };
+}
+
+/** Why the pipeline cannot take jobs at full speed yet, in words. */
+function pipelineReason(pipeline: PipelineStatus): string {
+  if (pipeline.restarts > 0 && pipeline.stage !== 'warming') return 'pipeline process restarting';
+  switch (pipeline.stage) {
+    case 'warming': {
+      const size = pipeline.warmUpSize;
+      return `pipeline warming up${size ? ` at ${size.width}x${size.height}` : ''}`;
+    }
+    case 'failed':
+      return 'pipeline process failed to start';
+    default:
+      return 'pipeline process starting';
+  }
 }

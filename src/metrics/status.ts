@@ -8,10 +8,18 @@ export interface DiscordStatus {
 
 /** The pipeline process. */
 export interface PipelineStatus {
-  /** True while a process is loaded and answering. */
+  /** True while a process is loaded, warm and answering. */
   readonly ready: boolean;
   /** How many times the process was replaced after a crash or a timeout. */
   readonly restarts: number;
+  /** `loading` the models, `warming` up at the default size, `ready`, or `failed` to start. */
+  readonly stage?: 'loading' | 'warming' | 'ready' | 'failed';
+  /** Session creation time of the current process, once loaded (ms). */
+  readonly loadMs?: number;
+  /** Warm-up time of the current process, once warm (ms). */
+  readonly warmUpMs?: number;
+  /** The size it warms up at. */
+  readonly warmUpSize?: { readonly width: number; readonly height: number };
 }
 
 /** The job queue. */
@@ -31,10 +39,17 @@ export interface StatusProviders {
   readonly stopping?: () => boolean;
 }
 
-/** What the pipeline worker offers: `info` throws while no process is loaded (starting or restarting). */
+/** What the pipeline worker offers: `info` throws while no process is ready (starting or restarting). */
 export interface PipelineWorkerLike {
   readonly info: unknown;
   readonly restarts: number;
+  /** The process's stage and start-up times (see `PipelineWorker.status`). */
+  readonly status?: {
+    readonly stage: 'loading' | 'warming' | 'ready' | 'failed';
+    readonly loadMs?: number;
+    readonly warmUpMs?: number;
+    readonly warmUpSize?: { readonly width: number; readonly height: number };
+  };
 }
 
 /** The pipeline's status, from the pipeline process handle's public API. */
@@ -46,5 +61,15 @@ export function pipelineStatusOf(worker: PipelineWorkerLike): PipelineStatus {
   } catch {
     ready = false;
   }
-  return { ready, restarts: worker.restarts };
+  const status = worker.status;
+  if (!status) return { ready, restarts: worker.restarts };
+  const { stage, loadMs, warmUpMs, warmUpSize } = status;
+  return {
+    ready,
+    restarts: worker.restarts,
+    stage,
+    ...(loadMs !== undefined ? { loadMs: Math.round(loadMs) } : {}),
+    ...(warmUpMs !== undefined ? { warmUpMs: Math.round(warmUpMs) } : {}),
+    ...(warmUpSize ? { warmUpSize } : {}),
+  };
 }

@@ -29,10 +29,11 @@ export interface GenerationHooks {
   /** The initial (txt2img) or noised (img2img) latents and the timesteps that will run. */
   readonly onLatentsPrepared?: (latents: Float32Array, timesteps: readonly number[]) => void;
   /**
-   * diffusers' `callback_on_step_end`: the latents after each step (for tests and tools). The array is reused
-   * by later steps: copy it to keep it.
+   * diffusers' `callback_on_step_end`: the latents after each step (for tests and tools), and the scheduler's
+   * prediction of the clean latents (`pred_original_sample`) when it makes one (live previews show it: it is
+   * the picture to come rather than noise). The arrays are reused by later steps: copy them to keep them.
    */
-  readonly onStepEnd?: (index: number, timestep: number, latents: Float32Array) => void;
+  readonly onStepEnd?: (index: number, timestep: number, latents: Float32Array, denoised?: Float32Array) => void;
   /** Keep the final latents and the float decoder output in the result. */
   readonly keepIntermediates?: boolean;
 }
@@ -133,8 +134,8 @@ export class GenerationRun {
   }
 
   /** Reports a finished denoising step (diffusers' `callback_on_step_end` and progress bar). */
-  stepDone(index: number, timestep: number, latents: Float32Array): void {
-    this.hooks.onStepEnd?.(index, timestep, latents);
+  stepDone(index: number, timestep: number, latents: Float32Array, denoised?: Float32Array): void {
+    this.hooks.onStepEnd?.(index, timestep, latents, denoised);
     this.hooks.onProgress?.({ step: index + 1, totalSteps: this.totalSteps, elapsedMs: performance.now() - this.started });
     this.stepOverheads.push(performance.now() - this.stepStarted - (this.models.modelMs - this.stepModelMs));
   }

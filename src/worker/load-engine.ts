@@ -1,4 +1,10 @@
-import { readModelFolder } from '../model/model-folder.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { UserError } from '../errors.js';
+import { readModelFolder, type ModelFolder } from '../model/model-folder.js';
+import { latentFamilyOf, latentRgbFactors } from '../pipeline/components/latent-preview.js';
+import { LatentPreviewer } from '../pipeline/components/previewer.js';
+import { TinyVaeDecoder, tinyDecoderConfigFrom } from '../pipeline/components/tiny-vae-decoder.js';
 import { StableDiffusionPipeline } from '../pipeline/stable-diffusion.js';
 import { SessionFactory, defaultRuntimeOptions, type RuntimeOptions } from '../runtime/session-factory.js';
 import { memoryCheckedLoader } from './memory-check.js';
@@ -6,6 +12,10 @@ import { memoryCheckedLoader } from './memory-check.js';
 /** A loaded pipeline and the device it actually runs on. */
 export interface Engine {
   readonly pipeline: StableDiffusionPipeline;
+  /** Draws live previews (with the tiny decoder when there is one). */
+  readonly previewer: LatentPreviewer;
+  /** The TAESD-class decoder, when the folder (or the configured folder) has one. */
+  readonly tinyDecoder?: TinyVaeDecoder;
   /** The device in use (`cpu` after a CUDA fallback). */
   readonly device: 'cpu' | 'cuda';
   /** Why CUDA was not used although it was asked for. */
@@ -14,11 +24,27 @@ export interface Engine {
   readonly loadMs: number;
 }
 
+/** What the engine loads beyond the model folder's own graphs. */
+export interface EngineOptions {
+  /**
+   * Folder of a TAESD-class tiny VAE decoder (`model.onnx`, optional `config.json`); undefined: the model
+   * folder's `vae_decoder_tiny/` when it has one.
+   */
+  readonly tinyDecoderDir?: string | undefined;
+}
+
+/** Name of the tiny decoder's folder inside a model folder. */
+export const tinyDecoderFolderName = 'vae_decoder_tiny';
+
 /**
  * Reads a diffusers ONNX model folder and loads its graphs on the configured device. On the CPU it first says how much
  * memory the folder needs and refuses (`model.notEnoughMemory`) when the machine has less.
  */
-export async function loadEngine(modelDir: string, options: RuntimeOptions = defaultRuntimeOptions): Promise<Engine> {
+export async function loadEngine(
+  modelDir: string,
+  options: RuntimeOptions = defaultRuntimeOptions,
+  engineOptions: EngineOptions = {},
+): Promise<Engine> {
   const started = performance.now();
   const folder = readModelFolder(modelDir);
   const sessions = new SessionFactory(options);
@@ -26,6 +52,53 @@ export async function loadEngine(modelDir: string, options: RuntimeOptions = def
     folder,
     memoryCheckedLoader(folder, sessions, options.log ? { log: options.log } : {}),
   );
+  let tinyDecoder: TinyVaeDecoder | undefined;
+  try {
+    tinyDecoder = await loadTinyDecoder(folder, engineOptions.tinyDecoderDir, sessions);
+  } catch (error) {
+    await pipeline.release();
+    throw error;
+  }
+  const previewer = new LatentPreviewer(latentRgbFactors[latentFamilyOf(folder.modelIndex)], tinyDecoder);
   const reason = sessions.fallbackReason;
-  return { pipeline, device: sessions.device, ...(reason ? { deviceFallbackReason: reason } : {}), loadMs: performance.now() - started };
+  return {
+    pipeline,
+    previewer,
+    ...(tinyDecoder ? { tinyDecoder } : {}),
+    device: sessions.device,
+    ...(reason ? { deviceFallbackReason: reason } : {}),
+    loadMs: performance.now() - started,
+  };
+}
+
+async function loadTinyDecoder(
+  folder: ModelFolder,
+  configuredDir: string | undefined,
+  sessions: SessionFactory,
+): Promise<TinyVaeDecoder | undefined> {
+  const dir = configuredDir ? resolve(configuredDir) : join(folder.dir, tinyDecoderFolderName);
+  const modelPath = join(dir, 'model.onnx');
+  if (!existsSync(modelPath)) {
+    if (!configuredDir) return undefined;
+    throw new UserError(
+      'model.fileMissing',
+      `The configured tiny VAE decoder folder ${dir} has no model.onnx (expected a TAESD-class decoder exported like diffusers' AutoencoderTiny).`,
+    );
+  }
+  const configPath = join(dir, 'config.json');
+  let config: Record<string, unknown> | undefined;
+  if (existsSync(configPath)) {
+    try {
+      config = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+    } catch (error) {
+      throw new UserError('model.badJson', `Model file ${configPath} is not valid JSON: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  const session = await sessions.load(modelPath);
+  try {
+    return new TinyVaeDecoder(session, folder.vaeScaleFactor, tinyDecoderConfigFrom(config, configPath));
+  } catch (error) {
+    await session.release();
+    throw error;
+  }
 }

@@ -3,7 +3,8 @@ import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
 import type { BatchParameters, BatchResult, GenerationJob, PipelineDescription, StepProgress } from '../pipeline/stable-diffusion.js';
-import type { FromWorker, ToWorker, WorkerStartData } from './protocol.js';
+import type { PreviewRequest } from '../pipeline/components/previewer.js';
+import type { FromWorker, JobPreview, ToWorker, WorkerStartData } from './protocol.js';
 import { deserializeError } from './serialize-error.js';
 
 /** Options of the pipeline process. */
@@ -19,6 +20,29 @@ export interface RunOptions {
   readonly onProgress?: (progress: StepProgress) => void;
   readonly signal?: AbortSignal;
   readonly keepIntermediates?: boolean;
+  /** Live previews: drawn in the pipeline process every `everySteps` steps and handed to `onPreview`. */
+  readonly preview?: PreviewRequest;
+  /** Receives each job's previews (one message per job of the batch). */
+  readonly onPreview?: (preview: JobPreview) => void;
+}
+
+/**
+ * Where the pipeline process is: `loading` (spawned, creating the sessions), `warming` (loaded, running the
+ * warm-up generation; jobs wait for it), `ready` (warm: jobs run at full speed), `failed` (it could not start).
+ */
+export type PipelineStage = 'loading' | 'warming' | 'ready' | 'failed';
+
+/** The pipeline process's state, for health checks and logs. */
+export interface PipelineProcessStatus {
+  readonly stage: PipelineStage;
+  /** Milliseconds from spawning the process to the start of the current stage. */
+  readonly sinceSpawnMs: number;
+  /** Session creation time, once loaded. */
+  readonly loadMs?: number;
+  /** Warm-up time, once ready. */
+  readonly warmUpMs?: number;
+  /** The warm-up size, when a warm-up was asked for. */
+  readonly warmUpSize?: { readonly width: number; readonly height: number };
 }
 
 /** Facts about the running pipeline process. */
@@ -35,6 +59,7 @@ interface Pending {
   readonly resolve: (result: BatchResult) => void;
   readonly reject: (error: Error) => void;
   readonly onProgress?: (progress: StepProgress) => void;
+  readonly onPreview?: (preview: JobPreview) => void;
   timer?: NodeJS.Timeout;
 }
 
@@ -50,12 +75,16 @@ const workerMain = fileURLToPath(new URL('./worker-main.js', import.meta.url));
 /**
  * The main process's handle on the pipeline process: an async API with progress events. When the process
  * crashes or a job hangs past the timeout, the job fails with a clear UserError, a new process is started
- * and later jobs run normally. Emits `log` (level, message, details) and `restart` (reason).
+ * and later jobs run normally. Emits `log` (level, message, details), `restart` (reason) and `stage`
+ * ({@link PipelineProcessStatus}) at every change of stage.
  */
 export class PipelineWorker extends EventEmitter {
   private child!: ChildProcess;
   private ready!: Promise<WorkerInfo>;
+  private loaded!: Promise<WorkerInfo>;
   private currentInfo: WorkerInfo | undefined;
+  private currentStatus!: PipelineProcessStatus;
+  private spawnedAt = 0;
   private pending: Pending | undefined;
   private nextId = 1;
   private closed = false;
@@ -79,10 +108,36 @@ export class PipelineWorker extends EventEmitter {
     return worker;
   }
 
+  /**
+   * Starts the pipeline process and resolves as soon as its models are loaded, while the warm-up still runs:
+   * the caller can go on starting (connect to Discord, take jobs, which wait for the warm-up). A start
+   * failure rejects and stops the process.
+   */
+  static async launch(options: PipelineWorkerOptions): Promise<PipelineWorker> {
+    const worker = new PipelineWorker(options);
+    try {
+      await worker.loaded;
+    } catch (error) {
+      await worker.close();
+      throw error;
+    }
+    return worker;
+  }
+
   /** What was loaded, on which device. */
   get info(): WorkerInfo {
     if (!this.currentInfo) throw new Error('pipeline process not ready');
     return this.currentInfo;
+  }
+
+  /** The process's stage and start-up times. */
+  get status(): PipelineProcessStatus {
+    return this.currentStatus;
+  }
+
+  /** Whether a job is running now. */
+  get busy(): boolean {
+    return this.pending !== undefined;
   }
 
   /** Process id of the pipeline process (for tests and diagnostics). */
@@ -93,6 +148,11 @@ export class PipelineWorker extends EventEmitter {
   /** Resolves when the (possibly restarted) process is ready. */
   async whenReady(): Promise<WorkerInfo> {
     return this.ready;
+  }
+
+  /** Resolves when the (possibly restarted) process has loaded its models (it may still be warming up). */
+  async whenLoaded(): Promise<WorkerInfo> {
+    return this.loaded;
   }
 
   /** Runs one batch of compatible jobs in the pipeline process. One run at a time. */
@@ -112,10 +172,18 @@ export class PipelineWorker extends EventEmitter {
         resolve: (result) => (detach(), resolve(result)),
         reject: (error) => (detach(), reject(error)),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...(options.onPreview ? { onPreview: options.onPreview } : {}),
       };
       if (this.options.jobTimeoutMs) pending.timer = setTimeout(() => this.onTimeout(pending), this.options.jobTimeoutMs);
       this.pending = pending;
-      this.send(child, { type: 'generate', id, jobs, parameters, keepIntermediates: options.keepIntermediates ?? false });
+      this.send(child, {
+        type: 'generate',
+        id,
+        jobs,
+        parameters,
+        keepIntermediates: options.keepIntermediates ?? false,
+        ...(options.preview && options.onPreview ? { preview: options.preview } : {}),
+      });
     });
   }
 
@@ -146,23 +214,44 @@ export class PipelineWorker extends EventEmitter {
     });
     this.child = child;
     this.currentInfo = undefined;
+    this.spawnedAt = performance.now();
+    this.setStage('loading');
     let settleReady!: { resolve: (info: WorkerInfo) => void; reject: (error: Error) => void };
+    let settleLoaded!: { resolve: (info: WorkerInfo) => void; reject: (error: Error) => void };
     this.ready = new Promise<WorkerInfo>((resolve, reject) => (settleReady = { resolve, reject }));
+    this.loaded = new Promise<WorkerInfo>((resolve, reject) => (settleLoaded = { resolve, reject }));
     this.ready.catch(() => undefined); // observed by start() or run()
+    this.loaded.catch(() => undefined); // observed by launch()
     let started = false;
+    const fail = (error: Error) => {
+      this.setStage('failed');
+      settleLoaded.reject(error);
+      settleReady.reject(error);
+    };
 
     child.on('message', (message: FromWorker) => {
       if (this.child !== child) return;
       switch (message.type) {
+        case 'loaded': {
+          const { type: _type, ...info } = message;
+          this.setStage(this.options.warmUp ? 'warming' : 'loading', { loadMs: info.loadMs });
+          settleLoaded.resolve(info);
+          return;
+        }
         case 'ready': {
           started = true;
           const { type: _type, ...info } = message;
           this.currentInfo = info;
+          this.setStage('ready', { loadMs: info.loadMs, ...(info.warmUpMs !== undefined ? { warmUpMs: info.warmUpMs } : {}) });
+          settleLoaded.resolve(info);
           settleReady.resolve(info);
           return;
         }
         case 'startFailed':
-          settleReady.reject(deserializeError(message.error));
+          fail(deserializeError(message.error));
+          return;
+        case 'preview':
+          if (this.pending?.id === message.id) this.pending.onPreview?.(message.preview);
           return;
         case 'log':
           this.emit('log', message.level, message.message, message.details);
@@ -184,7 +273,7 @@ export class PipelineWorker extends EventEmitter {
     child.on('exit', (code, signal) => {
       if (this.child !== child) return;
       const how = signal ? `signal ${signal}` : `code ${code}`;
-      if (!started) settleReady.reject(new Error(`the pipeline process exited during start-up (${how})`));
+      if (!started) fail(new Error(`the pipeline process exited during start-up (${how})`));
       if (this.closed) return;
       this.failPending(
         new UserError('worker.crashed', 'The image generator crashed while working on this job and has been restarted. Please try again.'),
@@ -192,6 +281,17 @@ export class PipelineWorker extends EventEmitter {
       if (started) this.restart(`exited with ${how}`);
     });
     child.send({ type: 'start', start } satisfies ToWorker);
+  }
+
+  private setStage(stage: PipelineStage, times: { loadMs?: number; warmUpMs?: number } = {}): void {
+    const warmUp = this.options.warmUp;
+    this.currentStatus = {
+      stage,
+      sinceSpawnMs: performance.now() - this.spawnedAt,
+      ...times,
+      ...(warmUp ? { warmUpSize: { width: warmUp.width, height: warmUp.height } } : {}),
+    };
+    this.emit('stage', this.currentStatus);
   }
 
   private restart(reason: string): void {

@@ -1,12 +1,21 @@
 import type { BatchParameters, BatchResult, GenerationJob, PipelineDescription, StepProgress } from '../pipeline/stable-diffusion.js';
+import type { PreviewRequest, RenderedPreview } from '../pipeline/components/previewer.js';
 import type { RuntimeOptions } from '../runtime/session-factory.js';
 
 /** What the pipeline process is started with (its first message). */
 export interface WorkerStartData {
   readonly modelDir: string;
   readonly runtime: Omit<RuntimeOptions, 'log'>;
-  /** Run one small generation before reporting ready, so the first user does not pay for cold kernels. */
-  readonly warmUp?: { readonly width: number; readonly height: number; readonly steps: number } | undefined;
+  /**
+   * Run one small generation before reporting ready, so the first user does not pay for cold kernels. Its
+   * guidance decides the UNet batch (2 with classifier-free guidance); default: the model profile's
+   * recommended guidance, else 7.5.
+   */
+  readonly warmUp?:
+    | { readonly width: number; readonly height: number; readonly steps: number; readonly guidanceScale?: number }
+    | undefined;
+  /** Folder of a TAESD-class tiny VAE decoder; undefined: the model folder's `vae_decoder_tiny/` if any. */
+  readonly tinyDecoderDir?: string | undefined;
 }
 
 /** Messages from the main process to the pipeline process. */
@@ -18,6 +27,8 @@ export type ToWorker =
       readonly jobs: readonly GenerationJob[];
       readonly parameters: BatchParameters;
       readonly keepIntermediates?: boolean;
+      /** Previews while the batch denoises, sent as `preview` messages. */
+      readonly preview?: PreviewRequest;
     }
   /** Stops a running generation at the next step boundary. */
   | { readonly type: 'cancel'; readonly id: number };
@@ -30,8 +41,27 @@ export interface SerializedError {
   readonly stack?: string;
 }
 
+/** A preview of one job of a running batch. */
+export interface JobPreview {
+  /** Which job of the batch (0-based, in the order given to `run`). */
+  readonly jobIndex: number;
+  /** The step after which it was drawn (1-based). */
+  readonly step: number;
+  readonly totalSteps: number;
+  /** One picture per image of the job, in order. */
+  readonly images: readonly RenderedPreview[];
+}
+
 /** Messages from the pipeline process to the main process. */
 export type FromWorker =
+  | {
+      /** The sessions are loaded; warm-up (if asked) follows, then `ready`. */
+      readonly type: 'loaded';
+      readonly description: PipelineDescription;
+      readonly device: 'cpu' | 'cuda';
+      readonly deviceFallbackReason?: string;
+      readonly loadMs: number;
+    }
   | {
       readonly type: 'ready';
       readonly description: PipelineDescription;
@@ -42,6 +72,7 @@ export type FromWorker =
     }
   | { readonly type: 'startFailed'; readonly error: SerializedError }
   | { readonly type: 'progress'; readonly id: number; readonly progress: StepProgress }
+  | { readonly type: 'preview'; readonly id: number; readonly preview: JobPreview }
   | { readonly type: 'result'; readonly id: number; readonly result: BatchResult }
   | { readonly type: 'error'; readonly id: number; readonly error: SerializedError }
   | { readonly type: 'log'; readonly level: 'info' | 'warn'; readonly message: string; readonly details?: Record<string, unknown> };

@@ -5,6 +5,7 @@
  * while a native call runs (terminating it aborts the whole program) and a native crash takes its host
  * down; a process can be killed and replaced. One generation at a time.
  */
+import { isPreviewStep, type PreviewDecoder, type PreviewRequest, type RenderedPreview } from '../pipeline/components/previewer.js';
 import type {
   BatchParameters,
   BatchResult,
@@ -28,30 +29,39 @@ async function warmUp(engine: Engine, start: WorkerStartData): Promise<number | 
   if (!start.warmUp) return undefined;
   const started = performance.now();
   const { width, height, steps } = start.warmUp;
-  const job = { prompt: '', guidanceScale: 7.5, seed: 0, numImages: 1 };
-  // Two runs: onnxruntime's first two calls at a new shape are several times slower than later ones.
-  for (let i = 0; i < 2; i++) {
-    await engine.pipeline.generate(job, { width, height, numInferenceSteps: steps, scheduler: 'euler', rng: 'cpu' });
+  const { profile } = engine.pipeline.describe();
+  const guidanceScale = start.warmUp.guidanceScale ?? profile.recommended?.guidance ?? 7.5;
+  const scheduler = profile.recommended?.scheduler ?? 'euler';
+  const job = { prompt: '', guidanceScale, seed: 0, numImages: 1 };
+  for (let i = 0; i < warmUpRuns; i++) {
+    await engine.pipeline.generate(job, { width, height, numInferenceSteps: steps, scheduler, rng: 'cpu' });
   }
   return performance.now() - started;
 }
 
+/**
+ * Generations the warm-up runs. onnxruntime's first run at a new shape allocates and touches its working
+ * memory (and with memory patterns on, the second run too); later runs reuse it.
+ */
+const warmUpRuns = 2;
+
 async function startEngine(start: WorkerStartData): Promise<Engine | undefined> {
   try {
-    const engine = await loadEngine(start.modelDir, {
-      ...start.runtime,
-      log: (level, message, details) => send({ type: 'log', level, message, ...(details ? { details } : {}) }),
-    });
-    const warmUpMs = await warmUp(engine, start);
+    const engine = await loadEngine(
+      start.modelDir,
+      { ...start.runtime, log: (level, message, details) => send({ type: 'log', level, message, ...(details ? { details } : {}) }) },
+      { tinyDecoderDir: start.tinyDecoderDir },
+    );
     const reason = engine.deviceFallbackReason;
-    send({
-      type: 'ready',
+    const facts = {
       description: engine.pipeline.describe(),
       device: engine.device,
       ...(reason ? { deviceFallbackReason: reason } : {}),
       loadMs: engine.loadMs,
-      ...(warmUpMs !== undefined ? { warmUpMs } : {}),
-    });
+    };
+    send({ type: 'loaded', ...facts });
+    const warmUpMs = await warmUp(engine, start);
+    send({ type: 'ready', ...facts, ...(warmUpMs !== undefined ? { warmUpMs } : {}) });
     return engine;
   } catch (error) {
     send({ type: 'startFailed', error: serializeError(error) });
@@ -66,10 +76,85 @@ async function startEngine(start: WorkerStartData): Promise<Engine | undefined> 
  */
 const progressIntervalMs = 250;
 
+/**
+ * Draws the previews a run asked for, per job. The pipeline's step hook is synchronous, so a due step's
+ * latents (its prediction of the clean latents, when the scheduler makes one) are copied there and drawn at
+ * the next `betweenSteps`, which is awaited before the next step and before decoding.
+ */
+class PreviewSender {
+  /** The last step's time without preview drawing. */
+  private stepMs = 0;
+  /** What the last tiny-decoder preview cost per image. */
+  private tinyMs = 0;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly message: Extract<ToWorker, { type: 'generate' }>,
+    private readonly request: PreviewRequest,
+  ) {}
+
+  /** Hooks for one UNet batch made of the message's jobs `jobIndices`, in that order. */
+  hooksFor(jobIndices: readonly number[]): GenerationHooks {
+    const jobs = jobIndices.map((index) => this.message.jobs[index]!);
+    let totalSteps = 0;
+    let stepStarted = performance.now();
+    let pending: { latents: Float32Array; step: number } | undefined;
+    const flush = async () => {
+      const due = pending;
+      if (!due) return;
+      pending = undefined;
+      const { parameters } = this.message;
+      const scale = this.engine.pipeline.folder.vaeScaleFactor;
+      const rows = jobs.reduce((sum, job) => sum + job.numImages, 0);
+      const dims = [rows, 4, parameters.height / scale, parameters.width / scale] as const;
+      const decoder = this.chooseDecoder();
+      let row = 0;
+      for (const [k, job] of jobs.entries()) {
+        const started = performance.now();
+        const images: RenderedPreview[] = [];
+        for (let i = 0; i < job.numImages; i++) images.push(await this.engine.previewer.render(due.latents, dims, row++, decoder));
+        if (decoder === 'tiny') this.tinyMs = (performance.now() - started) / job.numImages;
+        send({ type: 'preview', id: this.message.id, preview: { jobIndex: jobIndices[k]!, step: due.step, totalSteps, images } });
+      }
+      // Drawing is not part of the next step's own time.
+      stepStarted = performance.now();
+    };
+    return {
+      onLatentsPrepared: (_latents, timesteps) => {
+        totalSteps = timesteps.length;
+        stepStarted = performance.now();
+      },
+      onStepEnd: (index, _timestep, latents, denoised) => {
+        const now = performance.now();
+        this.stepMs = now - stepStarted;
+        stepStarted = now;
+        if (isPreviewStep(index + 1, totalSteps, this.request.everySteps)) pending = { latents: (denoised ?? latents).slice(), step: index + 1 };
+      },
+      betweenSteps: async () => {
+        await flush();
+        await yieldToEventLoop();
+      },
+    };
+  }
+
+  /**
+   * `auto` draws with the tiny decoder while one picture costs at most a quarter of the steps between two
+   * previews (few-step models on a CPU leave it too little time), with the linear map otherwise.
+   */
+  private chooseDecoder(): PreviewDecoder {
+    const asked = this.request.decoder ?? 'auto';
+    if (asked !== 'auto') return asked;
+    if (!this.engine.previewer.hasTinyDecoder) return 'approx';
+    return this.tinyMs <= 0.25 * this.request.everySteps * this.stepMs ? 'tiny' : 'approx';
+  }
+}
+
 async function generate(engine: Engine, message: Extract<ToWorker, { type: 'generate' }>, cancelled: Set<number>): Promise<void> {
   let lastProgressSent = 0;
+  const previews = message.preview && message.preview.everySteps > 0 ? new PreviewSender(engine, message, message.preview) : undefined;
   try {
-    const result: BatchResult = await generateInGroups(engine.pipeline, message.jobs, message.parameters, {
+    const groupHooks = previews ? (indices: readonly number[]) => previews.hooksFor(indices) : undefined;
+    const result: BatchResult = await generateInGroups(engine.pipeline, message.jobs, message.parameters, groupHooks, {
       signal: {
         get aborted() {
           return cancelled.has(message.id);
@@ -104,6 +189,7 @@ async function generateInGroups(
   pipeline: StableDiffusionPipeline,
   jobs: readonly GenerationJob[],
   parameters: BatchParameters,
+  groupHooks: ((jobIndices: readonly number[]) => GenerationHooks) | undefined,
   hooks: GenerationHooks,
 ): Promise<BatchResult> {
   const groups = new Map<number, number[]>();
@@ -111,7 +197,7 @@ async function generateInGroups(
     const chunks = pipeline.conditioningChunks(job);
     groups.set(chunks, [...(groups.get(chunks) ?? []), index]);
   });
-  if (groups.size <= 1) return pipeline.generateBatch(jobs, parameters, hooks);
+  if (groups.size <= 1) return pipeline.generateBatch(jobs, parameters, { ...hooks, ...groupHooks?.(jobs.map((_, i) => i)) });
 
   const results: JobResult[] = [];
   const timings: GenerationTimings[] = [];
@@ -123,6 +209,7 @@ async function generateInGroups(
       parameters,
       {
         ...hooks,
+        ...groupHooks?.(indices),
         onProgress: (progress) =>
           hooks.onProgress?.({
             step: stepsBefore + progress.step,

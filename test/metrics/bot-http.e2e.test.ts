@@ -78,7 +78,9 @@ describe('HTTP endpoint of the real bot process (LATENTCORD_HTTP_PORT=0)', { ski
     const body = JSON.parse(answer.body);
     assert.equal(body.status, 'ok');
     assert.deepEqual(body.discord, { ready: true, status: 'Ready' });
-    assert.deepEqual(body.pipeline, { ready: true, restarts: 0 });
+    const { ready, restarts, stage, loadMs } = body.pipeline;
+    assert.deepEqual({ ready, restarts, stage }, { ready: true, restarts: 0, stage: 'ready' });
+    assert.ok(loadMs > 0, `loadMs ${loadMs}`);
     assert.deepEqual(body.queue, { waiting: 0, running: 0 });
   });
 
@@ -180,7 +182,7 @@ describe('HTTP endpoint of the real bot process (LATENTCORD_HTTP_PORT=0)', { ski
       assert.equal(answer.status, 503, answer.body);
       const body = JSON.parse(answer.body);
       assert.equal(body.reason, 'pipeline process restarting');
-      assert.deepEqual(body.pipeline, { ready: false, restarts: 1 });
+      assert.deepEqual(body.pipeline, { ready: false, restarts: 1, stage: 'loading' });
       const text = (await httpRequest(url, { path: '/metrics' })).body;
       assert.equal(sampleValue(text, 'latentcord_pipeline_ready'), 0);
       assert.equal(sampleValue(text, 'latentcord_pipeline_restarts_total'), 1);
@@ -201,7 +203,8 @@ describe('HTTP endpoint of the real bot process (LATENTCORD_HTTP_PORT=0)', { ski
       { timeoutMs: 60_000, intervalMs: 100 },
     );
     assert.equal(health.status, 200, health.body);
-    assert.deepEqual(JSON.parse(health.body).pipeline, { ready: true, restarts: 1 });
+    const { ready, restarts, stage } = JSON.parse(health.body).pipeline;
+    assert.deepEqual({ ready, restarts, stage }, { ready: true, restarts: 1, stage: 'ready' });
     const text = (await httpRequest(url, { path: '/metrics' })).body;
     assert.equal(sampleValue(text, 'latentcord_jobs_total{outcome="failed",error="worker.crashed"}'), 1);
     assert.equal(sampleValue(text, 'latentcord_jobs_total{outcome="succeeded",error="none"}'), 2);

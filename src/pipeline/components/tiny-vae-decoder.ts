@@ -47,6 +47,11 @@ export class TinyVaeDecoder {
     this.outputName = output.name;
   }
 
+  /** Pixels per latent cell (8). */
+  get scaleFactor(): number {
+    return this.vaeScaleFactor;
+  }
+
   /** Path of the graph, for `info` and the logs. */
   get path(): string {
     return this.session.path;

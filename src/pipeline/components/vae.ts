@@ -11,6 +11,7 @@ import {
   type FloatType,
   type ModelTiming,
 } from './io.js';
+import { decodeTiled, needsTiling, type VaeTiling } from './vae-tiling.js';
 
 /**
  * What the VAE encoder graph returns: diffusers' `latent_dist.parameters` (mean and log-variance, the
@@ -70,16 +71,31 @@ export class VaeEncoder {
   }
 }
 
+/**
+ * When the full VAE decoder works tile by tile (diffusers' `enable_vae_tiling`): `never`; `always` (diffusers'
+ * rule: whenever a latent side exceeds the tile); `auto`: only pictures larger than {@link autoTilingMinLatentArea}
+ * latent cells, where the untiled decoder's memory (its attention over every latent cell) outgrows the UNet's.
+ */
+export type VaeTilingMode = 'never' | 'auto' | 'always';
+
+/** `auto` tiles pictures with more latent cells than this (96 × 96: larger than 768 × 768 pixels). */
+export const autoTilingMinLatentArea = 96 * 96;
+
 /** The VAE decoder graph (`vae_decoder/model.onnx`). */
 export class VaeDecoder {
   private readonly inputName: string;
   private readonly inputType: FloatType;
   private readonly outputName: string;
 
-  /** Checks the graph's declared inputs and outputs; an unknown layout is a UserError naming the file. */
+  /**
+   * Checks the graph's declared inputs and outputs; an unknown layout is a UserError naming the file.
+   *
+   * @param tiling diffusers' tile parameters for this VAE and when to use them (default: never)
+   */
   constructor(
     private readonly session: ModelSession,
     private readonly vaeScaleFactor: number,
+    private readonly tiling: { readonly mode: VaeTilingMode; readonly tileLatentSize: number } = { mode: 'never', tileLatentSize: 64 },
   ) {
     const input = findInput(session, ['latent_sample'], 'latents [batch, 4, h, w]');
     expectRank(session, input, 4, 'latents');
@@ -95,8 +111,28 @@ export class VaeDecoder {
     return this.inputType;
   }
 
+  /** Whether a picture of this latent size is decoded tile by tile. */
+  tiles(latentHeight: number, latentWidth: number): boolean {
+    const { mode } = this.tiling;
+    if (mode === 'never' || !needsTiling(latentHeight, latentWidth, this.tileParameters())) return false;
+    return mode === 'always' || latentHeight * latentWidth > autoTilingMinLatentArea;
+  }
+
   /** Decodes `[1, 4, h, w]` latents (already divided by the scaling factor) into `[1, 3, 8h, 8w]` pixels. */
   async decode(latents: Float32Array, latentHeight: number, latentWidth: number, timing: ModelTiming): Promise<Float32Array> {
+    if (this.tiles(latentHeight, latentWidth)) {
+      return decodeTiled(latents, 4, latentHeight, latentWidth, this.tileParameters(), (tile, h, w) =>
+        this.decodeWhole(tile, h, w, timing),
+      );
+    }
+    return this.decodeWhole(latents, latentHeight, latentWidth, timing);
+  }
+
+  private tileParameters(): VaeTiling {
+    return { tileLatentSize: this.tiling.tileLatentSize, overlapFactor: 0.25, scaleFactor: this.vaeScaleFactor };
+  }
+
+  private async decodeWhole(latents: Float32Array, latentHeight: number, latentWidth: number, timing: ModelTiming): Promise<Float32Array> {
     const outputs = await timedRun(
       this.session,
       { [this.inputName]: floatTensor(this.inputType, latents, [1, 4, latentHeight, latentWidth]) },
