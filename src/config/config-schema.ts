@@ -300,7 +300,40 @@ export const configSchema = object({
         "Save onnxruntime's optimised graphs in `<dataDir>/cache/onnxruntime` (keyed by the model files' size and time, the " +
         'onnxruntime version, the provider, the level and the CPU) and load them on later starts without optimising again.',
     }),
-    warmUp: boolean({ description: 'Run one tiny generation at start-up so the first real one is not slow.' }),
+    warmUp: boolean({
+      description:
+        'Run one generation of one step at the default size and guidance at start-up, so the first real one is not slow. The bot ' +
+        'connects to Discord meanwhile; jobs wait for it; `/healthz` says `pipeline warming up` until it is done.',
+    }),
+    finalDecoder: oneOf(['vae', 'tiny'], {
+      env: 'LATENTCORD_FINAL_DECODER',
+      description:
+        "What draws the final pictures: the model's own VAE decoder, or a TAESD-class tiny decoder (`runtime.tinyDecoderDir`): on a " +
+        'CPU several seconds faster per picture, slightly softer. PNG parameters then say `VAE Decoder: TAESD`. `tiny` without a tiny ' +
+        'decoder is an error at start.',
+    }),
+    tinyDecoderDir: nullable(
+      path({
+        env: 'LATENTCORD_TINY_DECODER_DIR',
+        description:
+          "Folder of a TAESD-class tiny VAE decoder (`model.onnx`, optional `config.json`), e.g. diffusers' `AutoencoderTiny` " +
+          "(`madebyollin/taesd`) exported to ONNX. `null`: the model folder's `vae_decoder_tiny/` when it has one. It draws live " +
+          'previews and, with `runtime.finalDecoder: tiny`, the final pictures.',
+      }),
+      "the model folder's `vae_decoder_tiny/`",
+    ),
+    vaeTiling: oneOf(['auto', 'always', 'never'], {
+      description:
+        "When the full VAE decoder works tile by tile (diffusers' `enable_vae_tiling`: 512-pixel tiles, 25 % overlap, blended " +
+        "seams): `auto` for pictures larger than 768×768 (the untiled decoder's memory grows with the square of the picture's " +
+        "area), `always` whenever a side exceeds 512 (diffusers' rule), `never`.",
+    }),
+    maxUnetBatch: integer(0, 64, {
+      description:
+        'Most latent rows per UNet run (classifier-free guidance doubles the rows; batched jobs add theirs). Larger batches run in ' +
+        "slices, with identical results: onnxruntime's working memory grows by over 1 GB per row at 512² and never shrinks. `0`: 1 " +
+        'on the CPU (no slower there), the whole batch on CUDA.',
+    }),
   }),
   queue: object({
     maxLength: integer(1, 1000, { description: 'Most jobs waiting at once, all users together; more are refused.' }),

@@ -150,8 +150,43 @@ export class Unet {
     return this.sampleType;
   }
 
+  /**
+   * Most latent rows one graph run gets (0: all). A batch above it runs in consecutive slices: onnxruntime's
+   * working memory grows with the rows of a run (over 1 GB per row for SD 1.5 at 512²) and its CPU arena keeps
+   * its largest size, while a CPU computes a slice of rows in about the time its share of a batch takes.
+   */
+  maxBatch = 0;
+
   /** Runs one UNet evaluation and returns the prediction as float32 `[batch, 4, h, w]`. */
   async predict(input: UnetInput, timing: ModelTiming): Promise<Float32Array> {
+    const rows = input.sampleDims[0];
+    const slice = this.maxBatch > 0 ? this.maxBatch : rows;
+    if (rows <= slice) return this.predictRows(input, timing);
+    const [, channels, height, width] = input.sampleDims;
+    const [, sequence, hidden] = input.encoderHiddenStatesDims;
+    const sampleRow = channels * height * width;
+    const hiddenRow = sequence * hidden;
+    const condRow = input.timestepCond ? input.timestepCond.length / rows : 0;
+    const prediction = new Float32Array(input.sample.length);
+    for (let first = 0; first < rows; first += slice) {
+      const count = Math.min(slice, rows - first);
+      const part = await this.predictRows(
+        {
+          sample: input.sample.subarray(first * sampleRow, (first + count) * sampleRow),
+          sampleDims: [count, channels, height, width],
+          timestep: input.timestep,
+          encoderHiddenStates: input.encoderHiddenStates.subarray(first * hiddenRow, (first + count) * hiddenRow),
+          encoderHiddenStatesDims: [count, sequence, hidden],
+          ...(input.timestepCond ? { timestepCond: input.timestepCond.subarray(first * condRow, (first + count) * condRow) } : {}),
+        },
+        timing,
+      );
+      prediction.set(part, first * sampleRow);
+    }
+    return prediction;
+  }
+
+  private async predictRows(input: UnetInput, timing: ModelTiming): Promise<Float32Array> {
     const batch = input.sampleDims[0];
     const feeds: Record<string, TensorData> = {
       [this.sampleName]: floatTensor(this.sampleType, input.sample, input.sampleDims),
