@@ -17,7 +17,7 @@ import { detectModelProfile, withModelDefaults } from './model/model-profile.js'
 import type { EffectiveSettings } from './settings/index.js';
 import { openStore } from './store/index.js';
 import { PipelineWorker, type PipelineProcessStatus } from './worker/pipeline-worker.js';
-import { runtimeOptionsFrom } from './worker/runtime-options.js';
+import { engineOptionsFrom, runtimeOptionsFrom } from './worker/runtime-options.js';
 
 /** A running bot. */
 export interface RunningApp {
@@ -73,6 +73,7 @@ export async function startApp({ config, logger, modelDir }: StartAppOptions): P
       rng: config.rng,
       modelName: description.name,
       promptChunks: promptChunkCounter(modelDir, description),
+      ...(description.finalDecoder === 'tiny' ? { vaeDecoder: 'TAESD' } : {}),
     });
     const model = {
       name: description.name,
@@ -156,6 +157,7 @@ async function startPipelineProcess(
   const worker = await PipelineWorker.launch({
     modelDir,
     runtime: runtimeOptionsFrom(config),
+    engine: engineOptionsFrom(config),
     // The default size and guidance, so the first user's run is already warm.
     warmUp: config.runtime.warmUp ? { width, height, steps: 1, guidanceScale: guidance } : undefined,
     jobTimeoutMs: config.queue.jobTimeoutSeconds * 1000,

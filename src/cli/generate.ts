@@ -15,7 +15,7 @@ import { StepProgressBar, type ProgressStream } from './progress-bar.js';
 import { ensureModelDir } from './model-location.js';
 import { OutputFiles } from './output-files.js';
 import { readSourceImage } from './source-image.js';
-import { runtimeOptionsFrom } from '../worker/runtime-options.js';
+import { engineOptionsFrom, runtimeOptionsFrom } from '../worker/runtime-options.js';
 
 const generationOptions = {
   model: { type: 'string' },
@@ -31,11 +31,12 @@ const generationOptions = {
   out: { type: 'string' },
   device: { type: 'string' },
   emphasis: { type: 'string' },
+  decoder: { type: 'string' },
 } as const;
 
 /** Usage lines of the generation commands. */
 export const imagineUsage =
-  'latentcord imagine "<prompt>" [--model DIR] [--negative TEXT] [--seed N] [--steps N] [--guidance F] [--width N] [--height N] [--scheduler NAME] [--rng cpu|philox] [--count N] [--emphasis original|no-norm|off] [--out FILE.png]';
+  'latentcord imagine "<prompt>" [--model DIR] [--negative TEXT] [--seed N] [--steps N] [--guidance F] [--width N] [--height N] [--scheduler NAME] [--rng cpu|philox] [--count N] [--emphasis original|no-norm|off] [--decoder vae|tiny] [--out FILE.png]';
 export const remixUsage = 'latentcord remix "<prompt>" --image FILE [--strength 0.7] [same options as imagine]';
 
 /** Where the CLI writes and how it talks to the user. */
@@ -90,12 +91,19 @@ export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readon
   const device = stringOption(values, 'device');
   if (device !== undefined && device !== 'cpu' && device !== 'cuda')
     throw new UserError('options.device', `Expected \`--device\` to be cpu or cuda, got \`${device}\`.`);
+  const decoder = stringOption(values, 'decoder');
+  if (decoder !== undefined && decoder !== 'vae' && decoder !== 'tiny')
+    throw new UserError('options.decoder', `Expected \`--decoder\` to be vae or tiny, got \`${decoder}\`.`);
   const outputs = await OutputFiles.claim(
     outputPaths(resolve(io.cwd, stringOption(values, 'out') ?? `${kind}-${options.seed}.png`), options.count),
   );
   let worker: PipelineWorker;
   try {
-    worker = await PipelineWorker.start({ modelDir, runtime: runtimeOptionsFrom(config, device) });
+    worker = await PipelineWorker.start({
+      modelDir,
+      runtime: runtimeOptionsFrom(config, device),
+      engine: { ...engineOptionsFrom(config), ...(decoder ? { finalDecoder: decoder } : {}) },
+    });
   } catch (error) {
     await outputs.discard();
     throw error;
@@ -133,12 +141,14 @@ export async function runGenerateCommand(kind: 'imagine' | 'remix', argv: readon
         );
     }
 
-    const pngs = await renderPngs(job.images, spec, { rng, modelName: info.description.name });
+    const tiny = info.description.finalDecoder === 'tiny';
+    const pngs = await renderPngs(job.images, spec, { rng, modelName: info.description.name, ...(tiny ? { vaeDecoder: 'TAESD' } : {}) });
     for (const [index, png] of pngs.entries()) io.stdout.write(`${await outputs.write(index, png)}\n`);
     const t = result.timings;
     io.stderr.write(
       `${kind}: ${target.width}x${target.height}, ${t.steps} steps, seed ${options.seed}, ${(t.totalMs / 1000).toFixed(2)} s ` +
-        `(denoise ${(t.denoiseMs / 1000).toFixed(2)} s, ${(t.denoiseMs / Math.max(1, t.steps)).toFixed(0)} ms/step) on ${info.device}\n`,
+        `(denoise ${(t.denoiseMs / 1000).toFixed(2)} s, ${(t.denoiseMs / Math.max(1, t.steps)).toFixed(0)} ms/step; ` +
+        `decode ${(t.decodeMs / 1000).toFixed(2)} s with ${tiny ? 'the tiny decoder (TAESD)' : 'the VAE decoder'}) on ${info.device}\n`,
     );
   } finally {
     await outputs.discard();

@@ -1,10 +1,11 @@
 import type { Config } from '../config/index.js';
 import { defaultMaxPromptTokens } from '../pipeline/prompt/index.js';
 import { onnxruntimeVersion, supportedBackends } from '../runtime/onnx-session.js';
+import { autoTilingMinLatentArea } from '../pipeline/components/vae.js';
 import { PipelineWorker } from '../worker/pipeline-worker.js';
 import { parseCommandArgs, stringOption } from './args.js';
 import type { CliIo } from './generate.js';
-import { runtimeOptionsFrom } from '../worker/runtime-options.js';
+import { engineOptionsFrom, runtimeOptionsFrom } from '../worker/runtime-options.js';
 import { resolveModelDir } from './runtime-config.js';
 import { describeSafetyChecker, safetyCheckerReport } from './safety-checker-info.js';
 import { estimateCpuMemoryBytes } from '../worker/memory-check.js';
@@ -53,7 +54,7 @@ export async function runInfoCommand(argv: readonly string[], config: Config, io
   );
   const modelDir = resolveModelDir(config, stringOption(values, 'model'), io.cwd);
   const device = stringOption(values, 'device') === 'cuda' ? 'cuda' : undefined;
-  const worker = await PipelineWorker.start({ modelDir, runtime: runtimeOptionsFrom(config, device) });
+  const worker = await PipelineWorker.start({ modelDir, runtime: runtimeOptionsFrom(config, device), engine: engineOptionsFrom(config) });
   try {
     const safetyChecker = await safetyCheckerReport(modelDir, { ...runtimeOptionsFrom(config, device), device: worker.info.device });
     const { description: d, device: used, deviceFallbackReason, loadMs } = worker.info;
@@ -89,6 +90,9 @@ export async function runInfoCommand(argv: readonly string[], config: Config, io
       `scheduler config ${d.schedulerClass}, timestep_spacing ${d.timestepSpacing}`,
       `image-to-image   ${d.vaeEncoder === 'absent' ? 'not available (no vae_encoder)' : `yes (VAE encoder outputs ${d.vaeEncoder === 'parameters' ? 'latent_parameters' : 'latent_sample'})`}`,
       `VAE scaling      ${d.vaeScalingFactor}${d.vaeForceUpcast ? ', force_upcast' : ''}${vaeRisk}`,
+      `final decoder    ${d.finalDecoder === 'tiny' ? `tiny (TAESD-class, ${d.tinyDecoder})` : `VAE decoder${vaeTilingText(d.vaeTiling)}`}`,
+      `previews         ${d.tinyDecoder ? `tiny decoder (${d.tinyDecoder}) or the linear latent→RGB map` : 'linear latent→RGB map (no vae_decoder_tiny/)'}`,
+      `UNet batch       ${d.maxUnetBatch === 0 ? 'whole batch per run' : `at most ${d.maxUnetBatch} latent row${d.maxUnetBatch === 1 ? '' : 's'} per run`}`,
       `sizes            multiples of ${d.sizeMultiple}, native ${d.nativeResolution}x${d.nativeResolution}; default ${size.width}x${size.height} (${size.reason})`,
       `memory           ${gib(d.weightBytes)} of graphs and weights; about ${gib(estimateCpuMemoryBytes(d.weightBytes))} to run on the CPU`,
       `device           ${used}${deviceFallbackReason ? ` (CUDA unavailable: ${deviceFallbackReason})` : ''}; onnxruntime-node ${onnxruntimeVersion}`,
@@ -99,4 +103,12 @@ export async function runInfoCommand(argv: readonly string[], config: Config, io
   } finally {
     await worker.close();
   }
+}
+
+function vaeTilingText(tiling: { readonly mode: string; readonly tileLatentSize: number }): string {
+  const tile = tiling.tileLatentSize * 8;
+  if (tiling.mode === 'never') return ', never tiled';
+  if (tiling.mode === 'always') return `, tiled (${tile}-pixel tiles) when a side exceeds ${tile}`;
+  const side = Math.sqrt(autoTilingMinLatentArea) * 8;
+  return `, tiled (${tile}-pixel tiles) above ${side}x${side}`;
 }

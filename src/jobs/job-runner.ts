@@ -47,6 +47,8 @@ export interface JobRunnerOptions {
    * batch. Absent: every job counts one (the pipeline process still splits a batch of mixed lengths).
    */
   readonly promptChunks?: (job: JobSpec) => number;
+  /** A1111's name of the final decoder when it is not the model's VAE (`TAESD`), for the PNG parameters. */
+  readonly vaeDecoder?: string;
 }
 
 /** A waiting job as {@link JobRunner.snapshot} shows it. */
@@ -290,7 +292,8 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     const encodeStarted = performance.now();
     let pngs: Buffer[];
     try {
-      pngs = await renderPngs(output.images, record, { rng: this.options.rng, modelName: this.options.modelName });
+      const { rng, modelName, vaeDecoder } = this.options;
+      pngs = await renderPngs(output.images, record, { rng, modelName, ...(vaeDecoder ? { vaeDecoder } : {}) });
     } catch (error) {
       await this.fail(job, error, 'generate');
       return;

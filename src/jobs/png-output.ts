@@ -8,6 +8,8 @@ import type { JobSpec } from '../store/index.js';
 export interface OutputContext {
   readonly rng: RngKind;
   readonly modelName: string;
+  /** A1111's name of a decoder other than the model's full VAE (`TAESD`), written as `VAE Decoder`. */
+  readonly vaeDecoder?: string;
 }
 
 /** A1111's names of the emphasis modes (its "Emphasis mode" option and infotext key). */
@@ -54,6 +56,7 @@ export function infotextFor(
     ...(job.kind === 'remix' ? { denoisingStrength: job.strength } : {}),
     extra: {
       ...emphasisEntry(job),
+      ...(output.vaeDecoder ? { 'VAE Decoder': output.vaeDecoder } : {}),
       RNG: output.rng === 'cpu' ? 'CPU' : 'NV',
       ...(count > 1 ? { 'Batch size': count, 'Batch pos': index } : {}),
       ...(hires ? { 'Hires upscale': hiresUpscale.factor, 'Hires upscaler': hiresUpscale.upscaler } : {}),

@@ -51,6 +51,11 @@ export interface ModelFolder {
   readonly sizeMultiple: number;
   /** The UNet's `sample_size` × VAE factor: the resolution the model was trained at (512 for SD 1.x). */
   readonly nativeResolution: number;
+  /**
+   * Latent side of one tile of a tiled VAE decode, as diffusers computes it: the VAE's `sample_size` divided by
+   * the VAE factor (64 for SD 1.x/2.x, 128 for SDXL).
+   */
+  readonly vaeTileLatentSize: number;
   /** `time_cond_proj_dim` of the UNet config (LCM-distilled UNets), when present. */
   readonly timeCondProjDim?: number;
   /**
@@ -151,6 +156,8 @@ export function readModelFolder(dir: string): ModelFolder {
     if (typeof layers === 'number' && Number.isInteger(layers) && layers > 0) textEncoderLayers[encoder] = layers;
   }
   const checker = findSafetyChecker(root);
+  const vaeSampleSize = vaeConfig?.['sample_size'];
+  const vaeTileSampleSize = Array.isArray(vaeSampleSize) ? Number(vaeSampleSize[0]) : Number(vaeSampleSize ?? 512);
 
   return {
     dir: root,
@@ -166,6 +173,7 @@ export function readModelFolder(dir: string): ModelFolder {
     vaeScaleFactor,
     sizeMultiple: vaeScaleFactor * unetDownsampling,
     nativeResolution: sampleSize * vaeScaleFactor,
+    vaeTileLatentSize: Math.max(1, Math.trunc((vaeTileSampleSize > 0 ? vaeTileSampleSize : 512) / vaeScaleFactor)),
     ...(typeof timeCondProjDim === 'number' && timeCondProjDim > 0 ? { timeCondProjDim } : {}),
     forceZerosForEmptyPrompt: family === 'stable-diffusion-xl' && modelIndex['force_zeros_for_empty_prompt'] !== false,
     textEncoderLayers,

@@ -4,12 +4,14 @@ import { detectModelProfile, type ModelProfile } from '../model/model-profile.js
 import { createGenerator, type RngKind } from '../random/index.js';
 import type { RandomSource } from '../random/random-source.js';
 import { createScheduler, type SchedulerName } from '../schedulers/index.js';
-import type { Scheduler } from '../schedulers/scheduler.js';
+import type { Scheduler, SchedulerStepOutput } from '../schedulers/scheduler.js';
 import { ClipTokenizer } from '../tokenizer/index.js';
 import { JobRandomSource } from './batch-noise.js';
 import type { ModelTiming } from './components/io.js';
+import { PictureDecoder, type FinalDecoder } from './components/picture-decoder.js';
+import type { TinyVaeDecoder } from './components/tiny-vae-decoder.js';
 import { Unet } from './components/unet.js';
-import { VaeDecoder, VaeEncoder } from './components/vae.js';
+import { VaeDecoder, VaeEncoder, type VaeTilingMode } from './components/vae.js';
 import { GenerationRun, type GenerationHooks, type GenerationTimings } from './generation-run.js';
 import { combineGuidance, guidanceScaleEmbedding } from './guidance.js';
 import type { ModelSession } from './model-session.js';
@@ -94,6 +96,18 @@ export interface BatchResult {
 /** Loads one ONNX file into a {@link ModelSession}; implemented by the runtime module. */
 export type SessionLoader = (modelPath: string) => Promise<ModelSession>;
 
+/** How a pipeline decodes and batches; the defaults follow diffusers exactly. */
+export interface PipelineOptions {
+  /** A TAESD-class decoder (previews, and the final pictures with `finalDecoder: 'tiny'`); released with the pipeline. */
+  readonly tinyDecoder?: TinyVaeDecoder;
+  /** Which decoder draws the final pictures (default `vae`). */
+  readonly finalDecoder?: FinalDecoder;
+  /** When the full VAE decoder works tile by tile (default `never`). */
+  readonly vaeTiling?: VaeTilingMode;
+  /** Most latent rows per UNet run, larger batches run in slices with identical results (default 0: all). */
+  readonly maxUnetBatch?: number;
+}
+
 /** What `info` reports about a loaded pipeline. */
 export interface PipelineDescription {
   readonly name: string;
@@ -115,6 +129,13 @@ export interface PipelineDescription {
   readonly timestep: { readonly type: string; readonly shape: string };
   readonly timestepCondDim?: number;
   readonly vaeDecoderFloatType: string;
+  /** What draws the final pictures, and the tiny decoder's file when there is one. */
+  readonly finalDecoder: FinalDecoder;
+  readonly tinyDecoder: string | null;
+  /** When the full VAE decoder tiles, and its tiles' latent side. */
+  readonly vaeTiling: { readonly mode: VaeTilingMode; readonly tileLatentSize: number };
+  /** Most latent rows per UNet run (0: all). */
+  readonly maxUnetBatch: number;
   readonly vaeEncoder: 'absent' | 'parameters' | 'sample';
   readonly vaeScalingFactor: number;
   readonly sizeMultiple: number;
@@ -183,10 +204,12 @@ export class StableDiffusionPipeline {
     private readonly unet: Unet,
     private readonly vaeDecoder: VaeDecoder,
     private readonly vaeEncoder: VaeEncoder | undefined,
+    private readonly pictureDecoder: PictureDecoder,
+    private readonly options: PipelineOptions,
   ) {}
 
   /** Loads every component of a model folder through `loadSession`, checking each graph's layout. */
-  static async load(folder: ModelFolder, loadSession: SessionLoader): Promise<StableDiffusionPipeline> {
+  static async load(folder: ModelFolder, loadSession: SessionLoader, options: PipelineOptions = {}): Promise<StableDiffusionPipeline> {
     const tokenizer = ClipTokenizer.fromFolder(folder.tokenizerDir);
     const sessions: ModelSession[] = [];
     const load = async (path: string): Promise<ModelSession> => {
@@ -198,7 +221,11 @@ export class StableDiffusionPipeline {
       const textEncoders = await loadTextEncoders(folder, load);
       const unet = new Unet(await load(folder.modelFiles.unet));
       const family = familyStrategy(folder, tokenizer, textEncoders, unet);
-      const vaeDecoder = new VaeDecoder(await load(folder.modelFiles.vae_decoder), folder.vaeScaleFactor);
+      unet.maxBatch = options.maxUnetBatch ?? 0;
+      const vaeDecoder = new VaeDecoder(await load(folder.modelFiles.vae_decoder), folder.vaeScaleFactor, {
+        mode: options.vaeTiling ?? 'never',
+        tileLatentSize: folder.vaeTileLatentSize,
+      });
       const encoderFile = folder.modelFiles.vae_encoder;
       const vaeEncoder = encoderFile ? new VaeEncoder(await load(encoderFile), folder.vaeScaleFactor) : undefined;
       if (folder.timeCondProjDim !== undefined && unet.timestepCondDim === undefined) {
@@ -207,7 +234,8 @@ export class StableDiffusionPipeline {
           `${folder.modelFiles.unet}: unet/config.json sets time_cond_proj_dim ${folder.timeCondProjDim} but the graph has no \`timestep_cond\` input.`,
         );
       }
-      return new StableDiffusionPipeline(folder, tokenizer, sessions, family, unet, vaeDecoder, vaeEncoder);
+      const pictureDecoder = new PictureDecoder(vaeDecoder, folder.vaeScalingFactor, options.tinyDecoder, options.finalDecoder ?? 'vae');
+      return new StableDiffusionPipeline(folder, tokenizer, sessions, family, unet, vaeDecoder, vaeEncoder, pictureDecoder, options);
     } catch (error) {
       await Promise.allSettled(sessions.map((session) => session.release()));
       throw error;
@@ -217,6 +245,17 @@ export class StableDiffusionPipeline {
   /** Whether image-to-image is available (the folder has a VAE encoder). */
   get supportsImageToImage(): boolean {
     return this.vaeEncoder !== undefined;
+  }
+
+  /** Most latent rows per UNet run (0: all); see {@link PipelineOptions.maxUnetBatch}. */
+  get maxUnetBatch(): number {
+    return this.unet.maxBatch;
+  }
+
+  set maxUnetBatch(rows: number) {
+    if (!Number.isInteger(rows) || rows < 0)
+      throw new RangeError(`Expected \`maxUnetBatch\` to be an integer of at least 0, got \`${rows}\``);
+    this.unet.maxBatch = rows;
   }
 
   /** Whether the UNet is LCM-distilled and takes the guidance scale as an embedding instead of CFG. */
@@ -245,6 +284,10 @@ export class StableDiffusionPipeline {
       timestep: this.unet.timestepLayout,
       ...(condDim !== undefined ? { timestepCondDim: condDim } : {}),
       vaeDecoderFloatType: this.vaeDecoder.floatType,
+      finalDecoder: this.pictureDecoder.choice,
+      tinyDecoder: this.options.tinyDecoder?.path ?? null,
+      vaeTiling: { mode: this.options.vaeTiling ?? 'never', tileLatentSize: this.folder.vaeTileLatentSize },
+      maxUnetBatch: this.unet.maxBatch,
       vaeEncoder: this.vaeEncoder?.outputKind ?? 'absent',
       vaeScalingFactor: this.folder.vaeScalingFactor,
       sizeMultiple: this.folder.sizeMultiple,
@@ -318,14 +361,15 @@ export class StableDiffusionPipeline {
     const loop = prepareDenoisingLoop({ scheduler, generator, layout, conditioning, doClassifierFreeGuidance, rowGuidance, timestepCond });
     for (const [index, timestep] of timesteps.entries()) {
       await run.stepStarting();
-      latents = await this.denoise(loop, latents, timestep, run.models);
-      run.stepDone(index, timestep, latents);
+      const step = await this.denoise(loop, latents, timestep, run.models);
+      latents = step.prevSample;
+      run.stepDone(index, timestep, latents, step.predOriginalSample);
     }
     run.stageDone('denoise');
 
     // 8. Decode latents into images
     await run.checkpoint();
-    const decoded = await this.decodeLatents(latents, layout.latentDims, run.models);
+    const decoded = await this.pictureDecoder.decode(latents, layout.latentDims, run.models);
     run.stageDone('decode');
 
     // 9. Split the batch into the jobs' results
@@ -334,14 +378,14 @@ export class StableDiffusionPipeline {
 
   /** Frees every native session. */
   async release(): Promise<void> {
-    await Promise.allSettled(this.sessions.map((session) => session.release()));
+    await Promise.allSettled([...this.sessions.map((session) => session.release()), this.options.tinyDecoder?.release()]);
   }
 
   /**
    * One step of the denoising loop: scale the latents for the model (twice with guidance), predict the noise,
    * combine the guidance, and let the scheduler compute the previous sample.
    */
-  private async denoise(loop: DenoisingLoop, latents: Float32Array, timestep: number, timing: ModelTiming): Promise<Float32Array> {
+  private async denoise(loop: DenoisingLoop, latents: Float32Array, timestep: number, timing: ModelTiming): Promise<SchedulerStepOutput> {
     const { layout, conditioning, modelInput, scaledLatents, guided } = loop;
     const modelRows = modelInput.length / layout.rowSize;
     loop.scheduler.scaleModelInput(latents, timestep, scaledLatents);
@@ -366,7 +410,7 @@ export class StableDiffusionPipeline {
       shape: layout.latentDims,
       generator: loop.generator,
       prevSampleOut,
-    }).prevSample;
+    });
   }
 
   private doesClassifierFreeGuidance(job: GenerationJob): boolean {
@@ -494,24 +538,6 @@ export class StableDiffusionPipeline {
       row += job.numImages;
     }
     return scheduler.addNoise(initLatents, noise, latentTimestep);
-  }
-
-  /** Decodes one image at a time, as diffusers' ONNX pipeline does, to bound memory. */
-  private async decodeLatents(
-    latents: Float32Array,
-    dims: readonly [number, number, number, number],
-    timing: ModelTiming,
-  ): Promise<Float32Array[]> {
-    const [rows, channels, height, width] = dims;
-    const rowSize = channels * height * width;
-    const scaling = Math.fround(this.folder.vaeScalingFactor);
-    const images: Float32Array[] = [];
-    const scaled = new Float32Array(rowSize);
-    for (let row = 0; row < rows; row++) {
-      for (let i = 0; i < rowSize; i++) scaled[i] = Math.fround(latents[row * rowSize + i]! / scaling);
-      images.push(await this.vaeDecoder.decode(scaled, height, width, timing));
-    }
-    return images;
   }
 }
 

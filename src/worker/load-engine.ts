@@ -3,8 +3,10 @@ import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { readModelFolder, type ModelFolder } from '../model/model-folder.js';
 import { latentFamilyOf, latentRgbFactors } from '../pipeline/components/latent-preview.js';
+import type { FinalDecoder } from '../pipeline/components/picture-decoder.js';
 import { LatentPreviewer } from '../pipeline/components/previewer.js';
 import { TinyVaeDecoder, tinyDecoderConfigFrom } from '../pipeline/components/tiny-vae-decoder.js';
+import type { VaeTilingMode } from '../pipeline/components/vae.js';
 import { StableDiffusionPipeline } from '../pipeline/stable-diffusion.js';
 import { SessionFactory, defaultRuntimeOptions, type RuntimeOptions } from '../runtime/session-factory.js';
 import { memoryCheckedLoader } from './memory-check.js';
@@ -24,13 +26,19 @@ export interface Engine {
   readonly loadMs: number;
 }
 
-/** What the engine loads beyond the model folder's own graphs. */
+/** How the engine decodes and batches, beyond the model folder's own graphs. */
 export interface EngineOptions {
   /**
    * Folder of a TAESD-class tiny VAE decoder (`model.onnx`, optional `config.json`); undefined: the model
    * folder's `vae_decoder_tiny/` when it has one.
    */
   readonly tinyDecoderDir?: string | undefined;
+  /** Which decoder draws the final pictures (default `vae`); `tiny` needs a tiny decoder. */
+  readonly finalDecoder?: FinalDecoder;
+  /** When the full VAE decoder tiles (default `never`, diffusers' default). */
+  readonly vaeTiling?: VaeTilingMode;
+  /** Most latent rows per UNet run; 0 or undefined: automatic (1 on the CPU, all on CUDA). */
+  readonly maxUnetBatch?: number;
 }
 
 /** Name of the tiny decoder's folder inside a model folder. */
@@ -48,17 +56,28 @@ export async function loadEngine(
   const started = performance.now();
   const folder = readModelFolder(modelDir);
   const sessions = new SessionFactory(options);
-  const pipeline = await StableDiffusionPipeline.load(
-    folder,
-    memoryCheckedLoader(folder, sessions, options.log ? { log: options.log } : {}),
-  );
-  let tinyDecoder: TinyVaeDecoder | undefined;
+  const tinyDecoder = await loadTinyDecoder(folder, engineOptions.tinyDecoderDir, sessions);
+  const finalDecoder = engineOptions.finalDecoder ?? 'vae';
+  if (finalDecoder === 'tiny' && !tinyDecoder) {
+    throw new UserError(
+      'config.noTinyDecoder',
+      `The final decoder is set to \`tiny\` (runtime.finalDecoder) but there is no tiny VAE decoder: put a TAESD-class decoder's model.onnx in ${join(folder.dir, tinyDecoderFolderName)}/ or set runtime.tinyDecoderDir.`,
+    );
+  }
+  let pipeline: StableDiffusionPipeline;
   try {
-    tinyDecoder = await loadTinyDecoder(folder, engineOptions.tinyDecoderDir, sessions);
+    pipeline = await StableDiffusionPipeline.load(folder, memoryCheckedLoader(folder, sessions, options.log ? { log: options.log } : {}), {
+      ...(tinyDecoder ? { tinyDecoder } : {}),
+      finalDecoder,
+      vaeTiling: engineOptions.vaeTiling ?? 'never',
+    });
   } catch (error) {
-    await pipeline.release();
+    await tinyDecoder?.release();
     throw error;
   }
+  // On the CPU a batch in slices costs no time, and every extra row of one run keeps its working memory
+  // (over 1 GB per row for SD 1.5 at 512²) for good; a GPU runs a whole batch faster than its rows one by one.
+  pipeline.maxUnetBatch = engineOptions.maxUnetBatch || (sessions.device === 'cpu' ? 1 : 0);
   const previewer = new LatentPreviewer(latentRgbFactors[latentFamilyOf(folder.modelIndex)], tinyDecoder);
   const reason = sessions.fallbackReason;
   return {

@@ -1,6 +1,7 @@
 import type { BatchParameters, BatchResult, GenerationJob, PipelineDescription, StepProgress } from '../pipeline/stable-diffusion.js';
 import type { PreviewRequest, RenderedPreview } from '../pipeline/components/previewer.js';
 import type { RuntimeOptions } from '../runtime/session-factory.js';
+import type { EngineOptions } from './load-engine.js';
 
 /** What the pipeline process is started with (its first message). */
 export interface WorkerStartData {
@@ -14,8 +15,8 @@ export interface WorkerStartData {
   readonly warmUp?:
     | { readonly width: number; readonly height: number; readonly steps: number; readonly guidanceScale?: number }
     | undefined;
-  /** Folder of a TAESD-class tiny VAE decoder; undefined: the model folder's `vae_decoder_tiny/` if any. */
-  readonly tinyDecoderDir?: string | undefined;
+  /** Decoders and UNet batching (tiny decoder folder, final decoder, VAE tiling, rows per UNet run). */
+  readonly engine?: EngineOptions;
 }
 
 /** Messages from the main process to the pipeline process. */

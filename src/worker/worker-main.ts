@@ -50,7 +50,7 @@ async function startEngine(start: WorkerStartData): Promise<Engine | undefined> 
     const engine = await loadEngine(
       start.modelDir,
       { ...start.runtime, log: (level, message, details) => send({ type: 'log', level, message, ...(details ? { details } : {}) }) },
-      { tinyDecoderDir: start.tinyDecoderDir },
+      start.engine ?? {},
     );
     const reason = engine.deviceFallbackReason;
     const facts = {
@@ -128,7 +128,8 @@ class PreviewSender {
         const now = performance.now();
         this.stepMs = now - stepStarted;
         stepStarted = now;
-        if (isPreviewStep(index + 1, totalSteps, this.request.everySteps)) pending = { latents: (denoised ?? latents).slice(), step: index + 1 };
+        if (isPreviewStep(index + 1, totalSteps, this.request.everySteps))
+          pending = { latents: (denoised ?? latents).slice(), step: index + 1 };
       },
       betweenSteps: async () => {
         await flush();
