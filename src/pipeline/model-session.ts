@@ -36,6 +36,8 @@ export interface ModelIo {
 export interface ModelSession {
   /** Path of the `.onnx` file, for error messages. */
   readonly path: string;
+  /** The file actually read, when it is not `path` (a cached optimised copy of it). */
+  readonly loadedFrom?: string;
   readonly inputs: readonly ModelIo[];
   readonly outputs: readonly ModelIo[];
   /** Runs the graph. Only the requested outputs are computed when `outputNames` is given. */

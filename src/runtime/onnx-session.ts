@@ -31,8 +31,12 @@ export function supportedBackends(): { name: string; bundled: boolean }[] {
   return (ort as unknown as { listSupportedBackends?: () => { name: string; bundled: boolean }[] }).listSupportedBackends?.() ?? [];
 }
 
-/** Creates an onnxruntime session for `modelPath` and wraps it as the pipeline's {@link ModelSession}. */
-export async function createOrtSession(modelPath: string, options: OrtSessionOptions): Promise<ModelSession> {
+/**
+ * Creates an onnxruntime session for `modelPath` and wraps it as the pipeline's {@link ModelSession}, named
+ * `reportedPath` (default `modelPath`) in messages: a graph loaded from the optimised-graph cache is still
+ * called by the model file it came from.
+ */
+export async function createOrtSession(modelPath: string, options: OrtSessionOptions, reportedPath = modelPath): Promise<ModelSession> {
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     executionProviders: options.executionProviders,
     graphOptimizationLevel: options.graphOptimizationLevel,
@@ -44,7 +48,7 @@ export async function createOrtSession(modelPath: string, options: OrtSessionOpt
     ...(options.configEntries ? { extra: { ...options.configEntries } } : {}),
   };
   const session = await ort.InferenceSession.create(modelPath, sessionOptions);
-  return new OrtModelSession(modelPath, session);
+  return new OrtModelSession(reportedPath, session, modelPath);
 }
 
 class OrtModelSession implements ModelSession {
@@ -54,6 +58,7 @@ class OrtModelSession implements ModelSession {
   constructor(
     readonly path: string,
     private readonly session: ort.InferenceSession,
+    readonly loadedFrom: string,
   ) {
     this.inputs = describeIo(session.inputNames, session.inputMetadata);
     this.outputs = describeIo(session.outputNames, session.outputMetadata);

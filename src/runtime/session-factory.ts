@@ -119,7 +119,7 @@ export class SessionFactory {
     if (entry.hit) {
       try {
         // Already optimised: running the optimisers again would only cost time.
-        return await createOrtSession(entry.modelPath, { ...base, graphOptimizationLevel: 'disabled' });
+        return await createOrtSession(entry.modelPath, { ...base, graphOptimizationLevel: 'disabled' }, path);
       } catch (error) {
         this.options.log?.(
           'warn',

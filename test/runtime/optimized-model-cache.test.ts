@@ -46,7 +46,7 @@ describe('optimised-graph cache', () => {
     const paths: string[] = [];
     const pipeline = await StableDiffusionPipeline.load(readModelFolder(modelDir), async (path) => {
       const session = await factory.load(path);
-      paths.push(session.path);
+      paths.push(session.loadedFrom ?? session.path);
       return session;
     });
     try {
