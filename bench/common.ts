@@ -1,4 +1,5 @@
 import type { RuntimeOptions } from '../src/runtime/session-factory.js';
+import type { EngineOptions } from '../src/worker/load-engine.js';
 
 /** What every benchmark section is run with (from the command line). */
 export interface BenchOptions {
@@ -12,6 +13,8 @@ export interface BenchOptions {
   readonly model: string;
   /** onnxruntime settings of the pipeline process. */
   readonly runtime: Omit<RuntimeOptions, 'log'>;
+  /** Decoders and UNet batching of the pipeline process (`--decoder`, `--tiny-decoder`). */
+  readonly engine: EngineOptions;
   /** Jobs the soak sends through the bot. */
   readonly soakJobs: number;
 }

@@ -9,11 +9,11 @@ import { fixed, median, printTable } from './stats.js';
  * Section `generation`: wall time of one image per size, time inside `session.run`, per-step overhead,
  * event-loop delay of the main process while the pipeline process works, and the pipeline process's peak RSS.
  */
-export async function generationSection({ runs, steps, sizes, model, runtime }: BenchOptions): Promise<void> {
+export async function generationSection({ runs, steps, sizes, model, runtime, engine }: BenchOptions): Promise<void> {
   console.log(`\n## Generation (${steps} steps, euler, CFG 7.5, one image; median of ${runs} runs after 2 warm-up runs)\n`);
   const rows: string[][] = [];
   for (const size of sizes) {
-    const worker = await PipelineWorker.start({ modelDir: model, runtime });
+    const worker = await PipelineWorker.start({ modelDir: model, runtime, engine });
     try {
       const job: GenerationJob = { prompt: 'a running dog', negativePrompt: 'blur', guidanceScale: 7.5, seed: 1, numImages: 1 };
       const parameters: BatchParameters = { width: size, height: size, numInferenceSteps: steps, scheduler: 'euler', rng: 'cpu' };

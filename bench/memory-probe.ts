@@ -9,12 +9,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { BatchParameters, GenerationJob } from '../src/pipeline/stable-diffusion.js';
 import type { RuntimeOptions } from '../src/runtime/session-factory.js';
-import { loadEngine } from '../src/worker/load-engine.js';
+import { loadEngine, type EngineOptions } from '../src/worker/load-engine.js';
 
 /** What to measure. */
 export interface ProbeRequest {
   readonly model: string;
   readonly runtime: Omit<RuntimeOptions, 'log'>;
+  readonly engine?: EngineOptions;
   readonly kind: 'txt2img' | 'img2img';
   readonly steps: number;
   /** The generations after loading, in order; each is reported as its own stages (`gen1 …`, `gen2 …`). */
@@ -73,7 +74,7 @@ function endStage(stage: string): void {
 async function main(request: ProbeRequest): Promise<void> {
   // Node, its imports and onnxruntime-node's native library, before any model.
   endStage('process start');
-  const engine = await loadEngine(request.model, request.runtime);
+  const engine = await loadEngine(request.model, request.runtime, request.engine ?? {});
   endStage('load sessions');
   const { pipeline } = engine;
   const lcm = pipeline.usesGuidanceEmbedding;

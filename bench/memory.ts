@@ -28,7 +28,7 @@ async function probe(request: ProbeRequest): Promise<StageFigure[]> {
  * encoding, the first UNet step, the other steps, VAE decode; VAE encode for image-to-image), for two
  * generations in a fresh process per run (the first at a size pays for onnxruntime's first-run allocations).
  */
-export async function memorySection({ runs, steps, sizes, model, runtime }: BenchOptions): Promise<void> {
+export async function memorySection({ runs, steps, sizes, model, runtime, engine }: BenchOptions): Promise<void> {
   console.log(
     `\n## Memory: peak RSS of the pipeline process per stage (${model}; ${steps} steps; a fresh process per run, median of ${runs} runs)\n`,
   );
@@ -37,7 +37,7 @@ export async function memorySection({ runs, steps, sizes, model, runtime }: Benc
       const traces: StageFigure[][] = [];
       for (let i = 0; i < runs; i++) {
         const generation = { width: size, height: size };
-        traces.push(await probe({ model, runtime, kind, steps, generations: [generation, generation] }));
+        traces.push(await probe({ model, runtime, engine, kind, steps, generations: [generation, generation] }));
       }
       console.log(`\n### ${kind}, ${size}x${size}\n`);
       const stages = traces[0]!.map((figure) => figure.stage);

@@ -3,7 +3,7 @@
  * process the bot uses. Prints medians of several runs; asserts nothing (timings depend on the machine).
  *
  *   node dist/bench/run.js [--runs N] [--sizes 128,256] [--steps 20] [--model DIR] [--soak-jobs 200]
- *                          [--ort-cache DIR] [--sections generation,prompts,throughput,startup,soak,memory,remixburst | all]
+ *                          [--ort-cache DIR] [--decoder vae|tiny] [--tiny-decoder DIR] [--sections generation,prompts,throughput,startup,soak,memory,remixburst | all]
  */
 import { parseArgs } from 'node:util';
 import { isUserError } from '../src/errors.js';
@@ -31,10 +31,11 @@ const sectionRunners = {
 type SectionName = keyof typeof sectionRunners;
 
 const usage = `Usage: npm run bench -- [--runs N] [--sizes 128,256] [--steps 20] [--model DIR] [--soak-jobs 200]
-                        [--ort-cache DIR] [--sections generation,prompts,throughput,startup,soak,memory,remixburst | all]
+                        [--ort-cache DIR] [--decoder vae|tiny] [--tiny-decoder DIR] [--sections generation,prompts,throughput,startup,soak,memory,remixburst | all]
 
 Prints medians of several runs on the tiny fixture model (or --model DIR); see docs/benchmarks.md.
---ort-cache DIR keeps onnxruntime's optimised graphs there between runs (as runtime.cacheOptimizedModels does).`;
+--ort-cache DIR keeps onnxruntime's optimised graphs there between runs (as runtime.cacheOptimizedModels does).
+--decoder vae|tiny picks the final decoder; --tiny-decoder DIR a tiny decoder outside the model folder.`;
 
 function exitWithUsage(error: unknown): never {
   console.error(`${(error as Error).message}\n\n${usage}`);
@@ -52,6 +53,8 @@ function parseCommandLine() {
         'soak-jobs': { type: 'string', default: '200' },
         sections: { type: 'string', default: 'generation,prompts' },
         'ort-cache': { type: 'string' },
+        decoder: { type: 'string' },
+        'tiny-decoder': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -70,6 +73,11 @@ function positiveInteger(name: string, text: string): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < 1) throw new Error(`Expected \`--${name}\` to be a positive integer, got \`${text}\``);
   return value;
+}
+
+function decoderOption(text: string | undefined): 'vae' | 'tiny' {
+  if (text === undefined || text === 'vae' || text === 'tiny') return text ?? 'vae';
+  throw new Error(`Expected \`--decoder\` to be vae or tiny, got \`${text}\``);
 }
 
 function chosenSections(text: string): SectionName[] {
@@ -96,6 +104,10 @@ try {
     model: values.model!,
     runtime: values['ort-cache'] ? { ...runtime, optimizedModelCacheDir: values['ort-cache'] } : runtime,
     soakJobs: positiveInteger('soak-jobs', values['soak-jobs']!),
+    engine: {
+      finalDecoder: decoderOption(values.decoder),
+      ...(values['tiny-decoder'] ? { tinyDecoderDir: values['tiny-decoder'] } : {}),
+    },
   };
   sections = chosenSections(values.sections!);
 } catch (error) {

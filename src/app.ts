@@ -154,42 +154,41 @@ async function startPipelineProcess(
   let startedAt = performance.now();
   const { width, height, guidance } = defaults;
   const workerLog = logger.child({ module: 'pipeline' });
-  const worker = await PipelineWorker.launch({
-    modelDir,
-    runtime: runtimeOptionsFrom(config),
-    engine: engineOptionsFrom(config),
-    // The default size and guidance, so the first user's run is already warm.
-    warmUp: config.runtime.warmUp ? { width, height, steps: 1, guidanceScale: guidance } : undefined,
-    jobTimeoutMs: config.queue.jobTimeoutSeconds * 1000,
-  });
-  const facts = await worker.whenLoaded();
-  const loaded = {
-    pipelinePid: worker.pid,
-    model: facts.description.name,
-    device: facts.device,
-    loadMs: Math.round(facts.loadMs),
-    sinceStartMs: Math.round(performance.now() - startedAt),
-  };
-  workerLog.info(loaded, worker.status.stage === 'ready' ? 'pipeline ready' : `pipeline loaded; warming up at ${width}x${height}`);
-  worker.on('stage', (status: PipelineProcessStatus) => {
-    if (status.stage === 'loading') startedAt = performance.now();
-    if (status.stage !== 'ready') return;
-    workerLog.info(
-      {
-        pipelinePid: worker.pid,
-        loadMs: status.loadMs && Math.round(status.loadMs),
-        warmUpMs: status.warmUpMs && Math.round(status.warmUpMs),
-        readyMs: Math.round(performance.now() - startedAt),
-        ...(status.warmUpSize ? { warmSize: `${status.warmUpSize.width}x${status.warmUpSize.height}` } : {}),
-      },
-      'pipeline ready',
+  const observe = (worker: PipelineWorker) => {
+    worker.on('log', (level: 'info' | 'warn', message: string, details?: Record<string, unknown>) =>
+      workerLog[level](details ?? {}, message),
     );
-  });
-  worker.on('log', (level: 'info' | 'warn', message: string, details?: Record<string, unknown>) =>
-    workerLog[level](details ?? {}, message),
+    worker.on('restart', (reason: string) =>
+      workerLog.warn({ reason, restarts: worker.restarts, pipelinePid: worker.pid }, 'pipeline process restarted'),
+    );
+    worker.on('stage', (status: PipelineProcessStatus) => {
+      const times = {
+        pipelinePid: worker.pid,
+        ...(status.loadMs !== undefined ? { loadMs: Math.round(status.loadMs) } : {}),
+        sinceStartMs: Math.round(performance.now() - startedAt),
+      };
+      if (status.stage === 'loading') startedAt = performance.now();
+      else if (status.stage === 'warming') workerLog.info(times, `pipeline loaded; warming up at ${width}x${height}`);
+      else if (status.stage === 'ready') {
+        const warm = status.warmUpSize
+          ? { warmUpMs: Math.round(status.warmUpMs ?? 0), warmSize: `${status.warmUpSize.width}x${status.warmUpSize.height}` }
+          : {};
+        workerLog.info({ ...times, ...warm }, 'pipeline ready');
+      }
+    });
+  };
+  const worker = await PipelineWorker.launch(
+    {
+      modelDir,
+      runtime: runtimeOptionsFrom(config),
+      engine: engineOptionsFrom(config),
+      // The default size and guidance, so the first user's run is already warm.
+      warmUp: config.runtime.warmUp ? { width, height, steps: 1, guidanceScale: guidance } : undefined,
+      jobTimeoutMs: config.queue.jobTimeoutSeconds * 1000,
+    },
+    observe,
   );
-  worker.on('restart', (reason: string) =>
-    workerLog.warn({ reason, restarts: worker.restarts, pipelinePid: worker.pid }, 'pipeline process restarted'),
-  );
+  const { description, device } = await worker.whenLoaded();
+  workerLog.info({ pipelinePid: worker.pid, model: description.name, device }, 'model loaded');
   return worker;
 }

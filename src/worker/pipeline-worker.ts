@@ -111,10 +111,12 @@ export class PipelineWorker extends EventEmitter {
   /**
    * Starts the pipeline process and resolves as soon as its models are loaded, while the warm-up still runs:
    * the caller can go on starting (connect to Discord, take jobs, which wait for the warm-up). A start
-   * failure rejects and stops the process.
+   * failure rejects and stops the process. `observe` gets the worker before the process can send anything,
+   * to attach `log`, `stage` and `restart` listeners that miss nothing of the start.
    */
-  static async launch(options: PipelineWorkerOptions): Promise<PipelineWorker> {
+  static async launch(options: PipelineWorkerOptions, observe?: (worker: PipelineWorker) => void): Promise<PipelineWorker> {
     const worker = new PipelineWorker(options);
+    observe?.(worker);
     try {
       await worker.loaded;
     } catch (error) {
