@@ -3,7 +3,7 @@
  * process the bot uses. Prints medians of several runs; asserts nothing (timings depend on the machine).
  *
  *   node dist/bench/run.js [--runs N] [--sizes 128,256] [--steps 20] [--model DIR] [--soak-jobs 200]
- *                          [--ort-cache DIR] [--decoder vae|tiny] [--tiny-decoder DIR] [--sections generation,prompts,throughput,startup,soak,memory,remixburst | all]
+ *                          [--ort-cache DIR] [--decoder vae|tiny] [--tiny-decoder DIR] [--sections generation,prompts,throughput,startup,soak,memory,readiness,remixburst | all]
  */
 import { parseArgs } from 'node:util';
 import { isUserError } from '../src/errors.js';
@@ -15,6 +15,7 @@ import { memorySection } from './memory.js';
 import { machineLoad } from './proc-stats.js';
 import { promptLengthSection } from './prompt-length.js';
 import { remixBurstSection } from './remix-burst.js';
+import { readinessSection } from './readiness.js';
 import { soakSection } from './soak.js';
 import { startupSection } from './startup.js';
 import { throughputSection } from './throughput.js';
@@ -27,11 +28,12 @@ const sectionRunners = {
   soak: soakSection,
   remixburst: remixBurstSection,
   memory: memorySection,
+  readiness: readinessSection,
 } as const satisfies Record<string, (options: BenchOptions) => Promise<void>>;
 type SectionName = keyof typeof sectionRunners;
 
 const usage = `Usage: npm run bench -- [--runs N] [--sizes 128,256] [--steps 20] [--model DIR] [--soak-jobs 200]
-                        [--ort-cache DIR] [--decoder vae|tiny] [--tiny-decoder DIR] [--sections generation,prompts,throughput,startup,soak,memory,remixburst | all]
+                        [--ort-cache DIR] [--decoder vae|tiny] [--tiny-decoder DIR] [--sections generation,prompts,throughput,startup,soak,memory,readiness,remixburst | all]
 
 Prints medians of several runs on the tiny fixture model (or --model DIR); see docs/benchmarks.md.
 --ort-cache DIR keeps onnxruntime's optimised graphs there between runs (as runtime.cacheOptimizedModels does).

@@ -35,6 +35,19 @@ export interface SessionTuning {
   readonly configEntries?: Readonly<Record<string, string>>;
 }
 
+/**
+ * The session settings this factory chooses. On the CPU, onnxruntime's memory patterns (on by default) plan one
+ * block for all of a run's tensors from the first runs at each shape: for SD 1.5's UNet at 512² that block
+ * raised the pipeline's peak from 8.3 to 12.2 GB and made the first two runs at a size 2–2.5× a warm one, for
+ * no faster warm steps (measured with `npm run bench -- --sections memory`, docs/benchmarks.md). The CPU arena
+ * stays on: without it every run page-faults its working memory afresh (UNet steps took twice the CPU time).
+ * On CUDA onnxruntime's defaults stay (its documented fast path; not measurable here).
+ */
+function defaultTuning(executionProviders: OrtSessionOptions['executionProviders']): SessionTuning {
+  const cpu = executionProviders.every((provider) => (typeof provider === 'string' ? provider : provider.name) === 'cpu');
+  return cpu ? { enableMemPattern: false } : {};
+}
+
 /** Default runtime options: CPU, onnxruntime's default threads, full graph optimisation. */
 export const defaultRuntimeOptions: RuntimeOptions = {
   device: 'cpu',
@@ -98,7 +111,7 @@ export class SessionFactory {
     executionProviders: OrtSessionOptions['executionProviders'],
     logSeverityLevel?: 4,
   ): Promise<ModelSession> {
-    const tuning = this.options.sessionTuning ?? {};
+    const tuning = { ...defaultTuning(executionProviders), ...this.options.sessionTuning };
     const base: OrtSessionOptions = {
       executionProviders,
       intraOpThreads: this.options.intraOpThreads,

@@ -29,13 +29,11 @@ describe('health during the pipeline’s start-up stages', () => {
 
   it('a real pipeline process is "warming" (not ready, load time known) until its warm-up is over', async () => {
     let frozen: number | undefined;
-    const worker = await PipelineWorker.launch(
-      { modelDir: tinyModelDir, runtime, warmUp: { width: 64, height: 64, steps: 1 } },
-      (w) =>
-        w.on('stage', (status: PipelineProcessStatus) => {
-          // Hold the process as soon as it starts warming up, so the stage can be looked at.
-          if (status.stage === 'warming' && w.pid) process.kill((frozen = w.pid), 'SIGSTOP');
-        }),
+    const worker = await PipelineWorker.launch({ modelDir: tinyModelDir, runtime, warmUp: { width: 64, height: 64, steps: 1 } }, (w) =>
+      w.on('stage', (status: PipelineProcessStatus) => {
+        // Hold the process as soon as it starts warming up, so the stage can be looked at.
+        if (status.stage === 'warming' && w.pid) process.kill((frozen = w.pid), 'SIGSTOP');
+      }),
     );
     try {
       await worker.whenLoaded();
