@@ -32,6 +32,14 @@ export interface ModelIo {
   readonly shape?: readonly (number | string)[];
 }
 
+/**
+ * How often a graph runs, so the runtime can size its memory: `repeated` graphs (the UNet, once per step; the
+ * decoder and text encoder, once per job) keep their working memory between runs; an `occasional` one (the VAE
+ * encoder, only for image-to-image) gives it back after each run instead of holding it while the UNet and the
+ * decoder need theirs.
+ */
+export type SessionUsage = 'repeated' | 'occasional';
+
 /** One loaded graph. */
 export interface ModelSession {
   /** Path of the `.onnx` file, for error messages. */

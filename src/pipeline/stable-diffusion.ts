@@ -14,7 +14,7 @@ import { Unet } from './components/unet.js';
 import { VaeDecoder, VaeEncoder, type VaeTilingMode } from './components/vae.js';
 import { GenerationRun, type GenerationHooks, type GenerationTimings } from './generation-run.js';
 import { combineGuidance, guidanceScaleEmbedding } from './guidance.js';
-import type { ModelSession } from './model-session.js';
+import type { ModelSession, SessionUsage } from './model-session.js';
 import {
   familyStrategy,
   loadTextEncoders,
@@ -94,7 +94,7 @@ export interface BatchResult {
 }
 
 /** Loads one ONNX file into a {@link ModelSession}; implemented by the runtime module. */
-export type SessionLoader = (modelPath: string) => Promise<ModelSession>;
+export type SessionLoader = (modelPath: string, usage?: SessionUsage) => Promise<ModelSession>;
 
 /** How a pipeline decodes and batches; the defaults follow diffusers exactly. */
 export interface PipelineOptions {
@@ -212,8 +212,8 @@ export class StableDiffusionPipeline {
   static async load(folder: ModelFolder, loadSession: SessionLoader, options: PipelineOptions = {}): Promise<StableDiffusionPipeline> {
     const tokenizer = ClipTokenizer.fromFolder(folder.tokenizerDir);
     const sessions: ModelSession[] = [];
-    const load = async (path: string): Promise<ModelSession> => {
-      const session = await loadSession(path);
+    const load = async (path: string, usage: SessionUsage = 'repeated'): Promise<ModelSession> => {
+      const session = await loadSession(path, usage);
       sessions.push(session);
       return session;
     };
@@ -227,7 +227,7 @@ export class StableDiffusionPipeline {
         tileLatentSize: folder.vaeTileLatentSize,
       });
       const encoderFile = folder.modelFiles.vae_encoder;
-      const vaeEncoder = encoderFile ? new VaeEncoder(await load(encoderFile), folder.vaeScaleFactor) : undefined;
+      const vaeEncoder = encoderFile ? new VaeEncoder(await load(encoderFile, 'occasional'), folder.vaeScaleFactor) : undefined;
       if (folder.timeCondProjDim !== undefined && unet.timestepCondDim === undefined) {
         throw new UserError(
           'model.unexpectedLayout',

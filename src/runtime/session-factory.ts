@@ -1,5 +1,5 @@
 import { UserError } from '../errors.js';
-import type { ModelSession } from '../pipeline/model-session.js';
+import type { ModelSession, SessionUsage } from '../pipeline/model-session.js';
 import { join } from 'node:path';
 import { createOrtSession, onnxruntimeVersion, type OrtSessionOptions } from './onnx-session.js';
 import { describeSessionFailure, isProviderFailure } from './session-errors.js';
@@ -43,9 +43,11 @@ export interface SessionTuning {
  * stays on: without it every run page-faults its working memory afresh (UNet steps took twice the CPU time).
  * On CUDA onnxruntime's defaults stay (its documented fast path; not measurable here).
  */
-function defaultTuning(executionProviders: OrtSessionOptions['executionProviders']): SessionTuning {
+function defaultTuning(executionProviders: OrtSessionOptions['executionProviders'], usage: SessionUsage): SessionTuning {
   const cpu = executionProviders.every((provider) => (typeof provider === 'string' ? provider : provider.name) === 'cpu');
-  return cpu ? { enableMemPattern: false } : {};
+  if (!cpu) return {};
+  // An occasional graph's arena would hold its largest run's memory for good, under the UNet's and the decoder's.
+  return usage === 'occasional' ? { enableMemPattern: false, enableCpuMemArena: false } : { enableMemPattern: false };
 }
 
 /** Default runtime options: CPU, onnxruntime's default threads, full graph optimisation. */
@@ -85,11 +87,11 @@ export class SessionFactory {
   }
 
   /** Loads one ONNX file. */
-  async load(path: string): Promise<ModelSession> {
+  async load(path: string, usage: SessionUsage = 'repeated'): Promise<ModelSession> {
     if (this.currentDevice === 'cuda') {
       try {
         // The attempt's own error lines would only repeat what the warning below says.
-        return await this.create(path, [{ name: 'cuda', deviceId: this.options.deviceId }], 4);
+        return await this.create(path, [{ name: 'cuda', deviceId: this.options.deviceId }], usage, 4);
       } catch (error) {
         if (error instanceof UserError) throw error;
         const reason = (error as Error).message.split('\n')[0]!.slice(0, 300);
@@ -103,15 +105,16 @@ export class SessionFactory {
         this.reason = reason;
       }
     }
-    return this.create(path, ['cpu']);
+    return this.create(path, ['cpu'], usage);
   }
 
   private async create(
     path: string,
     executionProviders: OrtSessionOptions['executionProviders'],
+    usage: SessionUsage,
     logSeverityLevel?: 4,
   ): Promise<ModelSession> {
-    const tuning = { ...defaultTuning(executionProviders), ...this.options.sessionTuning };
+    const tuning = { ...defaultTuning(executionProviders, usage), ...this.options.sessionTuning };
     const base: OrtSessionOptions = {
       executionProviders,
       intraOpThreads: this.options.intraOpThreads,

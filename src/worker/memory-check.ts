@@ -1,7 +1,7 @@
 import { freemem, totalmem } from 'node:os';
 import { UserError } from '../errors.js';
 import type { ModelFolder } from '../model/model-folder.js';
-import type { ModelSession } from '../pipeline/model-session.js';
+import type { ModelSession, SessionUsage } from '../pipeline/model-session.js';
 
 /** The memory the pipeline process may use, in bytes. */
 export interface MachineMemory {
@@ -68,7 +68,7 @@ export function checkCpuMemory(
 /** A session loader that knows the device it loads on (the runtime's SessionFactory). */
 export interface DeviceSessionLoader {
   readonly device: 'cpu' | 'cuda';
-  load(path: string): Promise<ModelSession>;
+  load(path: string, usage?: SessionUsage): Promise<ModelSession>;
 }
 
 /**
@@ -79,16 +79,16 @@ export function memoryCheckedLoader(
   folder: ModelFolder,
   sessions: DeviceSessionLoader,
   options: { readonly memory?: () => MachineMemory; readonly log?: Parameters<typeof checkCpuMemory>[2] } = {},
-): (path: string) => Promise<ModelSession> {
+): (path: string, usage?: SessionUsage) => Promise<ModelSession> {
   let checked = false;
   const checkOnCpu = () => {
     if (checked || sessions.device !== 'cpu') return;
     checked = true;
     checkCpuMemory(folder, (options.memory ?? machineMemory)(), options.log);
   };
-  return async (path) => {
+  return async (path, usage) => {
     checkOnCpu();
-    const session = await sessions.load(path);
+    const session = await sessions.load(path, usage);
     try {
       checkOnCpu();
     } catch (error) {
