@@ -33,7 +33,7 @@ async function warmUp(engine: Engine, start: WorkerStartData): Promise<number | 
   const guidanceScale = start.warmUp.guidanceScale ?? profile.recommended?.guidance ?? 7.5;
   const scheduler = profile.recommended?.scheduler ?? 'euler';
   const job = { prompt: '', guidanceScale, seed: 0, numImages: 1 };
-  for (let i = 0; i < warmUpRuns; i++) {
+  for (let i = 0; i < warmUpRuns(engine.device); i++) {
     await engine.pipeline.generate(job, { width, height, numInferenceSteps: steps, scheduler, rng: 'cpu' });
   }
   return performance.now() - started;
@@ -41,9 +41,13 @@ async function warmUp(engine: Engine, start: WorkerStartData): Promise<number | 
 
 /**
  * Generations the warm-up runs. onnxruntime's first run at a new shape allocates and touches its working
- * memory (and with memory patterns on, the second run too); later runs reuse it.
+ * memory and pages the weights in. On the CPU memory patterns are off (see the runtime's session settings) and
+ * the second run is already warm; CUDA keeps onnxruntime's defaults, whose memory patterns are planned over the
+ * first two runs at a shape.
  */
-const warmUpRuns = 2;
+function warmUpRuns(device: 'cpu' | 'cuda'): number {
+  return device === 'cuda' ? 2 : 1;
+}
 
 async function startEngine(start: WorkerStartData): Promise<Engine | undefined> {
   try {
