@@ -35,6 +35,8 @@ export interface StageFigure {
   readonly ms: number;
   /** CPU time of the whole process (all threads) during the stage: less sensitive to other load than `ms`. */
   readonly cpuMs: number;
+  /** CPU time other processes used during the stage, in % of one core (from /proc/stat): how disturbed `ms` is. */
+  readonly othersPct: number;
 }
 
 function statusKb(field: 'VmRSS' | 'VmHWM' | 'RssAnon' | 'RssFile'): number {
@@ -45,6 +47,14 @@ function statusKb(field: 'VmRSS' | 'VmHWM' | 'RssAnon' | 'RssFile'): number {
 
 let stageStarted = 0;
 let cpuAtStageStart = 0;
+let machineAtStageStart = machineBusyMs();
+
+/** CPU time all processes of the machine have used (user, nice, system, irq, softirq, steal), ms. */
+function machineBusyMs(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = fields as [number, number, number, number, number, number, number, number];
+  return (user + nice + system + irq + softirq + steal) * 10;
+}
 
 function cpuMsNow(): number {
   const { user, system } = process.cpuUsage();
@@ -52,6 +62,12 @@ function cpuMsNow(): number {
 }
 /** The high-water mark since process start, kept across the per-stage resets. */
 let processPeakKb = 0;
+
+function othersPercent(): number {
+  const wall = performance.now() - stageStarted;
+  const others = machineBusyMs() - machineAtStageStart - (cpuMsNow() - cpuAtStageStart);
+  return wall > 0 ? Math.max(0, (100 * others) / wall) : 0;
+}
 
 function endStage(stage: string): void {
   const peakKb = statusKb('VmHWM');
@@ -64,11 +80,13 @@ function endStage(stage: string): void {
     fileMb: statusKb('RssFile') / 1024,
     ms: performance.now() - stageStarted,
     cpuMs: cpuMsNow() - cpuAtStageStart,
+    othersPct: othersPercent(),
   };
   process.stdout.write(`${JSON.stringify(figure)}\n`);
   writeFileSync('/proc/self/clear_refs', '5');
   stageStarted = performance.now();
   cpuAtStageStart = cpuMsNow();
+  machineAtStageStart = machineBusyMs();
 }
 
 async function main(request: ProbeRequest): Promise<void> {
@@ -116,6 +134,7 @@ async function main(request: ProbeRequest): Promise<void> {
     fileMb: statusKb('RssFile') / 1024,
     ms: 0,
     cpuMs: cpuMsNow(),
+    othersPct: 0,
   };
   process.stdout.write(`${JSON.stringify(whole)}\n`);
   await pipeline.release();

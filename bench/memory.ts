@@ -49,6 +49,7 @@ export async function memorySection({ runs, steps, sizes, model, runtime, engine
           'of which anonymous / file-backed (MiB)',
           'time (ms)',
           'CPU time (ms)',
+          'other processes (% of a core)',
         ],
         stages.map((stage) => {
           const figures = traces.map((trace) => trace.find((f) => f.stage === stage)!).filter(Boolean);
@@ -59,6 +60,7 @@ export async function memorySection({ runs, steps, sizes, model, runtime, engine
             `${fixed(median(figures.map((f) => f.anonMb)), 0)} / ${fixed(median(figures.map((f) => f.fileMb)), 0)}`,
             stage === 'process' ? '' : fixed(median(figures.map((f) => f.ms)), 0),
             fixed(median(figures.map((f) => f.cpuMs)), 0),
+            stage === 'process' ? '' : fixed(median(figures.map((f) => f.othersPct)), 0),
           ];
         }),
       );
