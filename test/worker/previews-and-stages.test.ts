@@ -121,6 +121,9 @@ describe('live previews from the pipeline process', () => {
     );
     const image = tiny[0]!.images[0]!;
     assert.deepEqual([image.decoder, image.width, image.height, image.rgb.length], ['tiny', 96, 64, 96 * 64 * 3]);
+    const auto: JobPreview[] = [];
+    await tinyWorker.run([job(3)], parameters, { preview: { everySteps: 2 }, onPreview: (p) => auto.push(p) });
+    assert.equal(auto[0]!.images[0]!.decoder, 'tiny', 'auto starts with the tiny decoder (then keeps it while it is cheap)');
     const forcedApprox: JobPreview[] = [];
     await tinyWorker.run([job(3)], parameters, { preview: { everySteps: 4, decoder: 'approx' }, onPreview: (p) => forcedApprox.push(p) });
     assert.equal(forcedApprox[0]!.images[0]!.decoder, 'approx');
