@@ -46,3 +46,12 @@ describe('PNG parameters and emphasis', () => {
     );
   });
 });
+
+describe('PNG parameters and the final decoder', () => {
+  it("records a tiny final decoder as A1111 does ('VAE Decoder: TAESD'), and nothing for the model's own VAE", () => {
+    const tiny = parseInfotext(infotextFor(base, { ...output, vaeDecoder: 'TAESD' }, image, 0, 1));
+    assert.equal(tiny.extra['VAE Decoder'], 'TAESD');
+    assert.equal(tiny.prompt, base.prompt);
+    assert.equal(parseInfotext(infotextFor(base, output, image, 0, 1)).extra['VAE Decoder'], undefined);
+  });
+});
