@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { Unet } from '../../src/pipeline/components/unet.js';
 import type { ModelSession } from '../../src/pipeline/model-session.js';
 import { SessionFactory } from '../../src/runtime/session-factory.js';
-import { tinyModelDir } from '../helpers/fixtures.js';
+import { tinyModelDir, tinySdxlModelDir } from '../helpers/fixtures.js';
 import { seededValues } from '../support/onnx/ort-run.js';
 
 describe('Unet.maxBatch (a batch in slices of rows)', () => {
@@ -34,6 +34,37 @@ describe('Unet.maxBatch (a batch in slices of rows)', () => {
       const calls: number = timing.modelCalls;
       assert.deepEqual(await unet.predict(input, timing), whole, `maxBatch ${maxBatch}`);
       assert.equal(timing.modelCalls - calls, Math.ceil(rows / maxBatch));
+    }
+  });
+
+  it("slices SDXL's added conditions (text_embeds, time_ids) with their rows", async () => {
+    const sdxlSession = await new SessionFactory().load(join(tinySdxlModelDir, 'unet', 'model.onnx'));
+    try {
+      const unet = new Unet(sdxlSession);
+      assert.equal(unet.takesAddedConditions, true);
+      const hidden = Number(sdxlSession.inputs.find((io) => io.name === 'encoder_hidden_states')?.shape?.[2]);
+      const embeds = unet.textEmbedsDim ?? 32;
+      const rows = 3;
+      const [height, width] = [8, 8];
+      // Every row has its own pooled embedding and size conditioning, so a slice fed another row's would differ.
+      const input = {
+        sample: seededValues(rows * 4 * height * width, 3),
+        sampleDims: [rows, 4, height, width] as const,
+        timestep: 401,
+        encoderHiddenStates: seededValues(rows * 77 * hidden, 4),
+        encoderHiddenStatesDims: [rows, 77, hidden] as const,
+        addedConditions: {
+          textEmbeds: seededValues(rows * embeds, 5),
+          timeIds: Float32Array.from([64, 64, 0, 0, 64, 64, 128, 96, 8, 0, 64, 64, 32, 48, 0, 16, 64, 64]),
+        },
+      };
+      const timing = { modelMs: 0, modelCalls: 0 };
+      const whole = await unet.predict(input, timing);
+      unet.maxBatch = 1;
+      assert.deepEqual(await unet.predict(input, timing), whole);
+      assert.equal(timing.modelCalls, 1 + rows);
+    } finally {
+      await sdxlSession.release();
     }
   });
 });

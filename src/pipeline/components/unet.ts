@@ -167,6 +167,9 @@ export class Unet {
     const sampleRow = channels * height * width;
     const hiddenRow = sequence * hidden;
     const condRow = input.timestepCond ? input.timestepCond.length / rows : 0;
+    const added = input.addedConditions;
+    const textEmbedsRow = added ? added.textEmbeds.length / rows : 0;
+    const timeIdsRow = added ? added.timeIds.length / rows : 0;
     const prediction = new Float32Array(input.sample.length);
     for (let first = 0; first < rows; first += slice) {
       const count = Math.min(slice, rows - first);
@@ -178,6 +181,14 @@ export class Unet {
           encoderHiddenStates: input.encoderHiddenStates.subarray(first * hiddenRow, (first + count) * hiddenRow),
           encoderHiddenStatesDims: [count, sequence, hidden],
           ...(input.timestepCond ? { timestepCond: input.timestepCond.subarray(first * condRow, (first + count) * condRow) } : {}),
+          ...(added
+            ? {
+                addedConditions: {
+                  textEmbeds: added.textEmbeds.subarray(first * textEmbedsRow, (first + count) * textEmbedsRow),
+                  timeIds: added.timeIds.subarray(first * timeIdsRow, (first + count) * timeIdsRow),
+                },
+              }
+            : {}),
         },
         timing,
       );
