@@ -61,11 +61,6 @@ export function fitMessage(parts: readonly MessagePart[], limit: number = maxMes
   return shorten(text, limit);
 }
 
-/** A size for people: `40 KiB`, `8.0 MiB` (KiB rounded up, so a file just over a limit never reads as equal). */
-export function byteSize(bytes: number): string {
-  return bytes < 2 ** 20 ? `${Math.ceil(bytes / 1024)} KiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-}
-
 /** {@link fitMessage} of lines joined with line breaks. */
 export function fitLines(lines: readonly (MessagePart | readonly MessagePart[])[], limit: number = maxMessageLength): string {
   const parts = lines.flatMap((line, i) => [

@@ -16,7 +16,7 @@ import {
   type UserGenerationOptions,
 } from '../settings/index.js';
 import { settingsFor, type BotContext } from './context.js';
-import { byteSize } from './discord-text.js';
+import { byteSize } from '../byte-size.js';
 
 /** A picture to remix, as Discord describes it. */
 export interface SourceImage {

@@ -2,7 +2,7 @@ import type { Message, SendableChannels } from 'discord.js';
 import { UserError } from '../errors.js';
 import type { Delivery, FinishedJob } from '../jobs/job-observer.js';
 import { resultButtons, type ResultActions } from './buttons.js';
-import { byteSize } from './discord-text.js';
+import { byteSize } from '../byte-size.js';
 import { resultFileNames, resultText } from './messages.js';
 
 /** Discord's most files in one message. */

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { isUserError } from '../errors.js';
 import { runGenerateCommand, imagineUsage, remixUsage, type CliIo } from './generate.js';
-import { downloadModelUsage, runDownloadModelCommand } from '../hub/index.js';
+import { downloadModelUsage, runDownloadModelCommand } from './download-model-command.js';
 import { botUsage, deployUsage, runBotCommand, runDeployCommand } from './bot-command.js';
 import { infoUsage, runInfoCommand } from './info.js';
 import { runTokenizeCommand, tokenizeUsage } from './tokenize.js';

@@ -1,8 +1,17 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Config } from '../config/index.js';
 import { UserError } from '../errors.js';
-import { createProgressReporter, downloadModel, modelFolderFor, readManifest, type ProgressStream } from '../hub/index.js';
+import { createProgressReporter, downloadModel, readManifest, type ProgressStream } from '../hub/index.js';
+
+/**
+ * The folder a model repository is downloaded to by default (`download-model` without `--dir`), and where the
+ * bot looks for its default model (`defaultModel.repo`) when no model folder is configured:
+ * `<dataDir>/models/<owner>--<name>`.
+ */
+export function modelFolderFor(dataDir: string, repo: string): string {
+  return join(dataDir, 'models', repo.replaceAll('/', '--'));
+}
 
 /** The folder the default model is downloaded to: `<dataDir>/models/<owner>--<name>`. */
 export function defaultModelDir(config: Config): string {

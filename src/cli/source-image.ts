@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { UserError } from '../errors.js';
-import { formatBytes } from '../hub/index.js';
+import { byteSize } from '../byte-size.js';
 
 /**
  * Reads the picture given to `remix --image`: a regular file of at most `maxBytes` (the bot's
@@ -53,10 +53,10 @@ export async function readSourceImage(path: string, maxBytes: number): Promise<U
 const readChunkBytes = 1 << 20;
 
 function tooLarge(path: string, maxBytes: number, size?: number): UserError {
-  const actual = size === undefined ? `more than ${maxBytes} bytes` : `${formatBytes(size)} (${size} bytes)`;
+  const actual = size === undefined ? `more than ${maxBytes} bytes` : `${byteSize(size)} (${size} bytes)`;
   return new UserError(
     'cli.imageTooLarge',
-    `The source image ${path} is ${actual}; the limit is ${formatBytes(maxBytes)} (${maxBytes} bytes, limits.maxAttachmentBytes).`,
+    `The source image ${path} is ${actual}; the limit is ${byteSize(maxBytes)} (${maxBytes} bytes, limits.maxAttachmentBytes).`,
   );
 }
 

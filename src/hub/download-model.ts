@@ -5,7 +5,7 @@ import { fileMatchesChecksum, type ExpectedChecksum } from './checksum.js';
 import { listRepoFiles, resolveCommit, type HubClientOptions } from './hub-client.js';
 import type { HubErrorContext } from './hub-errors.js';
 import { readManifest, writeManifest, type DownloadManifest, type ManifestFile } from './manifest.js';
-import { formatBytes } from './format-bytes.js';
+import { byteSize } from '../byte-size.js';
 import { defaultRetryPolicy, type RetryPolicy } from './retry.js';
 import { selectModelFiles, type SelectedFile } from './select-files.js';
 import { fileSystemError, transferFile, type TransferOptions } from './transfer.js';
@@ -215,8 +215,8 @@ function checkFileSizes(files: readonly SelectedFile[], maxBytes: number, contex
     if (!Number.isSafeInteger(size) || size < 0 || size > maxBytes) {
       throw new UserError(
         'hub.fileTooLarge',
-        `The Hub at ${context.endpoint} lists ${file.path} of ${context.repo} as ${Number.isFinite(size) ? formatBytes(size) : String(size)}; ` +
-          `files over ${formatBytes(maxBytes)} are refused (no model file is that large: the listing is wrong, or the mirror in HF_ENDPOINT is). Nothing was downloaded.`,
+        `The Hub at ${context.endpoint} lists ${file.path} of ${context.repo} as ${Number.isFinite(size) ? byteSize(size) : String(size)}; ` +
+          `files over ${byteSize(maxBytes)} are refused (no model file is that large: the listing is wrong, or the mirror in HF_ENDPOINT is). Nothing was downloaded.`,
       );
     }
   }
@@ -245,7 +245,7 @@ async function checkFreeSpace(dir: string, files: readonly SelectedFile[]): Prom
   if (needed + diskSpaceMargin > free) {
     throw new UserError(
       'hub.diskFull',
-      `Not enough disk space in ${dir}: the model needs ${formatBytes(needed)} more, and ${formatBytes(free)} is free. ` +
+      `Not enough disk space in ${dir}: the model needs ${byteSize(needed)} more, and ${byteSize(free)} is free. ` +
         'Free some space or choose another folder (--dir); nothing was downloaded.',
     );
   }

@@ -1,7 +1,5 @@
 import type { DownloadProgress } from './download-model.js';
-import { formatBytes } from './format-bytes.js';
-
-export { formatBytes };
+import { byteSize } from '../byte-size.js';
 
 /** `[#####.....]` for `done` out of `total`, `width` characters wide brackets included. */
 export function renderProgressBar(done: number, total: number, width = 24): string {
@@ -29,14 +27,14 @@ function percent(done: number, total: number): string {
  */
 export function renderProgressLine(progress: DownloadProgress, options: { columns?: number; bytesPerSecond?: number } = {}): string {
   const columns = options.columns ?? 100;
-  let line = `${percent(progress.bytes, progress.total)} of ${formatBytes(progress.total)}`;
+  let line = `${percent(progress.bytes, progress.total)} of ${byteSize(progress.total)}`;
   const rate = options.bytesPerSecond;
   if (rate !== undefined && rate > 0) {
-    line += ` ${formatBytes(rate)}/s ETA ${formatDuration((progress.total - progress.bytes) / rate)}`;
+    line += ` ${byteSize(rate)}/s ETA ${formatDuration((progress.total - progress.bytes) / rate)}`;
   }
   line +=
     ` | ${progress.file} ${renderProgressBar(progress.fileBytes, progress.fileTotal, 22)} ${percent(progress.fileBytes, progress.fileTotal)}` +
-    ` ${formatBytes(progress.fileBytes)}/${formatBytes(progress.fileTotal)}`;
+    ` ${byteSize(progress.fileBytes)}/${byteSize(progress.fileTotal)}`;
   return line.length > columns ? line.slice(0, Math.max(0, columns - 1)) + '…' : line;
 }
 
@@ -94,7 +92,7 @@ export function createProgressReporter(stream: ProgressStream, options: Progress
     if (progress.stage === 'skipped' || progress.stage === 'done') {
       clear();
       const verb = progress.stage === 'skipped' ? 'present' : 'fetched';
-      stream.write(`${verb} ${progress.file} (${formatBytes(progress.fileTotal)})\n`);
+      stream.write(`${verb} ${progress.file} (${byteSize(progress.fileTotal)})\n`);
       return;
     }
     if (progress.stage === 'data' && now() - lastDraw < redrawMs) return;
@@ -109,21 +107,21 @@ export function createProgressReporter(stream: ProgressStream, options: Progress
   const onPlain = (progress: DownloadProgress): void => {
     switch (progress.stage) {
       case 'skipped':
-        stream.write(`present ${progress.file} (${formatBytes(progress.fileTotal)}, verified)\n`);
+        stream.write(`present ${progress.file} (${byteSize(progress.fileTotal)}, verified)\n`);
         return;
       case 'start':
         lastStep = progress.fileTotal > 0 ? Math.floor((100 * progress.fileBytes) / progress.fileTotal / step) : 0;
-        stream.write(`fetching ${progress.file} (${formatBytes(progress.fileTotal)})\n`);
+        stream.write(`fetching ${progress.file} (${byteSize(progress.fileTotal)})\n`);
         return;
       case 'done':
-        stream.write(`fetched ${progress.file} | total ${percent(progress.bytes, progress.total)} of ${formatBytes(progress.total)}\n`);
+        stream.write(`fetched ${progress.file} | total ${percent(progress.bytes, progress.total)} of ${byteSize(progress.total)}\n`);
         return;
       case 'data': {
         const reached = progress.fileTotal > 0 ? Math.floor((100 * progress.fileBytes) / progress.fileTotal / step) : 0;
         if (reached > lastStep && progress.fileBytes < progress.fileTotal) {
           lastStep = reached;
           stream.write(
-            `${progress.file} ${percent(progress.fileBytes, progress.fileTotal)} (${formatBytes(progress.fileBytes)}/${formatBytes(progress.fileTotal)})\n`,
+            `${progress.file} ${percent(progress.fileBytes, progress.fileTotal)} (${byteSize(progress.fileBytes)}/${byteSize(progress.fileTotal)})\n`,
           );
         }
       }

@@ -1,5 +1,6 @@
 import http, { STATUS_CODES, type ClientRequest, type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import { byteSize } from '../byte-size.js';
 import { UserError } from '../errors.js';
 import { BlockedAddressError, guardedLookup } from './guarded-lookup.js';
 import { checkAttachmentUrl, parseAllowedHosts, shortenForMessage } from './url-policy.js';
@@ -44,16 +45,10 @@ function checkOptions(opts: FetchAttachmentOptions): void {
   }
 }
 
-function formatBytes(bytes: number): string {
-  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1).replace(/\.0$/, '')} MB`;
-  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1).replace(/\.0$/, '')} KB`;
-  return `${bytes} bytes`;
-}
-
 function tooLarge(maxBytes: number): UserError {
   return new UserError(
     'attachment.tooLarge',
-    `That attachment is larger than ${formatBytes(maxBytes)}, the most I download. Please send a smaller file.`,
+    `That attachment is larger than ${byteSize(maxBytes)}, the most I download. Please send a smaller file.`,
   );
 }
 

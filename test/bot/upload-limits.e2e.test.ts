@@ -83,7 +83,7 @@ describe('results respect the upload limit the interaction reports (real bot, fa
     const original = await handle.waitForOriginal((m) => m.attachments.length > 0 || m.content.startsWith('❌'), { timeoutMs: 60_000 });
     assert.match(
       original.content,
-      /^❌ \*\*one big picture\*\* — The picture is \d+ KiB, more than this channel's upload limit of 44 KiB\. Try a smaller size\./,
+      /^❌ \*\*one big picture\*\* — The picture is \d+(?:\.\d+)? KiB, more than this channel's upload limit of 44\.0 KiB\. Try a smaller size\./,
     );
     assert.equal(discord.requests.filter((r) => r.status === 413).length, 0, 'no upload was attempted');
   });

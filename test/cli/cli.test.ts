@@ -318,7 +318,7 @@ describe('latentcord CLI', () => {
     assert.equal(code, 2, stderr);
     assert.match(
       stderr,
-      /^error: The source image .*big\.png is 4\.00 KiB \(4097 bytes\); the limit is 4\.00 KiB \(4096 bytes, limits\.maxAttachmentBytes\)\.$/m,
+      /^error: The source image .*big\.png is 4\.01 KiB \(4097 bytes\); the limit is 4\.00 KiB \(4096 bytes, limits\.maxAttachmentBytes\)\.$/m,
     );
   });
 

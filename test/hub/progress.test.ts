@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DownloadProgress } from '../../src/hub/download-model.js';
-import { createProgressReporter, formatBytes, formatDuration, renderProgressBar, renderProgressLine } from '../../src/hub/progress.js';
+import { createProgressReporter, formatDuration, renderProgressBar, renderProgressLine } from '../../src/hub/progress.js';
 
 function progress(
   file: string,
@@ -36,16 +36,6 @@ describe('progress rendering', () => {
     [0, 0, 6, '[####]'],
   ] as const) {
     it(`draws ${done}/${total} as ${bar}`, () => assert.equal(renderProgressBar(done, total, width), bar));
-  }
-
-  for (const [bytes, text] of [
-    [0, '0 B'],
-    [1023, '1023 B'],
-    [1536, '1.50 KiB'],
-    [3_637_612, '3.47 MiB'],
-    [3_438_167_540, '3.20 GiB'],
-  ] as const) {
-    it(`formats ${bytes} bytes as ${text}`, () => assert.equal(formatBytes(bytes), text));
   }
 
   for (const [seconds, text] of [

@@ -3,9 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isUserError } from '../../src/errors.js';
-import { parseDownloadModelArgs, runDownloadModelCommand } from '../../src/hub/download-command.js';
+import { parseDownloadModelArgs, runDownloadModelCommand } from '../../src/cli/download-model-command.js';
 import { tinyModelDir } from '../helpers/fixtures.js';
-import { setup, withEnv } from './hub-test-support.js';
+import { setup, withEnv } from '../hub/hub-test-support.js';
 
 describe('download-model command', () => {
   it('parses the repository and options', () => {
@@ -27,7 +27,7 @@ describe('download-model command', () => {
     it(`rejects ${JSON.stringify(args)} with the usage`, () => {
       assert.throws(
         () => parseDownloadModelArgs(args, '/srv/data'),
-        (error) => isUserError(error) && error.identifier === 'cli.usage' && error.message.includes('usage: latentcord download-model'),
+        (error) => isUserError(error) && error.identifier === 'cli.usage' && error.message.includes('Usage: latentcord download-model'),
       );
     });
   }
