@@ -1,3 +1,4 @@
+import { byteSize } from '../byte-size.js';
 import type { Config } from '../config/index.js';
 import { defaultMaxPromptTokens } from '../pipeline/prompt/index.js';
 import { onnxruntimeVersion, supportedBackends } from '../runtime/onnx-session.js';
@@ -10,8 +11,6 @@ import { resolveModelDir } from './runtime-config.js';
 import { describeSafetyChecker, safetyCheckerReport } from './safety-checker-info.js';
 import { estimateCpuMemoryBytes } from '../worker/memory-check.js';
 import type { PipelineDescription } from '../pipeline/stable-diffusion.js';
-
-const gib = (bytes: number) => (bytes < 1024 ** 3 ? `${(bytes / 1024 ** 2).toFixed(0)} MiB` : `${(bytes / 1024 ** 3).toFixed(1)} GiB`);
 
 /** The family line and, per text encoder, which output conditions the UNet. */
 function familyLines(d: PipelineDescription): string[] {
@@ -94,7 +93,7 @@ export async function runInfoCommand(argv: readonly string[], config: Config, io
       `previews         ${d.tinyDecoder ? `tiny decoder (${d.tinyDecoder}) or the linear latent→RGB map` : 'linear latent→RGB map (no vae_decoder_tiny/)'}`,
       `UNet batch       ${d.maxUnetBatch === 0 ? 'whole batch per run' : `at most ${d.maxUnetBatch} latent row${d.maxUnetBatch === 1 ? '' : 's'} per run`}`,
       `sizes            multiples of ${d.sizeMultiple}, native ${d.nativeResolution}x${d.nativeResolution}; default ${size.width}x${size.height} (${size.reason})`,
-      `memory           ${gib(d.weightBytes)} of graphs and weights; about ${gib(estimateCpuMemoryBytes(d.weightBytes))} to run on the CPU`,
+      `memory           ${byteSize(d.weightBytes)} of graphs and weights; about ${byteSize(estimateCpuMemoryBytes(d.weightBytes))} to run on the CPU`,
       `device           ${used}${deviceFallbackReason ? ` (CUDA unavailable: ${deviceFallbackReason})` : ''}; onnxruntime-node ${onnxruntimeVersion}`,
       `safety checker   ${describeSafetyChecker(safetyChecker)}`,
       `load time        ${(loadMs / 1000).toFixed(2)} s`,

@@ -1,4 +1,5 @@
 import { freemem, totalmem } from 'node:os';
+import { byteSize } from '../byte-size.js';
 import { UserError } from '../errors.js';
 import type { ModelFolder } from '../model/model-folder.js';
 import type { ModelSession, SessionUsage } from '../pipeline/model-session.js';
@@ -35,8 +36,6 @@ export function estimateCpuMemoryBytes(weightBytes: number): number {
   return Math.ceil(weightBytes * 1.45) + baseBytes;
 }
 
-const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
-
 /**
  * Says before loading how much memory the folder needs on the CPU and refuses clearly (`model.notEnoughMemory`)
  * when the machine cannot give it: an SDXL folder in fp32 does not fit in 16 GB, and loading it anyway ends in swap
@@ -50,16 +49,16 @@ export function checkCpuMemory(
   const needBytes = estimateCpuMemoryBytes(folder.weightBytes);
   log?.(
     'info',
-    `${folder.name}: ${gib(folder.weightBytes)} of graphs and weights; on the CPU it needs about ${gib(needBytes)} of memory ` +
-      `(${gib(memory.availableBytes)} available of ${gib(memory.totalBytes)})`,
+    `${folder.name}: ${byteSize(folder.weightBytes)} of graphs and weights; on the CPU it needs about ${byteSize(needBytes)} of memory ` +
+      `(${byteSize(memory.availableBytes)} available of ${byteSize(memory.totalBytes)})`,
     { weightBytes: folder.weightBytes, needBytes, availableBytes: memory.availableBytes, totalBytes: memory.totalBytes },
   );
   if (needBytes <= memory.availableBytes) return;
   const xl = folder.family === 'stable-diffusion-xl';
   throw new UserError(
     'model.notEnoughMemory',
-    `${folder.dir} needs about ${gib(needBytes)} of memory to run on the CPU (its graphs and weights are ${gib(folder.weightBytes)}), ` +
-      `but only ${gib(memory.availableBytes)} of ${gib(memory.totalBytes)} ${needBytes <= memory.totalBytes ? 'is free now (close other programs or' : 'is there (use'} ` +
+    `${folder.dir} needs about ${byteSize(needBytes)} of memory to run on the CPU (its graphs and weights are ${byteSize(folder.weightBytes)}), ` +
+      `but only ${byteSize(memory.availableBytes)} of ${byteSize(memory.totalBytes)} ${needBytes <= memory.totalBytes ? 'is free now (close other programs or' : 'is there (use'} ` +
       `a machine with more memory), or run ${xl ? 'an fp16 SDXL folder on a CUDA GPU (LATENTCORD_DEVICE=cuda)' : 'on a CUDA GPU (LATENTCORD_DEVICE=cuda)'}, ` +
       `or choose a smaller model${xl ? ' (an SD 1.5 folder needs about 6 GiB)' : ''}.`,
   );

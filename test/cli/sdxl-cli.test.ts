@@ -67,7 +67,7 @@ describe('latentcord CLI with an SDXL folder', () => {
     assert.match(stdout, /^added conditions text_embeds \+ time_ids .*→ zeros \(force_zeros_for_empty_prompt\)$/m);
     assert.match(stdout, /^VAE scaling {6}0\.13025$/m);
     assert.match(stdout, /^sizes {12}multiples of 16, native 64x64; default 64x64 \(the UNet's sample_size 8 × VAE factor 8\)$/m);
-    assert.match(stdout, /^memory {11}2\d MiB of graphs and weights; about 2\d\d MiB to run on the CPU$/m);
+    assert.match(stdout, /^memory {11}2\d\.\d MiB of graphs and weights; about 2\d\d MiB to run on the CPU$/m);
     const json = JSON.parse((await latentcord(['info', '--json'], dir)).stdout);
     assert.equal(json.family, 'stable-diffusion-xl');
     assert.equal(json.forceZerosForEmptyPrompt, true);
@@ -118,7 +118,7 @@ describe('latentcord CLI with an SDXL folder', () => {
     closeSync(fd);
     const { code, stderr } = await latentcord(['info'], dir, big);
     assert.equal(code, 2, stderr);
-    assert.match(stderr, /^error: .*huge-sdxl needs about 54\d\d\.\d GiB of memory to run on the CPU.*fp16 SDXL folder on a CUDA GPU/m);
+    assert.match(stderr, /^error: .*huge-sdxl needs about 5\.\d\d TiB of memory to run on the CPU.*fp16 SDXL folder on a CUDA GPU/m);
   });
 
   it('an SDXL folder without text_encoder_2 is refused by name', async () => {

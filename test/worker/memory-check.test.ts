@@ -117,7 +117,7 @@ describe('memory needed on the CPU, said before loading', () => {
         log: (_l, m) => void logged.push(m),
       }),
       (error: unknown) =>
-        isUserError(error) && error.identifier === 'model.notEnoughMemory' && /needs about 54\d\d\.\d GiB/.test(error.message),
+        isUserError(error) && error.identifier === 'model.notEnoughMemory' && /needs about 5\.\d\d TiB/.test(error.message),
     );
     assert.match(logged.join('\n'), /on the CPU it needs about/);
     // and the tiny model itself fits
