@@ -313,6 +313,17 @@ describe('weighted and long prompts end to end (real bot process, fake Discord, 
     const parameters = readPngText(attachmentsOf(discord, message)[0]!)['parameters']!;
     assert.ok(parameters.startsWith(`${words}\n`), 'the PNG keeps the whole prompt as written');
     assert.match(parameters, /, Emphasis: No norm$/, "the server's mode, recorded as A1111 does");
+    const negative = [...Array(74).fill('blurry'), 'ugly', 'hands', 'and', 'feet'].join(' ');
+    const overNegative = await resultOf(
+      discord.sendSlashCommand({
+        user: alice,
+        channelId: channel.id,
+        name: 'imagine',
+        options: { prompt: 'a (cat:1.2)', negative, seed: '3' },
+      }),
+    );
+    assert.match(overNegative.content, /⚠️ The negative prompt has 78 tokens, more than the 75 read; ignored: “hands and feet”/);
+    assert.doesNotMatch(overNegative.content, /The prompt has/);
     await setSetting('maxPromptTokens', '225');
     await setSetting('emphasis', 'original');
   });

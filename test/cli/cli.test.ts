@@ -242,7 +242,7 @@ describe('latentcord CLI', () => {
     assert.match(broken.stdout, /^safety checker\s+present but not usable: .*has_nsfw_concepts/m);
   });
 
-  it('info tells how long a prompt the model reads; a UNet with a fixed 77-token text axis refuses longer ones with the way out', async () => {
+  it('info tells how long a prompt the model reads; what lies past 225 tokens is noted; a UNet with a fixed 77-token text axis refuses longer ones with the way out', async () => {
     const dynamic = await latentcord(['info'], dir);
     assert.equal(dynamic.code, 0, dynamic.stderr);
     assert.match(
@@ -256,6 +256,30 @@ describe('latentcord CLI', () => {
     assert.equal(info.code, 0, info.stderr);
     assert.match(info.stdout, /^prompt length {4}at most 75 tokens \(1 chunk\): the UNet fixes encoder_hidden_states at 77 tokens; /m);
     assert.equal(JSON.parse((await latentcord(['info', '--model', fixed, '--json'], dir)).stdout).maxPromptChunks, 1);
+
+    const overLimit = await latentcord(
+      [
+        'imagine',
+        'a cat',
+        '--negative',
+        Array(230).fill('blur').join(' '),
+        '--steps',
+        '1',
+        '--width',
+        '64',
+        '--height',
+        '64',
+        '--out',
+        'over.png',
+      ],
+      dir,
+    );
+    assert.equal(overLimit.code, 0, overLimit.stderr);
+    assert.match(
+      overLimit.stderr,
+      /^note: the negative prompt has 230 tokens, more than the 225 read; ignored: "blur blur blur blur blur"$/m,
+    );
+    assert.doesNotMatch(overLimit.stderr, /note: the prompt/);
 
     const common = ['--model', fixed, '--seed', '3', '--steps', '2', '--width', '64', '--height', '64'];
     const short = await latentcord(['imagine', 'a (running:1.2) dog', ...common, '--out', 'fixed-short.png'], dir);
