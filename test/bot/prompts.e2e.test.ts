@@ -124,7 +124,7 @@ describe('weighted and long prompts end to end (real bot process, fake Discord, 
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("a weighted 150-token /imagine gives the command line's picture, and the PNG keeps the prompt verbatim", async () => {
+  it("a weighted 150-token /imagine gives the command line's picture, and the PNG keeps the prompt verbatim; Reroll and Vary keep the weighted prompts", async () => {
     const { discord, channel, alice } = world;
     const message = await resultOf(
       discord.sendSlashCommand({
@@ -166,6 +166,38 @@ describe('weighted and long prompts end to end (real bot process, fake Discord, 
     const rerolledParameters = readPngText(attachmentsOf(discord, rerolled)[0]!)['parameters']!;
     assert.ok(rerolledParameters.startsWith(`${longWeightedPrompt}\nNegative prompt: (worst quality:1.4), [blurry]\n`));
     assert.doesNotMatch(rerolledParameters, /Seed: 11,/);
+
+    // Vary (Subtle): a remix of the picture with the same weighted prompts, exactly as the command line draws it.
+    const varyId = buttonIds(message).find((id) => id.split(':')[1] === 'vary-subtle');
+    assert.ok(varyId, buttonIds(message).join(' '));
+    const varied = await resultOf(discord.clickButton({ user: alice, message, customId: varyId }));
+    const variedParameters = readPngText(attachmentsOf(discord, varied)[0]!)['parameters']!;
+    assert.ok(variedParameters.startsWith(`${longWeightedPrompt}\nNegative prompt: (worst quality:1.4), [blurry]\n`), variedParameters);
+    assert.doesNotMatch(varied.content, /ignored/);
+    const variedSeed = /Seed: (\d+),/.exec(variedParameters)?.[1];
+    assert.ok(variedSeed, variedParameters);
+    const sourcePath = join(dir, 'cabin.png');
+    await writeFile(sourcePath, attachmentsOf(discord, message)[0]!);
+    const variedCli = await cliPicture([
+      'remix',
+      longWeightedPrompt,
+      '--image',
+      sourcePath,
+      '--negative',
+      '(worst quality:1.4), [blurry]',
+      '--seed',
+      variedSeed,
+      '--steps',
+      '5',
+      '--strength',
+      '0.35',
+      '--guidance',
+      '7.5',
+      '--scheduler',
+      'euler',
+    ]);
+    const [variedPicture] = await picturesOf(world, varied);
+    assert.ok(variedPicture!.equals(variedCli.rgb), 'Vary: the same picture as the command line, byte for byte');
   });
 
   it("a mention remix with a weighted negative prompt gives the command line's picture", async () => {
