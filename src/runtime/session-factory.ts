@@ -38,8 +38,8 @@ export interface SessionTuning {
 /**
  * The session settings this factory chooses. On the CPU, onnxruntime's memory patterns (on by default) plan one
  * block for all of a run's tensors from the first runs at each shape: for SD 1.5's UNet at 512² that block
- * raised the pipeline's peak from 8.3 to 12.2 GB and made the first two runs at a size 2–2.5× a warm one, for
- * no faster warm steps (measured with `npm run bench -- --sections memory`, docs/benchmarks.md). The CPU arena
+ * raised the pipeline's peak from 8284 to 12243 MiB and made the first two runs at a size 2–2.5× a warm one, for
+ * no faster warm steps (measured with `npm run bench -- --sections memory`, docs/real-size.md). The CPU arena
  * stays on: without it every run page-faults its working memory afresh (UNet steps took twice the CPU time).
  * On CUDA onnxruntime's defaults stay (its documented fast path; not measurable here).
  */
