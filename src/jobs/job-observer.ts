@@ -8,6 +8,11 @@ export interface FinishedJob {
   readonly pngs: readonly Buffer[];
   readonly prompt: PromptReport;
   readonly negativePrompt: PromptReport;
+  /**
+   * The safety checker's verdict per picture (true: NSFW concepts), when the model has a checker; absent when
+   * nothing was checked. The observer decides, before uploading, what happens to flagged pictures.
+   */
+  readonly flagged?: readonly boolean[];
 }
 
 /** Where a job's result ended up. */

@@ -21,7 +21,13 @@ export interface Pipeline {
     jobs: readonly GenerationJob[],
     parameters: BatchParameters,
     options?: { readonly onProgress?: (progress: StepProgress) => void; readonly signal?: AbortSignal },
-  ): Promise<BatchResult>;
+  ): Promise<BatchResult & SafetyVerdicts>;
+}
+
+/** The safety checker's verdicts on a batch, when the model has a checker. */
+export interface SafetyVerdicts {
+  /** `flagged[j][i]`: picture `i` of job `j` has NSFW concepts. Absent: nothing was checked. */
+  readonly flagged?: readonly (readonly boolean[])[];
 }
 
 /** A checked job, ready to queue. */
@@ -277,7 +283,8 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
         // Deliver after this turn: the queue hands the next batch to the pipeline first, so encoding and
         // uploading overlap its denoising instead of delaying its start.
         const output = result.jobs[index]!;
-        this.track(new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.deliver(job, output)));
+        const flagged = result.flagged?.[index];
+        this.track(new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.deliver(job, output, flagged)));
       });
     } catch (error) {
       this.emit('batchEnd', { jobs: records, images, timings: null, errorIdentifier: isUserError(error) ? error.identifier : 'internal' });
@@ -287,7 +294,7 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     }
   }
 
-  private async deliver(job: Job, output: JobResult): Promise<void> {
+  private async deliver(job: Job, output: JobResult, flagged: readonly boolean[] | undefined): Promise<void> {
     const { record, observer, stages } = job.payload;
     const encodeStarted = performance.now();
     let pngs: Buffer[];
@@ -302,7 +309,13 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     const uploadStarted = performance.now();
     let delivery: Delivery;
     try {
-      delivery = await observer.deliver({ record, pngs, prompt: output.prompt, negativePrompt: output.negativePrompt });
+      delivery = await observer.deliver({
+        record,
+        pngs,
+        prompt: output.prompt,
+        negativePrompt: output.negativePrompt,
+        ...(flagged ? { flagged } : {}),
+      });
     } catch (error) {
       stages.upload = performance.now() - uploadStarted;
       // The requester must hear about it (e.g. a picture over the upload limit); if even that fails, it is logged.

@@ -7,6 +7,7 @@ import type { FinalDecoder } from '../pipeline/components/picture-decoder.js';
 import { LatentPreviewer } from '../pipeline/components/previewer.js';
 import { TinyVaeDecoder, tinyDecoderConfigFrom } from '../pipeline/components/tiny-vae-decoder.js';
 import type { VaeTilingMode } from '../pipeline/components/vae.js';
+import { loadSafetyChecker, type SafetyChecker } from '../pipeline/safety-checker.js';
 import { StableDiffusionPipeline } from '../pipeline/stable-diffusion.js';
 import { SessionFactory, defaultRuntimeOptions, type RuntimeOptions } from '../runtime/session-factory.js';
 import { memoryCheckedLoader } from './memory-check.js';
@@ -24,6 +25,10 @@ export interface Engine {
   readonly deviceFallbackReason?: string;
   /** Milliseconds spent reading the folder and creating the sessions. */
   readonly loadMs: number;
+  /** The model folder's safety checker (`safety_checker/`), when it has one. */
+  readonly safetyChecker?: SafetyChecker;
+  /** Why a safety checker that is partly there is not used. */
+  readonly safetyCheckerProblem?: string;
 }
 
 /** How the engine decodes and batches, beyond the model folder's own graphs. */
@@ -64,13 +69,16 @@ export async function loadEngine(
       `The final decoder is set to \`tiny\` (runtime.finalDecoder) but there is no tiny VAE decoder: put a TAESD-class decoder's model.onnx in ${join(folder.dir, tinyDecoderFolderName)}/ or set runtime.tinyDecoderDir.`,
     );
   }
+  const load = memoryCheckedLoader(folder, sessions, options.log ? { log: options.log } : {});
   let pipeline: StableDiffusionPipeline;
+  let safetyChecker: SafetyChecker | undefined;
   try {
-    pipeline = await StableDiffusionPipeline.load(folder, memoryCheckedLoader(folder, sessions, options.log ? { log: options.log } : {}), {
+    pipeline = await StableDiffusionPipeline.load(folder, load, {
       ...(tinyDecoder ? { tinyDecoder } : {}),
       finalDecoder,
       vaeTiling: engineOptions.vaeTiling ?? 'never',
     });
+    safetyChecker = await loadSafetyChecker(folder, load);
   } catch (error) {
     await tinyDecoder?.release();
     throw error;
@@ -87,6 +95,8 @@ export async function loadEngine(
     device: sessions.device,
     ...(reason ? { deviceFallbackReason: reason } : {}),
     loadMs: performance.now() - started,
+    ...(safetyChecker ? { safetyChecker } : {}),
+    ...(folder.safetyCheckerProblem ? { safetyCheckerProblem: folder.safetyCheckerProblem } : {}),
   };
 }
 

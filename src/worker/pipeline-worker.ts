@@ -2,9 +2,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
-import type { BatchParameters, BatchResult, GenerationJob, PipelineDescription, StepProgress } from '../pipeline/stable-diffusion.js';
+import type { BatchParameters, GenerationJob, PipelineDescription, StepProgress } from '../pipeline/stable-diffusion.js';
 import type { PreviewRequest } from '../pipeline/components/previewer.js';
-import type { FromWorker, JobPreview, ToWorker, WorkerStartData } from './protocol.js';
+import type { CheckedBatchResult, FromWorker, JobPreview, SafetyCheckerInfo, ToWorker, WorkerStartData } from './protocol.js';
 import { deserializeError } from './serialize-error.js';
 
 /** Options of the pipeline process. */
@@ -52,11 +52,15 @@ export interface WorkerInfo {
   readonly deviceFallbackReason?: string;
   readonly loadMs: number;
   readonly warmUpMs?: number;
+  /** The safety checker every picture is checked with; null when the model folder has none. */
+  readonly safetyChecker: SafetyCheckerInfo | null;
+  /** Why a safety checker that is partly there is not used. */
+  readonly safetyCheckerProblem?: string;
 }
 
 interface Pending {
   readonly id: number;
-  readonly resolve: (result: BatchResult) => void;
+  readonly resolve: (result: CheckedBatchResult) => void;
   readonly reject: (error: Error) => void;
   readonly onProgress?: (progress: StepProgress) => void;
   readonly onPreview?: (preview: JobPreview) => void;
@@ -158,14 +162,14 @@ export class PipelineWorker extends EventEmitter {
   }
 
   /** Runs one batch of compatible jobs in the pipeline process. One run at a time. */
-  async run(jobs: readonly GenerationJob[], parameters: BatchParameters, options: RunOptions = {}): Promise<BatchResult> {
+  async run(jobs: readonly GenerationJob[], parameters: BatchParameters, options: RunOptions = {}): Promise<CheckedBatchResult> {
     if (this.closed) throw new UserError('worker.closed', 'The image generator is shutting down.');
     if (this.pending) throw new Error('PipelineWorker.run called while another run is in progress');
     await this.ready;
     if (options.signal?.aborted) throw new UserError('job.cancelled', 'The generation was cancelled.');
     const id = this.nextId++;
     const child = this.child;
-    return new Promise<BatchResult>((resolve, reject) => {
+    return new Promise<CheckedBatchResult>((resolve, reject) => {
       const onAbort = () => this.send(child, { type: 'cancel', id });
       options.signal?.addEventListener('abort', onAbort, { once: true });
       const detach = () => options.signal?.removeEventListener('abort', onAbort);

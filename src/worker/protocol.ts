@@ -62,6 +62,10 @@ export type FromWorker =
       readonly device: 'cpu' | 'cuda';
       readonly deviceFallbackReason?: string;
       readonly loadMs: number;
+      /** The safety checker every picture is checked with, or null when the model folder has none. */
+      readonly safetyChecker: SafetyCheckerInfo | null;
+      /** Why a safety checker that is partly there is not used. */
+      readonly safetyCheckerProblem?: string;
     }
   | {
       readonly type: 'ready';
@@ -70,10 +74,30 @@ export type FromWorker =
       readonly deviceFallbackReason?: string;
       readonly loadMs: number;
       readonly warmUpMs?: number;
+      /** The safety checker every picture is checked with, or null when the model folder has none. */
+      readonly safetyChecker: SafetyCheckerInfo | null;
+      /** Why a safety checker that is partly there is not used. */
+      readonly safetyCheckerProblem?: string;
     }
   | { readonly type: 'startFailed'; readonly error: SerializedError }
   | { readonly type: 'progress'; readonly id: number; readonly progress: StepProgress }
   | { readonly type: 'preview'; readonly id: number; readonly preview: JobPreview }
-  | { readonly type: 'result'; readonly id: number; readonly result: BatchResult }
+  | { readonly type: 'result'; readonly id: number; readonly result: CheckedBatchResult }
   | { readonly type: 'error'; readonly id: number; readonly error: SerializedError }
   | { readonly type: 'log'; readonly level: 'info' | 'warn'; readonly message: string; readonly details?: Record<string, unknown> };
+
+/** The safety checker a pipeline process loaded. */
+export interface SafetyCheckerInfo {
+  /** `safety_checker/model.onnx` of the model folder. */
+  readonly modelFile: string;
+  /** Element type of its inputs (`float16` for fp16 exports). */
+  readonly floatType: string;
+}
+
+/**
+ * A batch's results with the safety checker's verdicts: `flagged[j][i]` is true when picture `i` of job `j` has
+ * NSFW concepts. Absent when there is no checker (nothing was checked).
+ */
+export interface CheckedBatchResult extends BatchResult {
+  readonly flagged?: readonly (readonly boolean[])[];
+}

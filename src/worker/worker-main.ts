@@ -16,7 +16,7 @@ import type {
   StableDiffusionPipeline,
 } from '../pipeline/stable-diffusion.js';
 import { loadEngine, type Engine } from './load-engine.js';
-import type { FromWorker, ToWorker, WorkerStartData } from './protocol.js';
+import type { CheckedBatchResult, FromWorker, ToWorker, WorkerStartData } from './protocol.js';
 import { serializeError } from './serialize-error.js';
 
 function send(message: FromWorker): void {
@@ -62,6 +62,8 @@ async function startEngine(start: WorkerStartData): Promise<Engine | undefined> 
       device: engine.device,
       ...(reason ? { deviceFallbackReason: reason } : {}),
       loadMs: engine.loadMs,
+      safetyChecker: engine.safetyChecker ? { modelFile: engine.safetyChecker.modelFile, floatType: engine.safetyChecker.floatType } : null,
+      ...(engine.safetyCheckerProblem ? { safetyCheckerProblem: engine.safetyCheckerProblem } : {}),
     };
     send({ type: 'loaded', ...facts });
     const warmUpMs = await warmUp(engine, start);
@@ -177,12 +179,28 @@ async function generate(engine: Engine, message: Extract<ToWorker, { type: 'gene
         }
       },
     });
-    send({ type: 'result', id: message.id, result });
+    send({ type: 'result', id: message.id, result: await checkPictures(engine, result) });
   } catch (error) {
     send({ type: 'error', id: message.id, error: serializeError(error) });
   } finally {
     cancelled.delete(message.id);
   }
+}
+
+/**
+ * Runs the safety checker, when the model has one, on every picture of the batch, one picture per call as
+ * diffusers' ONNX pipeline does. A picture the checker fails on is not delivered: the error fails the batch.
+ */
+async function checkPictures(engine: Engine, result: BatchResult): Promise<CheckedBatchResult> {
+  const checker = engine.safetyChecker;
+  if (!checker) return result;
+  const flagged: boolean[][] = [];
+  for (const job of result.jobs) {
+    const verdicts: boolean[] = [];
+    for (const image of job.images) verdicts.push(await checker.check(image));
+    flagged.push(verdicts);
+  }
+  return { ...result, flagged };
 }
 
 /**
