@@ -70,7 +70,7 @@ export const settings: SlashCommandModule = {
     const reply = (content: string) => command.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
     const sub = command.options.getSubcommand(true);
     if (sub === 'show') {
-      await reply(renderSettings(settingsFor(context, guildId), context.store.getGuildSettings(guildId)));
+      await reply(renderSettings(settingsFor(context, guildId), context.store.getGuildSettings(guildId), context.model.safetyChecker));
       return;
     }
     if (sub === 'set') {
@@ -103,7 +103,10 @@ function shownValue(key: SettingKey, value: unknown): MessagePart {
   return type === 'text' || type === 'wordList' ? quote(text, 1000) : text;
 }
 
-function renderSettings(effective: EffectiveSettings, overrides: Readonly<Record<string, unknown>>): string {
+/** What `/settings show` says above the safety settings when the model folder has no safety checker. */
+export const noSafetyCheckerNote = '⚠️ No safety checker in the model: pictures are not checked, the Safety settings have no effect.';
+
+function renderSettings(effective: EffectiveSettings, overrides: Readonly<Record<string, unknown>>, safetyChecker: boolean): string {
   const line = (key: SettingKey): MessagePart[] => {
     const mark = key in overrides ? ' *(set here)*' : '';
     return [`\`${key}\` `, shownValue(key, effective[key]), `${mark} — ${describeSetting(key).description}`];
@@ -111,7 +114,10 @@ function renderSettings(effective: EffectiveSettings, overrides: Readonly<Record
   const defaults = guildSettingKeys.filter((key) => describeSetting(key).group === 'defaults');
   const limits = guildSettingKeys.filter((key) => describeSetting(key).group === 'limits');
   const features = guildSettingKeys.filter((key) => describeSetting(key).group === 'features');
+  const safety = guildSettingKeys.filter((key) => describeSetting(key).group === 'safety');
+  // The safety checker's note comes before everything else, so that no shortening can cut it off.
   return fitLines([
+    ...(safetyChecker ? [] : [noSafetyCheckerNote, '']),
     '**Defaults**',
     ...defaults.map(line),
     '',
@@ -120,5 +126,8 @@ function renderSettings(effective: EffectiveSettings, overrides: Readonly<Record
     '',
     '**Vary and Upscale**',
     ...features.map(line),
+    '',
+    '**Safety**',
+    ...safety.map(line),
   ]);
 }

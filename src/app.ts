@@ -56,7 +56,7 @@ export async function startApp({ config, logger, modelDir }: StartAppOptions): P
     // the warm-up already runs at the size and guidance people will ask for.
     const defaults = withModelDefaults(config.guildDefaults, detectModelProfile(readModelFolder(modelDir)), config.modelDefaults);
     worker = await startPipelineProcess(config, modelDir, logger, defaults);
-    const { description } = await worker.whenLoaded();
+    const { description, safetyChecker } = await worker.whenLoaded();
     if (defaults !== config.guildDefaults) {
       const { steps, guidance, scheduler, width, height, maxPixels } = defaults;
       logger.info(
@@ -79,6 +79,7 @@ export async function startApp({ config, logger, modelDir }: StartAppOptions): P
       name: description.name,
       sizeMultiple: description.sizeMultiple,
       supportsImageToImage: description.vaeEncoder !== 'absent',
+      safetyChecker: safetyChecker !== null,
     };
     const discord = createBot({ config, logger, store, jobs, model, defaults, commands: commandModules });
     bot = discord;
@@ -188,7 +189,19 @@ async function startPipelineProcess(
     },
     observe,
   );
-  const { description, device } = await worker.whenLoaded();
+  const { description, device, safetyChecker, safetyCheckerProblem } = await worker.whenLoaded();
   workerLog.info({ pipelinePid: worker.pid, model: description.name, device }, 'model loaded');
+  if (safetyChecker) {
+    logger.info(
+      { safetyChecker: safetyChecker.modelFile, floatType: safetyChecker.floatType },
+      'safety checker loaded: every picture is checked, flagged ones follow the nsfw settings',
+    );
+  } else {
+    logger.warn(
+      { ...(safetyCheckerProblem ? { problem: safetyCheckerProblem } : {}) },
+      'no safety checker in the model folder (safety_checker/model.onnx + feature_extractor/preprocessor_config.json): ' +
+        'pictures are not checked for NSFW content and the nsfw settings have no effect',
+    );
+  }
   return worker;
 }

@@ -12,6 +12,8 @@ export interface ModelCapabilities {
   /** Image sides must be multiples of this. */
   readonly sizeMultiple: number;
   readonly supportsImageToImage: boolean;
+  /** Whether every picture is checked by the model folder's safety checker (the NSFW settings apply). */
+  readonly safetyChecker: boolean;
 }
 
 /** Everything a command or component handler may use. Passed explicitly; there are no globals. */

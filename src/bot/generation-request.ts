@@ -35,6 +35,8 @@ export interface GenerationRequest {
   readonly channelId: string;
   /** Parent channel of a thread, for allowed-channel checks. */
   readonly parentChannelId?: string | null;
+  /** Whether the channel is age-restricted (`requireAgeRestrictedChannel`); absent: it is not. */
+  readonly ageRestricted?: boolean;
   readonly userOptions: UserGenerationOptions;
   readonly source?: SourceImage;
   readonly parentJobId?: string | null;
@@ -66,6 +68,7 @@ export function checkRequest(context: BotContext, request: GenerationRequest): C
   const settings = settingsFor(context, request.guildId);
   if (request.guildId === null) checkDMsAllowed(settings);
   else checkChannelAllowed(settings, { channelId: request.channelId, parentChannelId: request.parentChannelId ?? null });
+  if (settings.requireAgeRestrictedChannel && request.ageRestricted !== true) throw ageRestrictedChannelRequired(request.guildId);
 
   if (request.botPermissions) {
     const missing = neededPermissions.filter(([flag]) => !request.botPermissions!.has(flag)).map(([, name]) => name);
@@ -100,6 +103,16 @@ export function checkRequest(context: BotContext, request: GenerationRequest): C
     }
   }
   return { request, settings, options };
+}
+
+/** `access.ageRestricted`: the server (or, in direct messages, the bot's configuration) allows the bot only in age-restricted channels. */
+function ageRestrictedChannelRequired(guildId: string | null): UserError {
+  return new UserError(
+    'access.ageRestricted',
+    guildId === null
+      ? 'This bot only takes requests in age-restricted server channels, not in direct messages.'
+      : 'This server allows image generation only in age-restricted channels.',
+  );
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { BaseInteraction, Message } from 'discord.js';
+import type { BaseInteraction, Channel, Message } from 'discord.js';
 
 /** Who asked where, as a generation request needs it. */
 export interface RequestPlace {
@@ -6,7 +6,19 @@ export interface RequestPlace {
   readonly guildId: string | null;
   readonly channelId: string;
   readonly parentChannelId: string | null;
+  /** Whether the channel is age-restricted (Discord's `nsfw` flag; a thread has its parent's). */
+  readonly ageRestricted: boolean;
   readonly botPermissions?: BaseInteraction['appPermissions'];
+}
+
+/**
+ * Whether Discord marks the channel age-restricted (its `nsfw` flag). A thread is as its parent channel (threads
+ * carry no flag of their own); direct messages never are.
+ */
+export function isAgeRestricted(channel: Channel | null | undefined): boolean {
+  if (!channel || channel.isDMBased()) return false;
+  if (channel.isThread()) return channel.parent?.nsfw ?? false;
+  return 'nsfw' in channel && channel.nsfw === true;
 }
 
 /** The place of an interaction; threads report their parent channel for allowed-channel checks. */
@@ -17,6 +29,7 @@ export function placeOf(interaction: BaseInteraction): RequestPlace {
     guildId: interaction.guildId,
     channelId: interaction.channelId ?? '',
     parentChannelId: channel && 'parentId' in channel ? (channel.parentId ?? null) : null,
+    ageRestricted: isAgeRestricted(channel),
     botPermissions: interaction.appPermissions,
   };
 }
@@ -29,5 +42,6 @@ export function placeOfMessage(message: Message): RequestPlace {
     guildId: message.guildId,
     channelId: message.channelId,
     parentChannelId: 'parentId' in channel ? (channel.parentId ?? null) : null,
+    ageRestricted: isAgeRestricted(channel),
   };
 }

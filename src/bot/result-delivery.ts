@@ -1,9 +1,18 @@
-import { DiscordAPIError, RESTJSONErrorCodes, type Message, type RepliableInteraction, type SendableChannels } from 'discord.js';
+import {
+  DiscordAPIError,
+  MessageFlags,
+  RESTJSONErrorCodes,
+  type Message,
+  type RepliableInteraction,
+  type SendableChannels,
+} from 'discord.js';
 import { UserError, type Failure } from '../errors.js';
 import type { Delivery, FinishedJob } from '../jobs/job-observer.js';
 import type { JobRecord } from '../store/index.js';
-import type { BotContext } from './context.js';
+import { settingsFor, type BotContext } from './context.js';
 import { failedText } from './messages.js';
+import { decideNsfw, withheldText, type NsfwDecision } from './nsfw-policy.js';
+import { isAgeRestricted } from './place.js';
 import { resultActionsFor } from './result-actions.js';
 import { StatusMessageObserver } from './status-message.js';
 import { attachmentLimitOf, deliveryOf, resultMessages, type ResultMessage } from './upload-plan.js';
@@ -28,6 +37,37 @@ async function sendableChannel(context: BotContext, channelId: string): Promise<
   const channel = await context.client.channels.fetch(channelId);
   if (!channel || !channel.isSendable()) throw new UserError('delivery.channel', 'I can no longer post in that channel.');
   return channel;
+}
+
+/**
+ * The NSFW policy's decision on a finished job's pictures, made before anything is uploaded: with today's
+ * settings of the server and today's age restriction of the channel (an admin may have changed either while the
+ * job waited). A channel that cannot be read counts as not age-restricted.
+ */
+async function nsfwDecisionOf(context: BotContext, job: FinishedJob): Promise<NsfwDecision> {
+  const { record, pngs, flagged } = job;
+  if (!flagged?.some(Boolean)) return decideNsfw(flagged, pngs.length, context.defaults, { inServer: false, ageRestricted: false });
+  const channel = await context.client.channels.fetch(record.channelId).catch(() => null);
+  const place = { inServer: record.guildId !== null, ageRestricted: isAgeRestricted(channel) };
+  const decision = decideNsfw(flagged, pngs.length, settingsFor(context, record.guildId), place);
+  context.logger.info(
+    { job: record.id, flagged: decision.flagged, blocked: decision.blocked, ageRestricted: place.ageRestricted, fates: decision.fates },
+    'the safety checker flagged pictures',
+  );
+  return decision;
+}
+
+/**
+ * Tells the requester privately, in a direct message, why pictures were not posted (a request by mention has no
+ * private reply). When they do not take direct messages, the log says so.
+ */
+async function tellInDirectMessage(context: BotContext, userId: string, content: string): Promise<void> {
+  try {
+    const user = await context.client.users.fetch(userId);
+    await user.send({ content, allowedMentions: { parse: [] } });
+  } catch (error) {
+    context.logger.info({ user: userId, err: error }, 'could not tell the requester privately why pictures were not posted');
+  }
 }
 
 /**
@@ -60,18 +100,28 @@ export class InteractionJobObserver extends StatusMessageObserver {
 
   async deliver(job: FinishedJob): Promise<Delivery> {
     return this.editor.final(async () => {
+      const decision = await nsfwDecisionOf(this.context, job);
       const actions = resultActionsFor(this.context, job.record.guildId);
-      const messages = resultMessages(job, this.interaction.attachmentSizeLimit, actions);
+      const messages = resultMessages(job, this.interaction.attachmentSizeLimit, actions, decision.fates);
       if ((await this.isAcknowledged()) && this.tokenUsable()) {
         try {
-          const sent: Message[] = [await this.interaction.editReply(messages[0]!)];
+          const sent: Message[] = [
+            await this.interaction.editReply(messages[0] ?? { content: withheldText(job.pngs.length), components: [], attachments: [] }),
+          ];
           for (const extra of messages.slice(1)) sent.push(await this.interaction.followUp(extra));
+          if (decision.privateNotice) {
+            await this.interaction.followUp({
+              content: decision.privateNotice,
+              flags: MessageFlags.Ephemeral,
+              allowedMentions: { parse: [] },
+            });
+          }
           return deliveryOf(sent);
         } catch (error) {
           if (!isExpiredToken(error)) throw error;
         }
       }
-      return this.deliverToChannel(job.record, messages);
+      return this.deliverToChannel(job, messages, decision);
     });
   }
 
@@ -104,10 +154,20 @@ export class InteractionJobObserver extends StatusMessageObserver {
     return Date.now() < this.tokenExpiresAt;
   }
 
-  private async deliverToChannel(record: JobRecord, messages: ResultMessage[]): Promise<Delivery> {
+  private async deliverToChannel(job: FinishedJob, messages: ResultMessage[], decision: NsfwDecision): Promise<Delivery> {
+    const { record } = job;
     const channel = await sendableChannel(this.context, record.channelId);
     const sent: Message[] = [];
     for (const message of messages) sent.push(await channel.send(message));
+    if (sent.length === 0) {
+      sent.push(
+        await channel.send({
+          content: `<@${record.userId}> ${withheldText(job.pngs.length)}`,
+          allowedMentions: { users: [record.userId], parse: [] },
+        }),
+      );
+    }
+    if (decision.privateNotice) await tellInDirectMessage(this.context, record.userId, decision.privateNotice);
     this.context.logger.info({ job: record.id }, 'interaction token expired; result posted as a channel message');
     return deliveryOf(sent);
   }
@@ -139,9 +199,12 @@ export class MessageJobObserver extends StatusMessageObserver {
       const status = await settled(this.status);
       const channel = () => sendableChannel(this.context, job.record.channelId);
       const limit = attachmentLimitOf(status ?? (await channel()));
-      const messages = resultMessages(job, limit, resultActionsFor(this.context, job.record.guildId));
-      const sent: Message[] = [status ? await status.edit(messages[0]!) : await (await channel()).send(messages[0]!)];
+      const decision = await nsfwDecisionOf(this.context, job);
+      const messages = resultMessages(job, limit, resultActionsFor(this.context, job.record.guildId), decision.fates);
+      const first = messages[0] ?? { content: withheldText(job.pngs.length), components: [], files: [] };
+      const sent: Message[] = [status ? await status.edit(first) : await (await channel()).send(first)];
       for (const extra of messages.slice(1)) sent.push(await (await channel()).send(extra));
+      if (decision.privateNotice) await tellInDirectMessage(this.context, job.record.userId, decision.privateNotice);
       return deliveryOf(sent);
     });
   }

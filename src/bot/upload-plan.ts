@@ -4,6 +4,7 @@ import type { Delivery, FinishedJob } from '../jobs/job-observer.js';
 import { resultButtons, type ResultActions } from './buttons.js';
 import { byteSize } from '../byte-size.js';
 import { resultFileNames, resultText } from './messages.js';
+import { spoilerFileName, type PictureFate } from './nsfw-policy.js';
 
 /** Discord's most files in one message. */
 const maxFilesPerMessage = 10;
@@ -45,14 +46,26 @@ export interface ResultMessage {
 
 /**
  * The messages that carry a result: the first has the text (mentioning the requester) and the buttons, the
- * others only their share of the files.
+ * others only their share of the files. `fates` (from the NSFW policy) leaves blocked pictures out — they are
+ * never uploaded — and names spoilered ones `SPOILER_…`; without it every picture is shown. Empty when every
+ * picture is blocked.
  */
-export function resultMessages(job: FinishedJob, uploadLimit: number, actions: ResultActions): ResultMessage[] {
+export function resultMessages(
+  job: FinishedJob,
+  uploadLimit: number,
+  actions: ResultActions,
+  fates: readonly PictureFate[] = [],
+): ResultMessage[] {
   const names = resultFileNames(job.record, job.pngs.length);
-  const groups = planUploads(job.pngs, uploadLimit);
+  const shown = job.pngs.map((_, index) => index).filter((index) => fates[index] !== 'block');
+  const groups = planUploads(
+    shown.map((index) => job.pngs[index]!),
+    uploadLimit,
+  ).map((group) => group.map((k) => shown[k]!));
+  const fileName = (index: number) => (fates[index] === 'spoiler' ? spoilerFileName(names[index]!) : names[index]!);
   return groups.map((group, i) => ({
     content: i === 0 ? resultText(job.record, job.prompt, job.negativePrompt) : `(${i + 1}/${groups.length})`,
-    files: group.map((index) => ({ attachment: job.pngs[index]!, name: names[index]! })),
+    files: group.map((index) => ({ attachment: job.pngs[index]!, name: fileName(index) })),
     components: i === 0 ? resultButtons(job.record, job.pngs.length, actions) : [],
     allowedMentions: { users: [job.record.userId], parse: [] },
   }));

@@ -60,6 +60,12 @@ export interface GuildSettings {
   varyStrongStrength: number;
   /** What a result's Upscale ×2 button does: img2img at twice the size (`hires`), or nothing (`off`: no button). */
   upscale: UpscaleMode;
+  /** What happens to a picture the safety checker flags, in a channel that is not age-restricted. */
+  nsfw: NsfwAction;
+  /** What happens to a flagged picture in an age-restricted channel. */
+  nsfwAgeRestricted: NsfwAgeRestrictedAction;
+  /** Whether the bot may only be used in age-restricted channels. */
+  requireAgeRestrictedChannel: boolean;
 }
 
 /** How Upscale ×2 works: `hires` (Lanczos ×2, then img2img at the larger size) or `off`. */
@@ -68,6 +74,15 @@ export const upscaleModes = ['hires', 'off'] as const;
 /** One of {@link upscaleModes}. */
 export type UpscaleMode = (typeof upscaleModes)[number];
 
+/** `nsfw`: a flagged picture is not posted (`block`) or posted as a spoiler (`spoiler`). */
+export const nsfwActions = ['block', 'spoiler'] as const;
+/** What happens to a flagged picture outside age-restricted channels. */
+export type NsfwAction = (typeof nsfwActions)[number];
+/** `nsfwAgeRestricted`: as {@link nsfwActions}, or posted as it is (`show`). */
+export const nsfwAgeRestrictedActions = ['spoiler', 'show', 'block'] as const;
+/** What happens to a flagged picture in age-restricted channels. */
+export type NsfwAgeRestrictedAction = (typeof nsfwAgeRestrictedActions)[number];
+
 /** Name of a setting. */
 export type SettingKey = keyof GuildSettings;
 
@@ -75,10 +90,10 @@ export type SettingKey = keyof GuildSettings;
 export type EffectiveSettings = Readonly<GuildSettings>;
 
 /**
- * What a `/settings` admin sees: defaults for options people leave out, limits on what they may ask, or the
- * buttons under a picture (Vary and Upscale).
+ * What a `/settings` admin sees: defaults for options people leave out, limits on what they may ask, the
+ * buttons under a picture (Vary and Upscale), or what happens to pictures the safety checker flags.
  */
-export type SettingGroup = 'defaults' | 'limits' | 'features';
+export type SettingGroup = 'defaults' | 'limits' | 'features' | 'safety';
 
 interface SettingBase {
   /** The setting's name, as typed in `/settings set`. */
@@ -314,6 +329,26 @@ export const settingDefinitions = {
     type: 'choice',
     choices: upscaleModes,
     description: 'Upscale ×2: hires (Lanczos ×2, then img2img at twice the size) or off (no button)',
+  },
+  nsfw: {
+    key: 'nsfw',
+    group: 'safety',
+    type: 'choice',
+    choices: nsfwActions,
+    description: 'Flagged pictures outside age-restricted channels: block, or post as spoiler',
+  },
+  nsfwAgeRestricted: {
+    key: 'nsfwAgeRestricted',
+    group: 'safety',
+    type: 'choice',
+    choices: nsfwAgeRestrictedActions,
+    description: 'Flagged pictures in age-restricted channels: spoiler, show, or block',
+  },
+  requireAgeRestrictedChannel: {
+    key: 'requireAgeRestrictedChannel',
+    group: 'safety',
+    type: 'boolean',
+    description: 'Only in age-restricted channels',
   },
 } as const satisfies { readonly [K in SettingKey]: SettingDefinition & { readonly key: K } };
 

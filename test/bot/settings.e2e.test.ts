@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { noSafetyCheckerNote } from '../../commands/settings.js';
 import { readPngText } from '../../src/image/index.js';
 import type { ApiMessage, ApiUser } from '../fake-discord/api-types.js';
 import type { InteractionHandle } from '../fake-discord/index.js';
@@ -67,7 +68,8 @@ describe('/settings end to end (real bot process, fake Discord, tiny model)', ()
 
   it('show lists the defaults and limits in force, privately', async () => {
     const text = await settings('show');
-    assert.match(text, /^\*\*Defaults\*\*\n/);
+    // The tiny test model has no safety checker: that comes first.
+    assert.ok(text.startsWith(`${noSafetyCheckerNote}\n\n**Defaults**\n`), text);
     assert.match(text, /^`steps` 4 — /m);
     assert.match(text, /^`scheduler` euler — /m);
     assert.match(text, /\*\*Limits\*\*/);

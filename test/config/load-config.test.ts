@@ -165,6 +165,9 @@ describe('loadConfig: environment variables', () => {
     ['LATENTCORD_GUILD_DEFAULTS_VARY_STRONG_STRENGTH', '0.8', 'guildDefaults.varyStrongStrength', 0.8],
     ['LATENTCORD_GUILD_DEFAULTS_UPSCALE', 'off', 'guildDefaults.upscale', 'off'],
     ['LATENTCORD_UPSCALE_HIRES_STRENGTH', '0.5', 'upscale.hiresStrength', 0.5],
+    ['LATENTCORD_GUILD_DEFAULTS_NSFW', 'spoiler', 'guildDefaults.nsfw', 'spoiler'],
+    ['LATENTCORD_GUILD_DEFAULTS_NSFW_AGE_RESTRICTED', 'show', 'guildDefaults.nsfwAgeRestricted', 'show'],
+    ['LATENTCORD_GUILD_DEFAULTS_REQUIRE_AGE_RESTRICTED_CHANNEL', 'on', 'guildDefaults.requireAgeRestrictedChannel', true],
   ];
 
   it('has a test for every variable', () => {

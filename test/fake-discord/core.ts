@@ -34,6 +34,9 @@ export function sanitizeFilename(name: string): string {
   return cleaned.length > 0 ? cleaned : 'unknown';
 }
 
+/** The attachment flag Discord sets on files named `SPOILER_…` (IS_SPOILER). */
+export const attachmentIsSpoiler = 1 << 3;
+
 /**
  * The shared state and domain rules of the fake: the store, the gateway, attachment and message building,
  * event dispatching with Discord's intent and message-content rules, and the interaction registry.
@@ -160,6 +163,8 @@ export class Core {
       ...this.attachmentUrls(channelId, id, clean, extras.ephemeral === true),
       ...(size ? { width: size.width, height: size.height } : {}),
       ...(extras.ephemeral ? { ephemeral: true } : {}),
+      // Discord blurs a file whose name starts with SPOILER_ and marks it IS_SPOILER (1 << 3) in `flags`.
+      ...(clean.startsWith('SPOILER_') ? { flags: attachmentIsSpoiler } : {}),
       ...(size ? { placeholder: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==', placeholder_version: 1 } : {}),
     };
   }

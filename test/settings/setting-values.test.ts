@@ -247,6 +247,28 @@ const cases: { readonly [K in SettingKey]: KeyCases } = {
     ],
     invalid: [['esrgan', 'Expected `upscale` to be one of `hires`, `off`, got `esrgan`.']],
   },
+  nsfw: {
+    valid: [
+      ['block', 'block'],
+      [' Spoiler ', 'spoiler'],
+    ],
+    invalid: [['show', 'Expected `nsfw` to be one of `block`, `spoiler`, got `show`.']],
+  },
+  nsfwAgeRestricted: {
+    valid: [
+      ['spoiler', 'spoiler'],
+      ['SHOW', 'show'],
+      ['block', 'block'],
+    ],
+    invalid: [['allow', 'Expected `nsfwAgeRestricted` to be one of `spoiler`, `show`, `block`, got `allow`.']],
+  },
+  requireAgeRestrictedChannel: {
+    valid: [
+      ['on', true],
+      ['false', false],
+    ],
+    invalid: [['nsfw', 'Expected `requireAgeRestrictedChannel` to be true or false, got `nsfw`.']],
+  },
 };
 
 function messageOf(run: () => unknown): string {

@@ -22,6 +22,9 @@ export const testDefaultsInput: GuildSettings = {
   varySubtleStrength: 0.35,
   varyStrongStrength: 0.65,
   upscale: 'hires',
+  nsfw: 'block',
+  nsfwAgeRestricted: 'spoiler',
+  requireAgeRestrictedChannel: false,
 };
 
 /** {@link testDefaultsInput} validated and frozen. */
