@@ -8,6 +8,7 @@ import { resultFileNames } from './messages.js';
 import { placeOf } from './place.js';
 import { stepsForStrength, upscaleFactor, upscaleRefusal } from './result-actions.js';
 import { runInteractionRequest } from './run-request.js';
+import { checkMayReadChannel } from './source-access.js';
 import { sourceFromAttachment } from './source-images.js';
 
 /** A button that acts on one picture of a result. */
@@ -25,12 +26,21 @@ function pictureIndex(job: JobRecord, part: string | undefined): number {
 /**
  * Where picture `index` of a job's result is. On the result message itself (the usual case) its attachment is at
  * hand; elsewhere (a `/history` view) the result message is fetched for fresh attachment URLs, after
- * acknowledging (a REST call can outlast Discord's 3 seconds). The stored URL is the last resort.
+ * acknowledging (a REST call can outlast Discord's 3 seconds). The stored URL is the last resort. A picture
+ * that is not on the clicked message is only read for the person who made it or someone who can see its
+ * channel: job ids in `custom_id`s come from the client.
  */
 async function pictureOf(interaction: ButtonInteraction, context: BotContext, job: JobRecord, index: number): Promise<SourceImage> {
   const name = resultFileNames(job, job.count)[index]!;
-  const attached = interaction.message.attachments.find((attachment) => attachment.name === name);
+  // The clicked message is the result (its record may not know the message yet when the click is quick).
+  const onResult = job.resultMessageId === null || interaction.message.id === job.resultMessageId;
+  const attached = onResult ? interaction.message.attachments.find((attachment) => attachment.name === name) : undefined;
   if (attached) return sourceFromAttachment(attached);
+  if (job.userId !== interaction.user.id) {
+    const channel = await context.client.channels.fetch(job.resultChannelId ?? job.channelId).catch(() => null);
+    if (channel === null) throw noImageToRemix('The picture is gone: its message was deleted, or I can no longer see that channel.');
+    checkMayReadChannel(interaction, channel);
+  }
   if (job.resultChannelId !== null && job.resultMessageId !== null && interaction.message.id !== job.resultMessageId) {
     if (!interaction.deferred && !interaction.replied) await interaction.deferReply();
     const result = await fetchMessage(context, job.resultChannelId, job.resultMessageId);
