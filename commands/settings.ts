@@ -124,7 +124,7 @@ function renderSettings(effective: EffectiveSettings, overrides: Readonly<Record
     '**Limits**',
     ...limits.map(line),
     '',
-    '**Vary and Upscale**',
+    '**Previews, Vary and Upscale**',
     ...features.map(line),
     '',
     '**Safety**',

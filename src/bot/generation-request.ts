@@ -5,6 +5,8 @@ import type { JobRequest } from '../jobs/job-runner.js';
 import type { JobOperation } from '../store/index.js';
 import { fetchAttachment } from '../net/fetch-attachment.js';
 import {
+  denoisingSteps,
+  previewEveryStepsFor,
   checkChannelAllowed,
   checkCooldown,
   checkDMsAllowed,
@@ -163,8 +165,9 @@ export async function prepareSourceImage(context: BotContext, checked: CheckedRe
  * prepared picture decided and where that picture came from.
  */
 export function jobRequestOf(checked: CheckedRequest, initImage: InitImage | undefined): JobRequest {
-  const { request, options } = checked;
+  const { request, options, settings } = checked;
   return {
+    previewEverySteps: previewEveryStepsFor(settings.previewEverySteps, denoisingSteps(request.kind, options.steps, options.strength)),
     job: {
       kind: request.kind,
       userId: request.userId,

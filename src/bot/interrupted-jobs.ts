@@ -19,6 +19,7 @@ export async function reportInterruptedJobs(context: BotContext, jobs: readonly 
           .edit(job.statusMessageId, {
             content: failedText(job, 'the bot restarted before this picture was done. Please ask again.'),
             components: [],
+            attachments: [],
           })
           .catch((error: unknown) =>
             context.logger.warn({ err: error, job: job.id }, 'could not mark the status message of an interrupted job'),

@@ -132,7 +132,8 @@ export class InteractionJobObserver extends StatusMessageObserver {
       const content = failedText(record, failure.message);
       if (this.tokenUsable()) {
         try {
-          await this.interaction.editReply({ content, components: [] });
+          // `attachments: []` takes a live preview off the message.
+          await this.interaction.editReply({ content, components: [], attachments: [] });
           return;
         } catch (editError) {
           if (!isExpiredToken(editError)) throw editError;
@@ -211,7 +212,7 @@ export class MessageJobObserver extends StatusMessageObserver {
 
   async failed(failure: Failure, record: JobRecord): Promise<void> {
     await this.editor.final(async () => {
-      await (await settled(this.status))?.edit({ content: failedText(record, failure.message), components: [] });
+      await (await settled(this.status))?.edit({ content: failedText(record, failure.message), components: [], attachments: [] });
     });
   }
 }

@@ -1,6 +1,7 @@
 import type { Message } from 'discord.js';
 import type { Failure } from '../errors.js';
-import type { Delivery, FinishedJob, JobObserver } from '../jobs/job-observer.js';
+import { encodePreviewJpeg } from '../image/index.js';
+import type { Delivery, FinishedJob, JobObserver, LivePreview } from '../jobs/job-observer.js';
 import type { StepProgress } from '../pipeline/stable-diffusion.js';
 import type { JobRecord } from '../store/index.js';
 import { cancelButton } from './buttons.js';
@@ -8,8 +9,17 @@ import type { BotContext } from './context.js';
 import { progressText, queuedText } from './messages.js';
 import { ThrottledEditor } from './throttled-editor.js';
 
-/** What a status message shows while its job waits or runs. */
-export type StatusPayload = { content: string; components: ReturnType<typeof cancelButton> };
+/** A live preview as uploaded: one JPEG of the job's pictures. */
+interface PreviewFile {
+  readonly attachment: Buffer;
+  readonly name: string;
+}
+
+/**
+ * What a status message shows while its job waits or runs; `files` carries a new live preview, which replaces
+ * the previous one (an edit without files keeps the attachment the message has).
+ */
+export type StatusPayload = { content: string; components: ReturnType<typeof cancelButton>; files?: PreviewFile[] };
 
 /**
  * What every Discord-facing observer shares: one status message kept up to date through a throttled editor
@@ -20,6 +30,10 @@ export abstract class StatusMessageObserver implements JobObserver {
   protected readonly editor: ThrottledEditor<StatusPayload>;
   private jobId: string | undefined;
   private statusMessageStored = false;
+  /** The newest preview not yet shown: every edit carries it until one succeeds (the editor drops older payloads). */
+  private unsentPreview: PreviewFile | undefined;
+  /** The text the status message shows now, which a preview arriving between two steps keeps. */
+  private lastContent = '';
 
   /** @param edit - Shows a payload in the status message and returns that message (undefined when it did not edit). */
   constructor(
@@ -28,27 +42,48 @@ export abstract class StatusMessageObserver implements JobObserver {
     onEditError: (error: unknown) => void,
   ) {
     this.editor = new ThrottledEditor<StatusPayload>(
-      async (payload) => this.storeStatusMessage(await edit(payload)),
+      async (payload) => {
+        const message = await edit(payload);
+        if (message !== undefined && payload.files?.[0] === this.unsentPreview) this.unsentPreview = undefined;
+        this.storeStatusMessage(message);
+      },
       context.config.progress.editIntervalMs,
       onEditError,
     );
   }
 
+  /** Shows `content` with the Cancel button, and the newest preview if it has not been shown yet. */
+  private show(content: string, record: JobRecord): void {
+    this.lastContent = content;
+    this.editor.show({ content, components: cancelButton(record), ...(this.unsentPreview ? { files: [this.unsentPreview] } : {}) });
+  }
+
   queued(position: number, record: JobRecord, expectedWaitMs?: number): void {
     this.jobId = record.id;
-    this.editor.show({ content: queuedText(record, position, expectedWaitMs), components: cancelButton(record) });
+    this.show(queuedText(record, position, expectedWaitMs), record);
   }
 
   started(record: JobRecord): void {
     this.jobId = record.id;
-    this.editor.show({ content: progressText(record, 0, record.steps, 0), components: cancelButton(record) });
+    this.show(progressText(record, 0, record.steps, 0), record);
   }
 
   progress(progress: StepProgress, record: JobRecord): void {
-    this.editor.show({
-      content: progressText(record, progress.step, progress.totalSteps, progress.elapsedMs),
-      components: cancelButton(record),
-    });
+    this.show(progressText(record, progress.step, progress.totalSteps, progress.elapsedMs), record);
+  }
+
+  /**
+   * Encodes the preview (off the pipeline's path: the steps go on meanwhile) and shows it with the current
+   * text in the next edit the throttle allows. A preview that cannot be encoded is logged and skipped.
+   */
+  preview(preview: LivePreview, record: JobRecord): void {
+    encodePreviewJpeg(preview.images, { width: record.width, height: record.height }).then(
+      (jpeg) => {
+        this.unsentPreview = { attachment: jpeg, name: `preview-${record.id.slice(0, 8)}-step${preview.step}.jpg` };
+        this.show(this.lastContent || progressText(record, preview.step, preview.totalSteps, 0), record);
+      },
+      (error: unknown) => this.context.logger.warn({ err: error, job: record.id }, 'could not encode a live preview'),
+    );
   }
 
   /**

@@ -15,6 +15,7 @@ export {
   type ResizePlan,
 } from './size-policy.js';
 export { encodePng } from './encode-png.js';
+export { encodePreviewJpeg, previewLongSide } from './preview-jpeg.js';
 export { readPngText } from './png-chunks.js';
 export { formatInfotext, parseInfotext, type InfotextParams, type ParsedInfotext } from './infotext.js';
 export { sniffImageFormat, SUPPORTED_FORMAT_NAMES, type ImageFormat, type SniffResult } from './sniff.js';

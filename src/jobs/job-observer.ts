@@ -15,6 +15,13 @@ export interface FinishedJob {
   readonly flagged?: readonly boolean[];
 }
 
+/** A live preview of a running job: one small RGB picture per image, drawn after `step` of `totalSteps`. */
+export interface LivePreview {
+  readonly step: number;
+  readonly totalSteps: number;
+  readonly images: readonly { readonly width: number; readonly height: number; readonly rgb: Uint8Array }[];
+}
+
 /** Where a job's result ended up. */
 export interface Delivery {
   readonly messageId: string;
@@ -36,6 +43,8 @@ export interface JobObserver {
   started(record: JobRecord): void;
   /** A denoising step finished. */
   progress(progress: StepProgress, record: JobRecord): void;
+  /** A live preview of the running job (when its server shows them); observers that show none leave it out. */
+  preview?(preview: LivePreview, record: JobRecord): void;
   /** Delivers the images; resolves with where they went. */
   deliver(job: FinishedJob): Promise<Delivery>;
   /**

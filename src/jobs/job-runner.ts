@@ -3,12 +3,14 @@ import { EventEmitter } from 'node:events';
 import { cancelled, describeFailure, isUserError, type Failure } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { BatchParameters, BatchResult, GenerationJob, InitImage, JobResult, StepProgress } from '../pipeline/stable-diffusion.js';
+import type { PreviewRequest } from '../pipeline/components/previewer.js';
 import { GenerationQueue, type CancelOutcome, type QueuedJob } from '../queue/generation-queue.js';
 import type { RngKind } from '../random/index.js';
 import type { JobPatch, JobRecord, JobSpec, NewJob, Store } from '../store/index.js';
 import type { JobOutcome, JobRunnerEvents, JobStages } from './job-events.js';
-import type { Delivery, JobObserver } from './job-observer.js';
+import type { Delivery, JobObserver, LivePreview } from './job-observer.js';
 import { batchKeyOf, toPipelineBatch } from './pipeline-batch.js';
+import { batchPreviewPlan } from './preview-plan.js';
 import { renderPngs } from './png-output.js';
 import { WaitEstimator, jobWork } from './wait-estimate.js';
 
@@ -20,7 +22,13 @@ export interface Pipeline {
   run(
     jobs: readonly GenerationJob[],
     parameters: BatchParameters,
-    options?: { readonly onProgress?: (progress: StepProgress) => void; readonly signal?: AbortSignal },
+    options?: {
+      readonly onProgress?: (progress: StepProgress) => void;
+      readonly signal?: AbortSignal;
+      /** Live previews every `everySteps` steps, handed to `onPreview` per job of the batch. */
+      readonly preview?: PreviewRequest;
+      readonly onPreview?: (preview: LivePreview & { readonly jobIndex: number }) => void;
+    },
   ): Promise<BatchResult & SafetyVerdicts>;
 }
 
@@ -36,6 +44,8 @@ export interface JobRequest {
   readonly job: Omit<NewJob, 'id' | 'status' | 'createdAt'>;
   /** The prepared source picture of a remix (its size is the job's). */
   readonly initImage?: InitImage | undefined;
+  /** A live preview after every this many denoising steps (the server's `previewEverySteps`, resolved); 0 or absent: none. */
+  readonly previewEverySteps?: number;
 }
 
 /** Settings of the runner. */
@@ -75,6 +85,8 @@ interface ActiveJob {
   readonly record: JobRecord;
   readonly initImage: InitImage | undefined;
   readonly observer: JobObserver;
+  /** Live previews after every this many steps; 0: none. */
+  readonly previewEverySteps: number;
   /** Carries the job id, guild and user on every line. */
   readonly logger: Logger;
   readonly stages: JobStages;
@@ -148,7 +160,7 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
    * closed queue) is thrown after the record was marked cancelled; a full disk (`store.full`: the record
    * cannot be written) is thrown as it is, and logged for the owner.
    */
-  submit({ job, initImage }: JobRequest, observer: JobObserver): { record: JobRecord; position: number } {
+  submit({ job, initImage, previewEverySteps = 0 }: JobRequest, observer: JobObserver): { record: JobRecord; position: number } {
     // Before the record exists: reading the prompts is the last check a request can fail.
     const batchKey = batchKeyOf(job, this.options.promptChunks?.(job));
     let record: JobRecord;
@@ -169,7 +181,7 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
       userId: record.userId,
       batchKey,
       images: record.count,
-      payload: { record, initImage, observer, logger, stages: {} },
+      payload: { record, initImage, observer, previewEverySteps, logger, stages: {} },
       abort: new AbortController(),
       enqueuedAt: Date.now(),
     };
@@ -256,6 +268,7 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
         onProgress: (progress) => {
           for (const job of batch) if (!job.abort.signal.aborted) job.payload.observer.progress(progress, job.payload.record);
         },
+        ...previewOptions(batch),
       });
       const { timings } = result;
       this.#waitEstimator.observeBatch(
@@ -408,4 +421,24 @@ function isCancellation(identifier: string): boolean {
 /** Stage times in whole milliseconds, for log lines. */
 function roundStages(stages: JobStages): JobStages {
   return Object.fromEntries(Object.entries(stages).map(([stage, ms]) => [stage, Math.round(ms as number)]));
+}
+
+/**
+ * The preview part of a batch's pipeline call: previews at every step some job of the batch wants one, each
+ * handed only to its own job's observer at its own cadence (a cancelled job gets none).
+ */
+function previewOptions(batch: readonly Job[]): {
+  preview?: PreviewRequest;
+  onPreview?: (preview: LivePreview & { jobIndex: number }) => void;
+} {
+  const plan = batchPreviewPlan(batch.map((job) => job.payload.previewEverySteps));
+  if (plan.everySteps === 0) return {};
+  return {
+    preview: { everySteps: plan.everySteps },
+    onPreview: (preview) => {
+      const job = batch[preview.jobIndex];
+      if (job === undefined || job.abort.signal.aborted || !plan.wants(preview.jobIndex, preview.step)) return;
+      job.payload.observer.preview?.(preview, job.payload.record);
+    },
+  };
 }

@@ -10,3 +10,4 @@ export * from './banned-words.js';
 export * from './access.js';
 export { didYouMean, editDistance } from './did-you-mean.js';
 export { renderSettingsTable } from './settings-docs.js';
+export * from './preview-cadence.js';

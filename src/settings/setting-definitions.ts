@@ -54,6 +54,11 @@ export interface GuildSettings {
   bannedWords: readonly string[];
   /** Whether the bot answers in direct messages. Only the configuration file can change it. */
   allowDMs: boolean;
+  /**
+   * A live preview in the status message after every this many denoising steps; `0` turns previews off, `auto`
+   * shows one about every quarter of the steps.
+   */
+  previewEverySteps: number | 'auto';
   /** img2img strength of a result's Vary (Subtle) button. */
   varySubtleStrength: number;
   /** img2img strength of a result's Vary (Strong) button. */
@@ -91,7 +96,7 @@ export type EffectiveSettings = Readonly<GuildSettings>;
 
 /**
  * What a `/settings` admin sees: defaults for options people leave out, limits on what they may ask, the
- * buttons under a picture (Vary and Upscale), or what happens to pictures the safety checker flags.
+ * features around a picture (live previews, Vary and Upscale), or what happens to pictures the safety checker flags.
  */
 export type SettingGroup = 'defaults' | 'limits' | 'features' | 'safety';
 
@@ -108,12 +113,14 @@ interface SettingBase {
   readonly limitedBy?: SettingKey;
 }
 
-/** A whole number in `[min, max]`, optionally a multiple of `multipleOf`. */
+/** A whole number in `[min, max]`, optionally a multiple of `multipleOf`, or `auto` where `auto` says what that means. */
 export interface IntegerSetting extends SettingBase {
   readonly type: 'integer';
   readonly min: number;
   readonly max: number;
   readonly multipleOf?: number;
+  /** When present, the word `auto` is a value too, meaning this. */
+  readonly auto?: string;
 }
 
 /** A finite number in `[min, max]`. */
@@ -306,6 +313,15 @@ export const settingDefinitions = {
     type: 'boolean',
     configOnly: true,
     description: 'Whether people may use the bot in direct messages (configuration file only)',
+  },
+  previewEverySteps: {
+    key: 'previewEverySteps',
+    group: 'features',
+    type: 'integer',
+    min: 0,
+    max: 150,
+    auto: 'about every quarter of the steps',
+    description: 'Live preview in the progress message every this many steps (0: off; auto: about every quarter)',
   },
   varySubtleStrength: {
     key: 'varySubtleStrength',

@@ -25,10 +25,13 @@ const maxSnowflake = 2n ** 64n - 1n;
 /** What a valid value of `definition` looks like, phrased to follow "to be" or "must be". */
 export function expectedValueText(definition: SettingDefinition): string {
   switch (definition.type) {
-    case 'integer':
-      return definition.multipleOf !== undefined
-        ? `a multiple of ${definition.multipleOf} from ${definition.min} to ${definition.max}`
-        : `an integer from ${definition.min} to ${definition.max}`;
+    case 'integer': {
+      const range =
+        definition.multipleOf !== undefined
+          ? `a multiple of ${definition.multipleOf} from ${definition.min} to ${definition.max}`
+          : `an integer from ${definition.min} to ${definition.max}`;
+      return definition.auto !== undefined ? `\`auto\` (${definition.auto}) or ${range}` : range;
+    }
     case 'number':
       return `a number from ${definition.min} to ${definition.max}`;
     case 'boolean':
@@ -97,6 +100,7 @@ export function checkSettingValue<K extends SettingKey>(key: K, value: unknown):
 function checkAgainst(definition: SettingDefinition, value: unknown): unknown {
   switch (definition.type) {
     case 'integer':
+      if (definition.auto !== undefined && value === 'auto') return value;
       if (typeof value !== 'number' || !Number.isInteger(value)) return undefined;
       if (value < definition.min || value > definition.max) return undefined;
       if (definition.multipleOf !== undefined && value % definition.multipleOf !== 0) return undefined;
@@ -166,7 +170,7 @@ export function parseSettingValue(keyText: string, text: string): GuildSettings[
   let hint = '';
   switch (definition.type) {
     case 'integer':
-      candidate = integerText.test(trimmed) ? Number(trimmed) : trimmed;
+      candidate = integerText.test(trimmed) ? Number(trimmed) : definition.auto !== undefined && lower === 'auto' ? 'auto' : trimmed;
       break;
     case 'number':
       candidate = decimalText.test(trimmed) ? Number(trimmed) : trimmed;

@@ -84,7 +84,7 @@ export interface BotWorld {
   close(): Promise<void>;
 }
 
-/** Defaults that keep the tiny model fast: 64×64, few steps, no warm-up, quick progress edits. */
+/** Defaults that keep the tiny model fast: 64×64, few steps, no warm-up, quick progress edits, no live previews. */
 export const testBotConfig = {
   runtime: { warmUp: false },
   progress: { editIntervalMs: 200 },
@@ -106,6 +106,8 @@ export const testBotConfig = {
     allowedChannels: [],
     bannedWords: [],
     allowDMs: true,
+    // Tests about other things wait for the first message with attachments: no live previews unless asked.
+    previewEverySteps: 0,
   },
 };
 
@@ -306,6 +308,11 @@ export function attachmentsOf(discord: FakeDiscord, message: ApiMessage): Buffer
   return (message.attachments ?? []).map((attachment) => discord.attachmentBytes(attachment)!);
 }
 
+/** Whether an attachment is a live preview (`preview-<job>-step<n>.jpg`) rather than a result. */
+export function isPreview(filename: string): boolean {
+  return /^preview-[0-9a-f]+-step\d+\.jpg$/u.test(filename);
+}
+
 /** The `custom_id`s of a message's buttons. */
 export function buttonIds(message: ApiMessage): string[] {
   const rows = (message.components ?? []) as { components?: { custom_id?: string }[] }[];
@@ -317,7 +324,9 @@ export function buttonIds(message: ApiMessage): string[] {
  * `timeoutMs`: budget on a quiet machine, stretched by the e2e time scale.
  */
 export function resultOf(handle: InteractionHandle, timeoutMs = 60_000): Promise<ApiMessage> {
-  return handle.waitForOriginal((m) => (m.attachments ?? []).length > 0 || m.content.startsWith('❌'), { timeoutMs });
+  return handle.waitForOriginal((m) => (m.attachments ?? []).some((a) => !isPreview(a.filename)) || m.content.startsWith('❌'), {
+    timeoutMs,
+  });
 }
 
 /**

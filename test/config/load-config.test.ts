@@ -161,6 +161,7 @@ describe('loadConfig: environment variables', () => {
     ],
     ['LATENTCORD_GUILD_DEFAULTS_BANNED_WORDS', 'gore, sea serpent', 'guildDefaults.bannedWords', ['gore', 'sea serpent']],
     ['LATENTCORD_GUILD_DEFAULTS_ALLOW_DMS', 'yes', 'guildDefaults.allowDMs', true],
+    ['LATENTCORD_GUILD_DEFAULTS_PREVIEW_EVERY_STEPS', '5', 'guildDefaults.previewEverySteps', 5],
     ['LATENTCORD_GUILD_DEFAULTS_VARY_SUBTLE_STRENGTH', '0.3', 'guildDefaults.varySubtleStrength', 0.3],
     ['LATENTCORD_GUILD_DEFAULTS_VARY_STRONG_STRENGTH', '0.8', 'guildDefaults.varyStrongStrength', 0.8],
     ['LATENTCORD_GUILD_DEFAULTS_UPSCALE', 'off', 'guildDefaults.upscale', 'off'],

@@ -224,6 +224,20 @@ const cases: { readonly [K in SettingKey]: KeyCases } = {
     ],
     invalid: [['maybe', 'Expected `allowDMs` to be true or false, got `maybe`.']],
   },
+  previewEverySteps: {
+    valid: [
+      ['auto', 'auto'],
+      [' AUTO ', 'auto'],
+      ['0', 0],
+      ['5', 5],
+      ['150', 150],
+    ],
+    invalid: [
+      ['-1', 'Expected `previewEverySteps` to be `auto` (about every quarter of the steps) or an integer from 0 to 150, got `-1`.'],
+      ['2.5', 'Expected `previewEverySteps` to be `auto` (about every quarter of the steps) or an integer from 0 to 150, got `2.5`.'],
+      ['often', 'Expected `previewEverySteps` to be `auto` (about every quarter of the steps) or an integer from 0 to 150, got `often`.'],
+    ],
+  },
   varySubtleStrength: {
     valid: [
       ['0.35', 0.35],

@@ -19,6 +19,7 @@ export const testDefaultsInput: GuildSettings = {
   allowedChannels: [],
   bannedWords: [],
   allowDMs: false,
+  previewEverySteps: 'auto',
   varySubtleStrength: 0.35,
   varyStrongStrength: 0.65,
   upscale: 'hires',
