@@ -1,8 +1,9 @@
 import { MessageFlags, PermissionFlagsBits, SlashCommandBuilder } from 'discord.js';
 import type { SlashCommandModule } from '../src/bot/command-module.js';
 import { settingsFor } from '../src/bot/context.js';
-import { fitLines, fitMessage, quote, type MessagePart } from '../src/bot/discord-text.js';
+import { fitLines, fitMessage, maxMessageLength, quote, type MessagePart } from '../src/bot/discord-text.js';
 import { UserError } from '../src/errors.js';
+import { codePointLength } from '../src/text.js';
 import {
   describeSetting,
   formatSettingValue,
@@ -106,17 +107,37 @@ function shownValue(key: SettingKey, value: unknown): MessagePart {
 /** What `/settings show` says above the safety settings when the model folder has no safety checker. */
 export const noSafetyCheckerNote = '⚠️ No safety checker in the model: pictures are not checked, the Safety settings have no effect.';
 
+/** A description's first clause (before a colon or a parenthesis): what `/settings show` says when space is short. */
+function briefDescription(description: string): string {
+  return description.replace(/\s*[(:].*$/su, '');
+}
+
+/**
+ * Every setting with its value and what it does. When the whole list with full descriptions does not fit in one
+ * message, the descriptions are cut to their first clause, so the values (which matter more) are never shortened.
+ */
 function renderSettings(effective: EffectiveSettings, overrides: Readonly<Record<string, unknown>>, safetyChecker: boolean): string {
+  const full = renderSettingLines(effective, overrides, safetyChecker, (text) => text);
+  if (codePointLength(fitLines(full, Number.MAX_SAFE_INTEGER)) <= maxMessageLength) return fitLines(full);
+  return fitLines(renderSettingLines(effective, overrides, safetyChecker, briefDescription));
+}
+
+function renderSettingLines(
+  effective: EffectiveSettings,
+  overrides: Readonly<Record<string, unknown>>,
+  safetyChecker: boolean,
+  describe: (description: string) => string,
+): (MessagePart | MessagePart[])[] {
   const line = (key: SettingKey): MessagePart[] => {
     const mark = key in overrides ? ' *(set here)*' : '';
-    return [`\`${key}\` `, shownValue(key, effective[key]), `${mark} — ${describeSetting(key).description}`];
+    return [`\`${key}\` `, shownValue(key, effective[key]), `${mark} — ${describe(describeSetting(key).description)}`];
   };
   const defaults = guildSettingKeys.filter((key) => describeSetting(key).group === 'defaults');
   const limits = guildSettingKeys.filter((key) => describeSetting(key).group === 'limits');
   const features = guildSettingKeys.filter((key) => describeSetting(key).group === 'features');
   const safety = guildSettingKeys.filter((key) => describeSetting(key).group === 'safety');
   // The safety checker's note comes before everything else, so that no shortening can cut it off.
-  return fitLines([
+  return [
     ...(safetyChecker ? [] : [noSafetyCheckerNote, '']),
     '**Defaults**',
     ...defaults.map(line),
@@ -129,5 +150,5 @@ function renderSettings(effective: EffectiveSettings, overrides: Readonly<Record
     '',
     '**Safety**',
     ...safety.map(line),
-  ]);
+  ];
 }

@@ -53,7 +53,11 @@ export async function runInfoCommand(argv: readonly string[], config: Config, io
   );
   const modelDir = resolveModelDir(config, stringOption(values, 'model'), io.cwd);
   const device = stringOption(values, 'device') === 'cuda' ? 'cuda' : undefined;
-  const worker = await PipelineWorker.start({ modelDir, runtime: runtimeOptionsFrom(config, device), engine: engineOptionsFrom(config) });
+  const worker = await PipelineWorker.start({
+    modelDir,
+    runtime: runtimeOptionsFrom(config, device),
+    engine: { ...engineOptionsFrom(config), safetyChecker: false },
+  });
   try {
     const safetyChecker = await safetyCheckerReport(modelDir, { ...runtimeOptionsFrom(config, device), device: worker.info.device });
     const { description: d, device: used, deviceFallbackReason, loadMs } = worker.info;

@@ -44,6 +44,11 @@ export interface EngineOptions {
   readonly vaeTiling?: VaeTilingMode;
   /** Most latent rows per UNet run; 0 or undefined: automatic (1 on the CPU, all on CUDA). */
   readonly maxUnetBatch?: number;
+  /**
+   * Load the model folder's safety checker (default true; a checker that cannot be loaded fails the load).
+   * `info` loads without it, because it reports on the checker itself, usable or not.
+   */
+  readonly safetyChecker?: boolean;
 }
 
 /** Name of the tiny decoder's folder inside a model folder. */
@@ -78,7 +83,7 @@ export async function loadEngine(
       finalDecoder,
       vaeTiling: engineOptions.vaeTiling ?? 'never',
     });
-    safetyChecker = await loadSafetyChecker(folder, load);
+    if (engineOptions.safetyChecker !== false) safetyChecker = await loadSafetyChecker(folder, load);
   } catch (error) {
     await tinyDecoder?.release();
     throw error;
