@@ -1,4 +1,5 @@
 import { Client, Events, GatewayIntentBits, Partials, Status } from 'discord.js';
+import type { PipelineView } from '../backends/pipeline-backend.js';
 import type { Config } from '../config/index.js';
 import type { JobRunner } from '../jobs/job-runner.js';
 import type { Logger } from '../logging/logger.js';
@@ -24,6 +25,8 @@ export interface BotOptions {
   readonly defaults: EffectiveSettings;
   /** Every command the bot registers and handles. */
   readonly commands: readonly CommandModule[];
+  /** The pipelines jobs run on (local processes or remote workers), for admins' `/queue`. */
+  readonly pipelines?: () => readonly PipelineView[];
 }
 
 /** The Discord client with every handler attached, not yet connected. */
@@ -50,12 +53,14 @@ export function createBot(options: BotOptions): DiscordBot {
   const intents = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages];
   if (config.discord.messageContentIntent) intents.push(GatewayIntentBits.MessageContent);
   // No message of the bot pings anyone unless it says so: edits of messages that echo a prompt would otherwise
-  // carry its raw `@everyone` or role mentions.
+  // carry its raw `@everyone` or role mentions. Discord requires sharding past 2,500 servers; `auto` takes the
+  // shard count Discord recommends at login.
   const client = new Client({
     intents,
     partials: [Partials.Channel],
     rest: { api: config.discord.apiUrl },
     allowedMentions: { parse: [] },
+    shards: 'auto',
   });
   const context: BotContext = {
     client,
@@ -67,6 +72,7 @@ export function createBot(options: BotOptions): DiscordBot {
     defaults: options.defaults,
     reservations: new RequestReservations(),
     downloads: new WorkSlots(config.limits.maxConcurrentDownloads),
+    ...(options.pipelines ? { pipelines: options.pipelines } : {}),
   };
   const route = createInteractionRouter(context, options.commands);
   client.on(Events.InteractionCreate, (interaction) => void route(interaction));

@@ -1,4 +1,5 @@
 import type { Client } from 'discord.js';
+import type { PipelineView } from '../backends/pipeline-backend.js';
 import type { Config } from '../config/index.js';
 import type { JobRunner } from '../jobs/job-runner.js';
 import type { Logger } from '../logging/logger.js';
@@ -30,6 +31,8 @@ export interface BotContext {
   readonly reservations: RequestReservations;
   /** Remix pictures downloaded and decoded at once (`limits.maxConcurrentDownloads`). */
   readonly downloads: WorkSlots;
+  /** The pipelines jobs run on (local processes or remote workers), for admins' `/queue`. */
+  readonly pipelines?: () => readonly PipelineView[];
 }
 
 /**

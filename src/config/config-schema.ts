@@ -272,6 +272,27 @@ export const configSchema = object({
   dataDir: path({ description: 'Folder for `latentcord.sqlite` and downloaded models; created if missing.' }),
   device: oneOf(['cpu', 'cuda'], { description: 'Inference device.' }),
   deviceId: integer(0, 63, { description: 'CUDA device index.' }),
+  deviceIds: leaf(
+    'a non-empty list of distinct device indexes from 0 to 63 (e.g. `0,1`), or `null`',
+    'list',
+    (value): readonly number[] | null | undefined => {
+      if (value === null) return null;
+      if (!Array.isArray(value) || value.length === 0 || value.length > 64) return undefined;
+      const ids: number[] = [];
+      for (const item of value) {
+        const id = typeof item === 'number' ? item : typeof item === 'string' && /^\d{1,2}$/u.test(item.trim()) ? Number(item) : Number.NaN;
+        if (!Number.isInteger(id) || id < 0 || id > 63 || ids.includes(id)) return undefined;
+        ids.push(id);
+      }
+      return ids;
+    },
+    {
+      description:
+        'Several local GPUs: one pipeline process per listed CUDA device, each job going to whichever is free ' +
+        '(`LATENTCORD_DEVICE_IDS=0,1`). On the CPU the list only says how many processes to run (they share the cores: set ' +
+        '`runtime.intraOpThreads` to split them). `null`: one process on `deviceId`.',
+    },
+  ),
   onDeviceUnavailable: oneOf(['fallback', 'fail'], {
     description: 'When `device` cannot be used: run on the CPU (with a warning) or stop.',
   }),
@@ -398,6 +419,79 @@ export const configSchema = object({
   shutdown: object({
     graceSeconds: integer(0, 3600, {
       description: 'On SIGTERM/SIGINT, how long a running job may take to finish before it is cancelled.',
+    }),
+  }),
+  // Past one machine (issue 10): remote workers on BullMQ/Redis.
+  scale: object({
+    redisUrl: nullable(
+      leaf(
+        'a `redis://`, `rediss://` or `unix://` URL',
+        'string',
+        (value) => {
+          if (typeof value !== 'string') return undefined;
+          try {
+            const url = new URL(value.trim());
+            if ((url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '' && /^(\/\d{0,2})?$/u.test(url.pathname))
+              return value.trim();
+            if (url.protocol === 'unix:' && url.pathname.length > 1) return value.trim();
+          } catch {
+            // reported as not a URL of these kinds
+          }
+          return undefined;
+        },
+        {
+          env: 'LATENTCORD_REDIS_URL',
+          description:
+            'Opt-in: the bot hands jobs to remote workers (`latentcord worker`) through BullMQ queues in this Redis; `null` runs the ' +
+            'pipeline inside the bot. A password goes in the URL (`redis://:secret@host:6379/0`, or `user:secret@` with Redis ACLs); ' +
+            '`rediss://` uses TLS. Never logged with its password. See the README\'s "Scaling out".',
+        },
+      ),
+      'no Redis',
+    ),
+    prefix: leaf(
+      'letters, digits, `_`, `.` or `-` (at most 64)',
+      'string',
+      (value) => (typeof value === 'string' && /^[A-Za-z0-9][\w.-]{0,63}$/u.test(value) ? value : undefined),
+      {
+        env: 'LATENTCORD_REDIS_PREFIX',
+        description: 'Prefix of every Redis key; bots sharing one Redis need different prefixes.',
+      },
+    ),
+    workerName: nullable(
+      leaf(
+        'letters, digits, `_`, `.`, `@` or `-` (at most 64)',
+        'string',
+        (value) => (typeof value === 'string' && /^[\w.@-]{1,64}$/u.test(value.trim()) ? value.trim() : undefined),
+        {
+          env: 'LATENTCORD_WORKER_NAME',
+          description:
+            "A worker's name in `/queue`, logs and metrics; `null`: `<host name>-<process id>`. Two live workers may not share a name.",
+        },
+      ),
+      'host name and process id',
+    ),
+    heartbeatSeconds: integer(1, 60, {
+      description:
+        'How often a worker reports to Redis; after three missed beats it no longer counts as live (positions, waits and refusals ' +
+        'count live workers).',
+    }),
+    lockSeconds: integer(2, 3600, {
+      description:
+        'BullMQ lock of a running job, renewed by the worker every half of it. A worker that dies loses its job after this long; the ' +
+        'job then runs once more on another worker.',
+    }),
+    stalledCheckSeconds: integer(1, 3600, {
+      description: "How often workers look for jobs whose lock ran out (BullMQ's stalled check).",
+    }),
+    lostJobGraceSeconds: integer(1, 86400, {
+      description:
+        'How long the bot waits for a job while no live worker serves its model or Redis is unreachable, before the requester is ' +
+        'told it was interrupted.',
+    }),
+    resultTtlSeconds: integer(60, 604800, {
+      description:
+        'How long finished pictures (and remix sources) stay in Redis when the bot does not collect them; collected ones are deleted at once.',
     }),
   }),
   guildDefaults: guildDefaults(),

@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { cancelled, describeFailure, isUserError, type Failure } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
-import type { BatchParameters, BatchResult, GenerationJob, InitImage, JobResult, StepProgress } from '../pipeline/stable-diffusion.js';
+import type {
+  BatchParameters,
+  GenerationJob,
+  GenerationTimings,
+  InitImage,
+  JobResult,
+  StepProgress,
+} from '../pipeline/stable-diffusion.js';
 import type { PreviewRequest } from '../pipeline/components/previewer.js';
 import { GenerationQueue, type CancelOutcome, type QueuedJob } from '../queue/generation-queue.js';
 import type { RngKind } from '../random/index.js';
@@ -15,8 +22,26 @@ import { renderPngs } from './png-output.js';
 import { WaitEstimator, jobWork } from './wait-estimate.js';
 
 /**
- * What runs a batch: the local pipeline process ({@link PipelineWorker}) or anything that takes the same
- * call. Cancelling the signal stops the batch at the next step with a `job.cancelled` error.
+ * One job's output from a pipeline: its images, or — from a remote worker, which encodes them where it drew
+ * them — its finished PNGs (then `images` is empty) and the time their encoding took.
+ */
+export interface PipelineJobOutput extends JobResult {
+  readonly pngs?: readonly Buffer[];
+  readonly pngMs?: number;
+}
+
+/** What a pipeline returns for a batch: each job's output in order, and the batch's timings. */
+export interface PipelineBatchResult {
+  readonly jobs: readonly PipelineJobOutput[];
+  readonly timings: GenerationTimings;
+  /** The safety checker's verdicts, `flagged[j][i]`: picture `i` of job `j` has NSFW concepts. Absent: nothing was checked. */
+  readonly flagged?: readonly (readonly boolean[])[];
+}
+
+/**
+ * What runs a batch: the local pipeline process ({@link PipelineWorker}), several of them (one per local
+ * device), remote workers behind a queue in Redis — anything that takes the same call. Cancelling the signal
+ * stops the batch at the next step with a `job.cancelled` error.
  */
 export interface Pipeline {
   run(
@@ -29,13 +54,16 @@ export interface Pipeline {
       readonly preview?: PreviewRequest;
       readonly onPreview?: (preview: LivePreview & { readonly jobIndex: number }) => void;
     },
-  ): Promise<BatchResult & SafetyVerdicts>;
-}
-
-/** The safety checker's verdicts on a batch, when the model has a checker. */
-export interface SafetyVerdicts {
-  /** `flagged[j][i]`: picture `i` of job `j` has NSFW concepts. Absent: nothing was checked. */
-  readonly flagged?: readonly (readonly boolean[])[];
+  ): Promise<PipelineBatchResult>;
+  /** How many batches it runs at once (default 1); a pipeline whose capacity changes emits `capacity`. */
+  readonly capacity?: number;
+  /** Subscribes to `capacity` (the number of batches it can run at once changed). */
+  on?(event: 'capacity', listener: () => void): unknown;
+  /**
+   * Why a new job cannot be taken right now (nothing could run it: no live worker serves the model, the
+   * queue's server is unreachable), as the UserError to refuse it with; undefined when it can.
+   */
+  refusal?(): Error | undefined;
 }
 
 /** A checked job, ready to queue. */
@@ -120,6 +148,11 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
       maxLength: options.maxQueueLength,
       maxBatchImages: options.maxBatchImages,
       run: (batch) => this.runBatch(batch),
+      concurrency: options.pipeline.capacity ?? 1,
+    });
+    options.pipeline.on?.('capacity', () => {
+      this.#queue.setConcurrency(options.pipeline.capacity ?? 1);
+      this.#queue.emit('positions');
     });
     this.#queue.on('positions', () => {
       const waits = this.expectedWaits();
@@ -197,6 +230,8 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
       'job submitted',
     );
     try {
+      const refusal = this.#queue.isAccepting ? this.options.pipeline.refusal?.() : undefined;
+      if (refusal) throw refusal;
       return { record, position: this.#queue.add(queued) };
     } catch (error) {
       this.settle(queued, { failure: describeFailure(error, logger, failureStages.generate) });
@@ -228,15 +263,15 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
 
   /** Expected waits (ms) of the waiting jobs in queue order; undefined entries until the pace is known. */
   private expectedWaits(): (number | undefined)[] {
-    const running = this.#queue.running;
-    const current =
-      running.length > 0
-        ? { key: running.map((job) => job.id).join(','), work: running.reduce((sum, job) => sum + jobWork(job.payload.record), 0) }
-        : undefined;
+    const running = this.#queue.runningBatches.map((batch) => ({
+      key: batch.map((job) => job.id).join(','),
+      work: batch.reduce((sum, job) => sum + jobWork(job.payload.record), 0),
+    }));
     return this.#waitEstimator.waits(
-      current,
+      running,
       this.#queue.queued.map((job) => jobWork(job.payload.record)),
       Date.now(),
+      this.#queue.concurrency,
     );
   }
 
@@ -307,18 +342,20 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     }
   }
 
-  private async deliver(job: Job, output: JobResult, flagged: readonly boolean[] | undefined): Promise<void> {
+  private async deliver(job: Job, output: PipelineJobOutput, flagged: readonly boolean[] | undefined): Promise<void> {
     const { record, observer, stages } = job.payload;
     const encodeStarted = performance.now();
     let pngs: Buffer[];
     try {
       const { rng, modelName, vaeDecoder } = this.options;
-      pngs = await renderPngs(output.images, record, { rng, modelName, ...(vaeDecoder ? { vaeDecoder } : {}) });
+      pngs = output.pngs
+        ? [...output.pngs]
+        : await renderPngs(output.images, record, { rng, modelName, ...(vaeDecoder ? { vaeDecoder } : {}) });
     } catch (error) {
       await this.fail(job, error, 'generate');
       return;
     }
-    stages.png = performance.now() - encodeStarted;
+    stages.png = output.pngMs ?? performance.now() - encodeStarted;
     const uploadStarted = performance.now();
     let delivery: Delivery;
     try {

@@ -16,8 +16,8 @@ export interface RunningWork {
  */
 export class WaitEstimator {
   private msPerWork: number | undefined;
-  private runningKey: string | undefined;
-  private runningSince = 0;
+  /** When each running batch (by key) was first seen. */
+  private runningSince = new Map<string, number>();
 
   /** Weight of the newest batch in the moving average. */
   constructor(private readonly newestWeight = 0.3) {}
@@ -30,20 +30,32 @@ export class WaitEstimator {
   }
 
   /**
-   * Expected waits in ms of the waiting jobs, in queue order: what is left of the running batch plus the work
-   * of every job ahead. Undefined until a batch has been measured.
+   * Expected waits in ms of the waiting jobs, in queue order. With one pipeline (`slots` 1): what is left of
+   * the running batch plus the work of every job ahead. With several pipelines (local devices, remote
+   * workers), each waiting job goes to the pipeline that frees up first. Undefined until a batch has been
+   * measured.
    */
-  waits(running: RunningWork | undefined, queuedWork: readonly number[], now: number): (number | undefined)[] {
+  waits(
+    running: RunningWork | readonly RunningWork[] | undefined,
+    queuedWork: readonly number[],
+    now: number,
+    slots = 1,
+  ): (number | undefined)[] {
     const rate = this.msPerWork;
+    const batches: readonly RunningWork[] = running === undefined ? [] : 'key' in running ? [running] : running;
+    const since = new Map<string, number>();
+    for (const batch of batches) since.set(batch.key, this.runningSince.get(batch.key) ?? now);
+    this.runningSince = since;
     if (rate === undefined) return queuedWork.map(() => undefined);
-    if (running?.key !== this.runningKey) {
-      this.runningKey = running?.key;
-      this.runningSince = now;
-    }
-    let ahead = running ? Math.max(0, running.work * rate - (now - this.runningSince)) : 0;
+    // Time until each pipeline is free: running batches first, idle pipelines at 0.
+    const freeIn = batches.map((batch) => Math.max(0, batch.work * rate - (now - since.get(batch.key)!)));
+    while (freeIn.length < Math.max(1, slots)) freeIn.push(0);
+    freeIn.sort((a, b) => a - b);
+    if (freeIn.length > Math.max(1, slots)) freeIn.length = Math.max(1, slots);
     return queuedWork.map((work) => {
-      const wait = ahead;
-      ahead += work * rate;
+      const wait = freeIn[0]!;
+      freeIn[0] = wait + work * rate;
+      freeIn.sort((a, b) => a - b);
       return wait;
     });
   }

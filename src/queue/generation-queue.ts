@@ -27,6 +27,8 @@ export interface GenerationQueueOptions<T> {
   readonly maxBatchImages: number;
   /** Runs a batch; resolves when the pipeline is free again (delivery may continue afterwards). */
   readonly run: (batch: readonly QueuedJob<T>[]) => Promise<void>;
+  /** Batches that run at once: one per pipeline (local devices, live remote workers); default 1. */
+  readonly concurrency?: number;
 }
 
 /** Events of {@link GenerationQueue}. */
@@ -39,20 +41,38 @@ export interface GenerationQueueEvents<T> {
 export type CancelOutcome = 'removed' | 'aborted' | 'notFound';
 
 /**
- * The fair queue in front of the single pipeline: p-queue with concurrency 1 owns the execution slot; the
- * waiting list stays here so positions can be shown, jobs cancelled before they start, and compatible jobs
+ * The fair queue in front of the pipeline: p-queue owns the execution slots (one per pipeline: 1 by default,
+ * more with several local devices or remote workers); the waiting list stays here so positions can be shown, jobs cancelled before they start, and compatible jobs
  * taken together when the slot frees.
  *
  * Events: `positions` (the waiting order changed), `batchEnd` (the batch, and its error if it failed).
  */
 export class GenerationQueue<T> extends EventEmitter<GenerationQueueEvents<T>> {
-  private readonly slot = new PQueue({ concurrency: 1 });
+  private readonly slot: PQueue;
   private readonly waiting: QueuedJob<T>[] = [];
   private readonly runningJobs = new Set<QueuedJob<T>>();
+  private readonly runningBatchList = new Set<readonly QueuedJob<T>[]>();
   private accepting = true;
 
   constructor(private readonly options: GenerationQueueOptions<T>) {
     super();
+    this.slot = new PQueue({ concurrency: Math.max(1, options.concurrency ?? 1) });
+  }
+
+  /** How many batches run at once. */
+  get concurrency(): number {
+    return this.slot.concurrency;
+  }
+
+  /** Changes how many batches run at once (at least 1); waiting jobs start at once when it grows. */
+  setConcurrency(concurrency: number): void {
+    const next = Math.max(1, Math.floor(concurrency));
+    if (next !== this.slot.concurrency) this.slot.concurrency = next;
+  }
+
+  /** The batches on the pipelines now, each in its order. */
+  get runningBatches(): readonly (readonly QueuedJob<T>[])[] {
+    return [...this.runningBatchList];
   }
 
   /** Jobs waiting, in order. */
@@ -159,6 +179,7 @@ export class GenerationQueue<T> extends EventEmitter<GenerationQueueEvents<T>> {
     const batch = this.takeBatch();
     if (batch.length === 0) return;
     for (const job of batch) this.runningJobs.add(job);
+    this.runningBatchList.add(batch);
     this.emit('positions');
     let failure: unknown;
     try {
@@ -167,6 +188,7 @@ export class GenerationQueue<T> extends EventEmitter<GenerationQueueEvents<T>> {
       failure = error;
     } finally {
       for (const job of batch) this.runningJobs.delete(job);
+      this.runningBatchList.delete(batch);
       this.emit('batchEnd', batch, failure);
     }
   }

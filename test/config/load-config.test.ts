@@ -169,6 +169,15 @@ describe('loadConfig: environment variables', () => {
     ['LATENTCORD_GUILD_DEFAULTS_NSFW', 'spoiler', 'guildDefaults.nsfw', 'spoiler'],
     ['LATENTCORD_GUILD_DEFAULTS_NSFW_AGE_RESTRICTED', 'show', 'guildDefaults.nsfwAgeRestricted', 'show'],
     ['LATENTCORD_GUILD_DEFAULTS_REQUIRE_AGE_RESTRICTED_CHANNEL', 'on', 'guildDefaults.requireAgeRestrictedChannel', true],
+    ['LATENTCORD_DEVICE_IDS', '0, 1,3', 'deviceIds', [0, 1, 3]],
+    ['LATENTCORD_REDIS_URL', 'rediss://:secret@redis.example:6380/2', 'scale.redisUrl', 'rediss://:secret@redis.example:6380/2'],
+    ['LATENTCORD_REDIS_PREFIX', 'bot-b', 'scale.prefix', 'bot-b'],
+    ['LATENTCORD_WORKER_NAME', 'gpu-box-1', 'scale.workerName', 'gpu-box-1'],
+    ['LATENTCORD_SCALE_HEARTBEAT_SECONDS', '2', 'scale.heartbeatSeconds', 2],
+    ['LATENTCORD_SCALE_LOCK_SECONDS', '60', 'scale.lockSeconds', 60],
+    ['LATENTCORD_SCALE_STALLED_CHECK_SECONDS', '10', 'scale.stalledCheckSeconds', 10],
+    ['LATENTCORD_SCALE_LOST_JOB_GRACE_SECONDS', '300', 'scale.lostJobGraceSeconds', 300],
+    ['LATENTCORD_SCALE_RESULT_TTL_SECONDS', '3600', 'scale.resultTtlSeconds', 3600],
   ];
 
   it('has a test for every variable', () => {
