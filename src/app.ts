@@ -45,7 +45,6 @@ export interface StartAppOptions {
 export async function startApp({ config, logger, modelDir }: StartAppOptions): Promise<RunningApp> {
   if (!config.discord.token) throw noToken();
   const store = openStore(config.dataDir, { logger: logger.child({ module: 'store' }) });
-  const interrupted = store.markUnfinishedJobsInterrupted();
   let backend: PipelineBackend | undefined;
   let bot: DiscordBot | undefined;
   let observability: Observability | undefined;
@@ -55,6 +54,9 @@ export async function startApp({ config, logger, modelDir }: StartAppOptions): P
     // the warm-up already runs at the size and guidance people will ask for.
     const defaults = withModelDefaults(config.guildDefaults, detectModelProfile(readModelFolder(modelDir)), config.modelDefaults);
     backend = await startBackend(config, modelDir, logger, defaults);
+    // Jobs a previous process handed to remote workers go on there: taken up below, not interrupted.
+    const inFlight = (await backend.inFlight?.()) ?? new Map<string, string>();
+    const interrupted = store.markUnfinishedJobsInterrupted(new Set(inFlight.keys()));
     const description = backend.model;
     if (defaults !== config.guildDefaults) {
       const { steps, guidance, scheduler, width, height, maxPixels } = defaults;
@@ -109,6 +111,10 @@ export async function startApp({ config, logger, modelDir }: StartAppOptions): P
       interruptedJobs: interrupted.length,
     });
     await discord.connect(interrupted);
+    for (const [jobId, batchId] of inFlight) {
+      const record = store.getJob(jobId);
+      if (record?.status === 'running' || record?.status === 'queued') jobs.resume(record, discord.resumedObserver(record), batchId);
+    }
     retention = startJobRetention({
       store,
       logger: logger.child({ module: 'retention' }),

@@ -60,6 +60,11 @@ export interface PipelineBackend extends Omit<Pipeline, 'on'>, Pick<EventEmitter
   status(): BackendStatus;
   /** The pipelines behind it, for admins. */
   pipelines(): readonly PipelineView[];
+  /**
+   * Jobs of a previous process still with remote workers (bot job id → remote batch), to be taken up
+   * rather than reported interrupted; absent for local pipelines, whose jobs die with the process.
+   */
+  inFlight?(): Promise<Map<string, string>>;
   /** Stops it; running jobs fail (local) or are left to their workers (remote). */
   close(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import { Client, Events, GatewayIntentBits, Partials, Status } from 'discord.js';
 import type { PipelineView } from '../backends/pipeline-backend.js';
 import type { Config } from '../config/index.js';
+import type { JobObserver } from '../jobs/job-observer.js';
 import type { JobRunner } from '../jobs/job-runner.js';
 import type { Logger } from '../logging/logger.js';
 import type { DiscordStatus } from '../metrics/index.js';
@@ -13,6 +14,7 @@ import { createInteractionRouter } from './interaction-router.js';
 import { reportInterruptedJobs } from './interrupted-jobs.js';
 import { handleMention } from './mentions.js';
 import { RequestReservations, WorkSlots } from './request-reservations.js';
+import { ResumedJobObserver } from './resumed-job-observer.js';
 
 /** What the Discord side is built from; the composition root (`src/app.ts`) supplies it. */
 export interface BotOptions {
@@ -40,6 +42,8 @@ export interface DiscordBot {
   connect(interrupted: readonly JobRecord[]): Promise<void>;
   /** Disconnects. */
   destroy(): Promise<void>;
+  /** The observer of a job taken up again after a restart (it was still with remote workers). */
+  resumedObserver(record: JobRecord): JobObserver;
 }
 
 /**
@@ -103,6 +107,7 @@ export function createBot(options: BotOptions): DiscordBot {
       void reportInterruptedJobs(context, interrupted);
     },
     destroy: () => client.destroy(),
+    resumedObserver: (record) => new ResumedJobObserver(context, record),
   };
 }
 

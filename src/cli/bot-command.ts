@@ -4,6 +4,7 @@ import { deployCommands } from '../bot/deploy-commands.js';
 import { configForLog, type Config } from '../config/index.js';
 import { noToken, UserError } from '../errors.js';
 import { createLogger } from '../logging/logger.js';
+import { redisPassword } from '../scale/index.js';
 import { openStore } from '../store/index.js';
 import { parseCommandArgs, stringOption } from './args.js';
 import type { CliIo } from './generate.js';
@@ -18,7 +19,11 @@ export async function runBotCommand(argv: readonly string[], config: Config, io:
   const { values } = parseCommandArgs(argv, { model: { type: 'string' } }, botUsage);
   // Before a possibly long model download: without a token there is nothing to start.
   if (!config.discord.token) throw noToken();
-  const logger = createLogger({ level: config.logging.level, secrets: [config.discord.token], pretty: config.logging.pretty });
+  const logger = createLogger({
+    level: config.logging.level,
+    secrets: [config.discord.token, redisPassword(config.scale.redisUrl)],
+    pretty: config.logging.pretty,
+  });
   logger.info({ config: configForLog(config) }, 'starting latentcord');
   const modelDir = await ensureModelDir(config, stringOption(values, 'model'), io.cwd, io.stderr);
   const app = await startApp({ config, logger, modelDir });

@@ -6,6 +6,7 @@ import { downloadModelUsage, runDownloadModelCommand } from './download-model-co
 import { botUsage, deployUsage, runBotCommand, runDeployCommand } from './bot-command.js';
 import { infoUsage, runInfoCommand } from './info.js';
 import { runTokenizeCommand, tokenizeUsage } from './tokenize.js';
+import { runWorkerCommand, workerUsage } from './worker-command.js';
 
 const usage = [
   'Usage:',
@@ -15,6 +16,7 @@ const usage = [
   `  ${infoUsage}`,
   `  ${botUsage}`,
   `  ${deployUsage}`,
+  `  ${workerUsage}`,
   `  ${downloadModelUsage}`,
 ].join('\n');
 
@@ -43,6 +45,9 @@ export async function runCli(
         return 0;
       case 'bot':
         await runBotCommand(rest, config, io);
+        return 0;
+      case 'worker':
+        await runWorkerCommand(rest, config, io);
         return 0;
       case 'deploy-commands':
         await runDeployCommand(rest, config, io);

@@ -267,7 +267,23 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   return deepFreeze(result as unknown as Config);
 }
 
-/** A copy of the configuration that is safe to log: the bot token replaced by `[redacted]`. */
+/** A copy of the configuration that is safe to log: the bot token and the Redis password replaced by `[redacted]`. */
 export function configForLog(config: Config): Config {
-  return { ...config, discord: { ...config.discord, token: config.discord.token === null ? null : '[redacted]' } };
+  return {
+    ...config,
+    discord: { ...config.discord, token: config.discord.token === null ? null : '[redacted]' },
+    scale: { ...config.scale, redisUrl: config.scale.redisUrl === null ? null : redactUrlPassword(config.scale.redisUrl) },
+  };
+}
+
+/** A URL with its password (user-info or `?password=`) replaced by `[redacted]`. */
+function redactUrlPassword(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.password) url.password = '[redacted]';
+    if (url.searchParams.has('password')) url.searchParams.set('password', '[redacted]');
+    return url.toString();
+  } catch {
+    return '[redacted]';
+  }
 }

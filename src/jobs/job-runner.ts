@@ -53,12 +53,23 @@ export interface Pipeline {
       /** Live previews every `everySteps` steps, handed to `onPreview` per job of the batch. */
       readonly preview?: PreviewRequest;
       readonly onPreview?: (preview: LivePreview & { readonly jobIndex: number }) => void;
+      /** The ids of the batch's jobs, in order (remote workers log them). */
+      readonly jobIds?: readonly string[];
     },
   ): Promise<PipelineBatchResult>;
   /** How many batches it runs at once (default 1); a pipeline whose capacity changes emits `capacity`. */
   readonly capacity?: number;
   /** Subscribes to `capacity` (the number of batches it can run at once changed). */
   on?(event: 'capacity', listener: () => void): unknown;
+  /**
+   * Follows one job of a batch that a previous process handed to remote workers (after a restart), as
+   * {@link run} would have: its output alone in `jobs`.
+   */
+  follow?(
+    batchId: string,
+    jobId: string,
+    options?: { readonly onProgress?: (progress: StepProgress) => void; readonly signal?: AbortSignal },
+  ): Promise<PipelineBatchResult>;
   /**
    * Why a new job cannot be taken right now (nothing could run it: no live worker serves the model, the
    * queue's server is unreachable), as the UserError to refuse it with; undefined when it can.
@@ -118,6 +129,8 @@ interface ActiveJob {
   /** Carries the job id, guild and user on every line. */
   readonly logger: Logger;
   readonly stages: JobStages;
+  /** The remote batch a resumed job is followed in (after a restart), instead of running it again. */
+  readonly resumeOf?: string;
 }
 
 type Job = QueuedJob<ActiveJob>;
@@ -141,6 +154,8 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
   readonly #queue: GenerationQueue<ActiveJob>;
   readonly #deliveries = new Set<Promise<void>>();
   readonly #waitEstimator = new WaitEstimator();
+  /** Resumed jobs: running on remote workers since before a restart, outside the queue. */
+  readonly #resumed = new Set<Job>();
 
   constructor(private readonly options: JobRunnerOptions) {
     super();
@@ -166,23 +181,35 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
   }
 
   /**
-   * Throws the `queue.closed` or `queue.full` UserError a {@link submit} would meet now, so a request can be
-   * refused before it is acknowledged or its picture downloaded.
+   * Throws the UserError a {@link submit} would meet now — `queue.closed`, `queue.full`, or the pipeline's
+   * {@link refusal} — so a request can be refused before it is acknowledged or its picture downloaded.
    */
   checkCapacity(): void {
     this.#queue.checkRoom();
+    const refusal = this.refusal();
+    if (refusal) throw refusal;
+  }
+
+  /**
+   * Why a new job cannot be taken right now although the queue is open (no live worker serves the model,
+   * the remote queue's server is unreachable), as the UserError to refuse it with.
+   */
+  refusal(): Error | undefined {
+    return this.#queue.isAccepting ? this.options.pipeline.refusal?.() : undefined;
   }
 
   /** Jobs of one user that are waiting or running. */
   activeJobsOf(userId: string): number {
-    return this.#queue.activeJobsOf(userId);
+    let resumed = 0;
+    for (const job of this.#resumed) if (job.userId === userId) resumed++;
+    return this.#queue.activeJobsOf(userId) + resumed;
   }
 
   /** The jobs on the pipeline and the waiting ones with their expected waits, in queue order. */
   snapshot(): QueueSnapshot {
     const waits = this.expectedWaits();
     return {
-      running: this.#queue.running.map((job) => job.payload.record),
+      running: [...this.#resumed, ...this.#queue.running].map((job) => job.payload.record),
       waiting: this.#queue.queued.map((job, index) => ({ record: job.payload.record, expectedWaitMs: waits[index] })),
     };
   }
@@ -230,7 +257,7 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
       'job submitted',
     );
     try {
-      const refusal = this.#queue.isAccepting ? this.options.pipeline.refusal?.() : undefined;
+      const refusal = this.refusal();
       if (refusal) throw refusal;
       return { record, position: this.#queue.add(queued) };
     } catch (error) {
@@ -239,8 +266,35 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     }
   }
 
+  /**
+   * Takes up a job that a previous process handed to remote workers and that is still in their queue (the
+   * bot restarted): it is followed there, not drawn again, and its result delivered (or its failure told)
+   * through `observer` as if the bot had never been away.
+   */
+  resume(record: JobRecord, observer: JobObserver, batchId: string): void {
+    const logger = this.options.logger.child({ job: record.id, guild: record.guildId, user: record.userId });
+    const job: Job = {
+      id: record.id,
+      userId: record.userId,
+      batchKey: undefined,
+      images: record.count,
+      payload: { record, initImage: undefined, observer, logger, stages: {}, resumeOf: batchId },
+      abort: new AbortController(),
+      enqueuedAt: record.createdAt,
+    };
+    logger.info({ batch: batchId }, 'job resumed: it is still with the remote workers');
+    this.#resumed.add(job);
+    this.track(this.runBatch([job]).finally(() => this.#resumed.delete(job)));
+  }
+
   /** Cancels a waiting or running job. */
   cancel(jobId: string): CancelOutcome {
+    for (const job of this.#resumed) {
+      if (job.id === jobId) {
+        job.abort.abort();
+        return 'aborted';
+      }
+    }
     const waiting = this.#queue.queued.find((job) => job.id === jobId);
     const outcome = this.#queue.cancel(jobId);
     if (outcome === 'removed' && waiting) this.track(this.fail(waiting, cancelled('waiting'), 'generate', Date.now()));
@@ -294,17 +348,25 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     };
     for (const job of batch) job.abort.signal.addEventListener('abort', onCancel, { once: true });
     try {
-      const call = toPipelineBatch(
-        batch.map(({ payload }) => ({ job: payload.record, initImage: payload.initImage })),
-        this.options.rng,
-      );
-      const result = await pipeline.run(call.jobs, call.parameters, {
-        signal: batchAbort.signal,
-        onProgress: (progress) => {
-          for (const job of batch) if (!job.abort.signal.aborted) job.payload.observer.progress(progress, job.payload.record);
-        },
-        ...previewOptions(batch),
-      });
+      const onProgress = (progress: StepProgress) => {
+        for (const job of batch) if (!job.abort.signal.aborted) job.payload.observer.progress(progress, job.payload.record);
+      };
+      const resumeOf = batch[0]!.payload.resumeOf;
+      let result: PipelineBatchResult;
+      if (resumeOf !== undefined && pipeline.follow) {
+        result = await pipeline.follow(resumeOf, batch[0]!.id, { signal: batchAbort.signal, onProgress });
+      } else {
+        const call = toPipelineBatch(
+          batch.map(({ payload }) => ({ job: payload.record, initImage: payload.initImage })),
+          this.options.rng,
+        );
+        result = await pipeline.run(call.jobs, call.parameters, {
+          signal: batchAbort.signal,
+          jobIds: batch.map((job) => job.id),
+          onProgress,
+          ...previewOptions(batch),
+        });
+      }
       const { timings } = result;
       this.#waitEstimator.observeBatch(
         batch.reduce((sum, job) => sum + jobWork(job.payload.record), 0),

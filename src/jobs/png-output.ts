@@ -19,10 +19,16 @@ const a1111EmphasisNames: Record<EmphasisMode, string> = { original: 'Original',
  * A1111 records a non-default emphasis mode, and only when a prompt has a bracket it could apply to, so that
  * PNG Info restores the mode the picture needs (`modules/sd_hijack_clip.py`).
  */
-function emphasisEntry(job: JobSpec): { Emphasis?: string } {
+function emphasisEntry(job: PngJobFields): { Emphasis?: string } {
   const bracketed = [job.prompt, job.negativePrompt].some((text) => text.includes('(') || text.includes('['));
   return job.emphasis !== 'original' && bracketed ? { Emphasis: a1111EmphasisNames[job.emphasis] } : {};
 }
+
+/** The parts of a job its PNGs record (a remote worker rebuilds them from the pipeline's call). */
+export type PngJobFields = Pick<
+  JobSpec,
+  'prompt' | 'negativePrompt' | 'steps' | 'scheduler' | 'guidance' | 'seed' | 'kind' | 'strength' | 'emphasis'
+>;
 
 /**
  * How an Upscale ×2 in `hires` mode is recorded: as A1111's hires fix (`Hires upscale: 2, Hires upscaler:
@@ -36,7 +42,7 @@ const hiresUpscale = { factor: 2, upscaler: 'Lanczos' } as const;
  * job come from one generator, so reproducing image 2 needs the batch: A1111's `Batch size`/`Batch pos`.
  */
 export function infotextFor(
-  job: JobSpec,
+  job: PngJobFields,
   output: OutputContext,
   image: { width: number; height: number },
   index: number,
@@ -65,6 +71,6 @@ export function infotextFor(
 }
 
 /** Encodes a job's images as PNGs carrying their `parameters` text. */
-export async function renderPngs(images: readonly GeneratedImage[], job: JobSpec, output: OutputContext): Promise<Buffer[]> {
+export async function renderPngs(images: readonly GeneratedImage[], job: PngJobFields, output: OutputContext): Promise<Buffer[]> {
   return Promise.all(images.map((image, index) => encodePng(image, { parameters: infotextFor(job, output, image, index, images.length) })));
 }

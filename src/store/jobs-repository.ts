@@ -154,7 +154,7 @@ export class JobsRepository {
   readonly #countHistory: BetterSqlite3.Statement<[string, string | null], { n: number }>;
   readonly #deleteHistory: BetterSqlite3.Statement<[string, string | null]>;
   readonly #update: (id: string, patch: JobPatch) => JobRecord | undefined;
-  readonly #interruptAll: () => JobRecord[];
+  readonly #interruptAll: (keep?: ReadonlySet<string>) => JobRecord[];
   readonly #now: () => number;
 
   constructor(db: BetterSqlite3.Database, now: () => number) {
@@ -196,11 +196,20 @@ export class JobsRepository {
       return toRecord(this.#selectById.get(id)!);
     });
 
-    this.#interruptAll = db.transaction(() => {
+    const markOneInterrupted = db.prepare(`UPDATE jobs SET status = 'interrupted', finished_at = ?,
+      error_identifier = COALESCE(error_identifier, ?) WHERE id = ? AND status IN ${unfinished}`);
+    this.#interruptAll = db.transaction((keep?: ReadonlySet<string>) => {
       const rows = this.#selectUnfinished.all();
       if (rows.length === 0) return [];
-      this.#markInterrupted.run(this.#now(), interruptedErrorIdentifier);
-      return rows.map((row) => toRecord(this.#selectById.get(row.id)!));
+      if (keep === undefined || keep.size === 0) {
+        this.#markInterrupted.run(this.#now(), interruptedErrorIdentifier);
+        return rows.map((row) => toRecord(this.#selectById.get(row.id)!));
+      }
+      // Jobs still running elsewhere (remote workers) are kept for the new process to follow.
+      const now = this.#now();
+      const marked = rows.filter((row) => !keep.has(row.id));
+      for (const row of marked) markOneInterrupted.run(now, interruptedErrorIdentifier, row.id);
+      return marked.map((row) => toRecord(this.#selectById.get(row.id)!));
     });
   }
 
@@ -252,8 +261,8 @@ export class JobsRepository {
    * Marks every `queued` or `running` job `interrupted` (finished now, error `job.interrupted`) and returns
    * them as updated, oldest first. Call once at start-up, before the queue accepts work.
    */
-  markUnfinishedInterrupted(): JobRecord[] {
-    return this.#interruptAll();
+  markUnfinishedInterrupted(keep?: ReadonlySet<string>): JobRecord[] {
+    return this.#interruptAll(keep);
   }
 
   /** Creation time (ms) of the user's most recent job in this server (`null`: direct messages), if any. */

@@ -52,8 +52,11 @@ export interface Store {
   findJobByResultMessage(messageId: string): JobRecord | undefined;
   /** Changes a job atomically; `undefined` if there is no such job. */
   updateJob(id: string, patch: JobPatch): JobRecord | undefined;
-  /** At start-up: marks jobs left `queued`/`running` by a previous process `interrupted` and returns them. */
-  markUnfinishedJobsInterrupted(): JobRecord[];
+  /**
+   * At start-up: marks jobs left `queued`/`running` by a previous process `interrupted` and returns them;
+   * jobs in `keep` (still running on remote workers) are left as they are.
+   */
+  markUnfinishedJobsInterrupted(keep?: ReadonlySet<string>): JobRecord[];
   /**
    * When the user's most recent job in this server (`null`: direct messages) was created (submitted), for
    * cooldowns; `undefined` if never.
@@ -177,7 +180,7 @@ function createStore(db: Database.Database, path: string, logger: StoreLogger, n
     getJob: (id) => jobs.get(id),
     findJobByResultMessage: (messageId) => jobs.getByResultMessage(messageId),
     updateJob: (id, patch) => writing(() => jobs.update(id, patch)),
-    markUnfinishedJobsInterrupted: () => jobs.markUnfinishedInterrupted(),
+    markUnfinishedJobsInterrupted: (keep) => jobs.markUnfinishedInterrupted(keep),
     lastJobStartedAt: (guildId, userId) => jobs.lastCreatedAt(guildId, userId),
     countJobsByStatus: () => jobs.countByStatus(),
     pruneJobs: (finishedBefore, limit) => writing(() => jobs.prune(finishedBefore, limit)),
