@@ -109,6 +109,11 @@ describe('import rules', () => {
     );
   });
 
+  it('only src/scale talks to Redis (bullmq, ioredis)', () => {
+    const outside = [...importersOf('bullmq'), ...importersOf('ioredis')].filter((file) => !file.startsWith('src/scale/'));
+    assert.deepEqual(outside, []);
+  });
+
   it('only the bot and the commands know discord.js', () => {
     const outside = importersOf('discord.js').filter((file) => !file.startsWith('src/bot/') && !file.startsWith('commands/'));
     assert.deepEqual(outside, []);
