@@ -3,7 +3,7 @@
  * process the bot uses. Prints medians of several runs; asserts nothing (timings depend on the machine).
  *
  *   node dist/bench/run.js [--runs N] [--sizes 128,256] [--steps 20] [--model DIR] [--soak-jobs 200]
- *                          [--ort-cache DIR] [--decoder vae|tiny] [--tiny-decoder DIR] [--sections generation,prompts,throughput,startup,soak,memory,readiness,remixburst | all]
+ *                          [--sections generation,prompts,throughput,startup,soak,scale,memory,readiness,remixburst | all]
  */
 import { parseArgs } from 'node:util';
 import { isUserError } from '../src/errors.js';
@@ -16,6 +16,7 @@ import { machineLoad } from './proc-stats.js';
 import { promptLengthSection } from './prompt-length.js';
 import { remixBurstSection } from './remix-burst.js';
 import { readinessSection } from './readiness.js';
+import { scaleSection } from './scale.js';
 import { soakSection } from './soak.js';
 import { startupSection } from './startup.js';
 import { throughputSection } from './throughput.js';
@@ -29,11 +30,12 @@ const sectionRunners = {
   remixburst: remixBurstSection,
   memory: memorySection,
   readiness: readinessSection,
+  scale: scaleSection,
 } as const satisfies Record<string, (options: BenchOptions) => Promise<void>>;
 type SectionName = keyof typeof sectionRunners;
 
 const usage = `Usage: npm run bench -- [--runs N] [--sizes 128,256] [--steps 20] [--model DIR] [--soak-jobs 200]
-                        [--ort-cache DIR] [--decoder vae|tiny] [--tiny-decoder DIR] [--sections generation,prompts,throughput,startup,soak,memory,readiness,remixburst | all]
+                        [--sections generation,prompts,throughput,startup,soak,scale,memory,readiness,remixburst | all]
 
 Prints medians of several runs on the tiny fixture model (or --model DIR); see docs/benchmarks.md.
 --ort-cache DIR keeps onnxruntime's optimised graphs there between runs (as runtime.cacheOptimizedModels does).

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ApiMessage } from '../fake-discord/api-types.js';
 import type { InteractionHandle } from '../fake-discord/index.js';
 import { startBotWorld, type BotWorld } from '../bot/bot-world.js';
+import { e2eOnRedis } from '../scale/remote-backend-world.js';
 
 /** A job that holds a pipeline for several seconds (the tiny model at 256×256 on one thread). */
 const slow = { width: 256, height: 256, steps: 120 };
@@ -15,7 +16,9 @@ function running(handle: InteractionHandle): Promise<ApiMessage> {
   return handle.waitForOriginal((m) => /step [1-9]\d*\/\d+/.test(m.content), { timeoutMs: 60_000 });
 }
 
-describe('several local pipeline processes (LATENTCORD_DEVICE_IDS, real bot, fake Discord)', () => {
+describe('several local pipeline processes (LATENTCORD_DEVICE_IDS, real bot, fake Discord)', {
+  skip: e2eOnRedis && 'local pipelines only',
+}, () => {
   let world: BotWorld;
   before(async () => {
     world = await startBotWorld({

@@ -9,6 +9,7 @@ import { testHeartbeatIntervalMs } from '../fake-discord/harness.js';
 import { FakeDiscord, type FakeGuild, type InteractionHandle } from '../fake-discord/index.js';
 import type { FakeDiscordOptions } from '../fake-discord/options.js';
 import { tinyModelDir } from '../helpers/fixtures.js';
+import { e2eOnRedis, startRemoteBackend } from '../scale/remote-backend-world.js';
 import { scaled, waitFor } from '../helpers/time-scale.js';
 
 /** The compiled CLI next to this compiled test (dist/cli.js in `npm test`). */
@@ -215,7 +216,10 @@ export async function startBotWorld(options: BotWorldOptions = {}): Promise<BotW
 
   const dataDir = mkdtempSync(join(tmpdir(), 'latentcord-bot-'));
   const configFile = join(dataDir, 'test-config.json');
-  writeFileSync(configFile, JSON.stringify(merge(testBotConfig, options.config ?? {}), null, 2));
+  // LATENTCORD_TEST_BACKEND=redis: every world runs its jobs on a remote worker through a real redis-server.
+  const remote =
+    e2eOnRedis && !options.env?.['LATENTCORD_REDIS_URL'] ? await startRemoteBackend(merge(testBotConfig, options.config ?? {})) : undefined;
+  writeFileSync(configFile, JSON.stringify(merge(merge(testBotConfig, remote?.config ?? {}), options.config ?? {}), null, 2));
   const cdnHost = new URL(discord.cdnUrl).host;
   const env: Record<string, string> = {
     PATH: process.env['PATH'] ?? '',
@@ -228,12 +232,14 @@ export async function startBotWorld(options: BotWorldOptions = {}): Promise<BotW
     LATENTCORD_CONFIG: configFile,
     LATENTCORD_LOG_LEVEL: 'debug',
     LATENTCORD_LOG_PRETTY: 'false',
+    ...remote?.env,
     ...options.env,
   };
 
   const launch = async (): Promise<BotProcess> => {
     const bot = spawnBot(env);
     await bot.waitForLog((line) => line.msg === 'connected to Discord', 90_000);
+    if (remote) await bot.waitForLog((line) => line.msg === 'worker joined', 30_000);
     return bot;
   };
   let store: Store | undefined;
@@ -244,6 +250,7 @@ export async function startBotWorld(options: BotWorldOptions = {}): Promise<BotW
     bot = await launch();
   } catch (error) {
     await discord.close();
+    await remote?.close();
     rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
@@ -297,6 +304,7 @@ export async function startBotWorld(options: BotWorldOptions = {}): Promise<BotW
       }
       store?.close();
       await discord.close();
+      await remote?.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
