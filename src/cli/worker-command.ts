@@ -32,6 +32,16 @@ export async function runWorkerCommand(argv: readonly string[], config: Config, 
       'A worker must not hold the Discord token: remove DISCORD_TOKEN (or `discord.token`) from its environment and configuration. Only the bot talks to Discord.',
     );
   const logger = createLogger({ level: config.logging.level, secrets: [redisPassword(redisUrl)], pretty: config.logging.pretty });
+  // Listen from the start: a stop asked for while the model loads ends the worker as gracefully as later.
+  let signalled!: (signal: NodeJS.Signals) => void;
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => (signalled = resolve));
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    signalled(signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   const name = config.scale.workerName ?? `${hostname()}-${process.pid}`;
   logger.info({ config: configForLog(config), worker: name }, 'starting latentcord worker');
   const modelDir = await ensureModelDir(config, stringOption(values, 'model'), io.cwd, io.stderr);
@@ -97,28 +107,21 @@ export async function runWorkerCommand(argv: readonly string[], config: Config, 
       logger,
     });
     remote.on('batchEnd', (end) => metrics.recordBatch(end));
-    const running = remote;
-    await new Promise<void>((resolve) => {
-      const onSignal = (signal: NodeJS.Signals) => {
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
-        stopping = true;
-        logger.info({ reason: signal }, 'stopping');
-        running.stop(config.shutdown.graceSeconds * 1000).then(resolve, (error: unknown) => {
-          logger.error({ err: error }, 'error while stopping');
-          resolve();
-        });
-      };
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
-    });
+    const signal = await stopSignal;
+    stopping = true;
+    logger.info({ reason: signal }, 'stopping');
+    await remote.stop(config.shutdown.graceSeconds * 1000).catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
   } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
     await remote?.stop(0);
     await pipeline.close();
     await endpoint?.close();
   }
   logger.info('stopped');
   logger.flush();
+  // Everything is closed; should a library still hold the event loop open, do not hang a deployment.
+  setTimeout(() => process.exit(process.exitCode ?? 0), 5_000).unref();
 }
 
 function isReady(pipeline: PipelineWorker): boolean {

@@ -49,6 +49,7 @@ describe('RedisBackend and RemoteWorker (real redis-server, real pipeline proces
   let backend: RedisBackend;
   let inspect: Redis;
   const workerLog = memoryLogger('worker');
+  const cleanups: (() => Promise<void>)[] = [];
   const botLog = memoryLogger('bot');
 
   before(async () => {
@@ -80,6 +81,7 @@ describe('RedisBackend and RemoteWorker (real redis-server, real pipeline proces
     await until(() => backend.refusal() === undefined, 'the bot sees the worker');
   });
   after(async () => {
+    for (const cleanup of cleanups) await cleanup();
     await backend?.close();
     await worker?.stop(0);
     await pipeline?.close();
@@ -216,6 +218,47 @@ describe('RedisBackend and RemoteWorker (real redis-server, real pipeline proces
       [{ name: 'worker-a', model: 'tiny-sd', device: 'cpu', busy: false }],
     );
     assert.deepEqual(backend.status(), { ready: true, restarts: 0 });
+  });
+
+  it('a worker stopping gracefully past its grace time puts the running job back; another worker finishes it', async () => {
+    const second = await PipelineWorker.start({ modelDir: tinyModelDir, runtime: { ...runtime, intraOpThreads: 1 } });
+    const secondLog = memoryLogger('worker-b');
+    const workerB = await RemoteWorker.start({
+      redisUrl: redis.url,
+      prefix,
+      name: 'worker-b',
+      identity: await modelIdentity(tinyModelDir),
+      pipeline: second,
+      deviceLabel: 'cpu',
+      heartbeatSeconds: 1,
+      lockSeconds: 5,
+      stalledCheckSeconds: 2,
+      resultTtlSeconds: 600,
+      logger: secondLog.logger,
+    });
+    try {
+      await until(() => backend.capacity === 2, 'the bot sees both workers');
+      const call = toPipelineBatch([{ job: spec({ steps: 200, prompt: 'handed over' }) }], 'cpu');
+      let started!: () => void;
+      const running = new Promise<void>((resolve) => (started = resolve));
+      const result = backend.run(call.jobs, call.parameters, { onProgress: () => started(), jobIds: ['handed-over'] });
+      await running;
+      const holder = workerLog.lines.some((l) => l.msg === 'job started' && (l['jobs'] as string[]).includes('handed-over'))
+        ? worker
+        : workerB;
+      const other = holder === worker ? workerB : worker;
+      const otherLog = holder === worker ? secondLog : workerLog;
+      await holder.stop(100);
+      const done = await result;
+      assert.equal(done.jobs[0]!.pngs?.length, 1);
+      assert.ok(otherLog.lines.some((l) => l.msg === 'job finished' && l['jobId'] === 'handed-over' && l['outcome'] === 'succeeded'));
+      if (holder === worker) worker = other; // the survivor serves the tests after this one
+    } finally {
+      cleanups.push(async () => {
+        await workerB.stop(0);
+        await second.close();
+      });
+    }
   });
 
   it('refuses new jobs while Redis is down and recovers by itself when it is back', async () => {
