@@ -51,6 +51,9 @@ export interface BatchEnd {
   readonly stepSeconds?: number;
 }
 
+/** How long a starting worker waits for Redis before it gives up. */
+const redisStartWaitMs = 5 * 60_000;
+
 /** Least time between two progress reports to Redis (each is a Lua script and a stream entry). */
 const progressIntervalMs = 500;
 
@@ -199,12 +202,20 @@ export class RemoteWorker extends EventEmitter {
     logger.info({ worker: name, model: identity.key, queue: identity.queueName, instance: this.instance }, 'worker ready: taking jobs');
   }
 
-  /** Waits (bounded by nothing but the operator) for Redis at start, saying so every 10 s. */
+  /**
+   * Waits for Redis at start (it may come up after the worker), saying so every 10 s; gives up after five
+   * minutes with an error, so a supervisor (Docker, systemd) restarts the worker and the operator sees why.
+   */
   private async waitForRedis(): Promise<void> {
     const started = Date.now();
     let told = 0;
     while (this.redis.status !== 'ready') {
       if (this.stopping) throw new UserError('worker.stopped', 'The worker was stopped before Redis could be reached.');
+      if (Date.now() - started > redisStartWaitMs)
+        throw new UserError(
+          'worker.noRedis',
+          `Redis could not be reached for ${redisStartWaitMs / 60_000} minutes (${this.lastError || 'no answer'}). Check LATENTCORD_REDIS_URL, the password and the network.`,
+        );
       if (Date.now() - started > (told + 1) * 10_000) {
         told += 1;
         this.options.logger.warn({ waitedSeconds: told * 10 }, 'waiting for Redis');
