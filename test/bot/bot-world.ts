@@ -61,6 +61,11 @@ export interface BotWorld {
   readonly admin: ApiUser;
   readonly dataDir: string;
   bot: BotProcess;
+  /**
+   * The process whose children are the pipeline processes: the bot, or the remote worker when the suite
+   * runs on the Redis backend (`LATENTCORD_TEST_BACKEND=redis`).
+   */
+  pipelineParentPid(): number;
   /** Starts the bot again (after it stopped), with the same data folder. */
   restartBot(): Promise<BotProcess>;
   /** SIGTERM, then waits for the exit. */
@@ -124,19 +129,25 @@ function merge(base: Record<string, unknown>, extra: Record<string, unknown>): R
   return out;
 }
 
-function spawnBot(env: Record<string, string>): BotProcess {
+/**
+ * @param mirrored - Output of processes that count as part of the bot (the remote worker when the suite runs
+ *   on the Redis backend): the lines of their pipeline module are read as the bot's own.
+ */
+function spawnBot(env: Record<string, string>, mirrored: readonly NodeJS.ReadableStream[] = []): BotProcess {
   const child = spawn(process.execPath, [cliPath, 'bot'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const logs: LogLine[] = [];
   const waiters = new Set<{ predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }>();
-  const onData = (chunk: Buffer, buffer: { rest: string }) => {
+  const onData = (chunk: Buffer, buffer: { rest: string }, tag = 'bot') => {
     buffer.rest += chunk.toString('utf8');
     let newline: number;
     while ((newline = buffer.rest.indexOf('\n')) >= 0) {
       const line = buffer.rest.slice(0, newline);
       buffer.rest = buffer.rest.slice(newline + 1);
+      // Of a remote worker, only what its pipeline process says (restarts, warnings) passes for the bot's.
+      if (tag === 'worker' && !line.includes('"module":"pipeline"')) continue;
       output.push(line);
-      if (process.env['LATENTCORD_TEST_BOT_LOGS']) process.stderr.write(`[bot] ${line}\n`);
+      if (process.env['LATENTCORD_TEST_BOT_LOGS']) process.stderr.write(`[${tag}] ${line}\n`);
       try {
         const parsed = JSON.parse(line) as LogLine;
         logs.push(parsed);
@@ -155,6 +166,12 @@ function spawnBot(env: Record<string, string>): BotProcess {
   const stderr = { rest: '' };
   child.stdout!.on('data', (chunk: Buffer) => onData(chunk, stdout));
   child.stderr!.on('data', (chunk: Buffer) => onData(chunk, stderr));
+  for (const stream of mirrored) {
+    const buffer = { rest: '' };
+    const listener = (chunk: Buffer) => onData(chunk, buffer, 'worker');
+    stream.on('data', listener);
+    child.once('exit', () => stream.off('data', listener));
+  }
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -237,7 +254,7 @@ export async function startBotWorld(options: BotWorldOptions = {}): Promise<BotW
   };
 
   const launch = async (): Promise<BotProcess> => {
-    const bot = spawnBot(env);
+    const bot = spawnBot(env, remote ? [remote.worker.process.stdout!, remote.worker.process.stderr!] : []);
     await bot.waitForLog((line) => line.msg === 'connected to Discord', 90_000);
     if (remote) await bot.waitForLog((line) => line.msg === 'worker joined', 30_000);
     return bot;
@@ -263,6 +280,9 @@ export async function startBotWorld(options: BotWorldOptions = {}): Promise<BotW
     admin,
     dataDir,
     bot,
+    pipelineParentPid() {
+      return (remote ? remote.worker.process.pid : world.bot.process.pid)!;
+    },
     async restartBot() {
       world.bot = await launch();
       return world.bot;

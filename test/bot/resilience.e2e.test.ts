@@ -32,9 +32,9 @@ async function quickImagineWorks(world: BotWorld, prompt: string): Promise<ApiMe
   return message;
 }
 
-/** The pipeline process: the child of the bot process running worker-main.js (found through /proc). */
+/** The pipeline process: the child of the bot (or remote worker) process running worker-main.js (found through /proc). */
 function pipelinePid(world: BotWorld): number | undefined {
-  const parent = world.bot.process.pid;
+  const parent = world.pipelineParentPid();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {

@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { readPngText } from '../../src/image/index.js';
 import type { ApiMessage } from '../fake-discord/api-types.js';
 import { waitFor } from '../helpers/time-scale.js';
+import { e2eOnRedis } from '../scale/remote-backend-world.js';
 import { attachmentsOf, buttonIds, resultOf, startBotWorld, type BotWorld } from './bot-world.js';
 
 /** The button of a message whose `custom_id` is `lc:<action>:…`. */
@@ -106,7 +107,10 @@ describe('restarts end to end (real bot process, fake Discord, tiny model)', () 
     assert.equal(discord.message(result.id), undefined);
   });
 
-  it('jobs running or waiting when the bot process was killed are reported in their channel after the next start', async () => {
+  // On the Redis backend a running job outlives the bot and is delivered after the restart (test/scale/bot-restart.e2e).
+  it('jobs running or waiting when the bot process was killed are reported in their channel after the next start', {
+    skip: e2eOnRedis && 'the job outlives the bot on a remote worker',
+  }, async () => {
     const { discord, guild, channel, alice, bob } = world;
     const other = discord.createChannel(guild.id, { name: 'other' });
     const slow = discord.sendSlashCommand({
