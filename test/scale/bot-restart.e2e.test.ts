@@ -59,7 +59,7 @@ describe('the bot restarted while its jobs are with remote workers (real redis-s
       timeoutMs: 15_000,
     });
     assert.match(status.content, /done \(the bot restarted meanwhile\)/);
-    assert.equal(world.storedJob(jobId)?.status, 'succeeded');
+    assert.equal((await world.settledJob(jobId)).status, 'succeeded');
     assert.equal(worker.logs.filter((l) => l.msg === 'job started' && (l['jobs'] as string[]).includes(jobId)).length, 1, 'drawn once');
   });
 
@@ -81,7 +81,7 @@ describe('the bot restarted while its jobs are with remote workers (real redis-s
       timeoutMs: 60_000,
     });
     assert.match(delivered.content, new RegExp(`^<@${bob.id}> `));
-    assert.equal(world.storedJob(jobId)?.status, 'succeeded');
+    assert.equal((await world.settledJob(jobId)).status, 'succeeded');
     assert.equal(worker.logs.filter((l) => l.msg === 'job started' && (l['jobs'] as string[]).includes(jobId)).length, 1, 'drawn once');
   });
 });
