@@ -42,7 +42,7 @@ export class LocalPipelinePool extends EventEmitter {
     );
     const failure = started.find((result) => result.status === 'rejected');
     if (failure) {
-      await Promise.all(started.map((result) => (result.status === 'fulfilled' ? result.value.close() : undefined)));
+      await Promise.all(started.flatMap((result) => (result.status === 'fulfilled' ? [result.value.close()] : [])));
       throw failure.reason;
     }
     return new LocalPipelinePool(

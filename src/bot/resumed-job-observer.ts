@@ -3,7 +3,8 @@ import { UserError, type Failure } from '../errors.js';
 import type { Delivery, FinishedJob } from '../jobs/job-observer.js';
 import type { JobRecord } from '../store/index.js';
 import type { BotContext } from './context.js';
-import { failedText, shownPrompt } from './messages.js';
+import { fitMessage, quote } from './discord-text.js';
+import { failedText } from './messages.js';
 import { StatusMessageObserver } from './status-message.js';
 import { attachmentLimitOf, deliveryOf, resultMessages } from './upload-plan.js';
 
@@ -33,7 +34,7 @@ export class ResumedJobObserver extends StatusMessageObserver {
       await this.markStatus(
         channel,
         job.record,
-        `✅ **${shownPrompt(job.record.prompt, 120)}** — done (the bot restarted meanwhile): ${sent[0]!.url}`,
+        fitMessage(['✅ **', quote(job.record.prompt, 120), `** — done (the bot restarted meanwhile): ${sent[0]!.url}`]),
       );
       return deliveryOf(sent);
     });
