@@ -53,7 +53,7 @@ describe('several local pipeline processes (LATENTCORD_DEVICE_IDS, real bot, fak
     const listing = await discord.sendSlashCommand({ user: admin, channelId: channel.id, name: 'queue' }).waitForResponse();
     const content = (listing.data as { content?: string }).content ?? '';
     assert.match(content, /🖥️ \*\*Workers \(2, \d busy\):\*\*/);
-    assert.match(content, /• `local 1` · tiny-sd · cpu · (busy|idle)\n• `local 2` · tiny-sd · cpu · (busy|idle)/);
+    assert.match(content, /• local 1 · tiny-sd · cpu · (busy|idle)\n• local 2 · tiny-sd · cpu · (busy|idle)/);
     const forMember = await discord.sendSlashCommand({ user: alice, channelId: channel.id, name: 'queue' }).waitForResponse();
     assert.doesNotMatch((forMember.data as { content?: string }).content ?? '', /Workers/, 'only admins see the pipelines');
 
