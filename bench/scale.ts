@@ -79,6 +79,8 @@ function submit(rig: Rig, steps: number): Promise<JobTrace> {
       seed: String(seed),
       strength: 0.7,
       sourceImageUrl: null,
+      emphasis: 'original',
+      maxPromptTokens: 225,
     },
   };
   const submittedAt = performance.now();

@@ -36,6 +36,7 @@ export class LocalBackend extends EventEmitter implements PipelineBackend {
       profile: description.profile,
       safetyChecker: loaded.safetyChecker !== null,
       finalDecoder: description.finalDecoder,
+      ...(description.timestepCondDim !== undefined ? { timestepCondDim: description.timestepCondDim } : {}),
     };
     processes.on('restart', (reason: string, deviceId?: number) => this.emit('restart', reason, deviceId));
   }

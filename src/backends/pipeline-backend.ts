@@ -16,6 +16,8 @@ export interface ModelSummary {
   readonly safetyChecker: boolean;
   /** Which decoder draws the final pictures of a local pipeline (`tiny`: TAESD, recorded in the PNGs). */
   readonly finalDecoder?: 'vae' | 'tiny';
+  /** Size of the UNet's guidance embedding when the model takes guidance that way (LCM): no negative prompt rows. */
+  readonly timestepCondDim?: number;
 }
 
 /** One pipeline as `/queue` shows it to admins: a local process or a remote worker. */

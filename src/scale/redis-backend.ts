@@ -105,6 +105,7 @@ export class RedisBackend extends EventEmitter implements PipelineBackend {
       sizeMultiple: folder.sizeMultiple,
       supportsImageToImage: folder.modelFiles.vae_encoder !== undefined,
       profile: detectModelProfile(folder),
+      ...(folder.timeCondProjDim !== undefined ? { timestepCondDim: folder.timeCondProjDim } : {}),
     };
     const redis = createCommandClient(options.redisUrl, 'latentcord-bot');
     const events = new QueueEvents(identity.queueName, {

@@ -419,6 +419,7 @@ export function pngFieldsOf(job: GenerationJob, parameters: BatchParameters): Pn
     seed: BigInt(job.seed).toString(),
     kind: job.initImage ? 'remix' : 'imagine',
     strength: parameters.strength ?? 0,
+    emphasis: job.emphasis ?? 'original',
   };
 }
 

@@ -31,6 +31,8 @@ function spec(overrides: Partial<JobSpec> = {}): JobSpec {
     seed: '18446744073709551615',
     strength: 0.7,
     sourceImageUrl: null,
+    emphasis: 'original',
+    maxPromptTokens: 225,
     ...overrides,
   };
 }

@@ -127,7 +127,25 @@ describe('the wire format between bot and workers', () => {
         { prompt: 'p', negativePrompt: 'n', guidanceScale: 3, seed: 42n, numImages: 2 },
         { width: 64, height: 64, numInferenceSteps: 7, scheduler: 'ddim', rng: 'cpu' },
       ),
-      { prompt: 'p', negativePrompt: 'n', steps: 7, scheduler: 'ddim', guidance: 3, seed: '42', kind: 'imagine', strength: 0 },
+      {
+        prompt: 'p',
+        negativePrompt: 'n',
+        steps: 7,
+        scheduler: 'ddim',
+        guidance: 3,
+        seed: '42',
+        kind: 'imagine',
+        strength: 0,
+        emphasis: 'original',
+      },
+    );
+    assert.equal(
+      pngFieldsOf(
+        { prompt: '(p:1.2)', guidanceScale: 3, seed: 1, numImages: 1, emphasis: 'no-norm' },
+        { width: 64, height: 64, numInferenceSteps: 7, scheduler: 'ddim', rng: 'cpu' },
+      ).emphasis,
+      'no-norm',
+      'the PNG of a remote job records its emphasis mode',
     );
   });
 });
