@@ -9,6 +9,8 @@ import { runtimeOptionsFrom } from '../worker/runtime-options.js';
 import { parseCommandArgs, stringOption } from './args.js';
 import type { CliIo } from './generate.js';
 import { ensureModelDir } from './model-location.js';
+import { readModelFolder } from '../model/model-folder.js';
+import { detectModelProfile, withModelDefaults } from '../model/model-profile.js';
 
 /** Usage line. */
 export const workerUsage = 'latentcord worker [--model DIR]                 # takes jobs from Redis (LATENTCORD_REDIS_URL) for the bot';
@@ -46,7 +48,8 @@ export async function runWorkerCommand(argv: readonly string[], config: Config, 
   logger.info({ config: configForLog(config), worker: name }, 'starting latentcord worker');
   const modelDir = await ensureModelDir(config, stringOption(values, 'model'), io.cwd, io.stderr);
   const identity = await modelIdentity(modelDir);
-  const { width, height } = config.guildDefaults;
+  // Warmed up at the size the bot's users get by default (an SDXL model's own 1024×1024, for example).
+  const { width, height } = withModelDefaults(config.guildDefaults, detectModelProfile(readModelFolder(modelDir)), config.modelDefaults);
   const startedAt = performance.now();
   const pipeline = await PipelineWorker.start({
     modelDir,
