@@ -3,7 +3,7 @@
  * process the bot uses. Prints medians of several runs; asserts nothing (timings depend on the machine).
  *
  *   node dist/bench/run.js [--runs N] [--sizes 128,256] [--steps 20] [--model DIR] [--soak-jobs 200]
- *                          [--sections generation,prompts,throughput,startup,soak,scale,memory,readiness,remixburst | all]
+ *                          [--ort-cache DIR] [--sections generation,prompts,throughput,startup,soak,scale,memory,readiness,remixburst | all]
  */
 import { parseArgs } from 'node:util';
 import { isUserError } from '../src/errors.js';
@@ -35,7 +35,7 @@ const sectionRunners = {
 type SectionName = keyof typeof sectionRunners;
 
 const usage = `Usage: npm run bench -- [--runs N] [--sizes 128,256] [--steps 20] [--model DIR] [--soak-jobs 200]
-                        [--sections generation,prompts,throughput,startup,soak,scale,memory,readiness,remixburst | all]
+                        [--ort-cache DIR] [--sections generation,prompts,throughput,startup,soak,scale,memory,readiness,remixburst | all]
 
 Prints medians of several runs on the tiny fixture model (or --model DIR); see docs/benchmarks.md.
 --ort-cache DIR keeps onnxruntime's optimised graphs there between runs (as runtime.cacheOptimizedModels does).

@@ -5,6 +5,7 @@ import type { JobRecord } from '../store/index.js';
 import type { BotContext } from './context.js';
 import { fitMessage, quote } from './discord-text.js';
 import { failedText } from './messages.js';
+import { resultActionsFor } from './result-actions.js';
 import { StatusMessageObserver } from './status-message.js';
 import { attachmentLimitOf, deliveryOf, resultMessages } from './upload-plan.js';
 
@@ -28,7 +29,7 @@ export class ResumedJobObserver extends StatusMessageObserver {
   async deliver(job: FinishedJob): Promise<Delivery> {
     return this.editor.final(async () => {
       const channel = await channelOf(this.context, job.record);
-      const messages = resultMessages(job, attachmentLimitOf(channel), this.context.model.supportsImageToImage);
+      const messages = resultMessages(job, attachmentLimitOf(channel), resultActionsFor(this.context, job.record.guildId));
       const sent: Message[] = [];
       for (const message of messages) sent.push(await channel.send(message));
       await this.markStatus(

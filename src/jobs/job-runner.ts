@@ -18,7 +18,7 @@ import type { JobOutcome, JobRunnerEvents, JobStages } from './job-events.js';
 import type { Delivery, JobObserver, LivePreview } from './job-observer.js';
 import { batchKeyOf, toPipelineBatch } from './pipeline-batch.js';
 import { batchPreviewPlan } from './preview-plan.js';
-import { renderPngs } from './png-output.js';
+import { renderPngs, rerecordPngs } from './png-output.js';
 import { WaitEstimator, jobWork } from './wait-estimate.js';
 
 /**
@@ -410,9 +410,11 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
     let pngs: Buffer[];
     try {
       const { rng, modelName, vaeDecoder } = this.options;
-      pngs = output.pngs
-        ? [...output.pngs]
-        : await renderPngs(output.images, record, { rng, modelName, ...(vaeDecoder ? { vaeDecoder } : {}) });
+      const context = { rng, modelName, ...(vaeDecoder ? { vaeDecoder } : {}) };
+      if (!output.pngs) pngs = await renderPngs(output.images, record, context);
+      // A remote worker's PNGs record the pipeline's call; an Upscale ×2 is recorded as a hires fix instead.
+      else if (record.operation === 'upscale-hires') pngs = await rerecordPngs(output.pngs, record, { rng, modelName });
+      else pngs = [...output.pngs];
     } catch (error) {
       await this.fail(job, error, 'generate');
       return;

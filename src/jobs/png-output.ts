@@ -1,4 +1,4 @@
-import { encodePng, formatInfotext } from '../image/index.js';
+import { decodeRgb, encodePng, formatInfotext } from '../image/index.js';
 import type { EmphasisMode, GeneratedImage } from '../pipeline/stable-diffusion.js';
 import type { RngKind } from '../random/index.js';
 import { schedulerLabelOrName } from '../schedulers/index.js';
@@ -27,7 +27,7 @@ function emphasisEntry(job: PngJobFields): { Emphasis?: string } {
 /** The parts of a job its PNGs record (a remote worker rebuilds them from the pipeline's call). */
 export type PngJobFields = Pick<
   JobSpec,
-  'prompt' | 'negativePrompt' | 'steps' | 'scheduler' | 'guidance' | 'seed' | 'kind' | 'strength' | 'emphasis'
+  'prompt' | 'negativePrompt' | 'steps' | 'scheduler' | 'guidance' | 'seed' | 'kind' | 'strength' | 'emphasis' | 'operation'
 >;
 
 /**
@@ -73,4 +73,14 @@ export function infotextFor(
 /** Encodes a job's images as PNGs carrying their `parameters` text. */
 export async function renderPngs(images: readonly GeneratedImage[], job: PngJobFields, output: OutputContext): Promise<Buffer[]> {
   return Promise.all(images.map((image, index) => encodePng(image, { parameters: infotextFor(job, output, image, index, images.length) })));
+}
+
+/**
+ * Writes a job's `parameters` text into PNGs made elsewhere (a remote worker, which knows the pipeline's call
+ * but not what the job was for, such as an Upscale ×2 recorded as A1111's hires fix): decodes and encodes them
+ * again with the text {@link infotextFor} gives.
+ */
+export async function rerecordPngs(pngs: readonly Buffer[], job: PngJobFields, output: OutputContext): Promise<Buffer[]> {
+  const images = await Promise.all(pngs.map(async (png) => (await decodeRgb(png, { maxPixels: Number.MAX_SAFE_INTEGER })).image));
+  return renderPngs(images, job, output);
 }

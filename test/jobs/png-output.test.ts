@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseInfotext } from '../../src/image/index.js';
-import { infotextFor, type OutputContext } from '../../src/jobs/png-output.js';
+import { decodeRgb, parseInfotext, readPngText } from '../../src/image/index.js';
+import { infotextFor, renderPngs, rerecordPngs, type OutputContext } from '../../src/jobs/png-output.js';
 import type { EmphasisMode } from '../../src/pipeline/stable-diffusion.js';
 import type { JobSpec } from '../../src/store/index.js';
 
@@ -53,5 +53,19 @@ describe('PNG parameters and the final decoder', () => {
     assert.equal(tiny.extra['VAE Decoder'], 'TAESD');
     assert.equal(tiny.prompt, base.prompt);
     assert.equal(parseInfotext(infotextFor(base, output, image, 0, 1)).extra['VAE Decoder'], undefined);
+  });
+});
+
+describe('PNGs made by a remote worker', () => {
+  it('an Upscale ×2 in hires mode is recorded again as the hires fix, pixels unchanged', async () => {
+    const rgb = new Uint8Array(128 * 128 * 3).map((_, i) => (i * 37) % 256);
+    const upscaled = { width: 128, height: 128, rgb };
+    const [fromWorker] = await renderPngs([upscaled], base, output);
+    const [recorded] = await rerecordPngs([fromWorker!], { ...base, kind: 'remix', operation: 'upscale-hires' }, output);
+    const parsed = parseInfotext(readPngText(recorded!)['parameters']!);
+    assert.equal(parsed.extra['Hires upscale'], '2');
+    assert.equal(parsed.width, 64, "the hires fix's Size is the first pass's");
+    const decoded = await decodeRgb(recorded!, { maxPixels: 1 << 20 });
+    assert.deepEqual(decoded.image.rgb, rgb);
   });
 });
