@@ -278,7 +278,7 @@ export class JobRunner extends EventEmitter<JobRunnerEvents> {
       userId: record.userId,
       batchKey: undefined,
       images: record.count,
-      payload: { record, initImage: undefined, observer, logger, stages: {}, resumeOf: batchId },
+      payload: { record, initImage: undefined, observer, previewEverySteps: 0, logger, stages: {}, resumeOf: batchId },
       abort: new AbortController(),
       enqueuedAt: record.createdAt,
     };

@@ -105,6 +105,8 @@ export class RedisBackend extends EventEmitter implements PipelineBackend {
       sizeMultiple: folder.sizeMultiple,
       supportsImageToImage: folder.modelFiles.vae_encoder !== undefined,
       profile: detectModelProfile(folder),
+      // The workers load the same model (same manifest), and with it the folder's safety checker.
+      safetyChecker: folder.safetyChecker !== undefined,
       ...(folder.timeCondProjDim !== undefined ? { timestepCondDim: folder.timeCondProjDim } : {}),
     };
     const redis = createCommandClient(options.redisUrl, 'latentcord-bot');
@@ -437,7 +439,16 @@ export class RedisBackend extends EventEmitter implements PipelineBackend {
       { batch: batchId, worker: result.worker, pictures: keys.length, bytes: buffers.reduce((sum, b) => sum + (b?.length ?? 0), 0) },
       'remote batch collected',
     );
-    return { jobs, timings: result.timings };
+    let flagged = result.flagged;
+    if (this.model.safetyChecker && !flagged) {
+      // The model has a checker but this worker did not check: fail closed, the nsfw settings decide as if flagged.
+      this.options.logger.warn(
+        { batch: batchId, worker: result.worker },
+        'a worker returned pictures without safety verdicts: treated as flagged',
+      );
+      flagged = result.jobs.map((job) => job.pngs.map(() => true));
+    }
+    return { jobs, timings: result.timings, ...(flagged ? { flagged } : {}) };
   }
 
   /** Deletes what a finished batch left in Redis: its pictures, sources and the job itself. */

@@ -342,6 +342,7 @@ export class RemoteWorker extends EventEmitter {
         jobs: result.jobs.map((output, index) => ({ pngs: stored[index]!, prompt: output.prompt, negativePrompt: output.negativePrompt })),
         timings,
         pngMs,
+        ...(result.flagged ? { flagged: result.flagged } : {}),
       };
     } catch (error) {
       if (current.requeue) {

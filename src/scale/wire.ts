@@ -42,6 +42,8 @@ export interface RemoteBatchResult {
   readonly timings: GenerationTimings;
   /** PNG encoding of all the batch's pictures, on the worker. */
   readonly pngMs: number;
+  /** The safety checker's verdicts (`flagged[j][i]`), when the worker's model folder has a checker. */
+  readonly flagged?: readonly (readonly boolean[])[];
 }
 
 /** What a worker reports at each progress update (BullMQ job progress). */

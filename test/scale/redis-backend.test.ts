@@ -10,6 +10,7 @@ import { modelIdentity, RedisBackend, redisOptionsFrom, RemoteWorker } from '../
 import type { JobSpec } from '../../src/store/index.js';
 import { PipelineWorker } from '../../src/worker/pipeline-worker.js';
 import { tinyModelDir } from '../helpers/fixtures.js';
+import { writeSafetyChecker } from '../support/onnx/safety-checker-graphs.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { memoryLogger, otherModelCopy, until } from './scale-harness.js';
 
@@ -126,6 +127,45 @@ describe('RedisBackend and RemoteWorker (real redis-server, real pipeline proces
     await until(async () => (await inspect.keys(`${prefix}:lc:blob:*`)).length === 0, 'the pictures were deleted');
     const counts = await inspect.keys(`${prefix}:${backend.identity.queueName}:*`);
     assert.ok(!counts.some((key) => /:[0-9a-f-]{36}$/u.test(key)), `no job hash left: ${counts.join(', ')}`);
+  });
+
+  it('a model with a safety checker: the worker checks every picture and the bot gets the verdicts it decides on', async () => {
+    assert.equal(backend.model.safetyChecker, false, 'the tiny model has no checker');
+    const copy = otherModelCopy();
+    writeSafetyChecker(copy.dir, { flags: 'all' });
+    const checkedPipeline = await PipelineWorker.start({ modelDir: copy.dir, runtime: { ...runtime, intraOpThreads: 1 } });
+    const identity = await modelIdentity(copy.dir);
+    // Its own prefix: the other tests see neither this worker nor its model.
+    const options = { redisUrl: redis.url, prefix: `${prefix}-checked`, heartbeatSeconds: 1, resultTtlSeconds: 600 };
+    const checkedWorker = await RemoteWorker.start({
+      ...options,
+      name: 'worker-checked',
+      identity,
+      pipeline: checkedPipeline,
+      deviceLabel: 'cpu',
+      lockSeconds: 5,
+      stalledCheckSeconds: 2,
+      logger: memoryLogger('checked-worker').logger,
+    });
+    const checkedBackend = await RedisBackend.start({
+      ...options,
+      modelDir: copy.dir,
+      lostJobGraceSeconds: 5,
+      logger: memoryLogger('checked-bot').logger,
+    });
+    try {
+      assert.equal(checkedBackend.model.safetyChecker, true);
+      await until(() => checkedBackend.refusal() === undefined, 'the bot sees the checking worker');
+      const call = toPipelineBatch([{ job: spec({ count: 2 }) }, { job: spec({ prompt: 'another', seed: '9' }) }], 'cpu');
+      const remote = await checkedBackend.run(call.jobs, call.parameters);
+      assert.deepEqual(remote.flagged, [[true, true], [true]]);
+      assert.equal(remote.jobs[0]!.pngs!.length, 2, 'the pictures come back; the bot decides what happens to them');
+    } finally {
+      await checkedBackend.close();
+      await checkedWorker.stop(0);
+      await checkedPipeline.close();
+      copy.remove();
+    }
   });
 
   it('carries a remix source picture to the worker and gets the same picture as the local path', async () => {
