@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { pipelineStatusOf } from '../metrics/status.js';
 import type { Config } from '../config/index.js';
 import type { PipelineBatchResult } from '../jobs/job-runner.js';
 import type { Logger } from '../logging/logger.js';
@@ -60,22 +61,7 @@ export class LocalBackend extends EventEmitter implements PipelineBackend {
   }
 
   status(): BackendStatus {
-    let ready = true;
-    try {
-      void this.processes.info;
-    } catch {
-      ready = false;
-    }
-    const base = { ready, restarts: this.processes.restarts };
-    if (!(this.processes instanceof PipelineWorker)) return base;
-    const { stage, loadMs, warmUpMs, warmUpSize } = this.processes.status;
-    return {
-      ...base,
-      stage,
-      ...(loadMs !== undefined ? { loadMs: Math.round(loadMs) } : {}),
-      ...(warmUpMs !== undefined ? { warmUpMs: Math.round(warmUpMs) } : {}),
-      ...(warmUpSize ? { warmUpSize } : {}),
-    };
+    return pipelineStatusOf(this.processes);
   }
 
   pipelines(): PipelineView[] {

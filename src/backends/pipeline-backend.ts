@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { Pipeline } from '../jobs/job-runner.js';
+import type { PipelineStatus } from '../metrics/status.js';
 import type { ModelProfile } from '../model/model-profile.js';
 
 /** What the bot needs to know about the model its pipelines run. */
@@ -33,21 +34,8 @@ export interface PipelineView {
   readonly jobsDone?: number;
 }
 
-/** Whether the pipeline side can run jobs now, for `/healthz` and `/metrics`. */
-export interface BackendStatus {
-  /** True while at least one pipeline is loaded and reachable. */
-  readonly ready: boolean;
-  /** Pipeline processes replaced after a crash or a timeout (local ones). */
-  readonly restarts: number;
-  /** A single local process's start-up stage: `loading`, `warming` up at the default size, `ready`, or `failed`. */
-  readonly stage?: 'loading' | 'warming' | 'ready' | 'failed';
-  /** Session creation time of that process, once loaded (ms). */
-  readonly loadMs?: number;
-  /** Its warm-up time, once warm (ms). */
-  readonly warmUpMs?: number;
-  /** The size it warms up at. */
-  readonly warmUpSize?: { readonly width: number; readonly height: number };
-}
+/** Whether the pipeline side can run jobs now, for `/healthz` and `/metrics` (a single local process adds its stage). */
+export type BackendStatus = PipelineStatus;
 
 /**
  * Where batches run: the local pipeline process (the default), one per local device, or remote workers
