@@ -116,6 +116,18 @@ export class RedisBackend extends EventEmitter implements PipelineBackend {
       // Blocks at most this long per read, so closing never waits long.
       blockingTimeout: 5_000,
     });
+    if (folder.safetyChecker) {
+      options.logger.info(
+        { safetyChecker: folder.safetyChecker.modelFile },
+        'safety checker loaded by the workers: every picture is checked, flagged ones follow the nsfw settings',
+      );
+    } else {
+      options.logger.warn(
+        { ...(folder.safetyCheckerProblem ? { problem: folder.safetyCheckerProblem } : {}) },
+        'no safety checker in the model folder (safety_checker/model.onnx + feature_extractor/preprocessor_config.json): ' +
+          'pictures are not checked for NSFW content and the nsfw settings have no effect',
+      );
+    }
     const backend = new RedisBackend(options, identity, model, redis, events);
     backend.attach();
     options.logger.info(

@@ -235,7 +235,9 @@ export async function startBotWorld(options: BotWorldOptions = {}): Promise<BotW
   const configFile = join(dataDir, 'test-config.json');
   // LATENTCORD_TEST_BACKEND=redis: every world runs its jobs on a remote worker through a real redis-server.
   const remote =
-    e2eOnRedis && !options.env?.['LATENTCORD_REDIS_URL'] ? await startRemoteBackend(merge(testBotConfig, options.config ?? {})) : undefined;
+    e2eOnRedis && !options.env?.['LATENTCORD_REDIS_URL']
+      ? await startRemoteBackend(merge(testBotConfig, options.config ?? {}), options.env?.['LATENTCORD_MODEL_DIR'])
+      : undefined;
   writeFileSync(configFile, JSON.stringify(merge(merge(testBotConfig, remote?.config ?? {}), options.config ?? {}), null, 2));
   const cdnHost = new URL(discord.cdnUrl).host;
   const env: Record<string, string> = {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { e2eOnRedis } from '../scale/remote-backend-world.js';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import type { ApiMessage } from '../fake-discord/api-types.js';
@@ -12,7 +13,8 @@ function previewEdits(handle: InteractionHandle): ApiMessage[] {
     .filter((m) => m.attachments.length > 0 && m.attachments.every((a) => isPreview(a.filename)));
 }
 
-describe('live previews end to end (real bot process, fake Discord, tiny model)', () => {
+// Live previews are drawn by local pipelines only (README, Scaling out).
+describe('live previews end to end (real bot process, fake Discord, tiny model)', { skip: e2eOnRedis && 'local pipelines only' }, () => {
   let world: BotWorld;
   before(async () => {
     // Every 2 steps of a long run: previews come while the status message is edited (every 200 ms here).

@@ -18,12 +18,13 @@ export const e2eOnRedis = process.env['LATENTCORD_TEST_BACKEND'] === 'redis';
 /**
  * Starts what a bot world needs to run its jobs on a remote worker: a redis-server and one worker (as one
  * local pipeline, so positions and waits are those of the embedded default), configured as the bot is
- * (`botConfig`: the same job timeout, sizes and defaults).
+ * (`botConfig`: the same job timeout, sizes and defaults) and serving the bot's model folder (`modelDir`, default the tiny model).
  */
-export async function startRemoteBackend(botConfig: Record<string, unknown>): Promise<RemoteBackendWorld> {
+export async function startRemoteBackend(botConfig: Record<string, unknown>, modelDir?: string): Promise<RemoteBackendWorld> {
   const redis = await startRedis();
   try {
-    const worker = await startWorker({ name: 'e2e-worker', redisUrl: redis.url, config: botConfig });
+    // The worker serves the bot's own model folder (a world may run another one than the tiny model).
+    const worker = await startWorker({ name: 'e2e-worker', redisUrl: redis.url, config: botConfig, ...(modelDir ? { modelDir } : {}) });
     return {
       env: { LATENTCORD_REDIS_URL: redis.url },
       config: { scale: fastScale },
